@@ -1,0 +1,239 @@
+//! What the user typed: clap's view of the command line.
+//!
+//! These types hold raw arguments only. `cli::config` turns them into validated settings, and
+//! commands never see clap types. Every subcommand of DESIGN.md's contract is here, built or
+//! not, so `--help` documents the whole tool.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Provision external secret storage for AKS as code: Azure Key Vaults, the AKS Key Vault
+/// secrets provider add-on, the grants that let it read a vault, and SecretProviderClasses.
+#[derive(Debug, Parser)]
+#[command(
+    name = "vaultwire",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Turn colour and spinners off (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More log output on stderr: -v info, -vv debug, -vvv trace. Secrets are never logged.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a plan file and report every problem in it, without touching Azure or a cluster.
+    Validate(ValidateArgs),
+    /// Show what apply would change: the diff between the plan file, the state and live Azure.
+    Plan(PlanArgs),
+    /// Make Azure and the cluster match the plan file, or execute a saved change set.
+    Apply(ApplyArgs),
+    /// Remove everything the state file records, in reverse dependency order (the backout).
+    Destroy(DestroyArgs),
+    /// Check CIS AKS 4.5.1 and 4.5.2 (external secret storage) on the plan's clusters.
+    Audit(AuditArgs),
+    /// Adopt an existing Azure or Kubernetes resource into the state under an address.
+    Import(ImportArgs),
+    /// Inspect or edit the state file.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Run or reset vaultwire's built-in emulator of Azure and Kubernetes.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Scaffold a repository: a starter plan, the state directory and CI pipelines.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+    /// Save the change set to FILE; `vaultwire apply FILE` executes exactly it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Plan the destruction of everything in the state.
+    #[arg(long, conflicts_with = "refresh_only")]
+    pub destroy: bool,
+    /// Only report drift and update the state to match live; change nothing.
+    #[arg(long)]
+    pub refresh_only: bool,
+    /// Limit the plan to ADDR and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// How many resources to read or change at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan file (TOML) or a change set saved by `plan --out`.
+    pub plan: PathBuf,
+    /// Skip the interactive confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many resources to read or change at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+    /// Skip the interactive confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many resources to change at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The plan file (TOML).
+    pub plan: PathBuf,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The plan file (TOML) that defines ADDR.
+    pub plan: PathBuf,
+    /// The address to adopt the resource as, such as `vault.payments`.
+    pub address: String,
+    /// The resource's ID: an ARM resource ID, or `NAMESPACE/NAME` for a SecretProviderClass.
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in the state.
+    List(StateListArgs),
+    /// Show what the state records for one address.
+    Show(StateAddressArgs),
+    /// Forget an address without touching the resource (it is no longer managed).
+    Rm(StateAddressArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateListArgs {
+    /// The plan file (TOML) whose state to read.
+    pub plan: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct StateAddressArgs {
+    /// The plan file (TOML) whose state to read.
+    pub plan: PathBuf,
+    /// The address, such as `spc.payments-db`.
+    pub address: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve the sandbox over HTTPS on 127.0.0.1 until interrupted.
+    Serve(SandboxServeArgs),
+    /// Restore the sandbox world to its seed.
+    Reset(SandboxDirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxDirArgs {
+    /// Where the sandbox keeps its certificates, world and generated files.
+    #[arg(long, default_value = ".vaultwire/sandbox")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxServeArgs {
+    #[command(flatten)]
+    pub dir: SandboxDirArgs,
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Injected faults and latency, reproducible from `--seed`.
+#[derive(Debug, Clone, Args)]
+pub struct FaultArgs {
+    /// Seed for every random choice the sandbox makes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Fraction of requests answered 429 with Retry-After (0.0–1.0).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub throttle_rate: f64,
+    /// Fraction of requests answered with a 5xx error (0.0–1.0).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub error_rate: f64,
+    /// Fraction of connections dropped before a response (0.0–1.0).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub drop_rate: f64,
+    /// How long long-running ARM operations take, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub lro_ms: u64,
+    /// How long a new role assignment or access policy takes to take effect, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub rbac_delay_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repository to scaffold (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Name of the starter plan (`plans/NAME.toml`); defaults to the directory's name.
+    #[arg(long)]
+    pub name: Option<String>,
+}

@@ -1,0 +1,4 @@
+//! One file per subcommand. Each takes validated settings, never clap types.
+
+pub mod init;
+pub mod not_built;

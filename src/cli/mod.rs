@@ -1,0 +1,10 @@
+//! The command line: arguments, output settings and one file per command.
+
+pub mod args;
+pub mod commands;
+pub mod output;
+pub mod run;
+
+pub use args::Cli;
+pub use output::Output;
+pub use run::run;

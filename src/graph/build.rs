@@ -1,0 +1,108 @@
+//! The resource graph of a plan: one node per address, an edge for every dependency in
+//! DESIGN.md's table, plus the user's `depends_on`.
+//!
+//! | kind    | depends on                                                                    |
+//! |---------|-------------------------------------------------------------------------------|
+//! | `vault` | —                                                                             |
+//! | `addon` | —                                                                             |
+//! | `grant` | its vault; the add-on whose identity it grants                                 |
+//! | `spc`   | its add-on (the CRD exists only with it), its vault, the grants that let its identity read that vault |
+//!
+//! References to resources the plan does not define are left out here; `plan::validate`
+//! reports them.
+
+use crate::graph::dag::Dag;
+use crate::plan::address::Address;
+use crate::plan::model::{Grant, Plan, Principal, Spc, SpcIdentity};
+
+/// Builds the dependency graph of every resource in `plan`.
+pub fn build(plan: &Plan) -> Dag<Address> {
+    let mut dag = Dag::new();
+    for key in plan.vaults.keys() {
+        dag.add_node(Address::vault(key));
+    }
+    for key in plan.addons.keys() {
+        dag.add_node(Address::addon(key));
+    }
+    for (key, grant) in &plan.grants {
+        let address = Address::grant(key);
+        dag.add_node(address.clone());
+        if plan.vaults.contains_key(grant.vault.as_str()) {
+            dag.add_dependency(address.clone(), Address::vault(grant.vault.as_str()));
+        }
+        if let Principal::Addon(addon) = &grant.principal.value
+            && plan.addons.contains_key(addon.as_str())
+        {
+            dag.add_dependency(address, Address::addon(addon.as_str()));
+        }
+    }
+    for (key, spc) in &plan.spcs {
+        let address = Address::spc(key);
+        dag.add_node(address.clone());
+        if plan.addons.contains_key(spc.addon.as_str()) {
+            dag.add_dependency(address.clone(), Address::addon(spc.addon.as_str()));
+        }
+        if plan.vaults.contains_key(spc.vault.as_str()) {
+            dag.add_dependency(address.clone(), Address::vault(spc.vault.as_str()));
+        }
+        for (grant_key, grant) in &plan.grants {
+            if grant_lets_spc_read(grant, spc) {
+                dag.add_dependency(address.clone(), Address::grant(grant_key));
+            }
+        }
+    }
+    for (address, depends_on) in explicit_dependencies(plan) {
+        for dependency in depends_on {
+            if dag.contains(&dependency) {
+                dag.add_dependency(address.clone(), dependency);
+            }
+        }
+    }
+    dag
+}
+
+/// Whether `grant` gives the identity `spc` uses access to the vault `spc` reads.
+pub fn grant_lets_spc_read(grant: &Grant, spc: &Spc) -> bool {
+    if grant.vault.value != spc.vault.value {
+        return false;
+    }
+    match (&grant.principal.value, &spc.identity.value) {
+        (Principal::Addon(granted), SpcIdentity::Addon(used)) => granted.value == used.value,
+        (
+            Principal::WorkloadIdentity { client_id, .. },
+            SpcIdentity::WorkloadIdentity {
+                client_id: used_client_id,
+            },
+        ) => client_id.eq_ignore_ascii_case(used_client_id),
+        _ => false,
+    }
+}
+
+/// Every resource's `depends_on`, as addresses.
+fn explicit_dependencies(plan: &Plan) -> Vec<(Address, Vec<Address>)> {
+    let values = |deps: &[crate::plan::model::Spanned<Address>]| {
+        deps.iter().map(|dep| dep.value.clone()).collect::<Vec<_>>()
+    };
+    let mut all = Vec::new();
+    all.extend(
+        plan.vaults
+            .iter()
+            .map(|(key, r)| (Address::vault(key), values(&r.depends_on))),
+    );
+    all.extend(
+        plan.addons
+            .iter()
+            .map(|(key, r)| (Address::addon(key), values(&r.depends_on))),
+    );
+    all.extend(
+        plan.grants
+            .iter()
+            .map(|(key, r)| (Address::grant(key), values(&r.depends_on))),
+    );
+    all.extend(
+        plan.spcs
+            .iter()
+            .map(|(key, r)| (Address::spc(key), values(&r.depends_on))),
+    );
+    all
+}

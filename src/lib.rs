@@ -1,0 +1,11 @@
+//! vaultwire provisions external secret storage for Azure Kubernetes Service as code.
+//!
+//! A TOML plan file describes Key Vaults, the AKS `azure-keyvault-secrets-provider` add-on,
+//! grants and SecretProviderClasses. The pure core (`plan`, `graph`) parses, checks and orders
+//! it; `cli` is the command line. See `ARCHITECTURE.md` for the map.
+
+pub mod cli;
+pub mod error;
+pub mod exit_code;
+pub mod graph;
+pub mod plan;

@@ -1,0 +1,19 @@
+//! The `vaultwire` binary: parse, run, print the error, map it to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use vaultwire::cli::{self, Cli, Output};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output::detect(cli.global.no_color);
+    cli::run::init_logging(cli.global.verbose, output);
+    match cli::run(cli, output) {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(error) => {
+            cli::run::print_error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
