@@ -1,0 +1,6 @@
+//! End-to-end tests of the `vaultwire` binary. One binary, one module per feature.
+
+mod support;
+
+mod help;
+mod init;
