@@ -9,3 +9,4 @@ pub mod error;
 pub mod exit_code;
 pub mod graph;
 pub mod plan;
+pub mod sandbox;
