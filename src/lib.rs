@@ -10,3 +10,4 @@ pub mod exit_code;
 pub mod graph;
 pub mod plan;
 pub mod sandbox;
+pub mod state;

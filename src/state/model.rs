@@ -1,0 +1,68 @@
+//! The state file's contents: what vaultwire created or adopted, and what it last saw.
+//!
+//! `state/<plan-stem>.state.json` is committed to git, so the format is pretty, sorted JSON with
+//! one entry per address, and never holds a secret. `lineage` is set once when the file is
+//! created and `serial` grows on every write; a saved change set records both to detect that
+//! the state moved on (see `engine::saved`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::address::Address;
+
+/// The only state format this version reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Managed properties of one resource: property name → JSON value, sorted.
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateFile {
+    pub format_version: u32,
+    /// A UUID set when the file is created and never changed.
+    pub lineage: String,
+    /// Incremented on every write.
+    pub serial: u64,
+    pub resources: BTreeMap<Address, ResourceState>,
+}
+
+impl StateFile {
+    /// A new, empty state with a fresh lineage.
+    pub fn new() -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            resources: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for StateFile {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the state records for one address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceState {
+    /// The resource's ID: an ARM resource ID, a role assignment ID, an access-policy entry ID
+    /// (`<vault id>/accessPolicies/<object id>`), or `<cluster id>/namespaces/<ns>/<kind>/<name>`.
+    pub id: String,
+    /// The managed properties as last applied or seen live.
+    pub attributes: Attributes,
+    /// Values Azure assigned that other resources use, such as the add-on identity.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub derived: BTreeMap<String, serde_json::Value>,
+    /// The live version marker last seen: ARM `eTag` or Kubernetes `resourceVersion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Addresses this resource depended on when it was written, so it can be destroyed in
+    /// order even after it left the plan file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Address>,
+}

@@ -1,0 +1,291 @@
+//! Reading and writing the state file: where it lives, atomic writes, the `.backup` of the
+//! previous serial, and refusing formats this version does not know.
+//!
+//! Writes go to a temporary file in the same directory, are fsynced, then renamed over the old
+//! file, so an interrupted run leaves either the old or the new state — never half of one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::state::model::{FORMAT_VERSION, StateFile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state file `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state file `{}` is not valid JSON", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("state file `{}` has format_version {found}; this vaultwire reads {FORMAT_VERSION}", path.display())]
+    UnsupportedVersion { path: PathBuf, found: u64 },
+    #[error("cannot write state file `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StateError {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            StateError::UnsupportedVersion { .. } => {
+                Some("upgrade vaultwire to the version that wrote this state".to_owned())
+            }
+            StateError::Parse { .. } => Some(
+                "resolve any git merge conflict in the state file, or restore it from the `.backup` beside it"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The default state path of a plan file: `state/<stem>.state.json` beside the `plans/`
+/// directory holding the plan (`plans/x.toml` → `state/x.state.json`), or in a `state/`
+/// directory next to a plan kept elsewhere. `override_path` (the plan's `target.state`) is
+/// relative to the plan file's directory.
+pub fn state_path(plan_path: &Path, override_path: Option<&str>) -> PathBuf {
+    let plan_dir = plan_path.parent().unwrap_or(Path::new(""));
+    if let Some(custom) = override_path {
+        return plan_dir.join(custom);
+    }
+    let stem = plan_path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".to_owned());
+    let root = if plan_dir.file_name().is_some_and(|name| name == "plans") {
+        plan_dir.parent().unwrap_or(Path::new(""))
+    } else {
+        plan_dir
+    };
+    root.join("state").join(format!("{stem}.state.json"))
+}
+
+/// The `.backup` path beside a state file.
+pub fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".backup");
+    path.with_file_name(name)
+}
+
+/// Reads the state at `path`; `Ok(None)` when there is none yet.
+pub fn load(path: &Path) -> Result<Option<StateFile>, StateError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    parse(path, &text).map(Some)
+}
+
+fn parse(path: &Path, text: &str) -> Result<StateFile, StateError> {
+    // Look at the version before the full parse, so a newer format gets a clear message rather
+    // than an "unknown field" error.
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|source| StateError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+    let found = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    if found != u64::from(FORMAT_VERSION) {
+        return Err(StateError::UnsupportedVersion {
+            path: path.to_owned(),
+            found,
+        });
+    }
+    serde_json::from_value(value).map_err(|source| StateError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The state as it is written: pretty JSON with sorted keys and a final newline.
+pub fn to_text(state: &StateFile) -> String {
+    // Going through `Value` sorts every object's keys, struct fields included (serde_json's
+    // map is a BTreeMap), so the output is deterministic and git diffs stay small.
+    let value = serde_json::to_value(state).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Writes `state` to `path` atomically, keeping the previous file as `.backup`.
+///
+/// The caller bumps `serial`; this only persists.
+pub fn save(path: &Path, state: &StateFile) -> Result<(), StateError> {
+    let write_error = |source| StateError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(write_error)?;
+    if path.exists() {
+        std::fs::copy(path, backup_path(path)).map_err(write_error)?;
+    }
+    let mut temporary = tempfile_in(dir, path).map_err(write_error)?;
+    temporary
+        .file
+        .write_all(to_text(state).as_bytes())
+        .and_then(|()| temporary.file.sync_all())
+        .map_err(write_error)?;
+    std::fs::rename(&temporary.path, path).map_err(write_error)?;
+    temporary.renamed = true;
+    // Make the rename itself durable.
+    if let Ok(directory) = std::fs::File::open(dir) {
+        let _ = directory.sync_all();
+    }
+    Ok(())
+}
+
+/// A temporary file removed on drop unless it was renamed into place.
+struct Temporary {
+    file: std::fs::File,
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<Temporary> {
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let path = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    Ok(Temporary {
+        file,
+        path,
+        renamed: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::address::Address;
+    use crate::state::model::ResourceState;
+
+    fn sample() -> StateFile {
+        let mut state = StateFile::new();
+        state.serial = 3;
+        state.resources.insert(
+            Address::vault("payments"),
+            ResourceState {
+                id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+                    .into(),
+                attributes: [("sku".to_owned(), serde_json::json!("standard"))].into(),
+                derived: Default::default(),
+                version: None,
+                dependencies: vec![],
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn default_path_sits_beside_the_plans_directory() {
+        assert_eq!(
+            state_path(Path::new("plans/example.toml"), None),
+            PathBuf::from("state/example.state.json")
+        );
+        assert_eq!(
+            state_path(Path::new("/repo/plans/prod.toml"), None),
+            PathBuf::from("/repo/state/prod.state.json")
+        );
+        assert_eq!(
+            state_path(Path::new("infra/prod.toml"), None),
+            PathBuf::from("infra/state/prod.state.json")
+        );
+        assert_eq!(
+            state_path(Path::new("plans/prod.toml"), Some("../custom/prod.json")),
+            PathBuf::from("plans/../custom/prod.json")
+        );
+    }
+
+    #[test]
+    fn round_trips_and_keeps_a_backup_of_the_previous_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/p.state.json");
+        assert!(load(&path).unwrap().is_none());
+        let mut state = sample();
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path).unwrap().unwrap(), state);
+        state.serial += 1;
+        save(&path, &state).unwrap();
+        let backup: StateFile =
+            serde_json::from_str(&std::fs::read_to_string(backup_path(&path)).unwrap()).unwrap();
+        assert_eq!(backup.serial, 3);
+        assert_eq!(load(&path).unwrap().unwrap().serial, 4);
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn text_is_pretty_sorted_and_ends_with_a_newline() {
+        let text = to_text(&sample());
+        assert!(text.ends_with("}\n"));
+        let keys: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("  \""))
+            .map(|line| line.trim().split('"').nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(keys, ["format_version", "lineage", "resources", "serial"]);
+    }
+
+    #[test]
+    fn refuses_a_newer_format_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.state.json");
+        std::fs::write(
+            &path,
+            r#"{"format_version": 2, "lineage": "x", "serial": 1, "resources": {}}"#,
+        )
+        .unwrap();
+        let error = load(&path).unwrap_err();
+        assert!(matches!(
+            error,
+            StateError::UnsupportedVersion { found: 2, .. }
+        ));
+        assert!(error.to_string().contains("format_version 2"));
+    }
+
+    #[test]
+    fn a_merge_conflict_is_a_parse_error_with_help() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.state.json");
+        std::fs::write(&path, "<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> branch\n").unwrap();
+        let error = load(&path).unwrap_err();
+        assert!(matches!(error, StateError::Parse { .. }));
+        assert!(error.help().unwrap().contains("merge conflict"));
+    }
+}
