@@ -5,6 +5,7 @@
 //! it; `cli` is the command line. See `ARCHITECTURE.md` for the map.
 
 pub mod cli;
+pub mod diff;
 pub mod error;
 pub mod exit_code;
 pub mod graph;

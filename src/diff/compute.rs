@@ -1,0 +1,186 @@
+//! Diffing one address: desired properties against live ones, deciding create, update in
+//! place, replace, delete or no-op. Pure.
+//!
+//! Only the properties vaultwire manages (the keys of the desired attributes) are compared;
+//! anything else Azure or Kubernetes reports is left alone. Which properties force a
+//! replacement, and which compare by meaning rather than by text, is each resource kind's
+//! [`Schema`].
+
+use serde_json::Value;
+
+use crate::diff::action::Action;
+use crate::diff::change::{Reason, ResourceChange, UNKNOWN};
+use crate::plan::address::Address;
+use crate::state::model::Attributes;
+
+/// How one kind of resource compares.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    /// Properties that cannot change in place.
+    pub replace_on: &'static [&'static str],
+    /// Whether a desired and a live value of `property` mean the same thing.
+    pub same: fn(property: &str, desired: &Value, live: &Value) -> bool,
+}
+
+/// Plain equality, for kinds with no special comparisons.
+pub fn equal(_property: &str, desired: &Value, live: &Value) -> bool {
+    desired == live
+}
+
+/// Whether `value` is, or contains, a value known only after apply.
+pub fn is_unknown(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text == UNKNOWN,
+        Value::Array(items) => items.iter().any(is_unknown),
+        Value::Object(map) => map.values().any(is_unknown),
+        _ => false,
+    }
+}
+
+/// The change for `address` from its desired and live properties (`None`: absent).
+pub fn compute(
+    address: &Address,
+    desired: Option<&Attributes>,
+    live: Option<&Attributes>,
+    schema: &Schema,
+) -> ResourceChange {
+    let (action, replace_paths) = match (desired, live) {
+        (None, None) => (Action::NoOp, Vec::new()),
+        (Some(_), None) => (Action::Create, Vec::new()),
+        (None, Some(_)) => (Action::Delete, Vec::new()),
+        (Some(desired), Some(live)) => {
+            let changed = differing_properties(desired, live, schema);
+            let replace: Vec<String> = changed
+                .iter()
+                .filter(|property| schema.replace_on.contains(&property.as_str()))
+                .cloned()
+                .collect();
+            if !replace.is_empty() {
+                (Action::Replace, replace)
+            } else if changed.is_empty() {
+                (Action::NoOp, Vec::new())
+            } else {
+                (Action::Update, Vec::new())
+            }
+        }
+    };
+    let reason = match action {
+        Action::Replace => Some(Reason::CannotUpdate(replace_paths.clone())),
+        Action::Delete if desired.is_none() => Some(Reason::NotInPlan),
+        _ => None,
+    };
+    ResourceChange {
+        address: address.clone(),
+        action,
+        before: live.cloned(),
+        after: desired.cloned(),
+        replace_paths,
+        reason,
+    }
+}
+
+/// The managed properties whose desired value differs from the live one, sorted.
+pub fn differing_properties(
+    desired: &Attributes,
+    live: &Attributes,
+    schema: &Schema,
+) -> Vec<String> {
+    desired
+        .iter()
+        .filter(|(property, wanted)| match live.get(*property) {
+            None => !wanted.is_null(),
+            Some(_) if is_unknown(wanted) => true,
+            Some(actual) => !(schema.same)(property, wanted, actual),
+        })
+        .map(|(property, _)| property.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SCHEMA: Schema = Schema {
+        replace_on: &["name"],
+        same: equal,
+    };
+
+    fn attributes(pairs: &[(&str, Value)]) -> Attributes {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn absent_on_either_side_is_create_or_delete() {
+        let address = Address::vault("a");
+        let some = attributes(&[("name", json!("kv"))]);
+        assert_eq!(
+            compute(&address, Some(&some), None, &SCHEMA).action,
+            Action::Create
+        );
+        let delete = compute(&address, None, Some(&some), &SCHEMA);
+        assert_eq!(delete.action, Action::Delete);
+        assert_eq!(delete.reason, Some(Reason::NotInPlan));
+        assert_eq!(compute(&address, None, None, &SCHEMA).action, Action::NoOp);
+    }
+
+    #[test]
+    fn only_managed_properties_are_compared() {
+        let desired = attributes(&[("name", json!("kv")), ("sku", json!("standard"))]);
+        let live = attributes(&[
+            ("name", json!("kv")),
+            ("sku", json!("standard")),
+            ("vault_uri", json!("https://kv.vault.azure.net")),
+        ]);
+        let change = compute(&Address::vault("a"), Some(&desired), Some(&live), &SCHEMA);
+        assert_eq!(change.action, Action::NoOp);
+    }
+
+    #[test]
+    fn a_replace_forcing_property_wins_over_updates() {
+        let desired = attributes(&[("name", json!("kv2")), ("sku", json!("premium"))]);
+        let live = attributes(&[("name", json!("kv")), ("sku", json!("standard"))]);
+        let change = compute(&Address::vault("a"), Some(&desired), Some(&live), &SCHEMA);
+        assert_eq!(change.action, Action::Replace);
+        assert_eq!(change.replace_paths, ["name"]);
+        assert_eq!(
+            change.reason,
+            Some(Reason::CannotUpdate(vec!["name".into()]))
+        );
+        let desired = attributes(&[("name", json!("kv")), ("sku", json!("premium"))]);
+        let change = compute(&Address::vault("a"), Some(&desired), Some(&live), &SCHEMA);
+        assert_eq!(change.action, Action::Update);
+    }
+
+    #[test]
+    fn unknown_values_count_as_changes() {
+        let desired = attributes(&[("principal_id", json!(UNKNOWN))]);
+        let live = attributes(&[("principal_id", json!("0000"))]);
+        let change = compute(&Address::grant("g"), Some(&desired), Some(&live), &SCHEMA);
+        assert_eq!(change.action, Action::Update);
+        assert!(is_unknown(&json!({"a": [1, UNKNOWN]})));
+    }
+
+    #[test]
+    fn a_schema_can_compare_by_meaning() {
+        fn durations(property: &str, desired: &Value, live: &Value) -> bool {
+            property == "interval"
+                && desired.as_str() == Some("2m")
+                && live.as_str() == Some("120s")
+                || desired == live
+        }
+        let schema = Schema {
+            replace_on: &[],
+            same: durations,
+        };
+        let desired = attributes(&[("interval", json!("2m"))]);
+        let live = attributes(&[("interval", json!("120s"))]);
+        assert_eq!(
+            compute(&Address::addon("a"), Some(&desired), Some(&live), &schema).action,
+            Action::NoOp
+        );
+    }
+}
