@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod diff;
+pub mod engine;
 pub mod error;
 pub mod exit_code;
 pub mod graph;

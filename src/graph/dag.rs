@@ -175,6 +175,11 @@ impl<N: Ord + Clone> Dag<N> {
 
     /// Dependents before dependencies: the destroy order.
     pub fn reverse_topological_order(&self) -> Result<Vec<N>, Cycle<N>> {
+        self.reversed().topological_order()
+    }
+
+    /// The same nodes with every edge turned around, so walking it destroys in order.
+    pub fn reversed(&self) -> Dag<N> {
         let mut reversed: Dag<N> = Dag::new();
         for node in self.nodes() {
             reversed.add_node(node.clone());
@@ -182,7 +187,21 @@ impl<N: Ord + Clone> Dag<N> {
         for (node, dep) in self.edges() {
             reversed.add_dependency(dep.clone(), node.clone());
         }
-        reversed.topological_order()
+        reversed
+    }
+
+    /// The subgraph of `keep`, with the edges between kept nodes.
+    pub fn restricted_to(&self, keep: &BTreeSet<N>) -> Dag<N> {
+        let mut subgraph: Dag<N> = Dag::new();
+        for node in self.nodes().filter(|node| keep.contains(*node)) {
+            subgraph.add_node(node.clone());
+        }
+        for (node, dep) in self.edges() {
+            if keep.contains(node) && keep.contains(dep) {
+                subgraph.add_dependency(node.clone(), dep.clone());
+            }
+        }
+        subgraph
     }
 }
 
