@@ -16,8 +16,9 @@ use crate::state::model::Attributes;
 /// How one kind of resource compares.
 #[derive(Debug, Clone, Copy)]
 pub struct Schema {
-    /// Properties that cannot change in place.
-    pub replace_on: &'static [&'static str],
+    /// Whether changing `property` from `live` to `desired` needs a replacement (some changes
+    /// are one-way: purge protection can be turned on in place, never off).
+    pub forces_replacement: fn(property: &str, desired: &Value, live: &Value) -> bool,
     /// Whether a desired and a live value of `property` mean the same thing.
     pub same: fn(property: &str, desired: &Value, live: &Value) -> bool,
 }
@@ -25,6 +26,11 @@ pub struct Schema {
 /// Plain equality, for kinds with no special comparisons.
 pub fn equal(_property: &str, desired: &Value, live: &Value) -> bool {
     desired == live
+}
+
+/// For kinds where every property can change in place.
+pub fn never(_property: &str, _desired: &Value, _live: &Value) -> bool {
+    false
 }
 
 /// Whether `value` is, or contains, a value known only after apply.
@@ -52,7 +58,11 @@ pub fn compute(
             let changed = differing_properties(desired, live, schema);
             let replace: Vec<String> = changed
                 .iter()
-                .filter(|property| schema.replace_on.contains(&property.as_str()))
+                .filter(|property| {
+                    let wanted = desired.get(*property).unwrap_or(&Value::Null);
+                    let actual = live.get(*property).unwrap_or(&Value::Null);
+                    (schema.forces_replacement)(property, wanted, actual)
+                })
                 .cloned()
                 .collect();
             if !replace.is_empty() {
@@ -101,8 +111,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn name_forces(property: &str, _desired: &Value, _live: &Value) -> bool {
+        property == "name"
+    }
+
     const SCHEMA: Schema = Schema {
-        replace_on: &["name"],
+        forces_replacement: name_forces,
         same: equal,
     };
 
@@ -173,7 +187,7 @@ mod tests {
                 || desired == live
         }
         let schema = Schema {
-            replace_on: &[],
+            forces_replacement: never,
             same: durations,
         };
         let desired = attributes(&[("interval", json!("2m"))]);
