@@ -11,5 +11,6 @@ pub mod error;
 pub mod exit_code;
 pub mod graph;
 pub mod plan;
+pub mod resources;
 pub mod sandbox;
 pub mod state;
