@@ -65,4 +65,8 @@ pub struct ResourceState {
     /// order even after it left the plan file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Address>,
+    /// Behaviour the plan asked for that is not a property of the resource (a vault's
+    /// `on_destroy`, an add-on's `kube_context`), kept so it holds after the plan drops it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: Attributes,
 }

@@ -203,6 +203,7 @@ mod tests {
                 derived: Default::default(),
                 version: None,
                 dependencies: vec![],
+                settings: Default::default(),
             },
         );
         state

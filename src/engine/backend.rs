@@ -1,0 +1,252 @@
+//! The engine's view of the outside world: what it asks to read, what comes back, and the
+//! writes it asks for — all in terms of addresses and attribute maps.
+//!
+//! `providers::backend` implements this with the real Azure and Kubernetes clients (and so
+//! against the sandbox too); engine tests use an in-memory fake. Reads are batched by scope
+//! (one vault, one cluster, one role-assignment list per vault, one SecretProviderClass list
+//! per cluster) so a no-op plan makes at most one request per resource, fewer where a list
+//! covers several.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use serde_json::Value;
+
+use crate::plan::address::Address;
+use crate::plan::model::OnDestroy;
+use crate::resources::AddonIdentity;
+use crate::state::model::{Attributes, ResourceState};
+
+/// A vault by resource group and name, lowercase (ARM names are case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VaultKey {
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl VaultKey {
+    pub fn new(resource_group: &str, name: &str) -> Self {
+        Self {
+            resource_group: resource_group.to_ascii_lowercase(),
+            name: name.to_ascii_lowercase(),
+        }
+    }
+}
+
+/// A cluster by resource group and name, lowercase.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterKey {
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl ClusterKey {
+    pub fn new(resource_group: &str, name: &str) -> Self {
+        Self {
+            resource_group: resource_group.to_ascii_lowercase(),
+            name: name.to_ascii_lowercase(),
+        }
+    }
+}
+
+/// A cluster and how to reach its Kubernetes API.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterRef {
+    pub key: ClusterKey,
+    /// A kubeconfig context to use instead of the cluster's ARM credentials.
+    pub kube_context: Option<String>,
+}
+
+/// Everything one refresh reads. Built from the plan's desired attributes and the state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// Vaults to read, with the location to look for a soft-deleted one in (when known).
+    pub vaults: BTreeMap<VaultKey, Option<String>>,
+    /// Clusters whose add-on profile to read.
+    pub clusters: BTreeSet<ClusterKey>,
+    /// Vault IDs (lowercase) whose role assignments, at or above the vault, to list.
+    pub role_assignment_scopes: BTreeSet<String>,
+    /// Clusters whose SecretProviderClasses to list, and how to reach them.
+    pub spc_clusters: BTreeSet<ClusterRef>,
+}
+
+/// A vault as read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VaultObservation {
+    /// Live, with its managed properties and access-policy entries.
+    Found {
+        id: String,
+        attributes: Attributes,
+        access_policies: Vec<AccessPolicyObservation>,
+        version: Option<String>,
+    },
+    /// No live vault; `soft_deleted` when a deleted vault holds the name.
+    Missing { soft_deleted: bool },
+}
+
+/// One access-policy entry of a vault, in a grant's attribute schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessPolicyObservation {
+    pub object_id: String,
+    pub tenant_id: String,
+    /// `{certificates: [...], keys: [...], secrets: [...]}`, sorted lowercase names.
+    pub permissions: Value,
+}
+
+/// A cluster's add-on as read. A missing cluster is an error, not an observation: vaultwire
+/// manages the add-on of an existing cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddonObservation {
+    pub cluster_id: String,
+    /// `cluster`, `resource_group`, `enabled`, `secret_rotation`, `rotation_poll_interval`.
+    pub attributes: Attributes,
+    pub identity: Option<AddonIdentity>,
+    pub version: Option<String>,
+}
+
+/// One role assignment as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleAssignmentObservation {
+    pub id: String,
+    pub scope: String,
+    pub role_definition_id: String,
+    pub principal_id: String,
+    pub principal_type: String,
+}
+
+/// One SecretProviderClass as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpcObservation {
+    pub namespace: String,
+    pub name: String,
+    /// apiVersion, kind, metadata (name, namespace) and spec — what vaultwire manages.
+    pub manifest: Value,
+    pub resource_version: Option<String>,
+}
+
+/// What one refresh found, keyed like the [`ReadPlan`] that asked for it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveWorld {
+    pub vaults: BTreeMap<VaultKey, VaultObservation>,
+    pub addons: BTreeMap<ClusterKey, AddonObservation>,
+    /// By scope (vault ID, lowercase).
+    pub role_assignments: BTreeMap<String, Vec<RoleAssignmentObservation>>,
+    pub spcs: BTreeMap<ClusterKey, Vec<SpcObservation>>,
+}
+
+/// A resource as it is live after a read or a write: what the state records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    pub id: String,
+    pub attributes: Attributes,
+    pub derived: BTreeMap<String, Value>,
+    pub version: Option<String>,
+}
+
+impl Live {
+    pub fn into_state(self, dependencies: Vec<Address>, settings: Attributes) -> ResourceState {
+        ResourceState {
+            id: self.id,
+            attributes: self.attributes,
+            derived: self.derived,
+            version: self.version,
+            dependencies,
+            settings,
+        }
+    }
+}
+
+/// Behaviour the plan asks for that is not a property of the resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub recover_soft_deleted: bool,
+    pub on_destroy: OnDestroy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            recover_soft_deleted: true,
+            on_destroy: OnDestroy::Retain,
+        }
+    }
+}
+
+/// Create or update one resource to `desired` (every value known).
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub address: Address,
+    pub desired: Attributes,
+    /// What the state recorded, if anything.
+    pub prior: Option<ResourceState>,
+    pub settings: Settings,
+    /// The cluster an `addon` or `spc` lives in.
+    pub cluster: Option<ClusterRef>,
+}
+
+/// Delete one resource (for a vault: per `on_destroy`; for an add-on: disable it).
+#[derive(Debug, Clone)]
+pub struct Delete {
+    pub address: Address,
+    pub state: ResourceState,
+    pub settings: Settings,
+    pub cluster: Option<ClusterRef>,
+}
+
+/// A failure talking to Azure or a cluster, already phrased for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    pub message: String,
+    pub help: Option<String>,
+    /// Another run holds a cluster's lock.
+    pub locked_by: Option<String>,
+}
+
+impl BackendError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            help: None,
+            locked_by: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Held cluster locks; released by [`Backend::unlock`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Locks {
+    pub clusters: Vec<ClusterRef>,
+    pub holder: String,
+}
+
+/// What the engine needs from Azure and the clusters.
+pub trait Backend: Send + Sync + 'static {
+    /// Reads everything `plan` asks for, up to `parallelism` requests at once.
+    fn read(
+        &self,
+        plan: &ReadPlan,
+        parallelism: usize,
+    ) -> impl Future<Output = Result<LiveWorld, BackendError>> + Send;
+
+    fn write(&self, write: Write) -> impl Future<Output = Result<Live, BackendError>> + Send;
+
+    fn delete(&self, delete: Delete) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Takes the run lock in every cluster (a Lease), failing fast when another run holds one.
+    fn lock(
+        &self,
+        clusters: &[ClusterRef],
+        holder: &str,
+    ) -> impl Future<Output = Result<Locks, BackendError>> + Send;
+
+    /// Renews held locks; called periodically while a run lasts.
+    fn renew(&self, locks: &Locks) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    fn unlock(&self, locks: &Locks) -> impl Future<Output = Result<(), BackendError>> + Send;
+}

@@ -1,0 +1,325 @@
+//! From what a refresh read to what each address is live: pure matching of the batched
+//! observations (vaults, add-ons, role-assignment lists, SecretProviderClass lists) to
+//! addresses, by the identifying attributes of the desired or recorded resource.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::engine::backend::{
+    ClusterKey, ClusterRef, Live, LiveWorld, ReadPlan, VaultKey, VaultObservation,
+};
+use crate::plan::address::{Address, ResourceKind};
+use crate::resources::Context;
+use crate::state::model::Attributes;
+
+/// What refresh found for one address.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observed {
+    pub live: Option<Live>,
+    /// A vault that is not live but soft-deleted under its name.
+    pub soft_deleted: bool,
+}
+
+fn text<'a>(attributes: &'a Attributes, key: &str) -> &'a str {
+    attributes
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The vault a vault address or an access-policy grant refers to.
+fn vault_key(address: &Address, attributes: &Attributes) -> Option<VaultKey> {
+    match address.kind {
+        ResourceKind::Vault => Some(VaultKey::new(
+            text(attributes, "resource_group"),
+            text(attributes, "name"),
+        )),
+        ResourceKind::Grant if text(attributes, "mode") == "access-policy" => {
+            parse_vault_id(text(attributes, "vault_id"))
+        }
+        _ => None,
+    }
+}
+
+/// `(resource group, name)` of a vault resource ID.
+pub fn parse_vault_id(id: &str) -> Option<VaultKey> {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    let position = |segment: &str| {
+        parts
+            .iter()
+            .position(|part| part.eq_ignore_ascii_case(segment))
+    };
+    let resource_group = parts.get(position("resourceGroups")? + 1)?;
+    let name = parts.get(position("vaults")? + 1)?;
+    Some(VaultKey::new(resource_group, name))
+}
+
+/// The cluster an add-on or SecretProviderClass lives in.
+pub fn cluster_ref(attributes: &Attributes, settings: &Attributes) -> ClusterRef {
+    ClusterRef {
+        key: ClusterKey::new(
+            text(attributes, "resource_group"),
+            text(attributes, "cluster"),
+        ),
+        kube_context: settings
+            .get("kube_context")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    }
+}
+
+/// Adds what refreshing `address` needs to `plan`. `attributes` are the desired ones when the
+/// address is in the plan file, else the state's.
+pub fn add_reads(
+    plan: &mut ReadPlan,
+    address: &Address,
+    attributes: &Attributes,
+    settings: &Attributes,
+) {
+    match address.kind {
+        ResourceKind::Vault => {
+            if let Some(key) = vault_key(address, attributes) {
+                let location = attributes
+                    .get("location")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                plan.vaults.insert(key, location);
+            }
+        }
+        ResourceKind::Addon => {
+            plan.clusters.insert(cluster_ref(attributes, settings).key);
+        }
+        ResourceKind::Grant => match text(attributes, "mode") {
+            "access-policy" => {
+                if let Some(key) = vault_key(address, attributes) {
+                    plan.vaults.entry(key).or_insert(None);
+                }
+            }
+            _ => {
+                plan.role_assignment_scopes
+                    .insert(text(attributes, "scope").to_ascii_lowercase());
+            }
+        },
+        ResourceKind::Spc => {
+            plan.spc_clusters.insert(cluster_ref(attributes, settings));
+        }
+    }
+}
+
+/// Finds `address` in `world`.
+pub fn observe(
+    address: &Address,
+    attributes: &Attributes,
+    settings: &Attributes,
+    world: &LiveWorld,
+    context: &Context,
+) -> Observed {
+    match address.kind {
+        ResourceKind::Vault => observe_vault(address, attributes, world),
+        ResourceKind::Addon => observe_addon(attributes, settings, world),
+        ResourceKind::Grant => match text(attributes, "mode") {
+            "access-policy" => observe_access_policy(address, attributes, world),
+            _ => observe_role_assignment(attributes, world),
+        },
+        ResourceKind::Spc => observe_spc(attributes, settings, world, context),
+    }
+}
+
+fn observe_vault(address: &Address, attributes: &Attributes, world: &LiveWorld) -> Observed {
+    let Some(key) = vault_key(address, attributes) else {
+        return Observed::default();
+    };
+    match world.vaults.get(&key) {
+        Some(VaultObservation::Found {
+            id,
+            attributes,
+            version,
+            ..
+        }) => Observed {
+            live: Some(Live {
+                id: id.clone(),
+                attributes: attributes.clone(),
+                derived: BTreeMap::new(),
+                version: version.clone(),
+            }),
+            soft_deleted: false,
+        },
+        Some(VaultObservation::Missing { soft_deleted }) => Observed {
+            live: None,
+            soft_deleted: *soft_deleted,
+        },
+        None => Observed::default(),
+    }
+}
+
+fn observe_addon(attributes: &Attributes, settings: &Attributes, world: &LiveWorld) -> Observed {
+    let key = cluster_ref(attributes, settings).key;
+    let Some(addon) = world.addons.get(&key) else {
+        return Observed::default();
+    };
+    let mut derived = BTreeMap::new();
+    if let Some(identity) = &addon.identity
+        && let Ok(value) = serde_json::to_value(identity)
+    {
+        derived.insert("identity".to_owned(), value);
+    }
+    Observed {
+        live: Some(Live {
+            id: addon.cluster_id.clone(),
+            attributes: addon.attributes.clone(),
+            derived,
+            version: addon.version.clone(),
+        }),
+        soft_deleted: false,
+    }
+}
+
+/// The trailing GUID of a role definition ID, lowercase.
+fn role_guid(id: &str) -> String {
+    id.rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn observe_role_assignment(attributes: &Attributes, world: &LiveWorld) -> Observed {
+    let scope = text(attributes, "scope").to_ascii_lowercase();
+    let principal = text(attributes, "principal_id");
+    let role = role_guid(text(attributes, "role_definition_id"));
+    let found = world.role_assignments.get(&scope).and_then(|assignments| {
+        assignments.iter().find(|assignment| {
+            assignment.scope.eq_ignore_ascii_case(&scope)
+                && assignment.principal_id.eq_ignore_ascii_case(principal)
+                && role_guid(&assignment.role_definition_id) == role
+        })
+    });
+    let live = found.map(|assignment| Live {
+        id: assignment.id.clone(),
+        attributes: [
+            ("mode", json!("role-assignment")),
+            ("scope", json!(text(attributes, "scope"))),
+            // Keep the desired spelling when the GUIDs agree, so case never shows as a diff.
+            (
+                "role_definition_id",
+                json!(text(attributes, "role_definition_id")),
+            ),
+            (
+                "principal_id",
+                json!(assignment.principal_id.to_ascii_lowercase()),
+            ),
+            ("principal_type", json!(assignment.principal_type)),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect(),
+        derived: BTreeMap::new(),
+        version: None,
+    });
+    Observed {
+        live,
+        soft_deleted: false,
+    }
+}
+
+fn observe_access_policy(
+    address: &Address,
+    attributes: &Attributes,
+    world: &LiveWorld,
+) -> Observed {
+    let Some(key) = vault_key(address, attributes) else {
+        return Observed::default();
+    };
+    let object_id = text(attributes, "object_id");
+    let live = match world.vaults.get(&key) {
+        Some(VaultObservation::Found {
+            id,
+            access_policies,
+            ..
+        }) => access_policies
+            .iter()
+            .find(|entry| entry.object_id.eq_ignore_ascii_case(object_id))
+            .map(|entry| Live {
+                id: format!(
+                    "{id}/accessPolicies/{}",
+                    entry.object_id.to_ascii_lowercase()
+                ),
+                attributes: [
+                    ("mode", json!("access-policy")),
+                    ("vault_id", json!(text(attributes, "vault_id"))),
+                    ("tenant_id", json!(entry.tenant_id.to_ascii_lowercase())),
+                    ("object_id", json!(entry.object_id.to_ascii_lowercase())),
+                    ("permissions", entry.permissions.clone()),
+                ]
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect(),
+                derived: BTreeMap::new(),
+                version: None,
+            }),
+        _ => None,
+    };
+    Observed {
+        live,
+        soft_deleted: false,
+    }
+}
+
+fn observe_spc(
+    attributes: &Attributes,
+    settings: &Attributes,
+    world: &LiveWorld,
+    context: &Context,
+) -> Observed {
+    let cluster = cluster_ref(attributes, settings);
+    let namespace = text(attributes, "namespace");
+    let name = text(attributes, "name");
+    let live = world.spcs.get(&cluster.key).and_then(|spcs| {
+        spcs.iter()
+            .find(|spc| spc.namespace == namespace && spc.name == name)
+            .map(|spc| {
+                let cluster_id = world
+                    .addons
+                    .get(&cluster.key)
+                    .map(|addon| addon.cluster_id.clone())
+                    .unwrap_or_else(|| {
+                        format!("{}/{}", cluster.key.resource_group, cluster.key.name)
+                    });
+                Live {
+                    id: format!("{cluster_id}/namespaces/{namespace}/secretproviderclasses/{name}"),
+                    attributes: [
+                        ("cluster", json!(text(attributes, "cluster"))),
+                        ("resource_group", json!(text(attributes, "resource_group"))),
+                        ("namespace", json!(namespace)),
+                        ("name", json!(name)),
+                        ("manifest", spc.manifest.clone()),
+                    ]
+                    .into_iter()
+                    .map(|(key, value)| (key.to_owned(), value))
+                    .collect(),
+                    derived: BTreeMap::new(),
+                    version: spc.resource_version.clone(),
+                }
+            })
+    });
+    Observed {
+        live,
+        soft_deleted: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vault_ids_case_insensitively() {
+        assert_eq!(
+            parse_vault_id(
+                "/subscriptions/s/resourcegroups/RG-Demo/providers/Microsoft.KeyVault/vaults/KV"
+            ),
+            Some(VaultKey::new("rg-demo", "kv"))
+        );
+        assert_eq!(parse_vault_id("/subscriptions/s"), None);
+    }
+}
