@@ -278,13 +278,10 @@ fn observe_spc(
         spcs.iter()
             .find(|spc| spc.namespace == namespace && spc.name == name)
             .map(|spc| {
-                let cluster_id = world
-                    .addons
-                    .get(&cluster.key)
-                    .map(|addon| addon.cluster_id.clone())
-                    .unwrap_or_else(|| {
-                        format!("{}/{}", cluster.key.resource_group, cluster.key.name)
-                    });
+                let cluster_id = context.cluster_id(
+                    text(attributes, "resource_group"),
+                    text(attributes, "cluster"),
+                );
                 Live {
                     id: format!("{cluster_id}/namespaces/{namespace}/secretproviderclasses/{name}"),
                     attributes: [
