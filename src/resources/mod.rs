@@ -5,6 +5,7 @@
 pub mod addon;
 pub mod context;
 pub mod grant;
+pub mod spc;
 pub mod vault;
 
 pub use context::{AddonIdentity, Context, Derived};
