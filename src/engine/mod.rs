@@ -1,7 +1,12 @@
 //! The engine: refresh, diff, and walking the change set to apply or destroy it. The async
 //! heart of vaultwire; providers do the talking, the engine decides the order.
 
+pub mod apply;
 pub mod backend;
+pub mod events;
 pub mod observe;
+pub mod plan;
+pub mod refresh;
 pub mod saved;
+pub mod state_writer;
 pub mod walker;

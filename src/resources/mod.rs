@@ -9,3 +9,81 @@ pub mod spc;
 pub mod vault;
 
 pub use context::{AddonIdentity, Context, Derived};
+
+use serde_json::json;
+
+use crate::diff::compute::Schema;
+use crate::plan::address::{Address, ResourceKind};
+use crate::plan::model::{OnDestroy, Plan};
+use crate::state::model::Attributes;
+
+/// The desired properties of `address`, or `None` when the plan file does not define it.
+pub fn desired(
+    plan: &Plan,
+    address: &Address,
+    context: &Context,
+    derived: &Derived,
+) -> Option<Attributes> {
+    let key = address.key.as_str();
+    match address.kind {
+        ResourceKind::Vault => plan.vaults.get(key).map(vault::desired),
+        ResourceKind::Addon => plan.addons.get(key).map(addon::desired),
+        ResourceKind::Grant => plan
+            .grants
+            .get(key)
+            .and_then(|grant| grant::desired(plan, grant, context, derived)),
+        ResourceKind::Spc => plan
+            .spcs
+            .get(key)
+            .and_then(|spc| spc::desired(plan, spc, context, derived)),
+    }
+}
+
+/// How properties of `kind` compare.
+pub fn schema(kind: ResourceKind) -> &'static Schema {
+    match kind {
+        ResourceKind::Vault => &vault::SCHEMA,
+        ResourceKind::Addon => &addon::SCHEMA,
+        ResourceKind::Grant => &grant::SCHEMA,
+        ResourceKind::Spc => &spc::SCHEMA,
+    }
+}
+
+/// Behaviour the plan asks for that is not a property of the resource, as the state keeps it.
+pub fn settings(plan: &Plan, address: &Address) -> Attributes {
+    let key = address.key.as_str();
+    let mut settings = Attributes::new();
+    match address.kind {
+        ResourceKind::Vault => {
+            if let Some(vault) = plan.vaults.get(key) {
+                let on_destroy = match vault.on_destroy.value {
+                    OnDestroy::Retain => "retain",
+                    OnDestroy::Delete => "delete",
+                    OnDestroy::Purge => "purge",
+                };
+                settings.insert("on_destroy".to_owned(), json!(on_destroy));
+                settings.insert(
+                    "recover_soft_deleted".to_owned(),
+                    json!(vault.recover_soft_deleted),
+                );
+            }
+        }
+        ResourceKind::Addon => {
+            if let Some(context) = plan.addons.get(key).and_then(|a| a.kube_context.as_ref()) {
+                settings.insert("kube_context".to_owned(), json!(context.value));
+            }
+        }
+        ResourceKind::Spc => {
+            let context = plan
+                .spcs
+                .get(key)
+                .and_then(|spc| plan.addons.get(spc.addon.as_str()))
+                .and_then(|addon| addon.kube_context.as_ref());
+            if let Some(context) = context {
+                settings.insert("kube_context".to_owned(), json!(context.value));
+            }
+        }
+        ResourceKind::Grant => {}
+    }
+    settings
+}

@@ -1,0 +1,522 @@
+//! `apply` and `destroy`: take the clusters' locks, then walk the change set in dependency
+//! order (deletes in reverse), writing each completed resource to the state at once.
+//!
+//! Values planned as "known after apply" (the add-on identity) are computed again as the
+//! add-ons finish; every value the plan already knew must come out the same, or the run stops
+//! rather than apply something nobody reviewed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::diff::action::Action;
+use crate::diff::change::ResourceChange;
+use crate::engine::backend::{Backend, BackendError, ClusterRef, Delete, Locks, Settings, Write};
+use crate::engine::events::{Event, Reporter};
+use crate::engine::observe::cluster_ref;
+use crate::engine::plan::Planned;
+use crate::engine::refresh::addon_identity;
+use crate::engine::state_writer::StateWriter;
+use crate::engine::walker::{NodeOutcome, StopFlag, walk};
+use crate::graph::{self, Dag};
+use crate::plan::address::{Address, ResourceKind};
+use crate::plan::model::{OnDestroy, Plan};
+use crate::resources::{self, Context, Derived};
+use crate::state::model::{Attributes, ResourceState};
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    /// Who holds the clusters' locks, as other runs will see it.
+    pub holder: String,
+    /// How often to report a long-running operation.
+    pub progress_interval: Duration,
+}
+
+/// How each address ended, and the counts for the closing line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub succeeded: BTreeMap<Address, Action>,
+    pub failed: BTreeMap<Address, String>,
+    pub skipped: BTreeMap<Address, Address>,
+    pub not_started: BTreeSet<Address>,
+}
+
+impl ApplyReport {
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && self.not_started.is_empty()
+    }
+
+    /// "Resources: 2 added, 1 changed, 0 destroyed."
+    pub fn counts(&self) -> String {
+        let count = |wanted: &[Action]| {
+            self.succeeded
+                .values()
+                .filter(|action| wanted.contains(action))
+                .count()
+        };
+        let replaced = count(&[Action::Replace]);
+        format!(
+            "Resources: {} added, {} changed, {} destroyed.",
+            count(&[Action::Create]) + replaced,
+            count(&[Action::Update]),
+            count(&[Action::Delete]) + replaced
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("another run holds the lock of cluster `{cluster}`: {holder}")]
+    Locked { cluster: String, holder: String },
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("cannot save the state")]
+    State(String),
+}
+
+/// The clusters a run touches: those of every selected add-on and SecretProviderClass.
+pub fn clusters(planned: &Planned, plan: &Plan, context: &Context) -> Vec<ClusterRef> {
+    let mut clusters: BTreeMap<_, ClusterRef> = BTreeMap::new();
+    for address in &planned.selected {
+        if !matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc) {
+            continue;
+        }
+        let attributes = resources::desired(plan, address, context, &Derived::default())
+            .or_else(|| planned.refreshed.get(address).map(|r| r.attributes.clone()));
+        if let Some(attributes) = attributes {
+            let settings = resources::settings(plan, address);
+            let cluster = cluster_ref(&attributes, &settings);
+            clusters.entry(cluster.key.clone()).or_insert(cluster);
+        }
+    }
+    clusters.into_values().collect()
+}
+
+/// The walk graph: creates and updates after their dependencies, deletes before theirs.
+fn walk_graph(
+    plan: &Plan,
+    planned: &Planned,
+    state: &BTreeMap<Address, ResourceState>,
+) -> Dag<Address> {
+    let plan_graph = graph::build(plan);
+    let mut dag = Dag::new();
+    let deleting: BTreeSet<&Address> = planned
+        .change_set
+        .changes
+        .iter()
+        .filter(|change| change.action == Action::Delete)
+        .map(|change| &change.address)
+        .collect();
+    for change in &planned.change_set.changes {
+        dag.add_node(change.address.clone());
+    }
+    for change in &planned.change_set.changes {
+        let address = &change.address;
+        if deleting.contains(address) {
+            // Whatever depended on this must be deleted first.
+            for (dependent, record) in state {
+                if record.dependencies.contains(address) && deleting.contains(dependent) {
+                    dag.add_dependency(address.clone(), dependent.clone());
+                }
+            }
+        } else {
+            for dependency in plan_graph.dependencies_of(address) {
+                if dag.contains(dependency) && !deleting.contains(dependency) {
+                    dag.add_dependency(address.clone(), dependency.clone());
+                }
+            }
+        }
+    }
+    dag
+}
+
+/// Applies `planned` (already confirmed), persisting state through `writer`.
+pub async fn apply<B: Backend>(
+    backend: Arc<B>,
+    plan: Arc<Plan>,
+    planned: &Planned,
+    writer: Arc<Mutex<StateWriter>>,
+    options: &ApplyOptions,
+    reporter: Arc<dyn Reporter>,
+    stop: &StopFlag,
+) -> Result<ApplyReport, ApplyError> {
+    let context = Arc::new(Context::of(&plan));
+    // Start from the state as refresh saw it: gone resources dropped, live ones recorded.
+    let base = {
+        let mut writer = writer
+            .lock()
+            .map_err(|_| ApplyError::State("lock poisoned".into()))?;
+        writer
+            .merge_refreshed(&planned.selected, &planned.refreshed)
+            .map_err(|error| ApplyError::State(error.to_string()))?;
+        writer.state().resources.clone()
+    };
+    let clusters = clusters(planned, &plan, &context);
+    let locks = if clusters.is_empty() {
+        None
+    } else {
+        reporter.event(Event::Locking {
+            clusters: clusters.iter().map(|c| c.key.name.clone()).collect(),
+        });
+        Some(lock(&*backend, &clusters, &options.holder).await?)
+    };
+    let renewal = locks.clone().map(|locks| {
+        let backend = backend.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if let Err(error) = backend.renew(&locks).await {
+                    tracing::warn!("cannot renew the run lock: {error}");
+                }
+            }
+        })
+    });
+    let dag = walk_graph(&plan, planned, &base);
+    let changes: Arc<BTreeMap<Address, ResourceChange>> = Arc::new(
+        planned
+            .change_set
+            .changes
+            .iter()
+            .map(|change| (change.address.clone(), change.clone()))
+            .collect(),
+    );
+    let derived = Arc::new(Mutex::new(Derived {
+        addon_identities: planned.derived.clone(),
+    }));
+    let node = NodeContext {
+        backend: backend.clone(),
+        plan: plan.clone(),
+        context,
+        changes: changes.clone(),
+        derived,
+        writer,
+        reporter: reporter.clone(),
+        progress_interval: options.progress_interval,
+        dependencies: Arc::new({
+            let plan_graph = graph::build(&plan);
+            dag.nodes()
+                .map(|address| {
+                    let dependencies = plan_graph.dependencies_of(address).cloned().collect();
+                    (address.clone(), dependencies)
+                })
+                .collect()
+        }),
+    };
+    let outcomes = walk(&dag, options.parallelism, stop, |address| {
+        let node = node.clone();
+        async move { node.run(address).await }
+    })
+    .await;
+    if let Some(renewal) = renewal {
+        renewal.abort();
+    }
+    if let Some(locks) = &locks
+        && let Err(error) = backend.unlock(locks).await
+    {
+        tracing::warn!("cannot release the run lock: {error}");
+    }
+    let mut report = ApplyReport::default();
+    for (address, outcome) in outcomes {
+        let action = changes.get(&address).map_or(Action::NoOp, |c| c.action);
+        match outcome {
+            NodeOutcome::Succeeded => {
+                if action.is_change() {
+                    report.succeeded.insert(address, action);
+                }
+            }
+            NodeOutcome::Failed(message) => {
+                report.failed.insert(address, message);
+            }
+            NodeOutcome::Skipped { failed_dependency } => {
+                reporter.event(Event::Skipped {
+                    address: address.clone(),
+                    failed_dependency: failed_dependency.clone(),
+                });
+                report.skipped.insert(address, failed_dependency);
+            }
+            NodeOutcome::NotStarted => {
+                if action.is_change() {
+                    report.not_started.insert(address);
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn lock<B: Backend>(
+    backend: &B,
+    clusters: &[ClusterRef],
+    holder: &str,
+) -> Result<Locks, ApplyError> {
+    backend
+        .lock(clusters, holder)
+        .await
+        .map_err(|error| match &error.locked_by {
+            Some(by) => ApplyError::Locked {
+                cluster: clusters
+                    .first()
+                    .map(|c| c.key.name.clone())
+                    .unwrap_or_default(),
+                holder: by.clone(),
+            },
+            None => ApplyError::Backend(error),
+        })
+}
+
+/// What every node task shares.
+struct NodeContext<B> {
+    backend: Arc<B>,
+    plan: Arc<Plan>,
+    context: Arc<Context>,
+    changes: Arc<BTreeMap<Address, ResourceChange>>,
+    derived: Arc<Mutex<Derived>>,
+    writer: Arc<Mutex<StateWriter>>,
+    reporter: Arc<dyn Reporter>,
+    progress_interval: Duration,
+    dependencies: Arc<BTreeMap<Address, Vec<Address>>>,
+}
+
+// By hand: a derive would needlessly require `B: Clone`.
+impl<B> Clone for NodeContext<B> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            plan: self.plan.clone(),
+            context: self.context.clone(),
+            changes: self.changes.clone(),
+            derived: self.derived.clone(),
+            writer: self.writer.clone(),
+            reporter: self.reporter.clone(),
+            progress_interval: self.progress_interval,
+            dependencies: self.dependencies.clone(),
+        }
+    }
+}
+
+impl<B: Backend> NodeContext<B> {
+    async fn run(&self, address: Address) -> Result<(), String> {
+        let Some(change) = self.changes.get(&address).cloned() else {
+            return Ok(());
+        };
+        if !change.action.is_change() {
+            return Ok(());
+        }
+        let prior = self.recorded(&address);
+        self.reporter.event(Event::Started {
+            address: address.clone(),
+            action: change.action,
+            id: prior.as_ref().map(|p| p.id.clone()),
+        });
+        let started = Instant::now();
+        let result = self
+            .with_progress(
+                &address,
+                change.action,
+                started,
+                self.execute(&change, prior),
+            )
+            .await;
+        match result {
+            Ok(id) => {
+                self.reporter.event(Event::Finished {
+                    address,
+                    action: change.action,
+                    elapsed: started.elapsed(),
+                    id,
+                });
+                Ok(())
+            }
+            Err(message) => {
+                self.reporter.event(Event::Failed {
+                    address,
+                    action: change.action,
+                    message: message.clone(),
+                });
+                Err(message)
+            }
+        }
+    }
+
+    /// Runs `future`, reporting "still waiting" every `progress_interval`.
+    async fn with_progress<T>(
+        &self,
+        address: &Address,
+        action: Action,
+        started: Instant,
+        future: impl std::future::Future<Output = T>,
+    ) -> T {
+        tokio::pin!(future);
+        let mut ticker = tokio::time::interval(self.progress_interval);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                output = &mut future => return output,
+                _ = ticker.tick() => self.reporter.event(Event::StillWaiting {
+                    address: address.clone(),
+                    action,
+                    elapsed: started.elapsed(),
+                }),
+            }
+        }
+    }
+
+    fn recorded(&self, address: &Address) -> Option<ResourceState> {
+        self.writer
+            .lock()
+            .ok()
+            .and_then(|writer| writer.state().resources.get(address).cloned())
+    }
+
+    /// Does the change; returns the resource ID for the progress line.
+    async fn execute(
+        &self,
+        change: &ResourceChange,
+        prior: Option<ResourceState>,
+    ) -> Result<Option<String>, String> {
+        let address = &change.address;
+        match change.action {
+            Action::NoOp => Ok(None),
+            Action::Delete => {
+                let state = prior.ok_or_else(|| format!("`{address}` is not in the state"))?;
+                self.delete(address, state).await?;
+                Ok(None)
+            }
+            Action::Replace => {
+                if let Some(state) = prior {
+                    self.delete(address, state).await?;
+                }
+                self.write(change, None).await.map(Some)
+            }
+            Action::Create | Action::Update => self.write(change, prior).await.map(Some),
+        }
+    }
+
+    async fn delete(&self, address: &Address, state: ResourceState) -> Result<(), String> {
+        let settings = self.settings(address, Some(&state));
+        let cluster = cluster_for(address, &state.attributes, &state.settings);
+        self.backend
+            .delete(Delete {
+                address: address.clone(),
+                state,
+                settings,
+                cluster,
+            })
+            .await
+            .map_err(|error| error.to_string())?;
+        self.record(address, None)
+    }
+
+    async fn write(
+        &self,
+        change: &ResourceChange,
+        prior: Option<ResourceState>,
+    ) -> Result<String, String> {
+        let address = &change.address;
+        let derived = self
+            .derived
+            .lock()
+            .map_err(|_| "lock poisoned".to_owned())?
+            .clone();
+        let desired = resources::desired(&self.plan, address, &self.context, &derived)
+            .ok_or_else(|| format!("`{address}` is not in the plan file"))?;
+        check_consistent(change, &desired)?;
+        let settings_map = resources::settings(&self.plan, address);
+        let live = self
+            .backend
+            .write(Write {
+                address: address.clone(),
+                cluster: cluster_for(address, &desired, &settings_map),
+                desired,
+                prior,
+                settings: self.settings(address, None),
+            })
+            .await
+            .map_err(|error| error.to_string())?;
+        if address.kind == ResourceKind::Addon {
+            let mut derived = self
+                .derived
+                .lock()
+                .map_err(|_| "lock poisoned".to_owned())?;
+            match addon_identity(&live) {
+                Some(identity) => {
+                    derived
+                        .addon_identities
+                        .insert(address.key.clone(), identity);
+                }
+                None => {
+                    derived.addon_identities.remove(&address.key);
+                }
+            }
+        }
+        let id = live.id.clone();
+        let dependencies = self.dependencies.get(address).cloned().unwrap_or_default();
+        self.record(address, Some(live.into_state(dependencies, settings_map)))?;
+        Ok(id)
+    }
+
+    fn settings(&self, address: &Address, state: Option<&ResourceState>) -> Settings {
+        let from_plan = resources::settings(&self.plan, address);
+        let settings = if from_plan.is_empty() {
+            state.map(|s| s.settings.clone()).unwrap_or_default()
+        } else {
+            from_plan
+        };
+        let on_destroy = match settings.get("on_destroy").and_then(Value::as_str) {
+            Some("delete") => OnDestroy::Delete,
+            Some("purge") => OnDestroy::Purge,
+            _ => OnDestroy::Retain,
+        };
+        Settings {
+            recover_soft_deleted: settings
+                .get("recover_soft_deleted")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            on_destroy,
+        }
+    }
+
+    fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
+        let mut writer = self.writer.lock().map_err(|_| "lock poisoned".to_owned())?;
+        writer
+            .record(address, record)
+            .map_err(|error| error.to_string())
+    }
+}
+
+fn cluster_for(
+    address: &Address,
+    attributes: &Attributes,
+    settings: &Attributes,
+) -> Option<ClusterRef> {
+    matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc)
+        .then(|| cluster_ref(attributes, settings))
+}
+
+/// Every value the plan knew must be what apply is about to write.
+fn check_consistent(change: &ResourceChange, desired: &Attributes) -> Result<(), String> {
+    let Some(planned) = &change.after else {
+        return Ok(());
+    };
+    for (property, value) in desired {
+        if crate::diff::compute::is_unknown(value) {
+            return Err(format!(
+                "`{}` of `{}` is still unknown at apply time",
+                property, change.address
+            ));
+        }
+        if let Some(planned_value) = planned.get(property)
+            && !crate::diff::compute::is_unknown(planned_value)
+            && planned_value != value
+        {
+            return Err(format!(
+                "`{property}` of `{}` changed since the plan was made; run `vaultwire plan` again",
+                change.address
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! `plan`: refresh, then diff desired against live for every selected address, and report
+//! drift (state against live) on its own. The result is everything `apply` needs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diff::action::Action;
+use crate::diff::change::{ChangeSet, Drift, Reason, ResourceChange};
+use crate::diff::compute::{compute, differing_properties};
+use crate::engine::backend::{Backend, BackendError};
+use crate::engine::refresh::{Refreshed, refresh};
+use crate::engine::saved::Mode;
+use crate::graph;
+use crate::plan::address::{Address, ResourceKind};
+use crate::plan::model::Plan;
+use crate::resources::{self, AddonIdentity, Context};
+use crate::state::model::{ResourceState, StateFile};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    pub mode: Mode,
+    /// Limit to these addresses and what they depend on.
+    pub targets: Vec<Address>,
+    pub parallelism: usize,
+}
+
+/// Everything `plan` computed; what `apply` executes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub change_set: ChangeSet,
+    /// Add-on identities known at plan time, by addon key.
+    pub derived: BTreeMap<String, AddonIdentity>,
+    /// The state's records as refresh found them live (what `--refresh-only` saves, and what
+    /// apply starts from). Addresses not live are absent.
+    pub refreshed: BTreeMap<Address, ResourceState>,
+    /// The addresses this run covers.
+    pub selected: BTreeSet<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(
+        "cluster `{cluster}` of `{address}` was not found in resource group `{resource_group}`"
+    )]
+    ClusterNotFound {
+        address: Address,
+        cluster: String,
+        resource_group: String,
+    },
+    #[error(
+        "key vault `{name}` of `{address}` is soft-deleted and `recover_soft_deleted` is false"
+    )]
+    SoftDeletedVault { address: Address, name: String },
+    #[error("`{0}` is not in the plan file or the state")]
+    UnknownTarget(Address),
+}
+
+impl PlanError {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            PlanError::Backend(error) => error.help.clone(),
+            PlanError::ClusterNotFound { .. } => Some(
+                "vaultwire manages the add-on of an existing AKS cluster: create the cluster first, or fix `cluster`/`resource_group`"
+                    .to_owned(),
+            ),
+            PlanError::SoftDeletedVault { .. } => Some(
+                "set `recover_soft_deleted = true` to recover it, purge it, or choose another name"
+                    .to_owned(),
+            ),
+            PlanError::UnknownTarget(_) => {
+                Some("run `vaultwire state list PLAN` to see the addresses".to_owned())
+            }
+        }
+    }
+}
+
+/// The addresses a run covers: the plan file's and the state's, or with `--target`, the
+/// targets and everything they depend on.
+pub fn select(
+    plan: &Plan,
+    state: Option<&StateFile>,
+    targets: &[Address],
+) -> Result<BTreeSet<Address>, PlanError> {
+    let dag = graph::build(plan);
+    let in_state = |address: &Address| state.is_some_and(|s| s.resources.contains_key(address));
+    let mut all: BTreeSet<Address> = dag.nodes().cloned().collect();
+    if let Some(state) = state {
+        all.extend(state.resources.keys().cloned());
+    }
+    if targets.is_empty() {
+        return Ok(all);
+    }
+    let mut selected = BTreeSet::new();
+    for target in targets {
+        if dag.contains(target) {
+            selected.extend(dag.closure(std::slice::from_ref(target)));
+        } else if in_state(target) {
+            selected.insert(target.clone());
+        } else {
+            return Err(PlanError::UnknownTarget(target.clone()));
+        }
+    }
+    Ok(selected)
+}
+
+/// Plans `plan` against the `state` and live Azure and clusters.
+pub async fn plan<B: Backend>(
+    backend: &B,
+    plan: &Plan,
+    state: Option<&StateFile>,
+    options: &PlanOptions,
+) -> Result<Planned, PlanError> {
+    let context = Context::of(plan);
+    let selected = select(plan, state, &options.targets)?;
+    let refreshed = refresh(
+        backend,
+        plan,
+        state,
+        &selected,
+        &context,
+        options.parallelism,
+    )
+    .await?;
+    diff_all(plan, state, &selected, &refreshed, &context, options)
+}
+
+/// The pure half of [`plan`]: from refresh results to the change set.
+pub fn diff_all(
+    plan: &Plan,
+    state: Option<&StateFile>,
+    selected: &BTreeSet<Address>,
+    refreshed: &Refreshed,
+    context: &Context,
+    options: &PlanOptions,
+) -> Result<Planned, PlanError> {
+    let dag = graph::build(plan);
+    // Identities that will change during apply are unknown until then.
+    let mut derived = refreshed.derived.clone();
+    let mut changes = Vec::new();
+    let mut drift = Vec::new();
+    let mut records = BTreeMap::new();
+    // Add-ons first, so their planned action decides whether their identity is known.
+    let (addons, others): (Vec<&Address>, Vec<&Address>) = selected
+        .iter()
+        .partition(|address| address.kind == ResourceKind::Addon);
+    for address in addons.into_iter().chain(others) {
+        let observed = refreshed.observed.get(address).cloned().unwrap_or_default();
+        let prior = state.and_then(|s| s.resources.get(address));
+        let desired = match options.mode {
+            Mode::Destroy => None,
+            _ => resources::desired(plan, address, context, &derived),
+        };
+        if let (Some(desired), None) = (&desired, &observed.live) {
+            check_creatable(plan, address, desired, observed.soft_deleted)?;
+        }
+        let schema = resources::schema(address.kind);
+        let mut change = compute(
+            address,
+            desired.as_ref(),
+            observed.live.as_ref().map(|l| &l.attributes),
+            schema,
+        );
+        if change.action == Action::Create && prior.is_some() {
+            change.reason = Some(Reason::DeletedOutside);
+        }
+        if change.action == Action::Create && observed.soft_deleted {
+            change.reason = Some(Reason::RecoverSoftDeleted);
+        }
+        if change.action == Action::Delete
+            && address.kind == ResourceKind::Vault
+            && retains(prior, plan, address)
+        {
+            change.reason = Some(Reason::Retain);
+        }
+        if address.kind == ResourceKind::Addon
+            && (matches!(change.action, Action::Create | Action::Replace)
+                || identity_changes(&change))
+        {
+            derived.addon_identities.remove(&address.key);
+        }
+        if let Some(entry) = prior.and_then(|prior| {
+            drift_of(
+                address,
+                prior,
+                observed.live.as_ref().map(|l| &l.attributes),
+            )
+        }) {
+            drift.push(entry);
+        }
+        if let Some(live) = observed.live {
+            let dependencies = dag.dependencies_of(address).cloned().collect::<Vec<_>>();
+            let dependencies = if dependencies.is_empty() {
+                prior.map(|p| p.dependencies.clone()).unwrap_or_default()
+            } else {
+                dependencies
+            };
+            let settings = if plan_defines(plan, address) {
+                resources::settings(plan, address)
+            } else {
+                prior.map(|p| p.settings.clone()).unwrap_or_default()
+            };
+            records.insert(address.clone(), live.into_state(dependencies, settings));
+        }
+        if options.mode == Mode::RefreshOnly {
+            change.action = Action::NoOp;
+            change.after = change.before.clone();
+            change.replace_paths.clear();
+            change.reason = None;
+        }
+        changes.push(change);
+    }
+    let mut change_set = ChangeSet {
+        changes,
+        drift,
+        warnings: Vec::new(),
+    };
+    if !options.targets.is_empty() {
+        change_set.warnings.push(format!(
+            "only {} and what they depend on are planned (--target); the rest of the plan file may not match live. Use --target only in exceptional circumstances.",
+            options
+                .targets
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    change_set.normalize();
+    Ok(Planned {
+        change_set,
+        derived: derived.addon_identities,
+        refreshed: records,
+        selected: selected.clone(),
+    })
+}
+
+fn plan_defines(plan: &Plan, address: &Address) -> bool {
+    let key = address.key.as_str();
+    match address.kind {
+        ResourceKind::Vault => plan.vaults.contains_key(key),
+        ResourceKind::Addon => plan.addons.contains_key(key),
+        ResourceKind::Grant => plan.grants.contains_key(key),
+        ResourceKind::Spc => plan.spcs.contains_key(key),
+    }
+}
+
+/// Refuses what cannot be created: an add-on of a missing cluster, a soft-deleted vault the
+/// plan does not allow to recover.
+fn check_creatable(
+    plan: &Plan,
+    address: &Address,
+    desired: &crate::state::model::Attributes,
+    soft_deleted: bool,
+) -> Result<(), PlanError> {
+    let text = |key: &str| {
+        desired
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match address.kind {
+        ResourceKind::Addon => Err(PlanError::ClusterNotFound {
+            address: address.clone(),
+            cluster: text("cluster"),
+            resource_group: text("resource_group"),
+        }),
+        ResourceKind::Vault if soft_deleted => {
+            let recover = plan
+                .vaults
+                .get(&address.key)
+                .is_none_or(|vault| vault.recover_soft_deleted);
+            if recover {
+                Ok(())
+            } else {
+                Err(PlanError::SoftDeletedVault {
+                    address: address.clone(),
+                    name: text("name"),
+                })
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+fn retains(prior: Option<&ResourceState>, plan: &Plan, address: &Address) -> bool {
+    let from_plan = plan
+        .vaults
+        .get(&address.key)
+        .map(|vault| vault.on_destroy.value == crate::plan::model::OnDestroy::Retain);
+    let from_state = prior
+        .and_then(|p| p.settings.get("on_destroy"))
+        .and_then(serde_json::Value::as_str)
+        .map(|value| value == "retain");
+    from_plan.or(from_state).unwrap_or(true)
+}
+
+/// Whether an add-on update changes its identity (disabling it, or moving it).
+fn identity_changes(change: &ResourceChange) -> bool {
+    change.address.kind == ResourceKind::Addon
+        && change
+            .after
+            .as_ref()
+            .and_then(|after| after.get("enabled"))
+            .and_then(serde_json::Value::as_bool)
+            != change
+                .before
+                .as_ref()
+                .and_then(|before| before.get("enabled"))
+                .and_then(serde_json::Value::as_bool)
+}
+
+/// The drift of one address: what the state recorded against what is live.
+fn drift_of(
+    address: &Address,
+    prior: &ResourceState,
+    live: Option<&crate::state::model::Attributes>,
+) -> Option<Drift> {
+    match live {
+        None => Some(Drift {
+            address: address.clone(),
+            before: Some(prior.attributes.clone()),
+            after: None,
+        }),
+        Some(live) => {
+            let schema = resources::schema(address.kind);
+            let changed = differing_properties(&prior.attributes, live, schema);
+            (!changed.is_empty()).then(|| Drift {
+                address: address.clone(),
+                before: Some(prior.attributes.clone()),
+                after: Some(live.clone()),
+            })
+        }
+    }
+}
