@@ -10,3 +10,6 @@ pub mod refresh;
 pub mod saved;
 pub mod state_writer;
 pub mod walker;
+
+#[cfg(test)]
+pub mod fake;

@@ -1,0 +1,344 @@
+//! An in-memory [`Backend`] for engine tests: a world of attribute maps, a journal of every
+//! call, injectable failures and a lock table. It keeps the attribute conventions of the real
+//! backend, so the engine cannot tell them apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+
+use crate::engine::backend::{
+    AccessPolicyObservation, AddonObservation, Backend, BackendError, ClusterKey, ClusterRef,
+    Delete, Live, LiveWorld, Locks, ReadPlan, RoleAssignmentObservation, SpcObservation, VaultKey,
+    VaultObservation, Write,
+};
+use crate::engine::observe::parse_vault_id;
+use crate::plan::address::{Address, ResourceKind};
+use crate::resources::AddonIdentity;
+use crate::state::model::Attributes;
+
+#[derive(Debug, Default)]
+pub struct FakeWorld {
+    pub vaults: BTreeMap<VaultKey, (String, Attributes)>,
+    pub soft_deleted: BTreeSet<VaultKey>,
+    pub access_policies: BTreeMap<VaultKey, Vec<AccessPolicyObservation>>,
+    pub addons: BTreeMap<ClusterKey, (Attributes, Option<AddonIdentity>)>,
+    pub role_assignments: Vec<RoleAssignmentObservation>,
+    pub spcs: BTreeMap<ClusterKey, BTreeMap<(String, String), Value>>,
+    pub locks: BTreeMap<ClusterKey, String>,
+    /// Every call, as `read`, `write vault.x`, `delete spc.y`, `lock`, `unlock`.
+    pub journal: Vec<String>,
+    /// Writes and deletes of these addresses fail.
+    pub failing: BTreeSet<Address>,
+    /// Identities handed out so far, to make new ones distinct.
+    pub identity_counter: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeBackend {
+    pub world: Mutex<FakeWorld>,
+}
+
+fn text<'a>(attributes: &'a Attributes, key: &str) -> &'a str {
+    attributes
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+impl FakeBackend {
+    /// A world with the cluster `aks-demo` in `rg-demo`, its add-on disabled.
+    pub fn with_cluster() -> Self {
+        let backend = Self::default();
+        backend.add_cluster("rg-demo", "aks-demo");
+        backend
+    }
+
+    pub fn add_cluster(&self, resource_group: &str, name: &str) {
+        let attributes: Attributes = [
+            ("cluster", json!(name)),
+            ("resource_group", json!(resource_group)),
+            ("enabled", json!(false)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        self.world
+            .lock()
+            .unwrap()
+            .addons
+            .insert(ClusterKey::new(resource_group, name), (attributes, None));
+    }
+
+    pub fn journal(&self) -> Vec<String> {
+        self.world.lock().unwrap().journal.clone()
+    }
+
+    fn cluster_id(key: &ClusterKey) -> String {
+        format!(
+            "/subscriptions/s/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
+            key.resource_group, key.name
+        )
+    }
+}
+
+impl Backend for FakeBackend {
+    async fn read(&self, plan: &ReadPlan, _parallelism: usize) -> Result<LiveWorld, BackendError> {
+        let mut world = self.world.lock().unwrap();
+        world.journal.push("read".to_owned());
+        let mut live = LiveWorld::default();
+        for key in plan.vaults.keys() {
+            let observation = match world.vaults.get(key) {
+                Some((id, attributes)) => VaultObservation::Found {
+                    id: id.clone(),
+                    attributes: attributes.clone(),
+                    access_policies: world.access_policies.get(key).cloned().unwrap_or_default(),
+                    version: None,
+                },
+                None => VaultObservation::Missing {
+                    soft_deleted: world.soft_deleted.contains(key),
+                },
+            };
+            live.vaults.insert(key.clone(), observation);
+        }
+        for key in &plan.clusters {
+            if let Some((attributes, identity)) = world.addons.get(key) {
+                live.addons.insert(
+                    key.clone(),
+                    AddonObservation {
+                        cluster_id: Self::cluster_id(key),
+                        attributes: attributes.clone(),
+                        identity: identity.clone(),
+                        version: None,
+                    },
+                );
+            }
+        }
+        for scope in &plan.role_assignment_scopes {
+            let found = world
+                .role_assignments
+                .iter()
+                .filter(|a| a.scope.eq_ignore_ascii_case(scope))
+                .cloned()
+                .collect();
+            live.role_assignments.insert(scope.clone(), found);
+        }
+        for cluster in &plan.spc_clusters {
+            let spcs = world
+                .spcs
+                .get(&cluster.key)
+                .map(|spcs| {
+                    spcs.iter()
+                        .map(|((namespace, name), manifest)| SpcObservation {
+                            namespace: namespace.clone(),
+                            name: name.clone(),
+                            manifest: manifest.clone(),
+                            resource_version: None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            live.spcs.insert(cluster.key.clone(), spcs);
+        }
+        Ok(live)
+    }
+
+    async fn write(&self, write: Write) -> Result<Live, BackendError> {
+        let mut world = self.world.lock().unwrap();
+        world.journal.push(format!("write {}", write.address));
+        if world.failing.contains(&write.address) {
+            return Err(BackendError::new(format!(
+                "injected failure of `{}`",
+                write.address
+            )));
+        }
+        let desired = write.desired;
+        let mut derived = BTreeMap::new();
+        let id = match write.address.kind {
+            ResourceKind::Vault => {
+                let key = VaultKey::new(text(&desired, "resource_group"), text(&desired, "name"));
+                let id = format!(
+                    "/subscriptions/s/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+                    text(&desired, "resource_group"),
+                    text(&desired, "name")
+                );
+                world.soft_deleted.remove(&key);
+                world.vaults.insert(key, (id.clone(), desired.clone()));
+                id
+            }
+            ResourceKind::Addon => {
+                let key =
+                    ClusterKey::new(text(&desired, "resource_group"), text(&desired, "cluster"));
+                world.identity_counter += 1;
+                let counter = world.identity_counter;
+                let Some((attributes, identity)) = world.addons.get_mut(&key) else {
+                    return Err(BackendError::new("cluster not found"));
+                };
+                *attributes = desired.clone();
+                if identity.is_none() {
+                    *identity = Some(AddonIdentity {
+                        client_id: format!("client-{counter}"),
+                        object_id: format!("object-{counter}"),
+                        resource_id: format!("identity-{counter}"),
+                    });
+                }
+                if let Some(identity) = identity {
+                    derived.insert("identity".to_owned(), json!(identity));
+                }
+                Self::cluster_id(&key)
+            }
+            ResourceKind::Grant if text(&desired, "mode") == "access-policy" => {
+                let Some(vault) = parse_vault_id(text(&desired, "vault_id")) else {
+                    return Err(BackendError::new("bad vault id"));
+                };
+                let object_id = text(&desired, "object_id").to_owned();
+                let entries = world.access_policies.entry(vault).or_default();
+                entries.retain(|entry| entry.object_id != object_id);
+                entries.push(AccessPolicyObservation {
+                    object_id: object_id.clone(),
+                    tenant_id: text(&desired, "tenant_id").to_owned(),
+                    permissions: desired.get("permissions").cloned().unwrap_or(Value::Null),
+                });
+                format!("{}/accessPolicies/{object_id}", text(&desired, "vault_id"))
+            }
+            ResourceKind::Grant => {
+                let id = format!(
+                    "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+                    text(&desired, "scope"),
+                    write.address.key
+                );
+                world.role_assignments.push(RoleAssignmentObservation {
+                    id: id.clone(),
+                    scope: text(&desired, "scope").to_owned(),
+                    role_definition_id: text(&desired, "role_definition_id").to_owned(),
+                    principal_id: text(&desired, "principal_id").to_owned(),
+                    principal_type: text(&desired, "principal_type").to_owned(),
+                });
+                id
+            }
+            ResourceKind::Spc => {
+                let key =
+                    ClusterKey::new(text(&desired, "resource_group"), text(&desired, "cluster"));
+                let enabled = world
+                    .addons
+                    .get(&key)
+                    .and_then(|(a, _)| a.get("enabled"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                if !enabled {
+                    return Err(BackendError::new(
+                        "the SecretProviderClass CRD is not installed",
+                    ));
+                }
+                let namespace = text(&desired, "namespace").to_owned();
+                let name = text(&desired, "name").to_owned();
+                world.spcs.entry(key.clone()).or_default().insert(
+                    (namespace.clone(), name.clone()),
+                    desired.get("manifest").cloned().unwrap_or(Value::Null),
+                );
+                format!(
+                    "{}/namespaces/{namespace}/secretproviderclasses/{name}",
+                    Self::cluster_id(&key)
+                )
+            }
+        };
+        Ok(Live {
+            id,
+            attributes: desired,
+            derived,
+            version: None,
+        })
+    }
+
+    async fn delete(&self, delete: Delete) -> Result<(), BackendError> {
+        let mut world = self.world.lock().unwrap();
+        world.journal.push(format!("delete {}", delete.address));
+        if world.failing.contains(&delete.address) {
+            return Err(BackendError::new(format!(
+                "injected failure of `{}`",
+                delete.address
+            )));
+        }
+        let attributes = &delete.state.attributes;
+        match delete.address.kind {
+            ResourceKind::Vault => {
+                let key =
+                    VaultKey::new(text(attributes, "resource_group"), text(attributes, "name"));
+                if delete.settings.on_destroy != crate::plan::model::OnDestroy::Retain {
+                    world.vaults.remove(&key);
+                    if delete.settings.on_destroy == crate::plan::model::OnDestroy::Delete {
+                        world.soft_deleted.insert(key);
+                    }
+                }
+            }
+            ResourceKind::Addon => {
+                let key = ClusterKey::new(
+                    text(attributes, "resource_group"),
+                    text(attributes, "cluster"),
+                );
+                if world.spcs.get(&key).is_some_and(|spcs| !spcs.is_empty()) {
+                    return Err(BackendError::new("SecretProviderClasses still exist"));
+                }
+                if let Some((attributes, identity)) = world.addons.get_mut(&key) {
+                    attributes.insert("enabled".to_owned(), json!(false));
+                    *identity = None;
+                }
+            }
+            ResourceKind::Grant => {
+                let id = delete.state.id.clone();
+                world.role_assignments.retain(|a| a.id != id);
+                for entries in world.access_policies.values_mut() {
+                    entries.retain(|e| !id.ends_with(&format!("/accessPolicies/{}", e.object_id)));
+                }
+            }
+            ResourceKind::Spc => {
+                let key = ClusterKey::new(
+                    text(attributes, "resource_group"),
+                    text(attributes, "cluster"),
+                );
+                if let Some(spcs) = world.spcs.get_mut(&key) {
+                    spcs.remove(&(
+                        text(attributes, "namespace").to_owned(),
+                        text(attributes, "name").to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn lock(&self, clusters: &[ClusterRef], holder: &str) -> Result<Locks, BackendError> {
+        let mut world = self.world.lock().unwrap();
+        world.journal.push("lock".to_owned());
+        for cluster in clusters {
+            if let Some(other) = world.locks.get(&cluster.key)
+                && other != holder
+            {
+                let mut error =
+                    BackendError::new(format!("cluster `{}` is locked", cluster.key.name));
+                error.locked_by = Some(other.clone());
+                return Err(error);
+            }
+        }
+        for cluster in clusters {
+            world.locks.insert(cluster.key.clone(), holder.to_owned());
+        }
+        Ok(Locks {
+            clusters: clusters.to_vec(),
+            holder: holder.to_owned(),
+        })
+    }
+
+    async fn renew(&self, _locks: &Locks) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    async fn unlock(&self, locks: &Locks) -> Result<(), BackendError> {
+        let mut world = self.world.lock().unwrap();
+        world.journal.push("unlock".to_owned());
+        for cluster in &locks.clusters {
+            world.locks.remove(&cluster.key);
+        }
+        Ok(())
+    }
+}
