@@ -120,7 +120,7 @@ fn report_syntax_errors(source: &str, errors: &[toml::de::Error], sink: &mut Sin
             let key = source.get(span.clone()).unwrap_or_default();
             diagnostic =
                 Diagnostic::error("syntax", format!("duplicate key `{}`", shown(key)), span)
-                    .with_label("defined before")
+                    .with_label("already defined above")
                     .with_help("a key, and a `[table]` header, may appear only once");
         }
         sink.push(diagnostic);

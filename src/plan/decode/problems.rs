@@ -95,8 +95,14 @@ pub(super) fn invalid_name(
     span: Span,
     hint: &str,
 ) -> Diagnostic {
+    // Rules govern names ("Key Vault name") and other formats ("GUID", "IP rule").
+    let code = if rule.what.ends_with("name") {
+        "invalid-name"
+    } else {
+        "invalid-value"
+    };
     Diagnostic::error(
-        "invalid-name",
+        code,
         format!("`{}` is not a valid {}", shown(value), rule.what),
         span,
     )

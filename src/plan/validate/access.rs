@@ -45,7 +45,9 @@ fn permission_lists(grant: &Grant) -> Vec<(&'static str, &Spanned<Vec<String>>)>
 
 fn rbac_grant(key: &str, grant: &Grant, vault: &Vault, out: &mut Vec<Diagnostic>) {
     let vault_label = format!("`vault.{}` uses RBAC", grant.vault.value);
-    if grant.role.is_none() {
+    let lists = permission_lists(grant);
+    // Permissions instead of a role are one mistake, reported once, at the permissions.
+    if grant.role.is_none() && lists.is_empty() {
         out.push(
             Diagnostic::error(
                 "grant-mismatch",
@@ -57,7 +59,7 @@ fn rbac_grant(key: &str, grant: &Grant, vault: &Vault, out: &mut Vec<Diagnostic>
             .with_help("add `role = \"Key Vault Secrets User\"` (read secrets) or another role"),
         );
     }
-    for (name, list) in permission_lists(grant) {
+    for (name, list) in lists {
         out.push(
             Diagnostic::error(
                 "grant-mismatch",
@@ -95,7 +97,8 @@ fn access_policy_grant(key: &str, grant: &Grant, vault: &Vault, out: &mut Vec<Di
         );
     }
     let lists = permission_lists(grant);
-    if lists.iter().all(|(_, list)| list.value.is_empty()) {
+    // A role instead of permissions is one mistake, reported once, at the role.
+    if grant.role.is_none() && lists.iter().all(|(_, list)| list.value.is_empty()) {
         let span = lists
             .first()
             .map_or(grant.key_span.clone(), |(_, list)| list.span.clone());
@@ -131,7 +134,10 @@ pub(super) fn ungranted_identities(
         return;
     }
     for (key, spc) in &plan.spcs {
-        if !plan.vaults.contains_key(&spc.vault.value)
+        // Another cluster's add-on identity is an error of its own (`foreign_addon_identities`).
+        let foreign = matches!(&spc.identity.value, SpcIdentity::Addon(addon) if addon.value != spc.addon.value);
+        if foreign
+            || !plan.vaults.contains_key(&spc.vault.value)
             || plan
                 .grants
                 .values()

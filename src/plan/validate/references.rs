@@ -55,7 +55,7 @@ fn unknown(
     let help = match closest(&key.value, known.iter().copied()) {
         Some(near) => format!("did you mean `{near}`?"),
         None if known.is_empty() => format!(
-            "this plan file defines no {kind}; add a `[{kind}.{}]` table",
+            "this plan file defines no {kind}; add the table `[{kind}.{}]`",
             shown(&key.value)
         ),
         None => format!(
