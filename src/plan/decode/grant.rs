@@ -4,12 +4,10 @@
 //! across resources (`validate`); here each field is read on its own.
 
 use crate::plan::decode::reader::{Completeness, Field, Table};
-use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Grant, Principal, Spanned};
 use crate::plan::names::access::{
     CERTIFICATE_PERMISSION, KEY_PERMISSION, ROLE, SECRET_PERMISSION, role,
 };
-use crate::plan::names::azure::GUID;
 
 pub(super) const KEYS: &[&str] = &[
     "vault",
@@ -76,20 +74,10 @@ fn without_spans(list: Spanned<Vec<Spanned<String>>>) -> Spanned<Vec<String>> {
 }
 
 /// `{ addon = KEY }` | `{ workload_identity = { client_id, object_id } }` | `{ object_id, type }`.
-fn principal(mut field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
+fn principal(field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
     let span = field.span();
     if !field.value.get_ref().is_table() {
-        field.example = None;
-        let diagnostic = crate::plan::decode::problems::wrong_type(
-            &field.path,
-            "an inline table",
-            field.value.get_ref(),
-            span,
-            None,
-        )
-        .with_help(PRINCIPAL_FORMS_HELP);
-        field.push(diagnostic);
-        return None;
+        return field.not_a_form(PRINCIPAL_FORMS_HELP);
     }
     let keys = field.table_keys();
     let chosen: Vec<&str> = FORMS
@@ -110,16 +98,8 @@ fn principal(mut field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
                 r#"workload_identity = { client_id = "…", object_id = "…" }"#,
                 |field| {
                     field.table(WORKLOAD_IDENTITY_KEYS, |mut table| {
-                        let client_id = table.required(
-                            "client_id",
-                            r#"client_id = "00000000-0000-0000-0000-000000000000""#,
-                            |field| field.name(&GUID),
-                        );
-                        let object_id = table.required(
-                            "object_id",
-                            r#"object_id = "00000000-0000-0000-0000-000000000000""#,
-                            |field| field.name(&GUID),
-                        );
+                        let client_id = table.required_guid("client_id");
+                        let object_id = table.required_guid("object_id");
                         table.finish()?;
                         Some(Principal::WorkloadIdentity {
                             client_id: client_id?.value,
@@ -132,11 +112,7 @@ fn principal(mut field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
             Some(Spanned::new(identity, span))
         }),
         ["object"] => field.table(&["object_id", "type"], |mut table| {
-            let object_id = table.required(
-                "object_id",
-                r#"object_id = "00000000-0000-0000-0000-000000000000""#,
-                |field| field.name(&GUID),
-            );
+            let object_id = table.required_guid("object_id");
             let principal_type = table.required("type", r#"type = "ServicePrincipal""#, |field| {
                 field.choice()
             });
@@ -158,13 +134,12 @@ fn principal(mut field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
                 let forms: Vec<&str> = chosen.iter().map(|form| form_name(form)).collect();
                 format!("`{path}` mixes {}", forms.join(" and "))
             };
-            let sink_diagnostic = Diagnostic::error("invalid-principal", message, span.clone())
-                .with_label("use exactly one form")
-                .with_help(PRINCIPAL_FORMS_HELP);
-            field.table(ALL_PRINCIPAL_KEYS, |mut table| {
-                table.push(sink_diagnostic);
-                None::<Spanned<Principal>>
-            })
+            field.invalid_form(
+                "invalid-principal",
+                message,
+                PRINCIPAL_FORMS_HELP,
+                ALL_PRINCIPAL_KEYS,
+            )
         }
     }
 }

@@ -7,6 +7,7 @@
 mod addon;
 mod choices;
 mod document;
+mod forms;
 mod grant;
 mod problems;
 mod reader;

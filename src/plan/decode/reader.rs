@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue};
 use crate::plan::decode::problems;
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Span, Spanned};
+use crate::plan::names::azure::GUID;
 use crate::plan::suggest::closest;
 
 pub(super) type Value<'i> = TomlSpanned<DeValue<'i>>;
@@ -110,14 +111,14 @@ impl<'t, 'i, 's> Table<'t, 'i, 's> {
     pub fn required<T>(
         &mut self,
         key: &str,
-        example: &'static str,
+        example: &str,
         convert: impl FnOnce(Field<'t, 'i, '_>) -> Option<T>,
     ) -> Option<T> {
         let path = self.path.clone();
         let span = self.span.clone();
         let value = match self.field(key) {
             Some(mut field) => {
-                field.example = Some(example);
+                field.example = Some(example.to_owned());
                 convert(field)
             }
             None => {
@@ -130,6 +131,12 @@ impl<'t, 'i, 's> Table<'t, 'i, 's> {
         self.failed |= value.is_none();
         self.required_failed |= value.is_none();
         value
+    }
+
+    /// A required GUID, such as `tenant_id`.
+    pub fn required_guid(&mut self, key: &str) -> Option<Spanned<String>> {
+        let example = format!("{key} = \"00000000-0000-0000-0000-000000000000\"");
+        self.required(key, &example, |field| field.name(&GUID))
     }
 
     /// A field the table may have: `None` when absent (or unreadable, which fails the table).
@@ -195,7 +202,7 @@ pub(super) struct Field<'t, 'i, 's> {
     /// Full path such as `vault.a.name`.
     pub path: String,
     /// A line the help suggests when the value has the wrong type.
-    pub example: Option<&'static str>,
+    pub example: Option<String>,
     pub sink: &'s mut Sink,
 }
 
@@ -211,7 +218,7 @@ impl<'t, 'i, 's> Field<'t, 'i, 's> {
             expected,
             self.value.get_ref(),
             self.value.span(),
-            self.example,
+            self.example.as_deref(),
         ));
         None
     }
@@ -327,7 +334,7 @@ impl<'t, 'i, 's> Field<'t, 'i, 's> {
 /// The items of an array field, each with its path (`objects[0]`).
 pub(super) struct Items<'t, 'i, 's> {
     items: Vec<(String, &'t Value<'i>)>,
-    example: Option<&'static str>,
+    example: Option<String>,
     sink: &'s mut Sink,
 }
 
@@ -343,7 +350,7 @@ impl<'t, 'i> Items<'t, 'i, '_> {
             let field = Field {
                 value,
                 path,
-                example: self.example,
+                example: self.example.clone(),
                 sink: &mut *self.sink,
             };
             match convert(field) {

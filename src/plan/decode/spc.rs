@@ -4,9 +4,7 @@
 use crate::plan::decode::reader::{Completeness, Field, Table};
 use crate::plan::decode::spc_items;
 use crate::plan::decode::values::check_name;
-use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Spanned, Spc, SpcIdentity};
-use crate::plan::names::azure::GUID;
 use crate::plan::names::kubernetes::{NAMESPACE, SPC_NAME, object_name};
 
 pub(super) const KEYS: &[&str] = &[
@@ -76,7 +74,7 @@ fn default_name(table: &mut Table<'_, '_, '_>, key: &Spanned<String>) -> Option<
 }
 
 /// `{ addon = KEY }` or `{ workload_identity_client_id = "…" }`.
-fn identity(mut field: Field<'_, '_, '_>) -> Option<Spanned<SpcIdentity>> {
+fn identity(field: Field<'_, '_, '_>) -> Option<Spanned<SpcIdentity>> {
     let span = field.span();
     let keys = field.table_keys();
     let addon = keys.contains(&"addon");
@@ -88,11 +86,7 @@ fn identity(mut field: Field<'_, '_, '_>) -> Option<Spanned<SpcIdentity>> {
             Some(Spanned::new(SpcIdentity::Addon(addon), span))
         }),
         (true, false, true) => field.table(&["workload_identity_client_id"], |mut table| {
-            let client_id = table.required(
-                "workload_identity_client_id",
-                r#"workload_identity_client_id = "00000000-0000-0000-0000-000000000000""#,
-                |field| field.name(&GUID),
-            )?;
+            let client_id = table.required_guid("workload_identity_client_id")?;
             table.finish()?;
             Some(Spanned::new(
                 SpcIdentity::WorkloadIdentity {
@@ -110,26 +104,13 @@ fn identity(mut field: Field<'_, '_, '_>) -> Option<Spanned<SpcIdentity>> {
             } else {
                 format!("`{}` names no identity", field.path)
             };
-            let diagnostic = Diagnostic::error("invalid-identity", message, span)
-                .with_label("use exactly one form")
-                .with_help(IDENTITY_FORMS_HELP);
-            field.table(&["addon", "workload_identity_client_id"], |mut table| {
-                table.push(diagnostic);
-                None::<Spanned<SpcIdentity>>
-            })
-        }
-        (false, _, _) => {
-            field.example = None;
-            let diagnostic = crate::plan::decode::problems::wrong_type(
-                &field.path,
-                "an inline table",
-                field.value.get_ref(),
-                span,
-                None,
+            field.invalid_form(
+                "invalid-identity",
+                message,
+                IDENTITY_FORMS_HELP,
+                &["addon", "workload_identity_client_id"],
             )
-            .with_help(IDENTITY_FORMS_HELP);
-            field.push(diagnostic);
-            None
         }
+        (false, _, _) => field.not_a_form(IDENTITY_FORMS_HELP),
     }
 }

@@ -21,16 +21,8 @@ const METHODS: &[&str] = &[
 
 pub(super) fn decode(mut table: Table<'_, '_, '_>) -> Option<Target> {
     let cloud = table.required("cloud", r#"cloud = "AzureCloud""#, |field| field.choice());
-    let subscription_id = table.required(
-        "subscription_id",
-        r#"subscription_id = "00000000-0000-0000-0000-000000000000""#,
-        |field| field.name(&GUID),
-    );
-    let tenant_id = table.required(
-        "tenant_id",
-        r#"tenant_id = "00000000-0000-0000-0000-000000000000""#,
-        |field| field.name(&GUID),
-    );
+    let subscription_id = table.required_guid("subscription_id");
+    let tenant_id = table.required_guid("tenant_id");
     let state = table.optional("state", |field| {
         let mut field = field;
         let span = field.span();

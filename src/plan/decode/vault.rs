@@ -8,9 +8,8 @@ use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{
     Authorization, NetworkAcls, NetworkBypass, OnDestroy, PublicNetworkAccess, Sku, Spanned, Vault,
 };
-use crate::plan::names::azure::{
-    IP_RULE, KEY_VAULT, LOCATION, RESOURCE_GROUP, SUBNET_ID, TAG_NAME, TAG_VALUE,
-};
+use crate::plan::names::azure::{KEY_VAULT, LOCATION, RESOURCE_GROUP, TAG_NAME, TAG_VALUE};
+use crate::plan::names::network::{IP_RULE, SUBNET_ID};
 
 pub(super) const KEYS: &[&str] = &[
     "name",

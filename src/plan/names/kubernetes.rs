@@ -245,19 +245,7 @@ fn with_suggestion(rule: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[track_caller]
-    fn assert_rule(rule: &Rule, valid: &[&str], invalid: &[(&str, &str)]) {
-        for value in valid {
-            assert_eq!(rule.check(value), Ok(()), "{} `{value}`", rule.what);
-        }
-        for (value, reason) in invalid {
-            match rule.check(value) {
-                Ok(()) => panic!("{} `{value}` should be invalid", rule.what),
-                Err(invalid) => assert_eq!(invalid.reason, *reason, "{} `{value}`", rule.what),
-            }
-        }
-    }
+    use crate::plan::names::rule::assert_rule;
 
     #[test]
     fn namespaces_are_dns_labels() {

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod azure;
 pub mod kubernetes;
+pub mod network;
 pub mod rule;
 
 pub use rule::{Invalid, Rule};

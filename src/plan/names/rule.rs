@@ -65,3 +65,17 @@ pub(super) fn length_outside(value: &str, min: usize, max: usize) -> Option<Stri
         None
     }
 }
+
+#[cfg(test)]
+#[track_caller]
+pub(super) fn assert_rule(rule: &Rule, valid: &[&str], invalid: &[(&str, &str)]) {
+    for value in valid {
+        assert_eq!(rule.check(value), Ok(()), "{} `{value}`", rule.what);
+    }
+    for (value, reason) in invalid {
+        match rule.check(value) {
+            Ok(()) => panic!("{} `{value}` should be invalid", rule.what),
+            Err(invalid) => assert_eq!(invalid.reason, *reason, "{} `{value}`", rule.what),
+        }
+    }
+}
