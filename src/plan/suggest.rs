@@ -39,6 +39,16 @@ pub fn one_of<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
     }
 }
 
+/// `` `a` and `b` ``, `` `a`, `b` and `c` ``.
+pub fn all_of<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = words.into_iter().map(|w| format!("`{w}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// "did you mean `x`?" when a candidate is close, else "expected one of …" listing them all.
 pub fn did_you_mean_or_list(typed: &str, candidates: &[&str], list_intro: &str) -> String {
     match closest(typed, candidates.iter().copied()) {
@@ -94,6 +104,7 @@ mod tests {
         assert_eq!(one_of(["a"]), "`a`");
         assert_eq!(one_of(["a", "b"]), "`a` or `b`");
         assert_eq!(one_of(["a", "b", "c"]), "`a`, `b` or `c`");
+        assert_eq!(all_of(["a", "b", "c"]), "`a`, `b` and `c`");
     }
 
     #[test]

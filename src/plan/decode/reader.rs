@@ -71,7 +71,9 @@ impl<'t, 'i, 's> Table<'t, 'i, 's> {
             span,
             path,
             sink,
-            failed: false,
+            // A key taken for another is a field whose value is unknown: checks of that
+            // field must not run on its default.
+            failed: !suggested.is_empty(),
             required_failed: false,
             suggested,
         }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Plan, Principal, Spanned, SpcIdentity};
-use crate::plan::suggest::{closest, one_of, shown};
+use crate::plan::suggest::{all_of, closest, shown};
 
 /// Reports references to resources the plan file does not define.
 pub(super) fn unknown_references(
@@ -59,8 +59,8 @@ fn unknown(
             shown(&key.value)
         ),
         None => format!(
-            "this plan file defines {kind} {}",
-            one_of(known.iter().copied())
+            "the {kind} keys in this file are {}",
+            all_of(known.iter().copied())
         ),
     };
     Diagnostic::error(

@@ -3,7 +3,7 @@
 
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Plan, Spc};
-use crate::plan::suggest::{closest, one_of, shown};
+use crate::plan::suggest::{all_of, closest, shown};
 
 pub(super) fn unknown_objects(plan: &Plan, out: &mut Vec<Diagnostic>) {
     for (key, spc) in &plan.spcs {
@@ -47,6 +47,6 @@ fn help(spc: &Spc, wanted: &str, files: &[&str]) -> String {
     }
     match closest(wanted, files.iter().copied()) {
         Some(near) => format!("did you mean `{near}`?"),
-        None => format!("the mounted files are {}", one_of(files.iter().copied())),
+        None => format!("the mounted files are {}", all_of(files.iter().copied())),
     }
 }
