@@ -91,7 +91,8 @@ impl Default for RenderStyle {
     }
 }
 
-/// Draws `diagnostics` about the file `name` whose text is `source`, in the given order.
+/// Draws `diagnostics` about the file `name` whose text is `source`, in the given order,
+/// separated by blank lines.
 pub fn render(name: &str, source: &str, diagnostics: &[Diagnostic], style: RenderStyle) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -103,7 +104,11 @@ pub fn render(name: &str, source: &str, diagnostics: &[Diagnostic], style: Rende
         .with_links(false)
         .with_context_lines(1);
     let mut out = String::new();
-    for diagnostic in diagnostics {
+    for (index, diagnostic) in diagnostics.iter().enumerate() {
+        if index > 0 {
+            // A blank line between diagnostics, so each reads as its own block.
+            out.push('\n');
+        }
         let report =
             miette::Report::new(to_miette(diagnostic, source.len())).with_source_code(PlanText {
                 name: name.to_owned(),

@@ -30,7 +30,8 @@ pub fn run(options: &ValidateOptions, output: Output) -> Result<Outcome, Error> 
             color: output.color_stderr,
             width: output.width,
         };
-        eprint!(
+        // A blank line sets the verdict apart from the last diagnostic.
+        eprintln!(
             "{}",
             render(&source.name, &source.text, &checked.diagnostics, style)
         );

@@ -112,7 +112,7 @@ pub(super) fn invalid_name(
 
 pub(super) fn out_of_range(
     path: &str,
-    value: i64,
+    value: &str,
     range: (i64, i64),
     span: Span,
     why: &str,

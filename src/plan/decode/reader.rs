@@ -253,10 +253,9 @@ impl<'t, 'i, 's> Field<'t, 'i, 's> {
         let value = i64::from_str_radix(integer.as_str(), integer.radix()).ok();
         let in_range = value.filter(|value| (low..=high).contains(value));
         if in_range.is_none() {
-            let shown = value.unwrap_or(i64::MAX);
             self.sink.push(problems::out_of_range(
                 &self.path,
-                shown,
+                &integer.to_string(),
                 (low, high),
                 span.clone(),
                 why,
