@@ -102,7 +102,9 @@ pub fn render(name: &str, source: &str, diagnostics: &[Diagnostic], style: Rende
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false)
-        .with_context_lines(1);
+        .with_context_lines(1)
+        // Never wrap inside a hyphenated word: help quotes values such as `managed-identity`.
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for (index, diagnostic) in diagnostics.iter().enumerate() {
         if index > 0 {

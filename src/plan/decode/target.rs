@@ -121,7 +121,7 @@ fn method(mut field: Field<'_, '_, '_>) -> Option<Spanned<String>> {
         ),
         span,
     )
-    .with_label("not a sign-in method")
+    .with_label("unknown sign-in method")
     .with_help(did_you_mean_or_list(text, METHODS, "expected"));
     field.push(diagnostic);
     None

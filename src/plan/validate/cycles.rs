@@ -44,6 +44,12 @@ pub(super) fn cycles(plan: &Plan, out: &mut Vec<Diagnostic>) {
             .map(ToString::to_string)
             .collect();
         path.push(from.to_string());
+        let help = if from == to {
+            "a resource cannot depend on itself: remove this `depends_on` entry"
+        } else {
+            "remove this `depends_on` entry: vaultwire already applies a grant after its vault \
+             and add-on, and a SecretProviderClass after its add-on, vault and grants"
+        };
         out.push(
             Diagnostic::error(
                 "cycle",
@@ -51,10 +57,7 @@ pub(super) fn cycles(plan: &Plan, out: &mut Vec<Diagnostic>) {
                 span,
             )
             .with_label("this dependency closes the cycle")
-            .with_help(
-                "remove this `depends_on` entry: vaultwire already applies a grant after its \
-                 vault and add-on, and a SecretProviderClass after its add-on, vault and grants",
-            ),
+            .with_help(help),
         );
         dag = without_edge(&dag, &from, &to);
     }
