@@ -1,14 +1,16 @@
 //! Dispatch: from parsed arguments to the command that runs them.
 
 use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
-use crate::cli::commands::{init, not_built::not_built};
+use crate::cli::commands::{init, not_built::not_built, validate};
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
 
 /// Runs one command line. `main` owns printing the error and choosing the exit code.
 pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
     match cli.command {
-        Command::Validate(_) => Err(not_built("validate")),
+        Command::Validate(args) => {
+            validate::run(&validate::ValidateOptions::from_args(args), output)
+        }
         Command::Plan(_) => Err(not_built("plan")),
         Command::Apply(_) => Err(not_built("apply")),
         Command::Destroy(_) => Err(not_built("destroy")),

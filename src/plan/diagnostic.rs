@@ -4,7 +4,10 @@
 //! Checks produce [`Diagnostic`] values and never print; [`render`] turns them into text for
 //! the terminal or a CI log.
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
 
 use crate::plan::model::Span;
 
@@ -88,7 +91,8 @@ impl Default for RenderStyle {
     }
 }
 
-/// Draws `diagnostics` about the file `name` whose text is `source`, in the given order.
+/// Draws `diagnostics` about the file `name` whose text is `source`, in the given order,
+/// separated by blank lines.
 pub fn render(name: &str, source: &str, diagnostics: &[Diagnostic], style: RenderStyle) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -98,11 +102,20 @@ pub fn render(name: &str, source: &str, diagnostics: &[Diagnostic], style: Rende
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false)
-        .with_context_lines(1);
+        .with_context_lines(1)
+        // Never wrap inside a hyphenated word: help quotes values such as `managed-identity`.
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
-    for diagnostic in diagnostics {
-        let report = miette::Report::new(to_miette(diagnostic, source.len()))
-            .with_source_code(NamedSource::new(name, source.to_owned()));
+    for (index, diagnostic) in diagnostics.iter().enumerate() {
+        if index > 0 {
+            // A blank line between diagnostics, so each reads as its own block.
+            out.push('\n');
+        }
+        let report =
+            miette::Report::new(to_miette(diagnostic, source.len())).with_source_code(PlanText {
+                name: name.to_owned(),
+                text: source.to_owned(),
+            });
         // Writing into a String cannot fail.
         let _ = handler.render_report(&mut out, report.as_ref());
     }
@@ -129,6 +142,41 @@ pub fn summary(name: &str, diagnostics: &[Diagnostic]) -> String {
             plural(e, "error"),
             plural(w, "warning")
         ),
+    }
+}
+
+/// The plan file's text as miette reads it.
+///
+/// miette 7.6 reports the line number where a snippet ends as the snippet's line count, and
+/// then merges the snippets of labels far apart into one long excerpt; this reports the real
+/// count plus one, so only snippets that touch or are one line apart are merged.
+struct PlanText {
+    name: String,
+    text: String,
+}
+
+impl SourceCode for PlanText {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents =
+            self.text
+                .as_str()
+                .read_span(span, context_lines_before, context_lines_after)?;
+        let data = contents.data();
+        let newlines = data.iter().filter(|byte| **byte == b'\n').count();
+        let lines = newlines + usize::from(!data.ends_with(b"\n")) + 1;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            data,
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            lines,
+        )))
     }
 }
 
@@ -188,6 +236,19 @@ mod tests {
         assert!(text.contains("nmae = \"kv\""), "{text}");
         assert!(text.contains("not a vault field"), "{text}");
         assert!(text.contains("help: did you mean `name`?"), "{text}");
+    }
+
+    /// miette 7.6 merged these into one excerpt with every line in between.
+    #[test]
+    fn labels_far_apart_are_drawn_as_separate_snippets() {
+        let source: String = (1..=40).map(|n| format!("line{n} = {n}\n")).collect();
+        let first = source.find("line20 ").unwrap();
+        let second = source.find("line35 ").unwrap();
+        let diagnostic = Diagnostic::error("duplicate", "twice", second..second + 6)
+            .with_related(first..first + 6, "first used here");
+        let text = render("a.toml", &source, &[diagnostic], RenderStyle::default());
+        assert!(!text.contains("line27"), "{text}");
+        assert_eq!(text.matches("╭─[").count(), 2, "{text}");
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! The plan file: the desired state the user wrote, its addresses, and the diagnostics that
-//! checking it produces. Pure and synchronous: reading the file is the caller's job.
+//! checking it produces. Pure and synchronous, except [`read`], which loads the file.
 
 pub mod address;
+pub mod decode;
 pub mod diagnostic;
 pub mod duration;
+pub mod load;
 pub mod model;
+pub mod names;
+pub mod suggest;
+pub mod validate;
 
 pub use address::{Address, ResourceKind};
 pub use diagnostic::{Diagnostic, Severity};
+pub use load::{Checked, PlanSource, check, read};
 pub use model::Plan;

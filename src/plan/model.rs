@@ -1,7 +1,7 @@
 //! The typed plan file: the desired state the user wrote.
 //!
-//! Built by [`crate::plan::load`] from the spanned TOML tree and checked by
-//! [`crate::plan::validate`]. Every value a diagnostic may point at keeps its byte span in the
+//! Decoded from the spanned TOML tree by [`crate::plan::decode`] and checked by
+//! [`crate::plan::validate`]; callers get it from [`crate::plan::check`]. Every value a diagnostic may point at keeps its byte span in the
 //! source, so later checks (references, duplicates, authorization mode) can put a caret under
 //! the right token. This module holds data only: no I/O, no parsing, no checks.
 

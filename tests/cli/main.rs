@@ -4,3 +4,6 @@ mod support;
 
 mod help;
 mod init;
+mod plan_files;
+mod plan_fuzz;
+mod validate;

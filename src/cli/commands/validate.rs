@@ -1,0 +1,46 @@
+//! `vaultwire validate PLAN`: check a plan file and report every problem in it, offline.
+//!
+//! Diagnostics go to stderr (they are for people); the one-line verdict of a valid file goes
+//! to stdout. An invalid file ends with `Error::InvalidPlan`, whose summary `main` prints.
+
+use std::path::PathBuf;
+
+use crate::cli::args::ValidateArgs;
+use crate::cli::output::Output;
+use crate::error::{Error, Outcome};
+use crate::plan::diagnostic::{RenderStyle, render, summary};
+
+/// Validated settings of `validate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateOptions {
+    pub plan: PathBuf,
+}
+
+impl ValidateOptions {
+    pub fn from_args(args: ValidateArgs) -> Self {
+        Self { plan: args.plan }
+    }
+}
+
+pub fn run(options: &ValidateOptions, output: Output) -> Result<Outcome, Error> {
+    let source = crate::plan::read(&options.plan)?;
+    let checked = crate::plan::check(&source);
+    if !checked.diagnostics.is_empty() {
+        let style = RenderStyle {
+            color: output.color_stderr,
+            width: output.width,
+        };
+        // A blank line sets the verdict apart from the last diagnostic.
+        eprintln!(
+            "{}",
+            render(&source.name, &source.text, &checked.diagnostics, style)
+        );
+    }
+    let summary = summary(&source.name, &checked.diagnostics);
+    if checked.plan.is_some() {
+        println!("{summary}");
+        Ok(Outcome::Success)
+    } else {
+        Err(Error::InvalidPlan { summary })
+    }
+}

@@ -1,0 +1,116 @@
+//! `[spc.KEY]`: a SecretProviderClass — where it lives, which vault it reads as whom. Its
+//! `objects` and `sync` lists are read by `spc_items`.
+
+use crate::plan::decode::reader::{Completeness, Field, Table};
+use crate::plan::decode::spc_items;
+use crate::plan::decode::values::check_name;
+use crate::plan::model::{Spanned, Spc, SpcIdentity};
+use crate::plan::names::kubernetes::{NAMESPACE, SPC_NAME, object_name};
+
+pub(super) const KEYS: &[&str] = &[
+    "addon",
+    "namespace",
+    "name",
+    "vault",
+    "identity",
+    "objects",
+    "sync",
+    "depends_on",
+];
+const IDENTITY_FORMS_HELP: &str = "write `identity = { addon = \"KEY\" }` to use the add-on's \
+    identity, or `identity = { workload_identity_client_id = \"…\" }` for a workload identity";
+
+pub(super) fn decode(
+    mut table: Table<'_, '_, '_>,
+    key: &Spanned<String>,
+) -> Option<(Spc, Completeness)> {
+    let addon = table.required("addon", r#"addon = "main""#, |field| field.string());
+    let namespace = table.required("namespace", r#"namespace = "payments""#, |field| {
+        field.name(&NAMESPACE)
+    });
+    let name = if table.has("name") {
+        table.optional("name", |field| field.name(&SPC_NAME))
+    } else {
+        default_name(&mut table, key)
+    };
+    let vault = table.required("vault", r#"vault = "payments""#, |field| field.string());
+    let identity = table.required("identity", r#"identity = { addon = "main" }"#, identity);
+    let objects = table.required(
+        "objects",
+        r#"objects = [{ name = "db-password", type = "secret" }]"#,
+        spc_items::objects,
+    );
+    let sync = table.optional("sync", spc_items::sync);
+    let depends_on = table.optional("depends_on", |field| field.addresses());
+    let completeness = table.finish_resource()?;
+    let spc = Spc {
+        key_span: key.span.clone(),
+        addon: addon?,
+        namespace: namespace?,
+        name: name.unwrap_or_else(|| Spanned::new(key.value.clone(), key.span.clone())),
+        vault: vault?,
+        identity: identity?,
+        objects: objects?,
+        sync: sync.unwrap_or_default(),
+        depends_on: depends_on.unwrap_or_default(),
+    };
+    Some((spc, completeness))
+}
+
+/// The table key, when it is a valid object name; otherwise the user must set `name`.
+fn default_name(table: &mut Table<'_, '_, '_>, key: &Spanned<String>) -> Option<Spanned<String>> {
+    let name = Spanned::new(key.value.clone(), key.span.clone());
+    if let Err(invalid) = object_name(&key.value) {
+        let mut diagnostics = Vec::new();
+        check_name(&mut diagnostics, &SPC_NAME, &name);
+        for diagnostic in diagnostics {
+            table.push(diagnostic.with_help(format!(
+                "the SecretProviderClass is named after its key unless `name` is set: {}",
+                invalid.hint
+            )));
+        }
+    }
+    Some(name)
+}
+
+/// `{ addon = KEY }` or `{ workload_identity_client_id = "…" }`.
+fn identity(field: Field<'_, '_, '_>) -> Option<Spanned<SpcIdentity>> {
+    let span = field.span();
+    let keys = field.table_keys();
+    let addon = keys.contains(&"addon");
+    let workload = keys.contains(&"workload_identity_client_id");
+    match (field.value.get_ref().is_table(), addon, workload) {
+        (true, true, false) => field.table(&["addon"], |mut table| {
+            let addon = table.required("addon", r#"addon = "main""#, |field| field.string())?;
+            table.finish()?;
+            Some(Spanned::new(SpcIdentity::Addon(addon), span))
+        }),
+        (true, false, true) => field.table(&["workload_identity_client_id"], |mut table| {
+            let client_id = table.required_guid("workload_identity_client_id")?;
+            table.finish()?;
+            Some(Spanned::new(
+                SpcIdentity::WorkloadIdentity {
+                    client_id: client_id.value,
+                },
+                span,
+            ))
+        }),
+        (true, _, _) => {
+            let message = if addon {
+                format!(
+                    "`{}` mixes the add-on identity and a workload identity",
+                    field.path
+                )
+            } else {
+                format!("`{}` names no identity", field.path)
+            };
+            field.invalid_form(
+                "invalid-identity",
+                message,
+                IDENTITY_FORMS_HELP,
+                &["addon", "workload_identity_client_id"],
+            )
+        }
+        (false, _, _) => field.not_a_form(IDENTITY_FORMS_HELP),
+    }
+}

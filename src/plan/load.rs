@@ -1,0 +1,71 @@
+//! The entry points every command uses: read a plan file, then check it.
+//!
+//! [`check`] is pure: it decodes the text, runs every check across resources, and returns the
+//! plan only when there is no error. Only [`read`] touches the file system.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::plan::decode::decode;
+use crate::plan::diagnostic::Diagnostic;
+use crate::plan::model::Plan;
+use crate::plan::validate::validate;
+
+/// A plan file's text and the name to show for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSource {
+    /// The path as the user typed it, shown in diagnostics as `name:line:col`.
+    pub name: String,
+    pub text: String,
+}
+
+/// What checking a plan file found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// The plan, when there is no error (warnings allowed).
+    pub plan: Option<Plan>,
+    /// Errors and warnings, sorted by where they point in the file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+}
+
+/// Reads the plan file at `path`.
+pub fn read(path: &Path) -> Result<PlanSource, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(PlanSource {
+        name: path.display().to_string(),
+        text,
+    })
+}
+
+/// Decodes and checks `source`, reporting every problem at once.
+pub fn check(source: &PlanSource) -> Checked {
+    let mut diagnostics = Vec::new();
+    let decoded = decode(&source.text, &mut diagnostics);
+    if let Some(decoded) = &decoded {
+        diagnostics.extend(validate(decoded));
+    }
+    // Stable: diagnostics at the same place keep the order the checks produced them in.
+    diagnostics.sort_by_key(|d| {
+        d.span
+            .as_ref()
+            .map_or((0, 0), |span| (span.start, span.end))
+    });
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    Checked {
+        plan: decoded.filter(|_| !has_errors).map(|decoded| decoded.plan),
+        diagnostics,
+    }
+}
