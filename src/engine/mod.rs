@@ -13,3 +13,6 @@ pub mod walker;
 
 #[cfg(test)]
 pub mod fake;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,360 @@
+//! The engine against the in-memory fake backend: order of operations, derived identities,
+//! drift, failures and locks — without any network.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::diff::action::Action;
+use crate::diff::change::UNKNOWN;
+use crate::engine::apply::{ApplyError, ApplyOptions, ApplyReport, apply};
+use crate::engine::events::Silent;
+use crate::engine::fake::FakeBackend;
+use crate::engine::plan::{PlanOptions, Planned, plan};
+use crate::engine::saved::Mode;
+use crate::engine::state_writer::StateWriter;
+use crate::engine::walker::StopFlag;
+use crate::plan::address::Address;
+use crate::plan::model::Plan;
+use crate::plan::{PlanSource, check};
+use crate::state::model::StateFile;
+
+const EXAMPLE: &str = include_str!("../../plans/example.toml");
+
+#[track_caller]
+fn parse(text: &str) -> Plan {
+    let checked = check(&PlanSource {
+        name: "test.toml".into(),
+        text: text.into(),
+    });
+    match checked.plan {
+        Some(plan) => plan,
+        None => panic!("invalid test plan: {:#?}", checked.diagnostics),
+    }
+}
+
+fn options(mode: Mode) -> PlanOptions {
+    PlanOptions {
+        mode,
+        targets: vec![],
+        parallelism: 4,
+    }
+}
+
+/// One scenario: a fake world and the state carried between runs.
+struct Run {
+    backend: Arc<FakeBackend>,
+    state: Option<StateFile>,
+}
+
+impl Run {
+    fn new() -> Self {
+        Self {
+            backend: Arc::new(FakeBackend::with_cluster()),
+            state: None,
+        }
+    }
+
+    async fn plan(&self, text: &str, mode: Mode) -> Planned {
+        plan(
+            &*self.backend,
+            &parse(text),
+            self.state.as_ref(),
+            &options(mode),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn apply(&mut self, text: &str, mode: Mode) -> Result<ApplyReport, ApplyError> {
+        let planned = self.plan(text, mode).await;
+        let writer = Arc::new(Mutex::new(StateWriter::new(
+            self.state.clone().unwrap_or_default(),
+            None,
+        )));
+        let report = apply(
+            self.backend.clone(),
+            Arc::new(parse(text)),
+            &planned,
+            writer.clone(),
+            &ApplyOptions {
+                parallelism: 4,
+                holder: "test".into(),
+                progress_interval: Duration::from_secs(60),
+            },
+            Arc::new(Silent),
+            &StopFlag::new(),
+        )
+        .await;
+        self.state = Some(writer.lock().unwrap().state().clone());
+        report
+    }
+
+    fn journal_position(&self, entry: &str) -> usize {
+        let journal = self.backend.journal();
+        journal
+            .iter()
+            .position(|e| e == entry)
+            .unwrap_or_else(|| panic!("`{entry}` not in {journal:?}"))
+    }
+}
+
+fn actions(planned: &Planned) -> Vec<(String, Action)> {
+    planned
+        .change_set
+        .changes
+        .iter()
+        .map(|change| (change.address.to_string(), change.action))
+        .collect()
+}
+
+#[tokio::test]
+async fn first_plan_creates_everything_with_the_identity_unknown() {
+    let run = Run::new();
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    assert_eq!(
+        actions(&planned),
+        [
+            ("vault.payments".to_owned(), Action::Create),
+            ("addon.demo".to_owned(), Action::Update),
+            ("grant.demo-reads-payments".to_owned(), Action::Create),
+            ("spc.payments-db".to_owned(), Action::Create),
+            ("spc.shop-api".to_owned(), Action::Create),
+        ]
+    );
+    let grant = planned
+        .change_set
+        .get(&Address::grant("demo-reads-payments"))
+        .unwrap();
+    assert_eq!(grant.after.as_ref().unwrap()["principal_id"], UNKNOWN);
+}
+
+#[tokio::test]
+async fn apply_from_scratch_runs_in_dependency_order_then_plans_no_changes() {
+    let mut run = Run::new();
+    let report = run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        report.counts(),
+        "Resources: 4 added, 1 changed, 0 destroyed."
+    );
+    let grant = run.journal_position("write grant.demo-reads-payments");
+    assert!(run.journal_position("write vault.payments") < grant);
+    assert!(run.journal_position("write addon.demo") < grant);
+    assert!(grant < run.journal_position("write spc.payments-db"));
+    assert!(grant < run.journal_position("write spc.shop-api"));
+    assert!(run.journal_position("lock") < run.journal_position("write vault.payments"));
+    let state = run.state.as_ref().unwrap();
+    assert_eq!(state.resources.len(), 5);
+    assert_eq!(
+        state.resources[&Address::grant("demo-reads-payments")].attributes["principal_id"],
+        "object-1"
+    );
+    let again = run.plan(EXAMPLE, Mode::Normal).await;
+    assert!(!again.change_set.has_changes(), "{:#?}", again.change_set);
+    assert!(again.change_set.drift.is_empty());
+}
+
+#[tokio::test]
+async fn a_changed_property_updates_in_place_and_a_removed_spc_is_deleted() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let edited = EXAMPLE
+        .replace(
+            "rotation_poll_interval = \"2m\"",
+            "rotation_poll_interval = \"5m\"",
+        )
+        .replace("[spc.shop-api]", "[spc.shop-api-gone]\n[spc.unused]")
+        .split("[spc.shop-api-gone]")
+        .next()
+        .unwrap()
+        .to_owned();
+    let planned = run.plan(&edited, Mode::Normal).await;
+    let action_of = |address: Address| planned.change_set.get(&address).unwrap().action;
+    assert_eq!(action_of(Address::addon("demo")), Action::Update);
+    assert_eq!(action_of(Address::spc("shop-api")), Action::Delete);
+    assert_eq!(action_of(Address::spc("payments-db")), Action::NoOp);
+    let report = run.apply(&edited, Mode::Normal).await.unwrap();
+    assert_eq!(
+        report.counts(),
+        "Resources: 0 added, 1 changed, 1 destroyed."
+    );
+    assert!(
+        !run.state
+            .as_ref()
+            .unwrap()
+            .resources
+            .contains_key(&Address::spc("shop-api"))
+    );
+}
+
+#[tokio::test]
+async fn drift_is_reported_and_repaired() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    {
+        let mut world = run.backend.world.lock().unwrap();
+        world.role_assignments.clear();
+        for (attributes, _) in world.addons.values_mut() {
+            attributes.insert("secret_rotation".into(), serde_json::json!(false));
+        }
+    }
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let drifted: Vec<String> = planned
+        .change_set
+        .drift
+        .iter()
+        .map(|d| d.address.to_string())
+        .collect();
+    assert_eq!(drifted, ["addon.demo", "grant.demo-reads-payments"]);
+    let grant = planned
+        .change_set
+        .get(&Address::grant("demo-reads-payments"))
+        .unwrap();
+    assert_eq!(grant.action, Action::Create);
+    assert_eq!(
+        grant.reason,
+        Some(crate::diff::change::Reason::DeletedOutside)
+    );
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let after = run.plan(EXAMPLE, Mode::Normal).await;
+    assert!(!after.change_set.has_changes());
+}
+
+#[tokio::test]
+async fn refresh_only_changes_nothing_but_the_state() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    run.backend.world.lock().unwrap().role_assignments.clear();
+    let planned = run.plan(EXAMPLE, Mode::RefreshOnly).await;
+    assert!(!planned.change_set.has_changes());
+    assert_eq!(planned.change_set.drift.len(), 1);
+    assert!(
+        !planned
+            .refreshed
+            .contains_key(&Address::grant("demo-reads-payments"))
+    );
+}
+
+#[tokio::test]
+async fn a_new_addon_identity_replaces_grants_and_updates_spcs() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    {
+        let mut world = run.backend.world.lock().unwrap();
+        for (_, identity) in world.addons.values_mut() {
+            if let Some(identity) = identity {
+                identity.client_id = "client-new".into();
+                identity.object_id = "object-new".into();
+            }
+        }
+    }
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let action_of = |address: Address| planned.change_set.get(&address).unwrap().action;
+    assert_eq!(
+        action_of(Address::grant("demo-reads-payments")),
+        Action::Replace
+    );
+    assert_eq!(action_of(Address::spc("payments-db")), Action::Update);
+    assert_eq!(action_of(Address::spc("shop-api")), Action::Update);
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    assert!(
+        !run.plan(EXAMPLE, Mode::Normal)
+            .await
+            .change_set
+            .has_changes()
+    );
+}
+
+#[tokio::test]
+async fn a_failure_skips_dependents_and_keeps_what_succeeded() {
+    let mut run = Run::new();
+    run.backend
+        .world
+        .lock()
+        .unwrap()
+        .failing
+        .insert(Address::grant("demo-reads-payments"));
+    let report = run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(
+        report
+            .skipped
+            .keys()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["spc.payments-db", "spc.shop-api"]
+    );
+    let state = run.state.as_ref().unwrap();
+    assert!(state.resources.contains_key(&Address::vault("payments")));
+    assert!(state.resources.contains_key(&Address::addon("demo")));
+    assert!(!state.resources.contains_key(&Address::spc("payments-db")));
+}
+
+#[tokio::test]
+async fn destroy_deletes_spcs_before_disabling_the_addon_and_honours_on_destroy() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let report = run.apply(EXAMPLE, Mode::Destroy).await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let addon = run.journal_position("delete addon.demo");
+    assert!(run.journal_position("delete spc.payments-db") < addon);
+    assert!(run.journal_position("delete spc.shop-api") < addon);
+    assert!(run.journal_position("delete grant.demo-reads-payments") < addon);
+    assert!(run.state.as_ref().unwrap().resources.is_empty());
+    // on_destroy = "delete": soft-deleted, so the next apply recovers it.
+    let world = run.backend.world.lock().unwrap();
+    assert!(world.vaults.is_empty());
+    assert_eq!(world.soft_deleted.len(), 1);
+}
+
+#[tokio::test]
+async fn a_held_lock_stops_the_run_before_any_change() {
+    let mut run = Run::new();
+    run.backend.world.lock().unwrap().locks.insert(
+        crate::engine::backend::ClusterKey::new("rg-demo", "aks-demo"),
+        "someone else".into(),
+    );
+    let error = run.apply(EXAMPLE, Mode::Normal).await.unwrap_err();
+    assert!(matches!(error, ApplyError::Locked { ref holder, .. } if holder == "someone else"));
+    assert!(!run.backend.journal().iter().any(|e| e.starts_with("write")));
+}
+
+#[tokio::test]
+async fn a_missing_cluster_is_a_plan_error() {
+    let run = Run {
+        backend: Arc::new(FakeBackend::default()),
+        state: None,
+    };
+    let error = plan(&*run.backend, &parse(EXAMPLE), None, &options(Mode::Normal))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("cluster `aks-demo`"), "{error}");
+}
+
+#[tokio::test]
+async fn targets_limit_the_plan_to_what_they_depend_on() {
+    let run = Run::new();
+    let planned = plan(
+        &*run.backend,
+        &parse(EXAMPLE),
+        None,
+        &PlanOptions {
+            mode: Mode::Normal,
+            targets: vec![Address::grant("demo-reads-payments")],
+            parallelism: 4,
+        },
+    )
+    .await
+    .unwrap();
+    let addresses: Vec<String> = planned
+        .change_set
+        .changes
+        .iter()
+        .map(|c| c.address.to_string())
+        .collect();
+    assert_eq!(
+        addresses,
+        ["vault.payments", "addon.demo", "grant.demo-reads-payments"]
+    );
+    assert_eq!(planned.change_set.warnings.len(), 1);
+}
