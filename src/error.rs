@@ -53,6 +53,17 @@ pub enum Error {
     },
     #[error(transparent)]
     Init(#[from] crate::cli::commands::init::InitError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Address {
+        source: crate::plan::address::AddressError,
+    },
+    #[error("`{address}` is not in the state `{}`", path.display())]
+    NotInState {
+        address: crate::plan::address::Address,
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -62,7 +73,10 @@ impl Error {
             | Error::Read { .. }
             | Error::Write { .. }
             | Error::NotBuilt { .. }
-            | Error::Init(_) => exit_code::ERROR,
+            | Error::Init(_)
+            | Error::State(_)
+            | Error::Address { .. }
+            | Error::NotInState { .. } => exit_code::ERROR,
         }
     }
 
@@ -71,6 +85,10 @@ impl Error {
         match self {
             Error::NotBuilt { help, .. } => Some((*help).to_owned()),
             Error::Init(error) => error.help(),
+            Error::State(error) => error.help(),
+            Error::NotInState { .. } => {
+                Some("run `vaultwire state list PLAN` to see the addresses it holds".to_owned())
+            }
             _ => None,
         }
     }

@@ -1,7 +1,7 @@
 //! Dispatch: from parsed arguments to the command that runs them.
 
 use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
-use crate::cli::commands::{init, not_built::not_built, validate};
+use crate::cli::commands::{init, not_built::not_built, state, validate};
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
 
@@ -16,9 +16,9 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::Destroy(_) => Err(not_built("destroy")),
         Command::Audit(_) => Err(not_built("audit")),
         Command::Import(_) => Err(not_built("import")),
-        Command::State(StateCommand::List(_)) => Err(not_built("state list")),
-        Command::State(StateCommand::Show(_)) => Err(not_built("state show")),
-        Command::State(StateCommand::Rm(_)) => Err(not_built("state rm")),
+        Command::State(StateCommand::List(args)) => state::list(args, output),
+        Command::State(StateCommand::Show(args)) => state::show(args, output),
+        Command::State(StateCommand::Rm(args)) => state::rm(args, output),
         Command::Sandbox(SandboxCommand::Serve(_)) => Err(not_built("sandbox serve")),
         Command::Sandbox(SandboxCommand::Reset(_)) => Err(not_built("sandbox reset")),
         Command::Init(args) => init::run(&init::InitOptions::from_args(args)?, output),

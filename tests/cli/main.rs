@@ -6,4 +6,5 @@ mod help;
 mod init;
 mod plan_files;
 mod plan_fuzz;
+mod state;
 mod validate;

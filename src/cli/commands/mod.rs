@@ -1,5 +1,7 @@
 //! One file per subcommand. Each takes validated settings, never clap types.
 
+pub mod common;
 pub mod init;
 pub mod not_built;
+pub mod state;
 pub mod validate;

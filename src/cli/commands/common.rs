@@ -1,0 +1,61 @@
+//! What several commands share: loading and checking the plan file, and finding its state.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::output::Output;
+use crate::error::Error;
+use crate::plan::diagnostic::{RenderStyle, render, summary};
+use crate::plan::model::Plan;
+use crate::plan::{PlanSource, check, read};
+use crate::state::model::StateFile;
+use crate::state::store;
+
+/// A checked plan file.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub path: PathBuf,
+    pub source: PlanSource,
+    pub plan: Plan,
+}
+
+impl LoadedPlan {
+    /// Where this plan's state lives.
+    pub fn state_path(&self) -> PathBuf {
+        store::state_path(
+            &self.path,
+            self.plan.target.state.as_ref().map(|s| s.value.as_str()),
+        )
+    }
+
+    /// The state, if there is one yet.
+    pub fn load_state(&self) -> Result<Option<StateFile>, Error> {
+        Ok(store::load(&self.state_path())?)
+    }
+}
+
+/// Reads and checks the plan file; diagnostics (warnings included) go to stderr. An invalid
+/// plan is an error: nothing runs against Azure with it.
+pub fn load_plan(path: &Path, output: Output) -> Result<LoadedPlan, Error> {
+    let source = read(path)?;
+    let checked = check(&source);
+    if !checked.diagnostics.is_empty() {
+        let style = RenderStyle {
+            color: output.color_stderr,
+            width: output.width,
+        };
+        eprintln!(
+            "{}",
+            render(&source.name, &source.text, &checked.diagnostics, style)
+        );
+    }
+    match checked.plan {
+        Some(plan) => Ok(LoadedPlan {
+            path: path.to_owned(),
+            source,
+            plan,
+        }),
+        None => Err(Error::InvalidPlan {
+            summary: summary(&source.name, &checked.diagnostics),
+        }),
+    }
+}

@@ -1,0 +1,110 @@
+//! `vaultwire state list|show|rm PLAN [ADDR]`: look at and edit the state file by hand.
+//!
+//! `rm` forgets an address without touching the resource, as `terraform state rm` does; the
+//! previous state is kept as `.backup` like every write.
+
+use std::path::Path;
+
+use crate::cli::args::{StateAddressArgs, StateListArgs};
+use crate::cli::commands::common::load_plan;
+use crate::cli::output::Output;
+use crate::error::{Error, Outcome};
+use crate::plan::address::Address;
+use crate::state::model::{ResourceState, StateFile};
+use crate::state::store;
+
+pub fn list(args: StateListArgs, output: Output) -> Result<Outcome, Error> {
+    let loaded = load_plan(&args.plan, output)?;
+    if let Some(state) = loaded.load_state()? {
+        for address in state.resources.keys() {
+            println!("{address}");
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn show(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
+    let address = parse_address(&args.address)?;
+    let loaded = load_plan(&args.plan, output)?;
+    let state = loaded.load_state()?;
+    let record = state
+        .as_ref()
+        .and_then(|state| state.resources.get(&address))
+        .ok_or_else(|| not_in_state(&address, &loaded.state_path()))?;
+    print!("{}", describe(&address, record));
+    Ok(Outcome::Success)
+}
+
+pub fn rm(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
+    let address = parse_address(&args.address)?;
+    let loaded = load_plan(&args.plan, output)?;
+    let path = loaded.state_path();
+    let mut state: StateFile = loaded
+        .load_state()?
+        .ok_or_else(|| not_in_state(&address, &path))?;
+    if state.resources.remove(&address).is_none() {
+        return Err(not_in_state(&address, &path));
+    }
+    state.serial += 1;
+    store::save(&path, &state)?;
+    println!("Removed {address}");
+    println!(
+        "Successfully removed 1 resource from the state; it still exists and is no longer managed."
+    );
+    Ok(Outcome::Success)
+}
+
+fn parse_address(text: &str) -> Result<Address, Error> {
+    text.parse().map_err(|source| Error::Address { source })
+}
+
+fn not_in_state(address: &Address, path: &Path) -> Error {
+    Error::NotInState {
+        address: address.clone(),
+        path: path.to_owned(),
+    }
+}
+
+/// A record as `state show` prints it: the ID, then every property as `name = value`.
+pub fn describe(address: &Address, record: &ResourceState) -> String {
+    let mut text = format!(
+        "# {address}\nid = {}\n",
+        serde_json::Value::String(record.id.clone())
+    );
+    let mut section = |title: &str, values: &crate::state::model::Attributes| {
+        if values.is_empty() {
+            return;
+        }
+        text.push_str(&format!("\n{title}:\n"));
+        let width = values.keys().map(String::len).max().unwrap_or(0);
+        for (name, value) in values {
+            let shown = match value {
+                serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                    serde_json::to_string_pretty(value)
+                        .unwrap_or_default()
+                        .replace('\n', "\n    ")
+                }
+                _ => value.to_string(),
+            };
+            text.push_str(&format!("  {name:<width$} = {shown}\n"));
+        }
+    };
+    section("attributes", &record.attributes);
+    section("derived", &record.derived);
+    section("settings", &record.settings);
+    if let Some(version) = &record.version {
+        text.push_str(&format!(
+            "\nversion = {}\n",
+            serde_json::Value::String(version.clone())
+        ));
+    }
+    if !record.dependencies.is_empty() {
+        let list: Vec<String> = record
+            .dependencies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        text.push_str(&format!("\ndepends on: {}\n", list.join(", ")));
+    }
+    text
+}
