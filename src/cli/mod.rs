@@ -3,6 +3,7 @@
 pub mod args;
 pub mod commands;
 pub mod output;
+pub mod progress;
 pub mod run;
 
 pub use args::Cli;

@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::diff::change::ChangeSet;
+use crate::engine::plan::Planned;
 use crate::plan::address::Address;
-use crate::state::model::StateFile;
+use crate::resources::AddonIdentity;
+use crate::state::model::{ResourceState, StateFile};
 
 /// The format this version reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -58,6 +62,14 @@ pub struct SavedChangeSet {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<Address>,
     pub change_set: ChangeSet,
+    /// Add-on identities known at plan time.
+    #[serde(default)]
+    pub derived: BTreeMap<String, AddonIdentity>,
+    /// The records refresh found live; apply starts from them.
+    #[serde(default)]
+    pub refreshed: BTreeMap<Address, ResourceState>,
+    /// The addresses the change set covers.
+    pub selected: BTreeSet<Address>,
 }
 
 /// Why a saved change set cannot be applied.
@@ -113,6 +125,16 @@ pub fn looks_saved(text: &str) -> bool {
 }
 
 impl SavedChangeSet {
+    /// What apply executes.
+    pub fn planned(&self) -> Planned {
+        Planned {
+            change_set: self.change_set.clone(),
+            derived: self.derived.clone(),
+            refreshed: self.refreshed.clone(),
+            selected: self.selected.clone(),
+        }
+    }
+
     /// Checks the change set against the current plan file text and state.
     pub fn check_fresh(&self, plan_text: &str, state: Option<&StateFile>) -> Result<(), Staleness> {
         if digest(plan_text) != self.plan_digest {
@@ -193,6 +215,9 @@ mod tests {
             mode: Mode::Normal,
             targets: vec![],
             change_set: ChangeSet::default(),
+            derived: BTreeMap::new(),
+            refreshed: BTreeMap::new(),
+            selected: BTreeSet::new(),
         }
     }
 
