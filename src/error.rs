@@ -64,6 +64,28 @@ pub enum Error {
         address: crate::plan::address::Address,
         path: PathBuf,
     },
+    #[error(transparent)]
+    Plan(#[from] crate::engine::plan::PlanError),
+    #[error(transparent)]
+    Apply(#[from] crate::engine::apply::ApplyError),
+    #[error("saved change set is stale: {0}")]
+    Stale(#[from] crate::engine::saved::Staleness),
+    #[error(transparent)]
+    Saved(#[from] crate::engine::saved::SavedError),
+    #[error(transparent)]
+    Backend(#[from] crate::engine::backend::BackendError),
+    #[error("{what} finished with {failed} failed and {skipped} skipped")]
+    Incomplete {
+        what: &'static str,
+        failed: usize,
+        skipped: usize,
+    },
+    #[error("interrupted; the state holds everything that completed")]
+    Interrupted,
+    #[error("refusing to {what} without confirmation: standard input is not a terminal")]
+    ConfirmationRequired { what: &'static str },
+    #[error("{what} cancelled")]
+    Cancelled { what: &'static str },
 }
 
 impl Error {
@@ -76,7 +98,17 @@ impl Error {
             | Error::Init(_)
             | Error::State(_)
             | Error::Address { .. }
-            | Error::NotInState { .. } => exit_code::ERROR,
+            | Error::NotInState { .. }
+            | Error::Plan(_)
+            | Error::Saved(_)
+            | Error::Backend(_)
+            | Error::Incomplete { .. }
+            | Error::ConfirmationRequired { .. }
+            | Error::Cancelled { .. } => exit_code::ERROR,
+            Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
+            Error::Apply(_) => exit_code::ERROR,
+            Error::Stale(_) => exit_code::STALE_CHANGE_SET,
+            Error::Interrupted => exit_code::INTERRUPTED,
         }
     }
 
@@ -89,6 +121,22 @@ impl Error {
             Error::NotInState { .. } => {
                 Some("run `vaultwire state list PLAN` to see the addresses it holds".to_owned())
             }
+            Error::Plan(error) => error.help(),
+            Error::Backend(error) => error.help.clone(),
+            Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => Some(
+                "wait for the other run to finish; a lock of a run that died expires on its own"
+                    .to_owned(),
+            ),
+            Error::Apply(crate::engine::apply::ApplyError::Backend(error)) => error.help.clone(),
+            Error::Stale(_) => Some(
+                "run `vaultwire plan --out FILE` again and review the new change set".to_owned(),
+            ),
+            Error::ConfirmationRequired { .. } => {
+                Some("pass --auto-approve, or apply a change set saved by `plan --out`".to_owned())
+            }
+            Error::Incomplete { .. } => Some(
+                "fix the errors above and run apply again: it resumes from the state".to_owned(),
+            ),
             _ => None,
         }
     }

@@ -1,7 +1,9 @@
 //! One file per subcommand. Each takes validated settings, never clap types.
 
+pub mod apply;
 pub mod common;
 pub mod init;
 pub mod not_built;
+pub mod plan;
 pub mod state;
 pub mod validate;

@@ -1,0 +1,214 @@
+//! `vaultwire apply PLAN|SAVED` and `vaultwire destroy PLAN`: plan (or load a saved change
+//! set and check it is still fresh), show it, confirm, then apply with progress.
+//!
+//! Confirmation is interactive unless `--auto-approve` is given or a saved change set is
+//! applied (saving it was the approval); with no terminal to ask on, it refuses. Ctrl-C or
+//! SIGTERM stops scheduling new work, lets running work finish, and exits 130 with the state
+//! saved.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::cli::commands::common::LoadedPlan;
+use crate::cli::output::Output;
+use crate::cli::progress::ProgressReporter;
+use crate::diff::render::human;
+use crate::engine::apply::{ApplyOptions, ApplyReport, apply};
+use crate::engine::backend::Backend;
+use crate::engine::plan::{PlanOptions, Planned, plan};
+use crate::engine::saved::{Mode, SavedChangeSet};
+use crate::engine::state_writer::StateWriter;
+use crate::engine::walker::StopFlag;
+use crate::error::{Error, Outcome};
+
+/// Validated settings of `apply` and `destroy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyCommand {
+    pub mode: Mode,
+    pub auto_approve: bool,
+    pub parallelism: usize,
+    /// A saved change set, when `apply` was given one.
+    pub saved: Option<PathBuf>,
+}
+
+impl ApplyCommand {
+    fn what(&self) -> &'static str {
+        if self.mode == Mode::Destroy {
+            "destroy"
+        } else {
+            "apply"
+        }
+    }
+}
+
+/// How often a long-running operation is reported; `VAULTWIRE_PROGRESS_INTERVAL` (seconds)
+/// overrides the default of 10 s.
+fn progress_interval() -> Duration {
+    std::env::var("VAULTWIRE_PROGRESS_INTERVAL")
+        .ok()
+        .and_then(|value| value.parse::<u64>().ok())
+        .filter(|seconds| *seconds > 0)
+        .map_or(Duration::from_secs(10), Duration::from_secs)
+}
+
+/// The identity other runs see when this one holds a lock.
+fn holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    format!(
+        "{user}@{host} pid {} run {}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    )
+}
+
+pub async fn run<B: Backend>(
+    backend: Arc<B>,
+    loaded: &LoadedPlan,
+    saved: Option<&SavedChangeSet>,
+    command: &ApplyCommand,
+    output: Output,
+) -> Result<Outcome, Error> {
+    let state = loaded.load_state()?;
+    let planned = match saved {
+        Some(saved) => {
+            saved.check_fresh(&loaded.source.text, state.as_ref())?;
+            saved.planned()
+        }
+        None => {
+            let options = PlanOptions {
+                mode: command.mode,
+                targets: Vec::new(),
+                parallelism: command.parallelism,
+            };
+            let planned = plan(&*backend, &loaded.plan, state.as_ref(), &options).await?;
+            print!("{}", human::render(&planned.change_set, output.color));
+            planned
+        }
+    };
+    let what = command.what();
+    if planned.change_set.has_changes() && saved.is_none() && !command.auto_approve {
+        confirm(what, output)?;
+    }
+    let writer = Arc::new(Mutex::new(StateWriter::new(
+        state.unwrap_or_default(),
+        Some(loaded.state_path()),
+    )));
+    let stop = StopFlag::new();
+    let signals = tokio::spawn(stop_on_signal(stop.clone()));
+    let reporter = Arc::new(ProgressReporter::new(output.color_stderr));
+    let report = apply(
+        backend,
+        Arc::new(loaded.plan.clone()),
+        &planned,
+        writer,
+        &ApplyOptions {
+            parallelism: command.parallelism,
+            holder: holder(),
+            progress_interval: progress_interval(),
+        },
+        reporter.clone(),
+        &stop,
+    )
+    .await;
+    signals.abort();
+    drop(reporter);
+    let report = report?;
+    finish(what, &planned, &report, stop.is_stopped())
+}
+
+fn finish(
+    what: &'static str,
+    planned: &Planned,
+    report: &ApplyReport,
+    stopped: bool,
+) -> Result<Outcome, Error> {
+    if stopped {
+        println!(
+            "\nStopped: {}.",
+            report.counts().to_lowercase().trim_end_matches('.')
+        );
+        return Err(Error::Interrupted);
+    }
+    if !report.is_complete() {
+        println!();
+        for (address, message) in &report.failed {
+            println!("Error: {address}: {message}");
+        }
+        return Err(Error::Incomplete {
+            what,
+            failed: report.failed.len(),
+            skipped: report.skipped.len(),
+        });
+    }
+    let verb = if planned
+        .change_set
+        .changes
+        .iter()
+        .all(|c| c.action == crate::diff::Action::Delete || !c.action.is_change())
+        && what == "destroy"
+    {
+        "Destroy"
+    } else {
+        "Apply"
+    };
+    println!("\n{verb} complete! {}", report.counts());
+    Ok(Outcome::Success)
+}
+
+/// Asks on the terminal; only `yes` goes ahead.
+fn confirm(what: &'static str, output: Output) -> Result<(), Error> {
+    if !output.interactive {
+        return Err(Error::ConfirmationRequired { what });
+    }
+    print!(
+        "\nDo you want to perform these actions?\n  vaultwire will {what} the changes above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Read {
+            path: PathBuf::from("<stdin>"),
+            source,
+        })?;
+    if answer.trim() == "yes" {
+        println!();
+        Ok(())
+    } else {
+        Err(Error::Cancelled { what })
+    }
+}
+
+/// Stops scheduling on the first Ctrl-C or SIGTERM (CI systems cancel jobs with SIGTERM).
+async fn stop_on_signal(stop: StopFlag) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    stop.stop();
+    eprintln!(
+        "\nInterrupt received: no new changes will start; waiting for running ones to finish..."
+    );
+}

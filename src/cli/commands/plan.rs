@@ -1,0 +1,123 @@
+//! `vaultwire plan PLAN`: refresh, diff, render — and with `--out`, save the change set for
+//! `apply FILE`. With `--refresh-only` it shows drift and updates only the state.
+
+use std::path::PathBuf;
+
+use crate::cli::args::{PlanArgs, PlanFormat};
+use crate::cli::commands::common::LoadedPlan;
+use crate::cli::output::Output;
+use crate::diff::render::{human, json, markdown};
+use crate::engine::backend::Backend;
+use crate::engine::plan::{PlanOptions, Planned, plan};
+use crate::engine::saved::{self, Mode, SavedChangeSet, StateMarker};
+use crate::engine::state_writer::StateWriter;
+use crate::error::{Error, Outcome};
+use crate::plan::address::Address;
+
+/// Validated settings of `plan`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanCommand {
+    pub plan: PathBuf,
+    pub out: Option<PathBuf>,
+    pub detailed_exitcode: bool,
+    pub format: PlanFormat,
+    pub mode: Mode,
+    pub targets: Vec<Address>,
+    pub parallelism: usize,
+}
+
+impl PlanCommand {
+    pub fn from_args(args: PlanArgs) -> Result<Self, Error> {
+        let targets = args
+            .targets
+            .iter()
+            .map(|target| target.parse().map_err(|source| Error::Address { source }))
+            .collect::<Result<Vec<Address>, Error>>()?;
+        let mode = if args.destroy {
+            Mode::Destroy
+        } else if args.refresh_only {
+            Mode::RefreshOnly
+        } else {
+            Mode::Normal
+        };
+        Ok(Self {
+            plan: args.plan,
+            out: args.out,
+            detailed_exitcode: args.detailed_exitcode,
+            format: args.format,
+            mode,
+            targets,
+            parallelism: usize::from(args.parallelism),
+        })
+    }
+}
+
+pub async fn run<B: Backend>(
+    backend: &B,
+    loaded: &LoadedPlan,
+    command: &PlanCommand,
+    output: Output,
+) -> Result<Outcome, Error> {
+    let state = loaded.load_state()?;
+    let options = PlanOptions {
+        mode: command.mode,
+        targets: command.targets.clone(),
+        parallelism: command.parallelism,
+    };
+    let planned = plan(backend, &loaded.plan, state.as_ref(), &options).await?;
+    let rendered = match command.format {
+        PlanFormat::Human => human::render(&planned.change_set, output.color),
+        PlanFormat::Json => json::render(&planned.change_set),
+        PlanFormat::Markdown => markdown::render(&planned.change_set, &loaded.source.name),
+    };
+    print!("{rendered}");
+    if let Some(out) = &command.out {
+        save(loaded, state.as_ref(), command, &planned, out)?;
+        if command.format == PlanFormat::Human {
+            println!(
+                "\nSaved the change set to `{}`. To perform exactly these actions, run:\n  vaultwire apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+    } else if command.mode == Mode::RefreshOnly {
+        let mut writer =
+            StateWriter::new(state.clone().unwrap_or_default(), Some(loaded.state_path()));
+        let before = writer.state().serial;
+        writer.merge_refreshed(&planned.selected, &planned.refreshed)?;
+        if writer.state().serial != before && command.format == PlanFormat::Human {
+            println!("\nThe state was updated to match live Azure and the clusters.");
+        }
+    }
+    let changed = planned.change_set.has_changes()
+        || command.mode == Mode::RefreshOnly && !planned.change_set.drift.is_empty();
+    Ok(if command.detailed_exitcode && changed {
+        Outcome::ChangesPresent
+    } else {
+        Outcome::Success
+    })
+}
+
+fn save(
+    loaded: &LoadedPlan,
+    state: Option<&crate::state::model::StateFile>,
+    command: &PlanCommand,
+    planned: &Planned,
+    out: &std::path::Path,
+) -> Result<(), Error> {
+    let saved = SavedChangeSet {
+        format_version: saved::FORMAT_VERSION,
+        vaultwire_version: env!("CARGO_PKG_VERSION").to_owned(),
+        plan_file: loaded.path.clone(),
+        plan_digest: saved::digest(&loaded.source.text),
+        state: StateMarker::of(state),
+        mode: command.mode,
+        targets: command.targets.clone(),
+        change_set: planned.change_set.clone(),
+        derived: planned.derived.clone(),
+        refreshed: planned.refreshed.clone(),
+        selected: planned.selected.clone(),
+    };
+    saved.write(out)?;
+    Ok(())
+}
