@@ -17,7 +17,7 @@ use crate::cli::progress::ProgressReporter;
 use crate::diff::render::human;
 use crate::engine::apply::{ApplyOptions, ApplyReport, apply};
 use crate::engine::backend::Backend;
-use crate::engine::plan::{PlanOptions, Planned, plan};
+use crate::engine::plan::{PlanOptions, plan};
 use crate::engine::saved::{Mode, SavedChangeSet};
 use crate::engine::state_writer::StateWriter;
 use crate::engine::walker::StopFlag;
@@ -120,15 +120,10 @@ pub async fn run<B: Backend>(
     signals.abort();
     drop(reporter);
     let report = report?;
-    finish(what, &planned, &report, stop.is_stopped())
+    finish(what, &report, stop.is_stopped())
 }
 
-fn finish(
-    what: &'static str,
-    planned: &Planned,
-    report: &ApplyReport,
-    stopped: bool,
-) -> Result<Outcome, Error> {
+fn finish(what: &'static str, report: &ApplyReport, stopped: bool) -> Result<Outcome, Error> {
     if stopped {
         println!(
             "\nStopped: {}.",
@@ -147,13 +142,7 @@ fn finish(
             skipped: report.skipped.len(),
         });
     }
-    let verb = if planned
-        .change_set
-        .changes
-        .iter()
-        .all(|c| c.action == crate::diff::Action::Delete || !c.action.is_change())
-        && what == "destroy"
-    {
+    let verb = if what == "destroy" {
         "Destroy"
     } else {
         "Apply"
