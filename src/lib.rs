@@ -9,4 +9,5 @@ pub mod error;
 pub mod exit_code;
 pub mod graph;
 pub mod plan;
+pub mod providers;
 pub mod sandbox;
