@@ -363,11 +363,11 @@ impl ArmClient {
             .map_err(|source| match source.kind() {
                 ErrorKind::Credential => ArmError::Credential {
                     request: describe.to_owned(),
-                    source,
+                    source: Box::new(source),
                 },
                 _ => ArmError::Transport {
                     request: describe.to_owned(),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
         let response = ArmResponse::from_raw(response);

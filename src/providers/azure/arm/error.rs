@@ -50,14 +50,14 @@ pub enum ArmError {
     Transport {
         request: String,
         #[source]
-        source: azure_core::Error,
+        source: Box<azure_core::Error>,
     },
     /// The credential could not produce a token for ARM.
     #[error("`{request}` could not get an azure token")]
     Credential {
         request: String,
         #[source]
-        source: azure_core::Error,
+        source: Box<azure_core::Error>,
     },
     /// A success response vaultwire cannot read.
     #[error("`{request}` returned a response vaultwire cannot read: {detail}")]
