@@ -5,7 +5,7 @@ pub mod arm;
 pub mod auth;
 pub mod cloud;
 pub mod keyvault;
-// pub mod keyvault_data;
+pub mod keyvault_data;
 pub mod rbac;
 
 pub use arm::{ArmClient, ArmClientOptions, ArmError};

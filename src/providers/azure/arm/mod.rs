@@ -17,5 +17,6 @@ pub use request::{
     ArmRequest, HttpMethod, OperationKind, encode_segment, resource_path, subscription_path,
 };
 pub use response::ArmResponse;
+pub(crate) use retry::ArmRetryPolicy;
 pub use retry::{RetrySettings, backoff_delay};
 pub use throttle::{BucketLimit, Throttle};
