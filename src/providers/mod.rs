@@ -7,7 +7,7 @@
 
 pub mod azure;
 pub mod environment;
-// pub mod kube;
+pub mod kube;
 pub mod timer;
 
 #[cfg(test)]

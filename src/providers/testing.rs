@@ -281,3 +281,100 @@ pub fn arm_client(
         timer,
     )
 }
+
+/// One request a [`ScriptedKube`] received.
+#[derive(Debug, Clone)]
+pub struct KubeRecorded {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub content_type: Option<String>,
+    pub body: serde_json::Value,
+}
+
+type KubeStep = (String, String, u16, serde_json::Value);
+
+/// A scripted Kubernetes API server behind a real `kube::Client` (a tower service in place of
+/// the HTTP connection).
+#[derive(Debug, Clone, Default)]
+pub struct ScriptedKube {
+    steps: Arc<Mutex<VecDeque<KubeStep>>>,
+    log: Arc<Mutex<Vec<KubeRecorded>>>,
+}
+
+impl ScriptedKube {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Expects `method` on `path` next and answers `status` with the JSON `body`.
+    pub fn expect(&self, method: &str, path: &str, status: u16, body: serde_json::Value) -> &Self {
+        lock(&self.steps).push_back((method.to_owned(), path.to_owned(), status, body));
+        self
+    }
+
+    pub fn requests(&self) -> Vec<KubeRecorded> {
+        lock(&self.log).clone()
+    }
+
+    #[track_caller]
+    pub fn assert_done(&self) {
+        let left = lock(&self.steps).len();
+        assert_eq!(left, 0, "{left} scripted exchanges were never requested");
+    }
+
+    /// A client whose every request is answered from the script.
+    pub fn client(&self) -> kube::Client {
+        let steps = self.steps.clone();
+        let log = self.log.clone();
+        let service = tower::service_fn(move |request: http::Request<kube::client::Body>| {
+            let steps = steps.clone();
+            let log = log.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let bytes = body.collect_bytes().await.unwrap_or_default();
+                let method = parts.method.to_string();
+                let path = parts.uri.path().to_owned();
+                lock(&log).push(KubeRecorded {
+                    method: method.clone(),
+                    path: path.clone(),
+                    query: parts.uri.query().unwrap_or_default().to_owned(),
+                    content_type: parts
+                        .headers
+                        .get(http::header::CONTENT_TYPE)
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_owned),
+                    body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+                });
+                let step = lock(&steps).pop_front();
+                let Some((want_method, want_path, status, body)) = step else {
+                    panic!("unexpected request after the script ended: {method} {path}");
+                };
+                assert!(
+                    want_method == method && want_path == path,
+                    "expected {want_method} {want_path}, got {method} {path}"
+                );
+                let response = http::Response::builder()
+                    .status(status)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(kube::client::Body::from(body.to_string().into_bytes()))
+                    .expect("a scripted response is valid");
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        kube::Client::new(service, "default")
+    }
+}
+
+/// A Kubernetes `Status` error body.
+pub fn kube_status(code: u16, reason: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    })
+}
