@@ -7,6 +7,7 @@
 
 pub mod azure;
 pub mod environment;
+pub mod error;
 pub mod kube;
 pub mod timer;
 
@@ -14,4 +15,5 @@ pub mod timer;
 pub(crate) mod testing;
 
 pub use environment::Environment;
+pub use error::ProviderError;
 pub use timer::{Timer, TokioTimer};

@@ -8,6 +8,9 @@ pub mod keyvault;
 pub mod keyvault_data;
 pub mod rbac;
 
+#[cfg(test)]
+mod log_redaction_tests;
+
 pub use arm::{ArmClient, ArmClientOptions, ArmError};
 pub use auth::{AuthError, Credential, sign_in};
 pub use cloud::{AzureCloud, CloudError};

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    AccessPolicyEntry, AccessPolicyUpdateKind, DeletedVault, LiveVault, VaultId, VaultSpec,
-    requests,
+    AccessPolicyEntry, AccessPolicyUpdateKind, DeletedVault, LiveVault, NameAvailability, VaultId,
+    VaultSpec, requests,
 };
 use crate::providers::azure::arm::{ArmClient, ArmError, ArmResponse};
 
@@ -113,6 +113,26 @@ impl KeyVaultClient {
             .iter()
             .filter_map(DeletedVault::from_document)
             .collect())
+    }
+
+    /// Whether `name` is free for a new vault anywhere in Azure.
+    pub async fn check_name(
+        &self,
+        subscription_id: &str,
+        name: &str,
+    ) -> Result<NameAvailability, KeyVaultError> {
+        let response = self
+            .arm
+            .send(&requests::check_name_availability(subscription_id, name))
+            .await?;
+        response
+            .json()
+            .ok()
+            .as_ref()
+            .and_then(NameAvailability::from_document)
+            .ok_or_else(|| KeyVaultError::Unreadable {
+                name: name.to_owned(),
+            })
     }
 
     /// Creates the vault (PUT, following the operation if ARM makes it long-running).

@@ -247,3 +247,57 @@ fn the_published_access_policy_examples_parse() {
     assert_eq!(entry.permissions.secrets, ["get"]);
     assert_eq!(entry.permissions.keys, ["encrypt"]);
 }
+
+#[tokio::test]
+async fn name_availability_is_checked_with_the_published_example() {
+    let http = ScriptedHttp::new();
+    let example =
+        crate::providers::testing::spec_example("keyvault/checkVaultNameAvailability.json");
+    http.expect(
+        "POST",
+        "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.KeyVault/checkNameAvailability",
+        Reply::json(200, spec_response("keyvault/checkVaultNameAvailability.json", 200)),
+    );
+    let (arm, _) = arm_client(&http);
+    let availability = KeyVaultClient::new(arm)
+        .check_name(SUB, "sample-vault")
+        .await
+        .unwrap();
+    assert!(availability.available);
+    assert_eq!(
+        http.requests()[0].json(),
+        example["parameters"]["vaultName"]
+    );
+}
+
+#[tokio::test]
+async fn every_published_delete_response_is_understood() {
+    let example = crate::providers::testing::spec_example("keyvault/deleteVault.json");
+    for (status, existed) in [("200", true), ("204", false)] {
+        assert!(example["responses"].get(status).is_some());
+        let http = ScriptedHttp::new();
+        http.expect("DELETE", VAULT_PATH, Reply::empty(status.parse().unwrap()));
+        let (arm, _) = arm_client(&http);
+        assert_eq!(
+            KeyVaultClient::new(arm).delete(&id()).await.unwrap(),
+            existed
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_published_synchronous_purge_needs_no_polling() {
+    let example = crate::providers::testing::spec_example("keyvault/purgeDeletedVault.json");
+    assert!(example["responses"].get("200").is_some());
+    let http = ScriptedHttp::new();
+    let mut deleted = spec_response("keyvault/getDeletedVault.json", 200);
+    deleted["properties"]["purgeProtectionEnabled"] = json!(false);
+    http.expect("GET", DELETED_PATH, Reply::json(200, deleted))
+        .expect("POST", &format!("{DELETED_PATH}/purge"), Reply::empty(200));
+    let (arm, timer) = arm_client(&http);
+    KeyVaultClient::new(arm)
+        .purge(SUB, "westus", "sample-vault")
+        .await
+        .unwrap();
+    assert!(timer.sleeps().is_empty());
+}

@@ -169,3 +169,23 @@ impl DeletedVault {
         })
     }
 }
+
+/// The answer of `checkNameAvailability`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAvailability {
+    pub available: bool,
+    /// `AccountNameInvalid` or `AlreadyExists` when not available.
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+impl NameAvailability {
+    pub fn from_document(document: &Value) -> Option<Self> {
+        let text = |key: &str| document.get(key).and_then(Value::as_str).map(str::to_owned);
+        Some(Self {
+            available: document.get("nameAvailable")?.as_bool()?,
+            reason: text("reason"),
+            message: text("message"),
+        })
+    }
+}

@@ -222,6 +222,18 @@ pub fn purge_deleted_vault(subscription_id: &str, location: &str, name: &str) ->
     )
 }
 
+/// POST `checkNameAvailability`: whether `name` is free across Azure (vault names are global).
+pub fn check_name_availability(subscription_id: &str, name: &str) -> ArmRequest {
+    ArmRequest::post(
+        format!(
+            "{}/providers/Microsoft.KeyVault/checkNameAvailability",
+            subscription_path(subscription_id)
+        ),
+        API,
+    )
+    .with_body(json!({"name": name, "type": "Microsoft.KeyVault/vaults"}))
+}
+
 /// PUT `…/accessPolicies/{add|replace|remove}` with just `entries`.
 pub fn update_access_policy(
     id: &VaultId,
