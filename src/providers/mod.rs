@@ -9,6 +9,7 @@ pub mod azure;
 pub mod environment;
 pub mod error;
 pub mod kube;
+pub mod session;
 pub mod timer;
 
 #[cfg(test)]
@@ -16,4 +17,5 @@ pub(crate) mod testing;
 
 pub use environment::Environment;
 pub use error::ProviderError;
+pub use session::AzureSession;
 pub use timer::{Timer, TokioTimer};
