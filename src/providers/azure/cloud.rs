@@ -17,7 +17,8 @@ use crate::plan::model::Cloud;
 use crate::providers::Environment;
 
 /// The Entra application of the AKS API server (AAD-enabled clusters): tokens for this scope
-/// authenticate to the Kubernetes API. The same in every cloud.
+/// authenticate to the Kubernetes API. Documented for the public cloud; that China and US
+/// Government use the same application ID is UNVERIFIED (kubelogin's default is the same).
 pub const AKS_SERVER_APP_SCOPE: &str = "6dae42f8-4368-4678-94ff-3960e28e3630/.default";
 
 /// Set by `vaultwire sandbox serve` (in `DIR/env`): the sandbox's `https://127.0.0.1:PORT`.
