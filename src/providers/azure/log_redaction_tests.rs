@@ -1,8 +1,12 @@
 //! Nothing secret reaches the logs, even at `trace`: a client secret sign-in and ARM calls
 //! (with a retry) run under a subscriber that records everything.
+//!
+//! The subscriber is the process-wide default, not a scoped one: tracing caches per call site
+//! whether anyone listens, and a scoped subscriber misses events from call sites that tests on
+//! other threads hit first. Other tests' logs land in the buffer too, which is harmless here.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::json;
 
@@ -33,16 +37,26 @@ impl Write for Captured {
     }
 }
 
+/// Installs (once) a global subscriber recording everything at `trace`.
+fn capture_all_logs() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        // Fails only if another test installed one; then the assertions below say so.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        captured
+    })
+}
+
 #[tokio::test]
 async fn tokens_and_client_secrets_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = capture_all_logs();
 
     let http = ScriptedHttp::new();
     let vault = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv";
