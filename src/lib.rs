@@ -11,6 +11,7 @@ pub mod error;
 pub mod exit_code;
 pub mod graph;
 pub mod plan;
+pub mod providers;
 pub mod resources;
 pub mod sandbox;
 pub mod state;

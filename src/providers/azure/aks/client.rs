@@ -1,0 +1,241 @@
+//! The AKS client: reads clusters, sets the Key Vault secrets provider add-on, fetches the
+//! cluster user kubeconfig.
+//!
+//! Setting the add-on is a read-modify-write of the whole managedCluster with `If-Match`, so a
+//! concurrent change is never overwritten: on `409 OperationNotAllowed` (another operation is
+//! running) or `412` (the document changed since the GET) it reads again and retries with
+//! backoff, a bounded number of times.
+
+use std::time::Duration;
+
+use super::{
+    AddonSettings, ClusterId, ClusterKubeconfig, LiveAddon, LiveCluster, blocking_spcs,
+    get_cluster, kubeconfig_from_credentials, list_cluster_user_credential, put_cluster,
+    with_addon,
+};
+use crate::providers::azure::arm::{ArmClient, ArmError, RetrySettings, backoff_delay};
+use crate::providers::timer::jitter_fraction;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AksError {
+    #[error("aks cluster `{cluster}` does not exist in resource group `{resource_group}`")]
+    ClusterNotFound {
+        cluster: String,
+        resource_group: String,
+    },
+    #[error(
+        "aks cluster `{cluster}` stayed busy with another operation through {attempts} attempts"
+    )]
+    StillBusy {
+        cluster: String,
+        attempts: u32,
+        #[source]
+        last: ArmError,
+    },
+    #[error(
+        "the key vault secrets provider add-on of `{cluster}` cannot be disabled while SecretProviderClasses exist{}",
+        list_suffix(.spcs)
+    )]
+    DisableBlocked {
+        cluster: String,
+        /// `namespace/name`, sorted.
+        spcs: Vec<String>,
+        #[source]
+        source: ArmError,
+    },
+    #[error(
+        "aks reports the key vault secrets provider add-on of `{cluster}` enabled but no identity for it"
+    )]
+    IdentityMissing { cluster: String },
+    #[error("azure returned a managed cluster document vaultwire cannot read for `{cluster}`")]
+    Unreadable { cluster: String },
+    #[error("azure returned no usable kubeconfig for aks cluster `{cluster}`")]
+    NoKubeconfig { cluster: String },
+    #[error(transparent)]
+    Arm(#[from] ArmError),
+}
+
+fn list_suffix(spcs: &[String]) -> String {
+    if spcs.is_empty() {
+        String::new()
+    } else {
+        let spcs: Vec<String> = spcs.iter().map(|spc| format!("`{spc}`")).collect();
+        format!(": {}", spcs.join(", "))
+    }
+}
+
+impl AksError {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            AksError::DisableBlocked { .. } => Some(
+                "delete the SecretProviderClasses first (`vaultwire destroy` does, in order)"
+                    .to_owned(),
+            ),
+            AksError::StillBusy { .. } => {
+                Some("wait for the cluster's running operation to finish, then run again".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How hard [`AksClient::set_addon`] tries while the cluster is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AksOptions {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The first wait after a conflict; it doubles.
+    pub conflict_delay: Duration,
+    pub max_conflict_delay: Duration,
+}
+
+impl Default for AksOptions {
+    fn default() -> Self {
+        // About eleven minutes in all: an add-on or node-pool operation usually ends in that.
+        Self {
+            max_attempts: 8,
+            conflict_delay: Duration::from_secs(15),
+            max_conflict_delay: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AksClient {
+    arm: ArmClient,
+    options: AksOptions,
+}
+
+/// Conflicts that go away by themselves: another operation running, or a stale `eTag`.
+fn is_transient_conflict(error: &ArmError) -> bool {
+    error.is(409, "OperationNotAllowed") || error.status() == Some(412)
+}
+
+impl AksClient {
+    pub fn new(arm: ArmClient, options: AksOptions) -> Self {
+        Self { arm, options }
+    }
+
+    /// The cluster, or `None` when it does not exist.
+    pub async fn get(&self, id: &ClusterId) -> Result<Option<LiveCluster>, AksError> {
+        let Some(response) = self.arm.read(&get_cluster(id)).await? else {
+            return Ok(None);
+        };
+        let document = response.json().map_err(|_| AksError::Unreadable {
+            cluster: id.name.clone(),
+        })?;
+        LiveCluster::from_document(document, response.header("etag"))
+            .map(Some)
+            .ok_or_else(|| AksError::Unreadable {
+                cluster: id.name.clone(),
+            })
+    }
+
+    async fn get_existing(&self, id: &ClusterId) -> Result<LiveCluster, AksError> {
+        self.get(id)
+            .await?
+            .ok_or_else(|| AksError::ClusterNotFound {
+                cluster: id.name.clone(),
+                resource_group: id.resource_group.clone(),
+            })
+    }
+
+    /// Sets the add-on as `settings` say, following the operation, and returns it as AKS
+    /// reports it afterwards (with its identity when enabled). A no-op when it already matches.
+    /// `known_spcs` (`namespace/name`) are named in the error if AKS refuses to disable the
+    /// add-on because SecretProviderClasses exist.
+    pub async fn set_addon(
+        &self,
+        id: &ClusterId,
+        settings: &AddonSettings,
+        known_spcs: &[String],
+    ) -> Result<LiveAddon, AksError> {
+        let timer = self.arm.timer();
+        let backoff = RetrySettings {
+            max_retries: self.options.max_attempts,
+            initial_delay: self.options.conflict_delay,
+            max_delay: self.options.max_conflict_delay,
+            max_retry_after: self.options.max_conflict_delay,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let cluster = self.get_existing(id).await?;
+            if cluster.addon.matches(settings) {
+                return checked(id, settings, cluster.addon);
+            }
+            let request = put_cluster(
+                id,
+                with_addon(&cluster.document, settings),
+                cluster.etag.as_deref(),
+            );
+            match self.arm.execute(&request).await {
+                Ok(_) => {
+                    let cluster = self.get_existing(id).await?;
+                    return checked(id, settings, cluster.addon);
+                }
+                Err(error) if !settings.enabled && is_spc_refusal(&error) => {
+                    let mut spcs = blocking_spcs(error.message().unwrap_or_default());
+                    spcs.extend(known_spcs.iter().cloned());
+                    spcs.sort();
+                    spcs.dedup();
+                    return Err(AksError::DisableBlocked {
+                        cluster: id.name.clone(),
+                        spcs,
+                        source: error,
+                    });
+                }
+                Err(error) if is_transient_conflict(&error) => {
+                    if attempt >= self.options.max_attempts {
+                        return Err(AksError::StillBusy {
+                            cluster: id.name.clone(),
+                            attempts: attempt,
+                            last: error,
+                        });
+                    }
+                    let wait = backoff_delay(&backoff, attempt, jitter_fraction());
+                    tracing::debug!(cluster = %id.name, attempt, wait_ms = wait.as_millis(), "aks cluster busy; retrying");
+                    timer.sleep(wait).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// The cluster's user kubeconfig from `listClusterUserCredential`.
+    pub async fn user_kubeconfig(&self, id: &ClusterId) -> Result<ClusterKubeconfig, AksError> {
+        let response = self.arm.send(&list_cluster_user_credential(id)).await?;
+        response
+            .json()
+            .ok()
+            .as_ref()
+            .and_then(kubeconfig_from_credentials)
+            .ok_or_else(|| AksError::NoKubeconfig {
+                cluster: id.name.clone(),
+            })
+    }
+}
+
+/// Whether an error is AKS refusing to disable the add-on because of SecretProviderClasses.
+fn is_spc_refusal(error: &ArmError) -> bool {
+    error
+        .message()
+        .is_some_and(|message| message.to_ascii_lowercase().contains("secretproviderclass"))
+}
+
+fn checked(
+    id: &ClusterId,
+    settings: &AddonSettings,
+    addon: LiveAddon,
+) -> Result<LiveAddon, AksError> {
+    if settings.enabled && addon.identity.is_none() {
+        return Err(AksError::IdentityMissing {
+            cluster: id.name.clone(),
+        });
+    }
+    Ok(addon)
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -1,0 +1,308 @@
+//! The Lease lock: the pure decision as a table, then the protocol against a scripted API.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::providers::testing::{ScriptedKube, kube_status};
+
+const PATH: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/vaultwire-lock";
+const COLLECTION: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases";
+
+fn now() -> Timestamp {
+    "2026-11-26T15:00:00Z".parse().unwrap()
+}
+
+fn me() -> LockHolder {
+    LockHolder::new(
+        &Environment::from_pairs([("USER", "ci"), ("HOSTNAME", "runner-1")]),
+        4242,
+        Uuid::nil(),
+    )
+}
+
+fn lease_json(holder: Option<&str>, renewed: &str, duration: i32) -> Value {
+    json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "vaultwire-lock", "namespace": "kube-system", "resourceVersion": "5"},
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": duration,
+            "acquireTime": renewed,
+            "renewTime": renewed,
+            "leaseTransitions": 2,
+        }
+    })
+}
+
+fn lease(holder: Option<&str>, renewed: &str, duration: i32) -> Lease {
+    serde_json::from_value(lease_json(holder, renewed, duration)).unwrap()
+}
+
+fn lock(kube: &ScriptedKube) -> LeaseLock {
+    LeaseLock::new(kube.client(), "aks-demo", me(), Duration::from_secs(60))
+}
+
+#[test]
+fn the_holder_names_user_host_process_and_run() {
+    assert_eq!(
+        me().as_str(),
+        "ci@runner-1 pid 4242 run 00000000-0000-0000-0000-000000000000"
+    );
+}
+
+#[test]
+fn decisions() {
+    let other = "alice@laptop pid 7 run 1";
+    let fresh = "2026-11-26T14:59:50.000000Z";
+    let stale = "2026-11-26T14:58:00.000000Z";
+    let cases = [
+        (None, LockDecision::Create),
+        (Some(lease(None, fresh, 60)), LockDecision::Take),
+        (Some(lease(Some(""), fresh, 60)), LockDecision::Take),
+        (
+            Some(lease(Some(me().as_str()), fresh, 60)),
+            LockDecision::Renew,
+        ),
+        (Some(lease(Some(other), stale, 60)), LockDecision::Take),
+        (
+            Some(lease(Some(other), fresh, 60)),
+            LockDecision::Held {
+                holder: other.into(),
+                expires_at: "2026-11-26T15:00:50Z".parse().unwrap(),
+            },
+        ),
+    ];
+    for (lease, expected) in cases {
+        assert_eq!(decide(lease.as_ref(), &me(), now()), expected, "{lease:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_absent_lease_is_created_with_us_as_holder() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "GET",
+        PATH,
+        404,
+        kube_status(404, "NotFound", "leases \"vaultwire-lock\" not found"),
+    )
+    .expect(
+        "POST",
+        COLLECTION,
+        201,
+        lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
+    );
+    lock(&kube).acquire(now()).await.unwrap();
+    let created = &kube.requests()[1].body;
+    assert_eq!(created["spec"]["holderIdentity"], me().as_str());
+    assert_eq!(created["spec"]["leaseDurationSeconds"], 60);
+    assert_eq!(created["spec"]["renewTime"], "2026-11-26T15:00:00.000000Z");
+    assert_eq!(
+        created["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "vaultwire"
+    );
+}
+
+#[tokio::test]
+async fn a_held_lock_fails_fast_naming_the_holder_and_expiry() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(
+            Some("alice@laptop pid 7 run 1"),
+            "2026-11-26T14:59:50.000000Z",
+            60,
+        ),
+    );
+    let error = lock(&kube).acquire(now()).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cluster `aks-demo` is locked by alice@laptop pid 7 run 1 until 2026-11-26T15:00:50Z"
+    );
+    assert!(error.help().is_some());
+    kube.assert_done();
+}
+
+#[tokio::test]
+async fn losing_the_creation_race_reads_again_and_reports_the_winner() {
+    let kube = ScriptedKube::new();
+    kube.expect("GET", PATH, 404, kube_status(404, "NotFound", "not found"))
+        .expect(
+            "POST",
+            COLLECTION,
+            409,
+            kube_status(
+                409,
+                "AlreadyExists",
+                "leases \"vaultwire-lock\" already exists",
+            ),
+        )
+        .expect(
+            "GET",
+            PATH,
+            200,
+            lease_json(
+                Some("bob@ci pid 9 run 2"),
+                "2026-11-26T15:00:00.000000Z",
+                60,
+            ),
+        );
+    let error = lock(&kube).acquire(now()).await.unwrap_err();
+    assert!(matches!(error, LockError::Held { ref holder, .. } if holder == "bob@ci pid 9 run 2"));
+}
+
+#[tokio::test]
+async fn an_expired_lock_is_taken_over_with_its_resource_version() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(
+            Some("alice@laptop pid 7 run 1"),
+            "2026-11-26T14:50:00.000000Z",
+            60,
+        ),
+    )
+    .expect(
+        "PUT",
+        PATH,
+        200,
+        lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
+    );
+    lock(&kube).acquire(now()).await.unwrap();
+    let written = &kube.requests()[1].body;
+    assert_eq!(written["metadata"]["resourceVersion"], "5");
+    assert_eq!(written["spec"]["holderIdentity"], me().as_str());
+    assert_eq!(written["spec"]["leaseTransitions"], 3);
+    assert_eq!(
+        written["spec"]["acquireTime"],
+        "2026-11-26T15:00:00.000000Z"
+    );
+}
+
+#[tokio::test]
+async fn a_conflicting_write_is_decided_again_on_a_fresh_read() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(None, "2026-11-26T14:50:00.000000Z", 60),
+    )
+    .expect(
+        "PUT",
+        PATH,
+        409,
+        kube_status(409, "Conflict", "the object has been modified"),
+    )
+    .expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(None, "2026-11-26T14:50:00.000000Z", 60),
+    )
+    .expect(
+        "PUT",
+        PATH,
+        200,
+        lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
+    );
+    lock(&kube).acquire(now()).await.unwrap();
+    kube.assert_done();
+}
+
+#[tokio::test]
+async fn renewing_moves_the_renew_time_and_keeps_the_acquire_time() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(Some(me().as_str()), "2026-11-26T14:59:30.000000Z", 60),
+    )
+    .expect(
+        "PUT",
+        PATH,
+        200,
+        lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
+    );
+    lock(&kube).renew(now()).await.unwrap();
+    let written = &kube.requests()[1].body;
+    assert_eq!(written["spec"]["renewTime"], "2026-11-26T15:00:00.000000Z");
+    assert_eq!(
+        written["spec"]["acquireTime"],
+        "2026-11-26T14:59:30.000000Z"
+    );
+    assert_eq!(written["spec"]["leaseTransitions"], 2);
+}
+
+#[tokio::test]
+async fn a_lock_taken_over_by_another_run_is_lost() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(
+            Some("bob@ci pid 9 run 2"),
+            "2026-11-26T14:59:59.000000Z",
+            60,
+        ),
+    );
+    let error = lock(&kube).renew(now()).await.unwrap_err();
+    assert!(matches!(error, LockError::Lost { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn release_clears_the_holder_only_when_it_is_us() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(Some(me().as_str()), "2026-11-26T14:59:59.000000Z", 60),
+    )
+    .expect(
+        "PUT",
+        PATH,
+        200,
+        lease_json(None, "2026-11-26T14:59:59.000000Z", 60),
+    )
+    .expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(
+            Some("bob@ci pid 9 run 2"),
+            "2026-11-26T14:59:59.000000Z",
+            60,
+        ),
+    );
+    let lock = lock(&kube);
+    lock.release().await.unwrap();
+    assert!(
+        kube.requests()[1].body["spec"]
+            .get("holderIdentity")
+            .is_none()
+    );
+    lock.release().await.unwrap();
+    kube.assert_done();
+    let calls: Vec<String> = kube
+        .requests()
+        .iter()
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            format!("GET {PATH}"),
+            format!("PUT {PATH}"),
+            format!("GET {PATH}")
+        ],
+        "someone else's lock is left alone"
+    );
+}

@@ -1,0 +1,16 @@
+//! Kubernetes: connecting to a target cluster, SecretProviderClasses, and the Lease lock that
+//! keeps two runs from changing one cluster at once.
+
+mod connect;
+mod error;
+mod lease;
+mod spc;
+mod spc_client;
+
+pub use connect::{ClusterAccess, ClusterConnection, load_kubeconfig};
+pub use error::KubeError;
+pub use lease::{LeaseLock, LockDecision, LockError, LockHolder, decide};
+pub use spc::{
+    FIELD_MANAGER, MANAGED_BY, SpcIdentityRef, SpcSpec, render_objects, spc_api_resource,
+};
+pub use spc_client::{LiveSpc, SpcClient};

@@ -1,0 +1,207 @@
+//! SecretProviderClasses rendered exactly as the Azure provider of the Secrets Store CSI
+//! driver parses them. Pure.
+//!
+//! The provider reads `spec.parameters` (all strings): `usePodIdentity`, `useVMManagedIdentity`
+//! plus `userAssignedIdentityID` (the add-on identity's client ID) or `clientID` (workload
+//! identity), `keyvaultName`, `tenantId`, `cloudName`, and `objects` — a YAML *string* whose
+//! `array:` lists YAML *strings*, each one KeyVaultObject (`objectName`, `objectType`, …).
+//! `secretObjects` (from the plan's `sync`) makes the driver mirror mounted objects into a
+//! Kubernetes Secret.
+
+use std::collections::BTreeMap;
+
+use kube::core::{ApiResource, GroupVersionKind};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::plan::model::{ObjectEncoding, ObjectFormat, Spc, SpcObject, SyncSecret};
+
+/// The field manager of every server-side apply vaultwire makes.
+pub const FIELD_MANAGER: &str = "vaultwire";
+/// The `app.kubernetes.io/managed-by` label on objects vaultwire applies.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "vaultwire");
+
+/// `secrets-store.csi.x-k8s.io/v1` SecretProviderClass, without discovery: the CRD exists only
+/// while the add-on is enabled, and the static resource saves a round trip per cluster.
+pub fn spc_api_resource() -> ApiResource {
+    let gvk = GroupVersionKind::gvk("secrets-store.csi.x-k8s.io", "v1", "SecretProviderClass");
+    ApiResource::from_gvk_with_plural(&gvk, "secretproviderclasses")
+}
+
+/// Which identity the provider uses to read the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpcIdentityRef {
+    /// The add-on's user-assigned managed identity, by client ID.
+    AddonIdentity { client_id: String },
+    /// A workload identity, by client ID; pods must run as its federated service account.
+    WorkloadIdentity { client_id: String },
+}
+
+/// A SecretProviderClass with every reference resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpcSpec {
+    pub namespace: String,
+    pub name: String,
+    pub keyvault_name: String,
+    pub tenant_id: String,
+    /// `AzurePublicCloud`, `AzureChinaCloud`, `AzureUSGovernmentCloud`.
+    pub cloud_name: String,
+    pub identity: SpcIdentityRef,
+    pub objects: Vec<SpcObject>,
+    pub sync: Vec<SyncSecret>,
+}
+
+impl SpcSpec {
+    /// The plan's `[spc.KEY]` with its vault name, tenant, cloud and identity resolved.
+    pub fn from_plan(
+        spc: &Spc,
+        keyvault_name: &str,
+        tenant_id: &str,
+        cloud_name: &str,
+        identity: SpcIdentityRef,
+    ) -> Self {
+        Self {
+            namespace: spc.namespace.value.clone(),
+            name: spc.name.value.clone(),
+            keyvault_name: keyvault_name.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            cloud_name: cloud_name.to_owned(),
+            identity,
+            objects: spc.objects.clone(),
+            sync: spc.sync.clone(),
+        }
+    }
+
+    /// `spec.parameters`, sorted.
+    pub fn parameters(&self) -> BTreeMap<String, String> {
+        let mut parameters = BTreeMap::new();
+        let mut set = |key: &str, value: &str| {
+            parameters.insert(key.to_owned(), value.to_owned());
+        };
+        set("usePodIdentity", "false");
+        match &self.identity {
+            SpcIdentityRef::AddonIdentity { client_id } => {
+                set("useVMManagedIdentity", "true");
+                set("userAssignedIdentityID", client_id);
+            }
+            SpcIdentityRef::WorkloadIdentity { client_id } => set("clientID", client_id),
+        }
+        set("keyvaultName", &self.keyvault_name);
+        set("tenantId", &self.tenant_id);
+        set("cloudName", &self.cloud_name);
+        set("objects", &render_objects(&self.objects));
+        parameters
+    }
+
+    fn secret_objects(&self) -> Vec<Value> {
+        self.sync
+            .iter()
+            .map(|secret| {
+                let mut object = Map::new();
+                object.insert("secretName".into(), json!(secret.secret_name.value));
+                object.insert("type".into(), json!(secret.secret_type.value));
+                if !secret.labels.is_empty() {
+                    object.insert("labels".into(), json!(secret.labels));
+                }
+                if !secret.annotations.is_empty() {
+                    object.insert("annotations".into(), json!(secret.annotations));
+                }
+                let data: Vec<Value> = secret
+                    .data
+                    .iter()
+                    .map(|data| json!({"objectName": data.object.value, "key": data.key.value}))
+                    .collect();
+                object.insert("data".into(), json!(data));
+                Value::Object(object)
+            })
+            .collect()
+    }
+
+    /// The whole object to server-side apply.
+    pub fn manifest(&self) -> Value {
+        let mut spec = json!({
+            "provider": "azure",
+            "parameters": self.parameters(),
+        });
+        if !self.sync.is_empty() {
+            spec["secretObjects"] = json!(self.secret_objects());
+        }
+        json!({
+            "apiVersion": "secrets-store.csi.x-k8s.io/v1",
+            "kind": "SecretProviderClass",
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "labels": BTreeMap::from([MANAGED_BY]),
+            },
+            "spec": spec,
+        })
+    }
+
+    /// The manifest as YAML, as `kubectl get -o yaml` would show it.
+    pub fn to_yaml(&self) -> String {
+        serde_norway::to_string(&self.manifest()).unwrap_or_default()
+    }
+}
+
+/// One KeyVaultObject, in the provider's field names and order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyVaultObject<'a> {
+    object_name: &'a str,
+    object_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_alias: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_format: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_permission: Option<&'a str>,
+}
+
+impl<'a> KeyVaultObject<'a> {
+    fn from_plan(object: &'a SpcObject) -> Self {
+        Self {
+            object_name: &object.name.value,
+            object_type: object.object_type.as_str(),
+            object_version: object.version.as_deref(),
+            object_alias: object.alias.as_ref().map(|alias| alias.value.as_str()),
+            object_format: object.format.map(|format| match format {
+                ObjectFormat::Pem => "pem",
+                ObjectFormat::Pfx => "pfx",
+            }),
+            object_encoding: object.encoding.map(|encoding| match encoding {
+                ObjectEncoding::Utf8 => "utf-8",
+                ObjectEncoding::Hex => "hex",
+                ObjectEncoding::Base64 => "base64",
+            }),
+            file_permission: object.file_permission.as_deref(),
+        }
+    }
+}
+
+/// The `objects` parameter: `array:` and, per object, a block-scalar YAML string.
+pub fn render_objects(objects: &[SpcObject]) -> String {
+    if objects.is_empty() {
+        return "array: []\n".to_owned();
+    }
+    let mut out = String::from("array:\n");
+    for object in objects {
+        // serde_norway quotes whatever YAML would misread (`'0644'`, names like `true`).
+        let yaml = serde_norway::to_string(&KeyVaultObject::from_plan(object)).unwrap_or_default();
+        out.push_str("  - |\n");
+        for line in yaml.lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "spc_tests.rs"]
+mod tests;
