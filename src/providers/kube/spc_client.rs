@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{FIELD_MANAGER, KubeError, MANAGED_BY, SpcSpec, spc_api_resource};
 
@@ -21,11 +21,15 @@ pub struct LiveSpc {
     pub secret_objects: Value,
     /// Carries vaultwire's `app.kubernetes.io/managed-by` label.
     pub managed_by_vaultwire: bool,
+    /// What vaultwire manages of the object, in the shape it applies: `apiVersion`, `kind`,
+    /// `metadata` (name, namespace and vaultwire's label only) and `spec` verbatim.
+    pub manifest: Value,
 }
 
 impl LiveSpc {
     fn from_object(object: DynamicObject) -> Self {
         let spec = object.data.get("spec").cloned().unwrap_or(Value::Null);
+        let manifest = managed_manifest(&object, &spec);
         let parameters = spec
             .get("parameters")
             .and_then(Value::as_object)
@@ -53,8 +57,30 @@ impl LiveSpc {
             parameters,
             secret_objects: spec.get("secretObjects").cloned().unwrap_or(Value::Null),
             managed_by_vaultwire,
+            manifest,
         }
     }
+}
+
+/// The object as vaultwire applies it, so desired and live compare field for field.
+fn managed_manifest(object: &DynamicObject, spec: &Value) -> Value {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), json!(object.metadata.name));
+    metadata.insert("namespace".into(), json!(object.metadata.namespace));
+    if let Some(value) = object
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|labels| labels.get(MANAGED_BY.0))
+    {
+        metadata.insert("labels".into(), json!({ MANAGED_BY.0: value }));
+    }
+    json!({
+        "apiVersion": "secrets-store.csi.x-k8s.io/v1",
+        "kind": "SecretProviderClass",
+        "metadata": metadata,
+        "spec": spec,
+    })
 }
 
 fn describe(namespace: &str, name: &str) -> String {
@@ -83,14 +109,23 @@ impl SpcClient {
 
     /// Creates or updates the SecretProviderClass by server-side apply.
     pub async fn apply(&self, spec: &SpcSpec) -> Result<LiveSpc, KubeError> {
+        self.apply_manifest(&spec.namespace, &spec.name, &spec.manifest())
+            .await
+    }
+
+    /// Server-side applies a rendered manifest (see [`SpcSpec::manifest`]).
+    pub async fn apply_manifest(
+        &self,
+        namespace: &str,
+        name: &str,
+        manifest: &Value,
+    ) -> Result<LiveSpc, KubeError> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let applied = self
-            .api(&spec.namespace)
-            .patch(&spec.name, &params, &Patch::Apply(spec.manifest()))
+            .api(namespace)
+            .patch(name, &params, &Patch::Apply(manifest))
             .await
-            .map_err(|error| {
-                KubeError::from_kube("apply", describe(&spec.namespace, &spec.name), error)
-            })?;
+            .map_err(|error| KubeError::from_kube("apply", describe(namespace, name), error))?;
         Ok(LiveSpc::from_object(applied))
     }
 
