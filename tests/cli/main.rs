@@ -4,3 +4,6 @@ mod support;
 
 mod help;
 mod init;
+mod kube_server;
+mod kubectl;
+mod kubectl_driver;
