@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::admission;
 use super::context::Ctx;
-use super::managed::{self, Actor, Managed};
+use super::fieldmanager::{self, Actor};
+use super::managed::Managed;
 use super::object;
 use super::request;
 use super::schema;
@@ -90,7 +91,7 @@ pub(super) fn apply(
                     field: super::fieldset::display(&conflict.path),
                 })
                 .collect();
-            StatusError::apply_conflict(managed::conflict_message(&conflicts), &causes)
+            StatusError::apply_conflict(fieldmanager::conflict_message(&conflicts), &causes)
         })?;
     let prepared = admission::prepare(
         ctx.def,

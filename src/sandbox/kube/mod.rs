@@ -14,6 +14,7 @@ mod columns;
 mod context;
 mod delete;
 mod discovery;
+mod fieldmanager;
 mod fieldset;
 mod managed;
 mod object;

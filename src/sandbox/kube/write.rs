@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::admission;
 use super::context::Ctx;
-use super::managed::{Actor, Managed};
+use super::fieldmanager::Actor;
+use super::managed::Managed;
 use super::object;
 use super::request;
 use super::schema;

@@ -9,14 +9,21 @@ use jiff::Timestamp;
 use serde::Deserialize as _;
 use serde_json::{Value, json};
 
-use super::super::managed::{Actor, Managed};
+use super::super::fieldmanager::Actor;
+use super::super::managed::Managed;
 use super::super::object;
 use super::super::resources::{self, ResourceDef};
 use super::super::store::Store;
 use super::super::{admission, write};
 use super::kubelet;
 
-const MANIFESTS: &[&str] = &[include_str!("system.yaml"), include_str!("apps.yaml")];
+const MANIFESTS: &[&str] = &[
+    include_str!("system.yaml"),
+    include_str!("kube-system.yaml"),
+    include_str!("payments.yaml"),
+    include_str!("shop.yaml"),
+    include_str!("default.yaml"),
+];
 
 /// Fills `store` with the seeded world.
 pub(in super::super) fn seed(store: &mut Store) {

@@ -3,9 +3,11 @@
 
 mod apply;
 mod crud;
+mod delete;
 mod discovery;
 mod leases;
 mod patch;
+mod seed;
 mod selectors;
 mod support;
 mod tables;
