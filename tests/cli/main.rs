@@ -4,6 +4,7 @@ mod support;
 
 mod help;
 mod init;
+mod kube_rs;
 mod kube_server;
 mod kubectl;
 mod kubectl_driver;

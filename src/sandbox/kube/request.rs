@@ -166,6 +166,15 @@ pub(super) fn content_type(headers: &HeaderMap) -> String {
 /// The body as JSON; YAML is accepted where the media type says so (apply patches and
 /// `application/yaml` writes).
 pub(super) fn decode_body(body: &[u8], media_type: &str) -> Result<Value, StatusError> {
+    let known = matches!(
+        media_type,
+        "" | "application/json" | "application/yaml" | "application/apply-patch+yaml"
+    );
+    if !known {
+        // Typed clients (`kubectl create secret …`) send protobuf; without the Go types there
+        // is nothing to decode it with, so say so instead of pretending the body is broken.
+        return Err(StatusError::not_emulated_media_type(media_type));
+    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(StatusError::bad_request(
             "the body of the request was empty",

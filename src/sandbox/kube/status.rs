@@ -238,6 +238,18 @@ impl StatusError {
         .with_details(json!({"causes": [{"reason": "UnexpectedHeader", "message": content_type, "field": "Content-Type"}]}))
     }
 
+    /// A body encoding the real server reads but this emulator does not (protobuf, CBOR).
+    pub fn not_emulated_media_type(content_type: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "the vaultwire sandbox reads JSON and YAML bodies only, not {content_type} (typed `kubectl create <kind>` commands send protobuf; use `kubectl create -f` or `kubectl apply -f`)"
+            ),
+        )
+        .with_details(json!({}))
+    }
+
     /// `<resource> "<name>" is forbidden: <why>`.
     pub fn forbidden(def: &ResourceDef, name: &str, why: &str) -> Self {
         Self::new(

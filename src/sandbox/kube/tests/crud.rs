@@ -305,3 +305,19 @@ fn methods_a_path_does_not_support_are_not_allowed() {
         "watch is not supported by the vaultwire sandbox"
     );
 }
+
+#[test]
+fn protobuf_bodies_are_refused_with_a_clear_message() {
+    let mut cluster = KubeCluster::seeded("aks-demo");
+    let refused = call(Method::POST, SECRETS)
+        .raw("application/vnd.kubernetes.protobuf", b"k8s\x00")
+        .send(&mut cluster)
+        .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kubectl create -f"),
+        "{refused:#}"
+    );
+}
