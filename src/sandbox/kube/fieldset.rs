@@ -277,8 +277,25 @@ fn collect_leaves(fields: &Map<String, Value>, prefix: &mut Path, set: &mut Fiel
     }
 }
 
-/// What changed from `live` to `new`: `(modified or added, removed)`. Added objects are
-/// members too (the Update owner then shows `".": {}` for them, as on a real server).
+/// Fields whose value is a map (string keys chosen by users) rather than a struct. The real
+/// field manager knows from the schema; here the usual Kubernetes map fields are listed. Only
+/// how an Update owner's `fieldsV1` looks depends on it (`".": {}` on maps it created).
+const MAP_FIELDS: &[&str] = &[
+    "annotations",
+    "binaryData",
+    "data",
+    "labels",
+    "limits",
+    "matchLabels",
+    "nodeSelector",
+    "parameters",
+    "requests",
+    "stringData",
+    "volumeAttributes",
+];
+
+/// What changed from `live` to `new`: `(modified or added, removed)`. An added empty object
+/// and an added map are members themselves; an added struct only through its fields.
 pub(super) fn compare(live: &Value, new: &Value) -> (FieldSet, FieldSet) {
     let mut changed = FieldSet::default();
     let mut removed = FieldSet::default();
@@ -306,12 +323,15 @@ fn compare_objects(
         prefix.push(field(name));
         match (live.get(name), new.get(name)) {
             (Some(_), None) => removed.insert(prefix),
-            (None, Some(added)) => {
-                changed.insert(prefix);
-                if let Value::Object(children) = added {
+            (None, Some(added)) => match added {
+                Value::Object(children) if !children.is_empty() => {
+                    if MAP_FIELDS.contains(&name.as_str()) {
+                        changed.insert(prefix);
+                    }
                     compare_objects(&empty, children, prefix, changed, removed);
                 }
-            }
+                _ => changed.insert(prefix),
+            },
             (Some(Value::Object(before)), Some(Value::Object(after))) => {
                 compare_objects(before, after, prefix, changed, removed);
             }
@@ -377,14 +397,20 @@ mod tests {
     }
 
     #[test]
-    fn compare_reports_modified_added_and_removed_leaves() {
+    fn compare_reports_modified_added_and_removed_fields() {
         let (changed, removed) = compare(
             &json!({"a": 1, "b": {"c": 2, "d": 3}}),
-            &json!({"a": 2, "b": {"c": 2}, "e": {"f": 1}}),
+            &json!({"a": 2, "b": {"c": 2}, "e": {"f": 1}, "labels": {"x": "1"}}),
         );
+        // A new struct (`e`) is owned through its fields; a new map (`labels`) is owned itself.
         assert_eq!(
             changed.paths(),
-            vec![path(&["a"]), path(&["e"]), path(&["e", "f"])]
+            vec![
+                path(&["a"]),
+                path(&["labels"]),
+                path(&["e", "f"]),
+                path(&["labels", "x"])
+            ]
         );
         assert_eq!(removed.paths(), vec![path(&["b", "d"])]);
     }
