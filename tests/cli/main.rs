@@ -8,3 +8,7 @@ mod plan_files;
 mod plan_fuzz;
 mod state;
 mod validate;
+mod kube_rs;
+mod kube_server;
+mod kubectl;
+mod kubectl_driver;

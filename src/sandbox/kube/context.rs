@@ -1,0 +1,59 @@
+//! One request to a resource, resolved: which resource and version, where, by whom, when.
+//!
+//! Carries request facts and converts stored objects to the requested version; it decides
+//! nothing.
+
+use http::{HeaderMap, StatusCode};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::request::{self, Query};
+use super::resources::{ResourceDef, ServedVersion};
+use super::wire::KubeResponse;
+
+pub(super) struct Ctx<'a> {
+    pub def: &'static ResourceDef,
+    pub version: &'static ServedVersion,
+    pub namespace: Option<&'a str>,
+    pub query: Query,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub now: Timestamp,
+}
+
+impl Ctx<'_> {
+    /// `group/version` as requested.
+    pub fn api_version(&self) -> String {
+        self.def.api_version(self.version.name)
+    }
+
+    /// `fieldManager`, or the User-Agent prefix as the API server derives it.
+    pub fn manager(&self) -> String {
+        match self.query.get("fieldManager") {
+            Some(manager) if !manager.is_empty() => manager.to_owned(),
+            _ => request::default_field_manager(self.headers),
+        }
+    }
+
+    /// A stored object as the requested version shows it (versions differ only in
+    /// `apiVersion`: the CRD converts with strategy None).
+    pub fn output(&self, object: &Value) -> Value {
+        let mut shown = object.clone();
+        if let Some(fields) = shown.as_object_mut() {
+            fields.insert("apiVersion".to_owned(), json!(self.api_version()));
+        }
+        shown
+    }
+
+    /// A response carrying this version's deprecation warning, if any.
+    pub fn respond(&self, status: StatusCode, body: &Value, warnings: &[String]) -> KubeResponse {
+        let mut all: Vec<String> = self
+            .version
+            .deprecation_warning
+            .iter()
+            .map(|w| (*w).to_owned())
+            .collect();
+        all.extend(warnings.iter().cloned());
+        KubeResponse::json(status, body).with_warnings(&all)
+    }
+}

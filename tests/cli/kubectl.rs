@@ -1,0 +1,309 @@
+//! The real kubectl against the emulated Kubernetes API: the commands users and auditors run,
+//! with kubectl's default settings (aggregated discovery, server-side Tables, strict
+//! validation through OpenAPI v3).
+
+use vaultwire::sandbox::kube::KubeCluster;
+
+use crate::kube_server::{KubeServer, TOKEN};
+use crate::kubectl_driver::{Kubectl, rows};
+
+fn seeded() -> (KubeServer, Kubectl) {
+    let server = KubeServer::start(KubeCluster::seeded("aks-demo"));
+    let kubectl = Kubectl::new(server.url(), TOKEN);
+    (server, kubectl)
+}
+
+/// The seeded cluster with the Key Vault add-on's CSI driver installed.
+fn with_driver() -> (KubeServer, Kubectl) {
+    let (server, kubectl) = seeded();
+    server.cluster().set_csi_driver_installed(true);
+    (server, kubectl)
+}
+
+const SPC: &str = r#"apiVersion: secrets-store.csi.x-k8s.io/v1
+kind: SecretProviderClass
+metadata:
+  name: payments-db
+  namespace: payments
+spec:
+  provider: azure
+  parameters:
+    usePodIdentity: "false"
+    keyvaultName: kv-vaultwire-demo
+    tenantId: 7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c
+    objects: |
+      array:
+        - |
+          objectName: db-password
+          objectType: secret
+  secretObjects:
+    - secretName: payments-db
+      type: Opaque
+      data:
+        - objectName: db-password
+          key: password
+"#;
+
+fn apply_spc(kubectl: &Kubectl, name: &str, text: &str, extra: &[&str]) -> Result<String, String> {
+    let path = kubectl.write(name, text);
+    let path = path.to_str().expect("a UTF-8 temporary path");
+    let mut args = vec!["apply", "--server-side", "-f", path];
+    args.extend_from_slice(extra);
+    let output = kubectl.command(&args).output().expect("run kubectl");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    match output.status.code() {
+        Some(0) => Ok(stdout),
+        Some(1) => Err(stderr),
+        other => panic!("kubectl apply exited with {other:?}: {stdout}{stderr}"),
+    }
+}
+
+#[test]
+fn the_dispatcher_runs_kubectl_1_32_for_this_server() {
+    let (_server, kubectl) = seeded();
+    let version: serde_json::Value =
+        serde_json::from_str(&kubectl.run(&["version", "-o", "json"])).expect("JSON");
+    assert_eq!(version["serverVersion"]["gitVersion"], "v1.32.4");
+    let client = version["clientVersion"]["gitVersion"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        client.starts_with("v1.32."),
+        "the dispatcher chose {client}"
+    );
+}
+
+#[test]
+fn get_namespaces() {
+    let (_server, kubectl) = seeded();
+    let table = rows(&kubectl.run(&["get", "ns"]));
+    assert_eq!(table[0], ["NAME", "STATUS", "AGE"]);
+    let namespaces: Vec<(&str, &str)> = table[1..]
+        .iter()
+        .map(|row| (row[0].as_str(), row[1].as_str()))
+        .collect();
+    assert_eq!(
+        namespaces,
+        [
+            ("default", "Active"),
+            ("kube-node-lease", "Active"),
+            ("kube-public", "Active"),
+            ("kube-system", "Active"),
+            ("payments", "Active"),
+            ("shop", "Active"),
+        ]
+    );
+}
+
+#[test]
+fn get_secrets_in_all_namespaces_shows_the_servers_columns() {
+    let (_server, kubectl) = seeded();
+    let table = rows(&kubectl.run(&["get", "secrets", "--all-namespaces"]));
+    assert_eq!(table[0], ["NAMESPACE", "NAME", "TYPE", "DATA", "AGE"]);
+    let row = |name: &str| {
+        table
+            .iter()
+            .find(|row| row[1] == name)
+            .map(|row| row[..4].join(" "))
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        row("registry-creds"),
+        "shop registry-creds kubernetes.io/dockerconfigjson 1"
+    );
+    assert_eq!(
+        row("shop-deployer-token"),
+        "shop shop-deployer-token kubernetes.io/service-account-token 3"
+    );
+    assert_eq!(table.len(), 13, "twelve seeded Secrets and the header");
+}
+
+#[test]
+fn get_pods_in_all_namespaces_shows_readiness_and_status() {
+    let (_server, kubectl) = seeded();
+    let table = rows(&kubectl.run(&["get", "pods", "-A"]));
+    assert_eq!(
+        table[0],
+        ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
+    let find = |name: &str| {
+        table
+            .iter()
+            .find(|row| row[1] == name)
+            .map(|row| row[..5].to_vec())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        find("payments-worker"),
+        [
+            "payments",
+            "payments-worker",
+            "0/1",
+            "ContainerCreating",
+            "0"
+        ]
+    );
+    assert_eq!(
+        find("shop-cache-0"),
+        ["shop", "shop-cache-0", "1/1", "Running", "0"]
+    );
+}
+
+#[test]
+fn secret_provider_classes_exist_only_with_the_driver() {
+    let (server, kubectl) = seeded();
+    let error = kubectl.fail(&["get", "secretproviderclasses", "-A"]);
+    assert!(
+        error.contains("the server doesn't have a resource type \"secretproviderclasses\""),
+        "{error}"
+    );
+    server.cluster().set_csi_driver_installed(true);
+    let applied = apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    assert_eq!(
+        applied,
+        "secretproviderclass.secrets-store.csi.x-k8s.io/payments-db serverside-applied\n"
+    );
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET /openapi/v3/apis/secrets-store.csi.x-k8s.io/v1?hash=")),
+        "{requests:#?}"
+    );
+    assert!(
+        requests.iter().any(|r| r.starts_with(
+            "PATCH /apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses/payments-db?fieldManager=kubectl&fieldValidation=Strict&force=false"
+        )),
+        "default validation ran server-side: {requests:#?}"
+    );
+    assert_eq!(
+        server.cluster().secret_provider_classes(),
+        [("payments".to_owned(), "payments-db".to_owned())]
+    );
+}
+
+#[test]
+fn get_secret_provider_classes_as_yaml() {
+    let (_server, kubectl) = with_driver();
+    apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    let listed: serde_json::Value =
+        serde_norway::from_str(&kubectl.run(&["get", "secretproviderclasses", "-A", "-o", "yaml"]))
+            .expect("YAML");
+    assert_eq!(listed["kind"], "List");
+    let item = &listed["items"][0];
+    assert_eq!(item["apiVersion"], "secrets-store.csi.x-k8s.io/v1");
+    assert_eq!(item["metadata"]["namespace"], "payments");
+    assert_eq!(
+        item["spec"]["parameters"]["keyvaultName"],
+        "kv-vaultwire-demo"
+    );
+    assert_eq!(
+        item["spec"]["secretObjects"][0]["data"][0]["key"],
+        "password"
+    );
+    assert!(
+        item["metadata"].get("managedFields").is_none(),
+        "kubectl hides managed fields"
+    );
+    let table = rows(&kubectl.run(&["get", "secretproviderclasses", "-A"]));
+    assert_eq!(table[0], ["NAMESPACE", "NAME", "AGE"]);
+}
+
+#[test]
+fn a_second_field_manager_conflicts_until_it_forces() {
+    let (_server, kubectl) = with_driver();
+    apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    let other = SPC.replace("kv-vaultwire-demo", "kv-other");
+    let error = apply_spc(&kubectl, "other.yaml", &other, &["--field-manager=other"])
+        .expect_err("a conflict");
+    assert!(
+        error.starts_with("error: Apply failed with 1 conflict: conflict with \"kubectl\": .spec.parameters.keyvaultName\n"),
+        "{error}"
+    );
+    assert!(error.contains("--force-conflicts"), "{error}");
+    apply_spc(
+        &kubectl,
+        "other.yaml",
+        &other,
+        &["--field-manager=other", "--force-conflicts"],
+    )
+    .expect("forced");
+    let vault = kubectl.run(&[
+        "get",
+        "secretproviderclass",
+        "payments-db",
+        "-n",
+        "payments",
+        "-o",
+        "jsonpath={.spec.parameters.keyvaultName}",
+    ]);
+    assert_eq!(vault, "kv-other");
+}
+
+#[test]
+fn strict_validation_rejects_unknown_fields() {
+    let (_server, kubectl) = with_driver();
+    let typo = SPC.replace("  parameters:", "  paramaters:");
+    let error = apply_spc(&kubectl, "typo.yaml", &typo, &[]).expect_err("rejected");
+    assert!(
+        error.contains(".spec.paramaters: field not declared in schema"),
+        "{error}"
+    );
+}
+
+#[test]
+fn delete_removes_a_secret_provider_class_at_once() {
+    let (server, kubectl) = with_driver();
+    apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    let deleted = kubectl.run(&[
+        "delete",
+        "secretproviderclass",
+        "payments-db",
+        "-n",
+        "payments",
+    ]);
+    assert_eq!(
+        deleted,
+        "secretproviderclass.secrets-store.csi.x-k8s.io \"payments-db\" deleted\n"
+    );
+    assert!(server.cluster().secret_provider_classes().is_empty());
+    let error = kubectl.fail(&[
+        "delete",
+        "secretproviderclass",
+        "payments-db",
+        "-n",
+        "payments",
+    ]);
+    assert_eq!(
+        error,
+        "Error from server (NotFound): secretproviderclasses.secrets-store.csi.x-k8s.io \"payments-db\" not found\n"
+    );
+}
+
+#[test]
+fn the_kube_bench_audit_finds_secrets_in_environment_variables() {
+    let (_server, kubectl) = seeded();
+    let found = kubectl.run(&[
+        "get",
+        "all",
+        "-A",
+        "-o",
+        r#"jsonpath={range .items[?(@..secretKeyRef)]}{.kind} {.metadata.name}{"\n"}{end}"#,
+    ]);
+    let mut lines: Vec<&str> = found.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "DaemonSet log-agent",
+            "Deployment payments-api",
+            "Deployment shop-api",
+            "Pod log-agent-tq8zb",
+            "Pod payments-api-7d9c6b8f4d-q2xkz",
+            "Pod shop-api-6b7d5f9c8b-n4rwd",
+            "ReplicaSet payments-api-7d9c6b8f4d",
+            "ReplicaSet shop-api-6b7d5f9c8b",
+        ]
+    );
+}
