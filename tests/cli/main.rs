@@ -4,11 +4,11 @@ mod support;
 
 mod help;
 mod init;
-mod plan_files;
-mod plan_fuzz;
-mod state;
-mod validate;
 mod kube_rs;
 mod kube_server;
 mod kubectl;
 mod kubectl_driver;
+mod plan_files;
+mod plan_fuzz;
+mod state;
+mod validate;

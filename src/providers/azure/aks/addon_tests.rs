@@ -100,7 +100,7 @@ fn a_differently_cased_addon_key_is_replaced_by_the_canonical_one() {
     let after = with_addon(&cluster, &enable());
     let profiles = after["properties"]["addonProfiles"].as_object().unwrap();
     let keys: Vec<&String> = profiles.keys().collect();
-    assert_eq!(keys, ["azurepolicy", ADDON_KEY]);
+    assert_eq!(keys, [ADDON_KEY, "azurepolicy"]);
 }
 
 #[test]
