@@ -108,18 +108,33 @@ impl AzureSession {
         addon: &Addon,
         env: &Environment,
     ) -> Result<ClusterConnection, ProviderError> {
-        let cluster = addon.cluster.value.as_str();
-        let access = match &addon.kube_context {
+        self.cluster_connection_at(
+            &addon.resource_group.value,
+            &addon.cluster.value,
+            addon
+                .kube_context
+                .as_ref()
+                .map(|context| context.value.as_str()),
+            env,
+        )
+        .await
+    }
+
+    /// As [`Self::cluster_connection`], for a cluster named by resource group and name.
+    pub async fn cluster_connection_at(
+        &self,
+        resource_group: &str,
+        cluster: &str,
+        kube_context: Option<&str>,
+        env: &Environment,
+    ) -> Result<ClusterConnection, ProviderError> {
+        let access = match kube_context {
             Some(context) => ClusterAccess::Context {
                 kubeconfig: Box::new(load_kubeconfig(env)?),
-                context: context.value.clone(),
+                context: context.to_owned(),
             },
             None => {
-                let id = ClusterId::new(
-                    &self.subscription_id,
-                    addon.resource_group.value.clone(),
-                    cluster,
-                );
+                let id = ClusterId::new(&self.subscription_id, resource_group, cluster);
                 ClusterAccess::Arm {
                     kubeconfig: self.aks().user_kubeconfig(&id).await?,
                 }

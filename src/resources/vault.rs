@@ -7,14 +7,15 @@ use serde_json::{Value, json};
 
 use crate::diff::compute::{Schema, equal};
 use crate::plan::model::{
-    Authorization, NetworkBypass, NetworkDefaultAction, PublicNetworkAccess, Sku, Vault,
+    Authorization, NetworkAcls, NetworkBypass, NetworkDefaultAction, PublicNetworkAccess, Sku,
+    Vault,
 };
 use crate::resources::context::Context;
 use crate::state::model::Attributes;
 
 pub const SCHEMA: Schema = Schema {
     forces_replacement,
-    same: equal,
+    same,
 };
 
 /// A vault cannot move or be renamed; its soft-delete retention is fixed at creation, and
@@ -24,6 +25,24 @@ fn forces_replacement(property: &str, desired: &Value, live: &Value) -> bool {
         "name" | "resource_group" | "location" | "soft_delete_retention_days" => true,
         "purge_protection" => live == &Value::Bool(true) && desired == &Value::Bool(false),
         _ => false,
+    }
+}
+
+/// Names compare without case (ARM does), and the plan's tags only need to be present live:
+/// tags others set (Azure Policy, people) are left alone.
+fn same(property: &str, desired: &Value, live: &Value) -> bool {
+    match property {
+        "name" | "resource_group" | "location" => match (desired.as_str(), live.as_str()) {
+            (Some(desired), Some(live)) => desired.eq_ignore_ascii_case(live),
+            _ => desired == live,
+        },
+        "tags" => match (desired.as_object(), live.as_object()) {
+            (Some(desired), Some(live)) => desired
+                .iter()
+                .all(|(key, value)| live.get(key) == Some(value)),
+            _ => desired == live,
+        },
+        _ => equal(property, desired, live),
     }
 }
 
@@ -54,34 +73,37 @@ pub fn desired(vault: &Vault) -> Attributes {
         json!(public_network_access(vault.public_network_access)),
     );
     if let Some(acls) = &vault.network_acls {
-        let mut ip_rules = acls.ip_rules.clone();
-        ip_rules.sort();
-        let mut subnets: Vec<String> = acls
-            .virtual_network_subnet_ids
-            .iter()
-            .map(|id| id.to_ascii_lowercase())
-            .collect();
-        subnets.sort();
-        set(
-            "network_acls",
-            json!({
-                "bypass": match acls.bypass {
-                    NetworkBypass::AzureServices => "AzureServices",
-                    NetworkBypass::None => "None",
-                },
-                "default_action": match acls.default_action {
-                    NetworkDefaultAction::Allow => "Allow",
-                    NetworkDefaultAction::Deny => "Deny",
-                },
-                "ip_rules": ip_rules,
-                "virtual_network_subnet_ids": subnets,
-            }),
-        );
+        set("network_acls", network_acls(acls));
     }
     if !vault.tags.is_empty() {
         set("tags", json!(vault.tags));
     }
     attributes
+}
+
+/// The firewall as a property value; the same function serves desired and live values so
+/// they compare field for field.
+pub fn network_acls(acls: &NetworkAcls) -> Value {
+    let mut ip_rules = acls.ip_rules.clone();
+    ip_rules.sort();
+    let mut subnets: Vec<String> = acls
+        .virtual_network_subnet_ids
+        .iter()
+        .map(|id| id.to_ascii_lowercase())
+        .collect();
+    subnets.sort();
+    json!({
+        "bypass": match acls.bypass {
+            NetworkBypass::AzureServices => "AzureServices",
+            NetworkBypass::None => "None",
+        },
+        "default_action": match acls.default_action {
+            NetworkDefaultAction::Allow => "Allow",
+            NetworkDefaultAction::Deny => "Deny",
+        },
+        "ip_rules": ip_rules,
+        "virtual_network_subnet_ids": subnets,
+    })
 }
 
 pub fn sku(sku: Sku) -> &'static str {
