@@ -53,6 +53,10 @@ pub enum Error {
     },
     #[error(transparent)]
     Init(#[from] crate::cli::commands::init::InitError),
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("`--{flag}` must be between 0 and 1, not {value}")]
+    InvalidRate { flag: &'static str, value: f64 },
 }
 
 impl Error {
@@ -62,7 +66,9 @@ impl Error {
             | Error::Read { .. }
             | Error::Write { .. }
             | Error::NotBuilt { .. }
-            | Error::Init(_) => exit_code::ERROR,
+            | Error::Init(_)
+            | Error::Sandbox(_)
+            | Error::InvalidRate { .. } => exit_code::ERROR,
         }
     }
 
@@ -71,6 +77,7 @@ impl Error {
         match self {
             Error::NotBuilt { help, .. } => Some((*help).to_owned()),
             Error::Init(error) => error.help(),
+            Error::Sandbox(error) => error.help(),
             _ => None,
         }
     }

@@ -2,3 +2,4 @@
 
 pub mod init;
 pub mod not_built;
+pub mod sandbox;

@@ -1,0 +1,167 @@
+//! `vaultwire sandbox serve` and `vaultwire sandbox reset`.
+//!
+//! `serve` runs the sandbox on a directory until SIGINT or SIGTERM, holding
+//! `DIR/server.lock` and writing `env`, `kubeconfig`, `ca.pem` and `server.json` there.
+//! `reset` restores the seed world, also while a `serve` runs (it picks the change up on its
+//! next request).
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::args::{FaultArgs, SandboxDirArgs, SandboxServeArgs};
+use crate::cli::output::Output;
+use crate::error::{Error, Outcome};
+use crate::sandbox::files::{self, ServerInfo};
+use crate::sandbox::persist::Store;
+use crate::sandbox::{Faults, Sandbox, SandboxError, SandboxOptions};
+
+/// How long the kubeconfig token `serve` writes stays valid.
+const KUBECONFIG_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 86_400);
+
+/// Validated settings of `sandbox serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub dir: PathBuf,
+    pub sandbox: SandboxOptions,
+}
+
+impl ServeOptions {
+    pub fn from_args(args: SandboxServeArgs) -> Result<Self, Error> {
+        let FaultArgs {
+            seed,
+            latency_ms,
+            throttle_rate,
+            error_rate,
+            drop_rate,
+            lro_ms,
+            rbac_delay_ms,
+        } = args.faults;
+        for (flag, value) in [
+            ("throttle-rate", throttle_rate),
+            ("error-rate", error_rate),
+            ("drop-rate", drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(Error::InvalidRate { flag, value });
+            }
+        }
+        Ok(Self {
+            dir: args.dir.dir.clone(),
+            sandbox: SandboxOptions {
+                dir: Some(args.dir.dir),
+                port: args.port,
+                faults: Faults {
+                    latency: Duration::from_millis(latency_ms),
+                    throttle_rate,
+                    error_rate,
+                    drop_rate,
+                },
+                lro_duration: Duration::from_millis(lro_ms),
+                rbac_propagation_delay: Duration::from_millis(rbac_delay_ms),
+                seed,
+            },
+        })
+    }
+}
+
+/// Serves until interrupted.
+pub fn serve(options: ServeOptions, _output: Output) -> Result<Outcome, Error> {
+    let dir = &options.dir;
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let lock_path = dir.join(files::SERVER_LOCK_FILE);
+    let server_lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| Error::Write {
+            path: lock_path.clone(),
+            source,
+        })?;
+    if server_lock.try_lock().is_err() {
+        let endpoint =
+            Sandbox::served(dir).map_or_else(|| "an unknown address".to_owned(), |s| s.endpoint);
+        return Err(SandboxError::AlreadyServed {
+            dir: dir.clone(),
+            endpoint,
+        }
+        .into());
+    }
+    let handle = Sandbox::start(options.sandbox)?;
+    let absolute = files::absolute(dir);
+    let written = write_serve_files(&handle, &absolute);
+    if let Err(error) = written {
+        return Err(error.into());
+    }
+    print!("{}", files::env_text(handle.endpoint(), &absolute));
+    eprintln!(
+        "vaultwire sandbox listening on {} (world in `{}`); stop with Ctrl-C",
+        handle.endpoint(),
+        absolute.display()
+    );
+    wait_for_signal()?;
+    let _ = std::fs::remove_file(absolute.join(files::SERVER_FILE));
+    handle.shutdown();
+    let _ = server_lock.unlock();
+    eprintln!("vaultwire sandbox stopped");
+    Ok(Outcome::Success)
+}
+
+fn write_serve_files(
+    handle: &crate::sandbox::SandboxHandle,
+    dir: &Path,
+) -> Result<(), SandboxError> {
+    files::write_atomic(&dir.join(files::CA_FILE), handle.ca_pem().as_bytes(), 0o644)?;
+    let kubeconfig = handle.kubeconfig(KUBECONFIG_TOKEN_LIFETIME)?;
+    files::write_atomic(
+        &dir.join(files::KUBECONFIG_FILE),
+        kubeconfig.as_bytes(),
+        0o600,
+    )?;
+    files::write_atomic(
+        &dir.join(files::ENV_FILE),
+        files::env_text(handle.endpoint(), dir).as_bytes(),
+        0o600,
+    )?;
+    let info = ServerInfo {
+        endpoint: handle.endpoint().to_owned(),
+        pid: std::process::id(),
+        ca_file: dir.join(files::CA_FILE),
+    };
+    let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
+    files::write_atomic(&dir.join(files::SERVER_FILE), &json, 0o644)
+}
+
+/// Blocks until SIGINT or SIGTERM.
+fn wait_for_signal() -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(SandboxError::Runtime)?;
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(SandboxError::Runtime)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(SandboxError::Runtime)?;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        Ok::<(), SandboxError>(())
+    })?;
+    Ok(())
+}
+
+/// Restores the seed world of `DIR` (the seed it was created with).
+pub fn reset(args: SandboxDirArgs, _output: Output) -> Result<Outcome, Error> {
+    let mut store = Store::open(&args.dir, 1).map_err(SandboxError::from)?;
+    let seed = store
+        .with_world(false, |world| world.seed)
+        .map_err(SandboxError::from)?;
+    store.reset(seed).map_err(SandboxError::from)?;
+    println!("restored the seed world in `{}`", args.dir.display());
+    Ok(Outcome::Success)
+}

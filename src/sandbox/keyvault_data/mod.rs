@@ -1,0 +1,7 @@
+//! The Key Vault data plane (secrets) of every vault, under `/vaults/{name}/`.
+
+pub mod access;
+pub mod handler;
+pub mod secrets;
+
+pub use handler::handle;
