@@ -164,7 +164,8 @@ pub fn env_text(endpoint: &str, dir: &Path) -> String {
         ("VAULTWIRE_SANDBOX_ENDPOINT", endpoint.to_owned()),
         ("VAULTWIRE_SANDBOX_CA", ca.clone()),
         ("REQUESTS_CA_BUNDLE", ca.clone()),
-        ("SSL_CERT_FILE", ca),
+        ("SSL_CERT_FILE", ca.clone()),
+        ("CURL_CA_BUNDLE", ca),
         ("KUBECONFIG", kubeconfig),
     ];
     let mut text = format!(

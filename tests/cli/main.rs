@@ -4,3 +4,5 @@ mod support;
 
 mod help;
 mod init;
+mod sandbox_entra;
+mod sandbox_support;
