@@ -257,6 +257,15 @@ impl SandboxHandle {
         ))
     }
 
+    /// Whether the Secrets Store CSI driver is installed in `cluster`'s Kubernetes API (it
+    /// follows the Key Vault add-on); `None` for an unknown cluster.
+    pub fn csi_driver_installed(&self, cluster: &str) -> Result<Option<bool>, SandboxError> {
+        let key = cluster.to_ascii_lowercase();
+        Ok(self.instance.with_world(false, |_, world| {
+            world.kube.get(&key).map(|kube| kube.csi_driver_installed())
+        })?)
+    }
+
     /// Reads the world as JSON (secret values included: the sandbox's own store), for tests.
     pub fn world_json(&self) -> Result<serde_json::Value, SandboxError> {
         Ok(self.instance.with_world(false, |_, world| {

@@ -4,5 +4,7 @@ mod support;
 
 mod help;
 mod init;
+mod sandbox_arm_clusters;
+mod sandbox_arm_vaults;
 mod sandbox_entra;
 mod sandbox_support;

@@ -105,7 +105,12 @@ pub fn prepared_properties(
         windows.remove("adminPassword");
     }
     fill_agent_pools(&mut props, old, &version, seed, state, name);
-    fill_network_profile(&mut props);
+    let nrg_name = props
+        .get("nodeResourceGroup")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    fill_network_profile(&mut props, &nrg_name, seed, name);
     keep_addon_identities(&mut props, old);
     props
 }
@@ -144,6 +149,8 @@ fn fill_agent_pools(
             ("osType", json!("Linux")),
             ("maxPods", json!(110)),
             ("count", json!(1)),
+            ("enableEncryptionAtHost", json!(false)),
+            ("enableNodePublicIP", json!(false)),
         ];
         for (key, value) in defaults {
             pool.entry(key.to_owned()).or_insert(value);
@@ -164,7 +171,7 @@ fn fill_agent_pools(
     }
 }
 
-fn fill_network_profile(props: &mut Object) {
+fn fill_network_profile(props: &mut Object, nrg: &str, seed: u64, cluster: &str) {
     let network = props
         .entry("networkProfile".to_owned())
         .or_insert_with(|| json!({}));
@@ -185,6 +192,42 @@ fn fill_network_profile(props: &mut Object) {
     for (key, value) in defaults {
         network.entry(key.to_owned()).or_insert(value);
     }
+    let outbound = network.get("outboundType").and_then(Value::as_str) == Some("loadBalancer");
+    if !outbound {
+        return;
+    }
+    let balancer = network
+        .entry("loadBalancerProfile".to_owned())
+        .or_insert_with(|| json!({}));
+    let Some(balancer) = balancer.as_object_mut() else {
+        return;
+    };
+    let count = balancer
+        .get("managedOutboundIPs")
+        .and_then(|m| m.get("count"))
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    balancer
+        .entry("managedOutboundIPs".to_owned())
+        .or_insert_with(|| json!({"count": count}));
+    balancer
+        .entry("allocatedOutboundPorts".to_owned())
+        .or_insert(json!(0));
+    balancer
+        .entry("idleTimeoutInMinutes".to_owned())
+        .or_insert(json!(30));
+    // AKS creates the managed outbound IPs in the node resource group (the subscription is
+    // the sandbox's one).
+    let ips: Vec<Value> = (1..=count)
+        .map(|n| {
+            json!({"id": format!(
+                "/subscriptions/{}/resourceGroups/{nrg}/providers/Microsoft.Network/publicIPAddresses/{}",
+                crate::sandbox::ids::SUBSCRIPTION_ID,
+                derived_uuid(seed, &format!("{cluster}:outbound-ip:{n}"))
+            )})
+        })
+        .collect();
+    balancer.insert("effectiveOutboundIPs".to_owned(), json!(ips));
 }
 
 /// Add-on identities are read-only: an enabled add-on keeps the identity it had, whatever the
