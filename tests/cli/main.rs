@@ -5,6 +5,8 @@ mod support;
 mod help;
 mod init;
 mod sandbox_arm_clusters;
+mod sandbox_arm_rbac;
 mod sandbox_arm_vaults;
 mod sandbox_entra;
+mod sandbox_keyvault;
 mod sandbox_support;

@@ -30,14 +30,13 @@ impl SecretOp {
         match self {
             SecretOp::Get => "Microsoft.KeyVault/vaults/secrets/getSecret/action",
             SecretOp::Set => "Microsoft.KeyVault/vaults/secrets/setSecret/action",
-            SecretOp::List => "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            SecretOp::List | SecretOp::GetDeleted | SecretOp::ListDeleted => {
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+            }
             SecretOp::Delete => "Microsoft.KeyVault/vaults/secrets/delete",
             SecretOp::Update => "Microsoft.KeyVault/vaults/secrets/update/action",
-            SecretOp::GetDeleted | SecretOp::ListDeleted => {
-                "Microsoft.KeyVault/vaults/deletedSecrets/read"
-            }
-            SecretOp::Purge => "Microsoft.KeyVault/vaults/deletedSecrets/delete",
-            SecretOp::Recover => "Microsoft.KeyVault/vaults/deletedSecrets/recover/action",
+            SecretOp::Purge => "Microsoft.KeyVault/vaults/secrets/purge/action",
+            SecretOp::Recover => "Microsoft.KeyVault/vaults/secrets/recover/action",
         }
     }
 
