@@ -249,10 +249,19 @@ async fn the_add_on_identity_reads_with_secrets_user_but_cannot_write() {
     )
     .await
     .expect(200);
+    let policy_identity = env.sandbox.world_json().unwrap()["identities"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|i| i["name"] == "azurepolicy-aks-demo")
+        .unwrap()["principalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let identity = env
         .sandbox
         .issue_token(
-            "af978c04-fe4d-5ada-a713-6032d4a45bc3",
+            &policy_identity,
             None,
             "https://vault.azure.net",
             Duration::from_secs(600),
@@ -266,15 +275,6 @@ async fn the_add_on_identity_reads_with_secrets_user_but_cannot_write() {
     )
     .await
     .expect(403);
-    let policy_identity = env.sandbox.world_json().unwrap()["identities"]
-        .as_object()
-        .unwrap()
-        .values()
-        .find(|i| i["name"] == "azurepolicy-aks-demo")
-        .unwrap()["principalId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     grant(&env, "kv-addon", SECRETS_USER, &policy_identity).await;
     let reader = env
         .admin(
