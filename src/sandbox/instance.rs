@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::sandbox::arm::operations::settle;
 use crate::sandbox::context::Ctx;
 use crate::sandbox::exchange::{Req, Resp};
 use crate::sandbox::faults::FaultState;
@@ -53,14 +54,18 @@ impl Instance {
         }
     }
 
-    /// Runs `f` on the world under the store's lock (see `persist.rs`).
+    /// Runs `f` on the world under the store's lock (see `persist.rs`), after finishing the
+    /// long-running operations that are due.
     pub fn with_world<R>(
         &self,
         mutating: bool,
         f: impl FnOnce(&Ctx<'_>, &mut World) -> R,
     ) -> Result<R, PersistError> {
         let ctx = self.ctx(jiff::Timestamp::now());
-        lock(&self.store).with_world(mutating, |world| f(&ctx, world))
+        lock(&self.store).with_world(mutating, |world| {
+            settle(&ctx, world);
+            f(&ctx, world)
+        })
     }
 
     /// Answers an Entra, ARM, Key Vault or Kubernetes request.

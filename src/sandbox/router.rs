@@ -9,7 +9,6 @@ use http::StatusCode;
 use serde_json::json;
 
 use crate::sandbox::arm;
-use crate::sandbox::arm::operations::settle;
 use crate::sandbox::context::Ctx;
 use crate::sandbox::exchange::{Req, Resp};
 use crate::sandbox::world::World;
@@ -50,7 +49,6 @@ impl Area {
 
 /// Answers a request for any service but the admin API.
 pub fn dispatch(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static str) {
-    settle(ctx, world);
     match Area::of(&req.path) {
         Area::Arm => arm::handle(ctx, world, req),
         Area::KeyVault => keyvault_data::handle(ctx, world, req),

@@ -8,5 +8,6 @@ mod sandbox_arm_clusters;
 mod sandbox_arm_rbac;
 mod sandbox_arm_vaults;
 mod sandbox_entra;
+mod sandbox_faults;
 mod sandbox_keyvault;
 mod sandbox_support;
