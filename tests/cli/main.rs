@@ -10,4 +10,5 @@ mod sandbox_arm_vaults;
 mod sandbox_entra;
 mod sandbox_faults;
 mod sandbox_keyvault;
+mod sandbox_serve;
 mod sandbox_support;

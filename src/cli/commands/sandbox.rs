@@ -91,19 +91,21 @@ pub fn serve(options: ServeOptions, _output: Output) -> Result<Outcome, Error> {
         }
         .into());
     }
+    // Signal handlers go in before anything announces the server, so a SIGTERM sent as soon
+    // as `server.json` appears stops it cleanly.
+    let signals = Signals::install()?;
     let handle = Sandbox::start(options.sandbox)?;
     let absolute = files::absolute(dir);
-    let written = write_serve_files(&handle, &absolute);
-    if let Err(error) = written {
-        return Err(error.into());
-    }
+    write_serve_files(&handle, &absolute)?;
     print!("{}", files::env_text(handle.endpoint(), &absolute));
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     eprintln!(
         "vaultwire sandbox listening on {} (world in `{}`); stop with Ctrl-C",
         handle.endpoint(),
         absolute.display()
     );
-    wait_for_signal()?;
+    write_server_info(&handle, &absolute)?;
+    signals.wait()?;
     let _ = std::fs::remove_file(absolute.join(files::SERVER_FILE));
     handle.shutdown();
     let _ = server_lock.unlock();
@@ -126,7 +128,14 @@ fn write_serve_files(
         &dir.join(files::ENV_FILE),
         files::env_text(handle.endpoint(), dir).as_bytes(),
         0o600,
-    )?;
+    )
+}
+
+/// `server.json`, written last: its presence means the server is up and stoppable.
+fn write_server_info(
+    handle: &crate::sandbox::SandboxHandle,
+    dir: &Path,
+) -> Result<(), SandboxError> {
     let info = ServerInfo {
         endpoint: handle.endpoint().to_owned(),
         pid: std::process::id(),
@@ -136,23 +145,49 @@ fn write_serve_files(
     files::write_atomic(&dir.join(files::SERVER_FILE), &json, 0o644)
 }
 
-/// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(SandboxError::Runtime)?;
-    runtime.block_on(async {
+/// SIGINT and SIGTERM, listened for on a small runtime of their own.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, SandboxError> {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(SandboxError::Runtime)?;
-        let mut terminate = signal(SignalKind::terminate()).map_err(SandboxError::Runtime)?;
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        Ok::<(), SandboxError>(())
-    })?;
-    Ok(())
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(SandboxError::Runtime)?;
+        let (interrupt, terminate) = {
+            let _guard = runtime.enter();
+            (
+                signal(SignalKind::interrupt()).map_err(SandboxError::Runtime)?,
+                signal(SignalKind::terminate()).map_err(SandboxError::Runtime)?,
+            )
+        };
+        Ok(Self {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Blocks until either signal arrives.
+    fn wait(self) -> Result<(), SandboxError> {
+        let Self {
+            runtime,
+            mut interrupt,
+            mut terminate,
+        } = self;
+        runtime.block_on(async {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        });
+        Ok(())
+    }
 }
 
 /// Restores the seed world of `DIR` (the seed it was created with).
