@@ -6,8 +6,8 @@ use http::{Method, StatusCode};
 use crate::sandbox::arm::call::Call;
 use crate::sandbox::arm::route::Route;
 use crate::sandbox::arm::{
-    api_version, deleted_vaults, managed_clusters, operations, resource_groups, response,
-    role_assignments, role_definitions, vaults,
+    access_policies, api_version, cluster_actions, deleted_vaults, managed_clusters, operations,
+    resource_groups, response, role_assignments, role_definitions, vaults,
 };
 use crate::sandbox::auth::{Audience, authenticate};
 use crate::sandbox::context::Ctx;
@@ -69,9 +69,8 @@ fn dispatch(call: &Call<'_>, world: &mut World, route: Route) -> Resp {
         (Route::Subscriptions, Method::GET) => resource_groups::list_subscriptions(call, world),
         (Route::Subscription { .. }, Method::GET) => resource_groups::get_subscription(call, world),
         (Route::ResourceGroups { .. }, Method::GET) => resource_groups::list(call, world),
-        (Route::ResourceGroup { rg, .. }, Method::GET | Method::HEAD) => {
-            resource_groups::get(call, world, &rg)
-        }
+        (Route::ResourceGroup { rg, .. }, Method::GET) => resource_groups::get(call, world, &rg),
+        (Route::ResourceGroup { rg, .. }, Method::HEAD) => resource_groups::exists(world, &rg),
         (Route::ResourceGroup { rg, .. }, Method::PUT) => resource_groups::put(call, world, &rg),
         (Route::Vaults { rg, .. }, Method::GET) => vaults::list(call, world, rg.as_deref()),
         (Route::Vault { rg, name, .. }, Method::GET) => vaults::get(call, world, &rg, &name),
@@ -79,7 +78,7 @@ fn dispatch(call: &Call<'_>, world: &mut World, route: Route) -> Resp {
         (Route::Vault { rg, name, .. }, Method::PATCH) => vaults::patch(call, world, &rg, &name),
         (Route::Vault { rg, name, .. }, Method::DELETE) => vaults::delete(call, world, &rg, &name),
         (Route::VaultAccessPolicy { rg, name, kind, .. }, Method::PUT) => {
-            vaults::update_access_policy(call, world, &rg, &name, &kind)
+            access_policies::update(call, world, &rg, &name, &kind)
         }
         (Route::CheckVaultName { .. }, Method::POST) => vaults::check_name(call, world),
         (Route::DeletedVaults { .. }, Method::GET) => deleted_vaults::list(call, world),
@@ -102,14 +101,14 @@ fn dispatch(call: &Call<'_>, world: &mut World, route: Route) -> Resp {
             managed_clusters::put(call, world, &rg, &name)
         }
         (Route::Cluster { rg, name, .. }, Method::PATCH) => {
-            managed_clusters::update_tags(call, world, &rg, &name)
+            cluster_actions::update_tags(call, world, &rg, &name)
         }
         (
             Route::ClusterCredential {
                 rg, name, admin, ..
             },
             Method::POST,
-        ) => managed_clusters::credentials(call, world, &rg, &name, admin),
+        ) => cluster_actions::credentials(call, world, &rg, &name, admin),
         (Route::ClusterOperation { id, .. }, Method::GET) => {
             operations::cluster_status(call, world, &id)
         }

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -14,18 +12,16 @@ use crate::sandbox::arm::call::Call;
 use crate::sandbox::arm::cluster_document::{finish, prepared_properties, render};
 use crate::sandbox::arm::deleted_vaults::retry_after;
 use crate::sandbox::arm::response;
-use crate::sandbox::auth::{self, Principal};
+
 use crate::sandbox::exchange::Resp;
-use crate::sandbox::ids;
 use crate::sandbox::kube::KubeCluster;
-use crate::sandbox::kubeconfig;
 use crate::sandbox::model::{ClusterOperation, ManagedCluster, Operation, OperationKind};
 use crate::sandbox::world::{World, derived_uuid};
 
 const TYPE: &str = "Microsoft.ContainerService/managedClusters";
 const KEY_VAULT_ADDON: &str = "azureKeyvaultSecretsProvider";
 
-fn not_found(rg: &str, name: &str) -> Resp {
+pub fn not_found(rg: &str, name: &str) -> Resp {
     response::resource_not_found(TYPE, name, rg)
 }
 
@@ -58,7 +54,7 @@ fn valid_cluster_name(name: &str) -> bool {
 }
 
 /// `If-Match` / `If-None-Match` against the current eTag (`*` matches any existing cluster).
-fn precondition(call: &Call<'_>, existing: Option<&ManagedCluster>) -> Option<Resp> {
+pub fn precondition(call: &Call<'_>, existing: Option<&ManagedCluster>) -> Option<Resp> {
     let unquote = |value: &str| value.trim().trim_matches('"').to_owned();
     let failed = |message: &str| {
         Some(response::error(
@@ -94,7 +90,7 @@ fn precondition(call: &Call<'_>, existing: Option<&ManagedCluster>) -> Option<Re
     None
 }
 
-fn operation_in_progress(cluster: &ManagedCluster) -> Option<Resp> {
+pub fn operation_in_progress(cluster: &ManagedCluster) -> Option<Resp> {
     let state = cluster.operation.as_ref()?.state.clone();
     let state = if state == "Creating" {
         "Creating"
@@ -284,7 +280,7 @@ fn addon_enabled_in(properties: &serde_json::Map<String, Value>, key: &str) -> b
         })
 }
 
-fn tags_of(body: &serde_json::Map<String, Value>) -> BTreeMap<String, String> {
+pub fn tags_of(body: &serde_json::Map<String, Value>) -> BTreeMap<String, String> {
     body.get("tags")
         .and_then(Value::as_object)
         .map(|tags| {
@@ -352,71 +348,4 @@ pub fn finish_cluster_operation(world: &mut World, key: &str) {
         kube.set_csi_driver_installed(installed);
     }
     world.clusters.insert(key.to_owned(), cluster);
-}
-
-/// PATCH (ManagedClusters_UpdateTags): replaces the tags, synchronously.
-pub fn update_tags(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
-    let Some(existing) = world.cluster(rg, name).cloned() else {
-        return not_found(rg, name);
-    };
-    if let Some(failure) = precondition(call, Some(&existing)) {
-        return failure;
-    }
-    if let Some(busy) = operation_in_progress(&existing) {
-        return busy;
-    }
-    let body: Value = match call.req.json() {
-        Ok(body) => body,
-        Err(error) => return response::invalid_body(error),
-    };
-    let mut cluster = existing;
-    cluster.tags = body.as_object().map(tags_of).unwrap_or_default();
-    cluster.etag = world.next_uuid("cluster-etag");
-    let value = render(world, &cluster);
-    world.clusters.insert(name.to_ascii_lowercase(), cluster);
-    Resp::json(StatusCode::OK, &value)
-}
-
-/// listClusterUserCredential / listClusterAdminCredential: a kubeconfig for the cluster's
-/// sandbox API, with a bearer token for the caller (audience: the AKS server application), so
-/// no kubelogin is needed.
-pub fn credentials(call: &Call<'_>, world: &mut World, rg: &str, name: &str, admin: bool) -> Resp {
-    let Some(cluster) = world.cluster(rg, name) else {
-        return not_found(rg, name);
-    };
-    let principal = Principal {
-        object_id: call.caller.object_id.clone(),
-        app_id: call.caller.app_id.clone(),
-    };
-    let Ok(token) = auth::issue(
-        call.ctx,
-        &principal,
-        ids::AKS_SERVER_APP_ID,
-        auth::ACCESS_TOKEN_SECONDS,
-    ) else {
-        return response::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "cannot sign a token",
-        );
-    };
-    let user = if admin {
-        format!("clusterAdmin_{}_{}", cluster.resource_group, cluster.name)
-    } else {
-        format!("clusterUser_{}_{}", cluster.resource_group, cluster.name)
-    };
-    let config = kubeconfig::render(
-        call.ctx.endpoint,
-        call.ctx.ca_pem,
-        &[kubeconfig::Context {
-            cluster: cluster.name.clone(),
-            user,
-            token,
-        }],
-    );
-    let name = if admin { "clusterAdmin" } else { "clusterUser" };
-    Resp::json(
-        StatusCode::OK,
-        &json!({"kubeconfigs": [{"name": name, "value": STANDARD.encode(config)}]}),
-    )
 }

@@ -72,6 +72,18 @@ pub fn get(_call: &Call<'_>, world: &mut World, name: &str) -> Resp {
     }
 }
 
+/// HEAD (ResourceGroups_CheckExistence): 204 or 404, no body.
+pub fn exists(world: &mut World, name: &str) -> Resp {
+    if world
+        .resource_groups
+        .contains_key(&name.to_ascii_lowercase())
+    {
+        Resp::empty(StatusCode::NO_CONTENT)
+    } else {
+        Resp::empty(StatusCode::NOT_FOUND)
+    }
+}
+
 #[derive(Deserialize)]
 struct GroupPut {
     location: Option<String>,

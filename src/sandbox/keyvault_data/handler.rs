@@ -8,7 +8,7 @@ use crate::sandbox::auth::{Audience, AuthFailure, authenticate};
 use crate::sandbox::context::Ctx;
 use crate::sandbox::exchange::{Req, Resp};
 use crate::sandbox::ids;
-use crate::sandbox::keyvault_data::secrets;
+use crate::sandbox::keyvault_data::{call::SecretCall, deleted, secrets};
 use crate::sandbox::token::TokenError;
 use crate::sandbox::world::World;
 
@@ -112,28 +112,48 @@ fn answer(ctx: &Ctx<'_>, world: &mut World, req: &Req, segments: &[String]) -> R
             }}),
         );
     }
+    // Segments after `/vaults/{name}`: the collection keyword is matched case-insensitively,
+    // names and versions are passed on as sent.
     let rest: Vec<&str> = segments.iter().skip(2).map(String::as_str).collect();
-    let lower: Vec<String> = rest.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let words: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let call = secrets::SecretCall {
+    let collection = rest
+        .first()
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let action = rest.get(2).map(|s| s.to_ascii_lowercase());
+    let call = SecretCall {
         ctx,
         req,
         caller: &caller,
         vault_key: vault_name.to_ascii_lowercase(),
     };
-    match (words.as_slice(), &req.method) {
-        (["secrets"], &Method::GET) => secrets::list(&call, world),
-        (["secrets", _], &Method::PUT) => secrets::set(&call, world, rest[1]),
-        (["secrets", _], &Method::GET) => secrets::get(&call, world, rest[1], None),
-        (["secrets", _], &Method::DELETE) => secrets::delete(&call, world, rest[1]),
-        (["secrets", _, "versions"], &Method::GET) => secrets::list_versions(&call, world, rest[1]),
-        (["secrets", _, _], &Method::GET) => secrets::get(&call, world, rest[1], Some(rest[2])),
-        (["secrets", _, _], &Method::PATCH) => secrets::update(&call, world, rest[1], rest[2]),
-        (["deletedsecrets"], &Method::GET) => secrets::list_deleted(&call, world),
-        (["deletedsecrets", _], &Method::GET) => secrets::get_deleted(&call, world, rest[1]),
-        (["deletedsecrets", _], &Method::DELETE) => secrets::purge(&call, world, rest[1]),
-        (["deletedsecrets", _, "recover"], &Method::POST) => {
-            secrets::recover(&call, world, rest[1])
+    let method = &req.method;
+    match (collection.as_str(), rest.as_slice(), action.as_deref()) {
+        ("secrets", [_], _) if method == Method::GET => secrets::list(&call, world),
+        ("secrets", [_, name], _) if method == Method::PUT => secrets::set(&call, world, name),
+        ("secrets", [_, name], _) if method == Method::GET => {
+            secrets::get(&call, world, name, None)
+        }
+        ("secrets", [_, name], _) if method == Method::DELETE => {
+            deleted::delete(&call, world, name)
+        }
+        ("secrets", [_, name, _], Some("versions")) if method == Method::GET => {
+            secrets::list_versions(&call, world, name)
+        }
+        ("secrets", [_, name, version], _) if method == Method::GET => {
+            secrets::get(&call, world, name, Some(version))
+        }
+        ("secrets", [_, name, version], _) if method == Method::PATCH => {
+            secrets::update(&call, world, name, version)
+        }
+        ("deletedsecrets", [_], _) if method == Method::GET => deleted::list_deleted(&call, world),
+        ("deletedsecrets", [_, name], _) if method == Method::GET => {
+            deleted::get_deleted(&call, world, name)
+        }
+        ("deletedsecrets", [_, name], _) if method == Method::DELETE => {
+            deleted::purge(&call, world, name)
+        }
+        ("deletedsecrets", [_, name, _], Some("recover")) if method == Method::POST => {
+            deleted::recover(&call, world, name)
         }
         _ => kv_error(
             StatusCode::NOT_FOUND,
