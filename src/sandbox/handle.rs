@@ -78,33 +78,57 @@ impl Sandbox {
                 rbac_delay: options.rbac_propagation_delay,
             }),
         });
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("vaultwire-sandbox")
-            .enable_all()
-            .build()
-            .map_err(SandboxError::Runtime)?;
-        let listener = {
-            let _guard = runtime.enter();
-            tokio::net::TcpListener::from_std(listener).map_err(|source| SandboxError::Bind {
-                port: options.port,
-                source,
-            })?
-        };
         let (shutdown, watcher) = watch::channel(false);
         let served = instance.clone();
+        let port = options.port;
+        // The runtime is built, used and dropped on its own thread: dropping a runtime inside
+        // another one's async context would panic, and callers may be async tests.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("vaultwire-sandbox".to_owned())
             .spawn(move || {
-                runtime.block_on(server::run(
-                    listener,
-                    TlsAcceptor::from(config),
-                    served,
-                    watcher,
-                ));
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("vaultwire-sandbox")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(SandboxError::Runtime(error)));
+                        return;
+                    }
+                };
+                let listener = {
+                    let _guard = runtime.enter();
+                    tokio::net::TcpListener::from_std(listener)
+                };
+                match listener {
+                    Ok(listener) => {
+                        let _ = ready_tx.send(Ok(()));
+                        runtime.block_on(server::run(
+                            listener,
+                            TlsAcceptor::from(config),
+                            served,
+                            watcher,
+                        ));
+                    }
+                    Err(source) => {
+                        let _ = ready_tx.send(Err(SandboxError::Bind { port, source }));
+                    }
+                }
                 runtime.shutdown_timeout(Duration::from_secs(2));
             })
             .map_err(SandboxError::Runtime)?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => {
+                return Err(SandboxError::Runtime(std::io::Error::other(
+                    "the sandbox thread ended before serving",
+                )));
+            }
+        }
         Ok(SandboxHandle {
             instance,
             addr,

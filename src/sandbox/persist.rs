@@ -72,6 +72,13 @@ impl Store {
 
     /// The world of `dir`, created from `seed` if `dir` has none.
     pub fn open(dir: &Path, seed: u64) -> Result<Self, PersistError> {
+        let mut store = Self::open_unchecked(dir, seed)?;
+        store.with_world(false, |_| ())?;
+        Ok(store)
+    }
+
+    /// The store of `dir` without reading its world yet.
+    fn open_unchecked(dir: &Path, seed: u64) -> Result<Self, PersistError> {
         let io = |source| PersistError::Io {
             path: dir.to_path_buf(),
             source,
@@ -87,7 +94,7 @@ impl Store {
                 path: lock_path,
                 source,
             })?;
-        let mut store = Self {
+        let store = Self {
             world: World::empty(seed),
             disk: Some(Disk {
                 dir: dir.to_path_buf(),
@@ -96,8 +103,21 @@ impl Store {
                 seen: None,
             }),
         };
-        store.with_world(false, |_| ())?;
         Ok(store)
+    }
+
+    /// Runs `f` under the lock without touching the world.
+    fn with_lock<R>(&mut self, f: impl FnOnce() -> R) -> Result<R, PersistError> {
+        let Some(disk) = self.disk.as_mut() else {
+            return Ok(f());
+        };
+        disk.lock.lock().map_err(|source| PersistError::Io {
+            path: disk.dir.join("world.lock"),
+            source,
+        })?;
+        let result = f();
+        let _ = disk.lock.unlock();
+        Ok(result)
     }
 
     /// Runs `f` on the current world under the lock; saves afterwards if `f` may have changed
@@ -199,6 +219,34 @@ impl Store {
         self.with_world(true, |world| *world = seeded_world(seed))
     }
 
+    /// Restores the seed world of `dir` even when its `world.json` is unreadable (then with
+    /// `fallback_seed`); returns the seed used.
+    pub fn reset_dir(dir: &Path, fallback_seed: u64) -> Result<u64, PersistError> {
+        let path = dir.join("world.json");
+        let readable = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| parse(&path, &bytes).ok());
+        if readable.is_none() {
+            // Out of the way under the lock, so `open` seeds afresh.
+            let mut store = Self::open_unchecked(dir, fallback_seed)?;
+            store
+                .with_lock(|| {
+                    std::fs::remove_file(&path).or_else(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => Ok(()),
+                        _ => Err(e),
+                    })
+                })?
+                .map_err(|source| PersistError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        let mut store = Self::open(dir, fallback_seed)?;
+        let seed = store.with_world(false, |world| world.seed)?;
+        store.reset(seed)?;
+        Ok(seed)
+    }
+
     pub fn dir(&self) -> Option<&Path> {
         self.disk.as_ref().map(|disk| disk.dir.as_path())
     }
@@ -259,6 +307,16 @@ mod tests {
         store.reset(1).unwrap();
         let again = Store::open(dir.path(), 1).unwrap();
         assert_eq!(again.world.resource_groups.len(), 2);
+    }
+
+    #[test]
+    fn reset_restores_even_an_unreadable_world() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("world.json"), "not json").unwrap();
+        assert!(Store::open(dir.path(), 1).is_err());
+        assert_eq!(Store::reset_dir(dir.path(), 3).unwrap(), 3);
+        let store = Store::open(dir.path(), 1).unwrap();
+        assert_eq!(store.world.seed, 3);
     }
 
     #[test]
