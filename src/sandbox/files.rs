@@ -180,8 +180,10 @@ pub fn env_text(endpoint: &str, dir: &Path) -> String {
 
 /// `DIR/server.json`: where a running `serve` can be reached.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServerInfo {
+    /// 1; bumped if the shape changes.
+    pub format_version: u32,
     pub endpoint: String,
     pub pid: u32,
     pub ca_file: PathBuf,

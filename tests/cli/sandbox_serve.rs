@@ -270,3 +270,21 @@ fn the_real_kubectl_reaches_the_served_cluster_api_with_the_kubeconfig() {
         "a forged token is refused: {stderr}"
     );
 }
+
+#[test]
+fn fault_rates_outside_zero_to_one_are_refused() {
+    let test = Test::new();
+    let output = test
+        .vaultwire(&["sandbox", "serve", "--dir", "sb", "--throttle-rate", "1.5"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("`--throttle-rate` must be between 0 and 1, not 1.5"),
+        "{stderr}"
+    );
+    assert!(
+        !test.path().join("sb").exists(),
+        "nothing is written for invalid flags"
+    );
+}

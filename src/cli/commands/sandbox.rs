@@ -137,6 +137,7 @@ fn write_server_info(
     dir: &Path,
 ) -> Result<(), SandboxError> {
     let info = ServerInfo {
+        format_version: 1,
         endpoint: handle.endpoint().to_owned(),
         pid: std::process::id(),
         ca_file: dir.join(files::CA_FILE),
