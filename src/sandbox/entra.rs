@@ -20,6 +20,17 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 
 /// Answers one request under `/{tenant}/…` (or `/common/discovery/instance`).
 pub fn handle(ctx: &Ctx<'_>, world: &World, req: &Req) -> (Resp, &'static str) {
+    let (mut resp, label) = answer(ctx, world, req);
+    resp.set_header("x-ms-request-id", uuid::Uuid::new_v4().to_string());
+    resp.set_header("cache-control", "no-store, no-cache");
+    // MSAL sends `client-request-id` and Entra echoes it.
+    if let Some(id) = req.header("client-request-id") {
+        resp.set_header("client-request-id", id);
+    }
+    (resp, label)
+}
+
+fn answer(ctx: &Ctx<'_>, world: &World, req: &Req) -> (Resp, &'static str) {
     let segments = req.segments();
     let words: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();

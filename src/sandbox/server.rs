@@ -84,7 +84,12 @@ async fn answer(
     req.body = body;
     let area = Area::of(&req.path);
     if area == Area::Admin {
-        return Ok(to_hyper(admin::handle(&instance, &req)));
+        // The admin API may take the world's file lock: keep it off the async workers.
+        let worker = instance.clone();
+        let resp = tokio::task::spawn_blocking(move || admin::handle(&worker, &req))
+            .await
+            .unwrap_or_else(|_| Resp::empty(http::StatusCode::INTERNAL_SERVER_ERROR));
+        return Ok(to_hyper(resp));
     }
     let (action, latency) = if area.faultable() {
         let mut faults = lock(&instance.faults);

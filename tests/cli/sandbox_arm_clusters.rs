@@ -113,6 +113,21 @@ async fn creating_the_example_cluster_runs_an_lro_and_answers_with_the_examples_
         read.body["properties"]["agentPoolProfiles"][0]["provisioningState"],
         "Succeeded"
     );
+    let node_group = env
+        .arm(
+            "GET",
+            &format!(
+                "/subscriptions/{}/resourceGroups/MC_rg-demo_clustername1_location1?api-version=2024-11-01",
+                ids::SUBSCRIPTION_ID
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        node_group.body["managedBy"],
+        cluster_path("rg-demo", "clustername1")
+    );
 
     let keyvault =
         example("containerservice/ManagedClustersCreate_AzureKeyvaultSecretsProvider.json");

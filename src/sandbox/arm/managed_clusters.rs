@@ -15,7 +15,9 @@ use crate::sandbox::arm::response;
 
 use crate::sandbox::exchange::Resp;
 use crate::sandbox::kube::KubeCluster;
-use crate::sandbox::model::{ClusterOperation, ManagedCluster, Operation, OperationKind};
+use crate::sandbox::model::{
+    ClusterOperation, ManagedCluster, Operation, OperationKind, ResourceGroup,
+};
 use crate::sandbox::world::{World, derived_uuid};
 
 const TYPE: &str = "Microsoft.ContainerService/managedClusters";
@@ -249,6 +251,17 @@ pub fn put(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
     );
     if creating {
         world.kube.insert(key.clone(), KubeCluster::seeded(name));
+        // AKS creates the node resource group, managed by the cluster.
+        let node_group = cluster.node_resource_group();
+        world
+            .resource_groups
+            .entry(node_group.to_ascii_lowercase())
+            .or_insert_with(|| ResourceGroup {
+                name: node_group.clone(),
+                location: location.clone(),
+                tags: BTreeMap::new(),
+                managed_by: Some(cluster.id(&world.subscription_id)),
+            });
     }
     let value = render(world, &cluster);
     world.clusters.insert(key, cluster);
