@@ -19,49 +19,55 @@ use crate::sandbox::world::World;
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Answers one request under `/{tenant}/…` (or `/common/discovery/instance`).
-pub fn handle(ctx: &Ctx<'_>, world: &World, req: &Req) -> (Resp, &'static str) {
-    let (mut resp, label) = answer(ctx, world, req);
+pub fn handle(ctx: &Ctx<'_>, world: &World, req: &Req) -> Resp {
+    let mut resp = answer(ctx, world, req);
     resp.set_header("x-ms-request-id", uuid::Uuid::new_v4().to_string());
     resp.set_header("cache-control", "no-store, no-cache");
     // MSAL sends `client-request-id` and Entra echoes it.
     if let Some(id) = req.header("client-request-id") {
         resp.set_header("client-request-id", id);
     }
-    (resp, label)
+    resp
 }
 
-fn answer(ctx: &Ctx<'_>, world: &World, req: &Req) -> (Resp, &'static str) {
+/// The journal's name for an Entra request's route.
+pub fn label(req: &Req) -> &'static str {
+    let path = req.path.to_ascii_lowercase();
+    if path.ends_with("/token") {
+        "entra token"
+    } else if path.ends_with("/keys") {
+        "entra keys"
+    } else {
+        "entra discovery"
+    }
+}
+
+fn answer(ctx: &Ctx<'_>, world: &World, req: &Req) -> Resp {
     let segments = req.segments();
     let words: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let tenant = segments.first().cloned().unwrap_or_default();
     match (words.as_slice(), &req.method) {
         ([_, "oauth2", "v2.0", "token"] | [_, "oauth2", "token"], &Method::POST) => {
-            (token(ctx, world, req, &tenant), "entra token")
+            token(ctx, world, req, &tenant)
         }
         (
             [_, "v2.0", ".well-known", "openid-configuration"]
             | [_, ".well-known", "openid-configuration"],
             &Method::GET,
-        ) => (openid_configuration(ctx, &tenant), "entra discovery"),
-        ([_, "discovery", "v2.0", "keys"] | [_, "discovery", "keys"], &Method::GET) => (
-            Resp::json(StatusCode::OK, &json!({"keys": [ctx.keys.jwk()]})),
-            "entra keys",
-        ),
-        (["common", "discovery", "instance"], &Method::GET) => {
-            (instance_discovery(ctx, req), "entra discovery")
+        ) => openid_configuration(ctx, &tenant),
+        ([_, "discovery", "v2.0", "keys"] | [_, "discovery", "keys"], &Method::GET) => {
+            Resp::json(StatusCode::OK, &json!({"keys": [ctx.keys.jwk()]}))
         }
-        _ => (
-            aadsts(
-                StatusCode::NOT_FOUND,
-                "invalid_request",
-                90002,
-                &format!(
-                    "The request path '{}' is not an Entra ID endpoint the sandbox serves.",
-                    req.path
-                ),
+        (["common", "discovery", "instance"], &Method::GET) => instance_discovery(ctx, req),
+        _ => aadsts(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            90002,
+            &format!(
+                "The request path '{}' is not an Entra ID endpoint the sandbox serves.",
+                req.path
             ),
-            "entra (unknown route)",
         ),
     }
 }

@@ -69,18 +69,17 @@ impl Instance {
     }
 
     /// Answers an Entra, ARM, Key Vault or Kubernetes request.
-    pub fn answer(&self, req: &Req) -> (Resp, &'static str) {
+    pub fn answer(&self, req: &Req) -> Resp {
         match self.with_world(!req.is_read(), |ctx, world| {
             router::dispatch(ctx, world, req)
         }) {
             Ok(answer) => answer,
             Err(error) => {
                 tracing::error!(%error, "the sandbox cannot use its world");
-                let resp = Resp::json(
+                Resp::json(
                     http::StatusCode::INTERNAL_SERVER_ERROR,
                     &serde_json::json!({"error": {"code": "SandboxStorageError", "message": error.to_string()}}),
-                );
-                (resp, "sandbox storage error")
+                )
             }
         }
     }

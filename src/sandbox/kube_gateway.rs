@@ -10,10 +10,9 @@ use crate::sandbox::exchange::{Req, Resp};
 use crate::sandbox::kube::{KubeCluster, KubeRequest, KubeResponse};
 use crate::sandbox::world::World;
 
-pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static str) {
-    const LABEL: &str = "kubernetes";
+pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
     if authenticate(ctx, req, Audience::Aks).is_err() {
-        return (from_kube(KubeCluster::unauthorized()), LABEL);
+        return from_kube(KubeCluster::unauthorized());
     }
     // `/k8s/clusters/{name}{rest}`: split on the raw path so `rest` keeps its encoding.
     let mut parts = req.path.splitn(5, '/').skip(3);
@@ -25,7 +24,7 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static st
         .decode_utf8_lossy()
         .to_ascii_lowercase();
     let Some(cluster) = world.kube.get_mut(&name) else {
-        return (not_found(&name), LABEL);
+        return not_found(&name);
     };
     let request = KubeRequest {
         method: &req.method,
@@ -34,7 +33,7 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static st
         headers: &req.headers,
         body: &req.body,
     };
-    (from_kube(cluster.handle(&request, ctx.now)), LABEL)
+    from_kube(cluster.handle(&request, ctx.now))
 }
 
 fn from_kube(response: KubeResponse) -> Resp {

@@ -48,12 +48,24 @@ impl Area {
 }
 
 /// Answers a request for any service but the admin API.
-pub fn dispatch(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static str) {
+pub fn dispatch(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
     match Area::of(&req.path) {
         Area::Arm => arm::handle(ctx, world, req),
         Area::KeyVault => keyvault_data::handle(ctx, world, req),
         Area::Kube => kube_gateway::handle(ctx, world, req),
         Area::Entra | Area::Admin => entra::handle(ctx, world, req),
+    }
+}
+
+/// A stable name for the request's route, for the journal and counters (also for requests a
+/// fault answered).
+pub fn label(req: &Req) -> &'static str {
+    match Area::of(&req.path) {
+        Area::Arm => arm::handler::label(req),
+        Area::KeyVault => keyvault_data::handler::label(req),
+        Area::Kube => "kubernetes",
+        Area::Admin => "admin",
+        Area::Entra => entra::label(req),
     }
 }
 

@@ -101,32 +101,23 @@ async fn answer(
         tokio::time::sleep(latency).await;
     }
     let now = jiff::Timestamp::now();
-    let (resp, label, fault) = match action {
+    let label = router::label(&req);
+    let (resp, fault) = match action {
         FaultAction::Drop => {
-            record(&instance, &req, "dropped", 0, Some("drop"));
+            record(&instance, &req, label, 0, Some("drop"));
             return Err(DropConnection);
         }
-        FaultAction::Throttle => (
-            router::throttled(area, &req, now),
-            "throttled",
-            Some("throttle"),
-        ),
-        FaultAction::ServerError { status } => (
-            router::server_error(area, &req, status, now),
-            "server error",
-            Some("error"),
-        ),
+        FaultAction::Throttle => (router::throttled(area, &req, now), Some("throttle")),
+        FaultAction::ServerError { status } => {
+            (router::server_error(area, &req, status, now), Some("error"))
+        }
         FaultAction::Pass => {
             let worker = instance.clone();
             let request = req.clone();
-            match tokio::task::spawn_blocking(move || worker.answer(&request)).await {
-                Ok((resp, label)) => (resp, label, None),
-                Err(_) => (
-                    Resp::empty(http::StatusCode::INTERNAL_SERVER_ERROR),
-                    "sandbox panic",
-                    None,
-                ),
-            }
+            let resp = tokio::task::spawn_blocking(move || worker.answer(&request))
+                .await
+                .unwrap_or_else(|_| Resp::empty(http::StatusCode::INTERNAL_SERVER_ERROR));
+            (resp, None)
         }
     };
     record(&instance, &req, label, resp.status.as_u16(), fault);

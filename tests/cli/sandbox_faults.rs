@@ -72,6 +72,10 @@ async fn server_errors_and_dropped_connections_are_injected() {
     assert!(dropped.is_err(), "the connection closes without an answer");
     let last = env.sandbox.journal().pop().unwrap();
     assert_eq!((last.status, last.fault.as_deref()), (0, Some("drop")));
+    assert_eq!(
+        last.route, "GET resourceGroups",
+        "a faulted request keeps its route name"
+    );
 }
 
 async fn statuses(env: &Env, token: &str, n: usize) -> Vec<u16> {

@@ -14,13 +14,17 @@ use crate::sandbox::context::Ctx;
 use crate::sandbox::exchange::{Req, Resp};
 use crate::sandbox::world::World;
 
-/// Answers one ARM request; also returns the route label for the journal.
-pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static str) {
+/// Answers one ARM request.
+pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
     let route = Route::parse(&req.segments());
-    let label = route.as_ref().map_or("arm (unknown route)", Route::label);
     let mut resp = answer(ctx, world, req, route);
     response::finish(req, &mut resp, ctx.now);
-    (resp, label)
+    resp
+}
+
+/// The journal's name for an ARM request's route.
+pub fn label(req: &Req) -> &'static str {
+    Route::parse(&req.segments()).map_or("arm (unknown route)", |route| route.label())
 }
 
 fn answer(ctx: &Ctx<'_>, world: &mut World, req: &Req, route: Option<Route>) -> Resp {

@@ -33,13 +33,22 @@ pub fn kv_error(status: StatusCode, code: &str, message: impl Into<String>) -> R
     )
 }
 
-/// Answers one request under `/vaults/{name}/…`; also returns the route label.
-pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static str) {
-    let segments = req.segments();
-    let label = match segments.get(2).map(|s| s.to_ascii_lowercase()).as_deref() {
+/// The journal's name for a data-plane request's route.
+pub fn label(req: &Req) -> &'static str {
+    match req
+        .segments()
+        .get(2)
+        .map(|s| s.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("deletedsecrets") => "keyvault deletedsecrets",
         _ => "keyvault secrets",
-    };
+    }
+}
+
+/// Answers one request under `/vaults/{name}/…`.
+pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
+    let segments = req.segments();
     let mut resp = answer(ctx, world, req, &segments);
     let location = segments
         .get(1)
@@ -56,7 +65,7 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> (Resp, &'static st
     if let Some(client) = req.header("x-ms-client-request-id") {
         resp.set_header("x-ms-client-request-id", client);
     }
-    (resp, label)
+    resp
 }
 
 fn answer(ctx: &Ctx<'_>, world: &mut World, req: &Req, segments: &[String]) -> Resp {
