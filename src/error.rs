@@ -86,6 +86,10 @@ pub enum Error {
     ConfirmationRequired { what: &'static str },
     #[error("{what} cancelled")]
     Cancelled { what: &'static str },
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("`--{flag}` must be between 0 and 1, not {value}")]
+    InvalidRate { flag: &'static str, value: f64 },
 }
 
 impl Error {
@@ -104,7 +108,9 @@ impl Error {
             | Error::Backend(_)
             | Error::Incomplete { .. }
             | Error::ConfirmationRequired { .. }
-            | Error::Cancelled { .. } => exit_code::ERROR,
+            | Error::Cancelled { .. }
+            | Error::Sandbox(_)
+            | Error::InvalidRate { .. } => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
             Error::Apply(_) => exit_code::ERROR,
             Error::Stale(_) => exit_code::STALE_CHANGE_SET,
@@ -137,6 +143,7 @@ impl Error {
             Error::Incomplete { .. } => Some(
                 "fix the errors above and run apply again: it resumes from the state".to_owned(),
             ),
+            Error::Sandbox(error) => error.help(),
             _ => None,
         }
     }

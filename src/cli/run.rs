@@ -1,7 +1,7 @@
 //! Dispatch: from parsed arguments to the command that runs them.
 
 use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
-use crate::cli::commands::{init, not_built::not_built, state, validate};
+use crate::cli::commands::{init, not_built::not_built, sandbox, state, validate};
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
 
@@ -19,8 +19,10 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::State(StateCommand::List(args)) => state::list(args, output),
         Command::State(StateCommand::Show(args)) => state::show(args, output),
         Command::State(StateCommand::Rm(args)) => state::rm(args, output),
-        Command::Sandbox(SandboxCommand::Serve(_)) => Err(not_built("sandbox serve")),
-        Command::Sandbox(SandboxCommand::Reset(_)) => Err(not_built("sandbox reset")),
+        Command::Sandbox(SandboxCommand::Serve(args)) => {
+            sandbox::serve(sandbox::ServeOptions::from_args(args)?, output)
+        }
+        Command::Sandbox(SandboxCommand::Reset(args)) => sandbox::reset(args, output),
         Command::Init(args) => init::run(&init::InitOptions::from_args(args)?, output),
     }
 }

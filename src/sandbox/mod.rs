@@ -1,4 +1,37 @@
 //! The sandbox: vaultwire's built-in emulator of Entra ID, ARM, Key Vault and the Kubernetes
 //! API, so everything runs and is tested on one machine with no cloud.
+//!
+//! Start one with [`Sandbox::start`]; `docs/sandbox.md` describes the URL layout, the seeded
+//! world, faults and the admin API.
 
+pub mod admin;
+pub mod arm;
+pub mod auth;
+pub mod context;
+pub mod entra;
+pub mod error;
+pub mod exchange;
+pub mod faults;
+pub mod files;
+pub mod handle;
+pub mod ids;
+pub mod instance;
+pub mod journal;
+pub mod keyvault_data;
 pub mod kube;
+pub mod kube_gateway;
+pub mod kubeconfig;
+pub mod model;
+pub mod options;
+pub mod persist;
+pub mod router;
+pub mod seed;
+pub mod server;
+pub mod tls;
+pub mod token;
+pub mod world;
+
+pub use error::SandboxError;
+pub use handle::{Sandbox, SandboxHandle, ServedSandbox};
+pub use journal::JournalEntry;
+pub use options::{Faults, SandboxOptions};

@@ -41,6 +41,20 @@ impl Test {
     pub fn vaultwire(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_vaultwire"));
         command.current_dir(self.dir.path()).args(args);
+        self.hermetic(&mut command);
+        command
+    }
+
+    /// `vaultwire ARGS…` as a `std` command, for processes that run in the background (such
+    /// as `sandbox serve`), with the same hermetic environment.
+    pub fn vaultwire_process(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_vaultwire"));
+        command.current_dir(self.dir.path()).args(args);
+        self.hermetic(&mut command);
+        command
+    }
+
+    fn hermetic<C: Hermetic>(&self, command: &mut C) {
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
             if name.starts_with("AZURE_")
@@ -51,13 +65,40 @@ impl Test {
                 || name == "KUBECONFIG"
                 || name == "VAULTWIRE_LOG"
             {
-                command.env_remove(name.as_ref());
+                command.remove(name.as_ref());
             }
         }
-        command
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("KUBECACHEDIR", self.dir.path().join(".kube-cache"));
-        command
+        command.set("HOME", self.dir.path().as_os_str());
+        command.set("NO_COLOR", "1".as_ref());
+        command.set(
+            "KUBECACHEDIR",
+            self.dir.path().join(".kube-cache").as_os_str(),
+        );
+    }
+}
+
+/// What `hermetic` needs from `assert_cmd` and `std` commands alike.
+trait Hermetic {
+    fn remove(&mut self, name: &str);
+    fn set(&mut self, name: &str, value: &std::ffi::OsStr);
+}
+
+impl Hermetic for Command {
+    fn remove(&mut self, name: &str) {
+        self.env_remove(name);
+    }
+
+    fn set(&mut self, name: &str, value: &std::ffi::OsStr) {
+        self.env(name, value);
+    }
+}
+
+impl Hermetic for std::process::Command {
+    fn remove(&mut self, name: &str) {
+        self.env_remove(name);
+    }
+
+    fn set(&mut self, name: &str, value: &std::ffi::OsStr) {
+        self.env(name, value);
     }
 }

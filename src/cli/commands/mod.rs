@@ -5,5 +5,6 @@ pub mod common;
 pub mod init;
 pub mod not_built;
 pub mod plan;
+pub mod sandbox;
 pub mod state;
 pub mod validate;

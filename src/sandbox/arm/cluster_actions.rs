@@ -1,0 +1,86 @@
+//! Managed-cluster operations besides GET and PUT: UpdateTags (PATCH) and the user/admin
+//! credentials (a kubeconfig for the cluster's sandbox API).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::sandbox::arm::call::Call;
+use crate::sandbox::arm::cluster_document::render;
+use crate::sandbox::arm::managed_clusters::{
+    not_found, operation_in_progress, precondition, tags_of,
+};
+use crate::sandbox::arm::response;
+use crate::sandbox::auth::{self, Principal};
+use crate::sandbox::exchange::Resp;
+use crate::sandbox::ids;
+use crate::sandbox::kubeconfig;
+use crate::sandbox::world::World;
+
+/// PATCH (ManagedClusters_UpdateTags): replaces the tags, synchronously.
+pub fn update_tags(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
+    let Some(existing) = world.cluster(rg, name).cloned() else {
+        return not_found(rg, name);
+    };
+    if let Some(failure) = precondition(call, Some(&existing)) {
+        return failure;
+    }
+    if let Some(busy) = operation_in_progress(&existing) {
+        return busy;
+    }
+    let body: Value = match call.req.json() {
+        Ok(body) => body,
+        Err(error) => return response::invalid_body(error),
+    };
+    let mut cluster = existing;
+    cluster.tags = body.as_object().map(tags_of).unwrap_or_default();
+    cluster.etag = world.next_uuid("cluster-etag");
+    let value = render(world, &cluster);
+    world.clusters.insert(name.to_ascii_lowercase(), cluster);
+    Resp::json(StatusCode::OK, &value)
+}
+
+/// listClusterUserCredential / listClusterAdminCredential: a kubeconfig for the cluster's
+/// sandbox API, with a bearer token for the caller (audience: the AKS server application), so
+/// no kubelogin is needed.
+pub fn credentials(call: &Call<'_>, world: &mut World, rg: &str, name: &str, admin: bool) -> Resp {
+    let Some(cluster) = world.cluster(rg, name) else {
+        return not_found(rg, name);
+    };
+    let principal = Principal {
+        object_id: call.caller.object_id.clone(),
+        app_id: call.caller.app_id.clone(),
+    };
+    let Ok(token) = auth::issue(
+        call.ctx,
+        &principal,
+        ids::AKS_SERVER_APP_ID,
+        auth::ACCESS_TOKEN_SECONDS,
+    ) else {
+        return response::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "cannot sign a token",
+        );
+    };
+    let user = if admin {
+        format!("clusterAdmin_{}_{}", cluster.resource_group, cluster.name)
+    } else {
+        format!("clusterUser_{}_{}", cluster.resource_group, cluster.name)
+    };
+    let config = kubeconfig::render(
+        call.ctx.endpoint,
+        call.ctx.ca_pem,
+        &[kubeconfig::Context {
+            cluster: cluster.name.clone(),
+            user,
+            token,
+        }],
+    );
+    let name = if admin { "clusterAdmin" } else { "clusterUser" };
+    Resp::json(
+        StatusCode::OK,
+        &json!({"kubeconfigs": [{"name": name, "value": STANDARD.encode(config)}]}),
+    )
+}

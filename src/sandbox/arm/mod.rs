@@ -1,0 +1,22 @@
+//! Azure Resource Manager: resource groups, Key Vault vaults, AKS managed clusters, role
+//! assignments and definitions, and long-running operation status.
+
+pub mod access_policies;
+pub mod api_version;
+pub mod call;
+pub mod cluster_actions;
+pub mod cluster_document;
+pub mod deleted_vaults;
+pub mod handler;
+pub mod managed_clusters;
+pub mod operations;
+pub mod resource_groups;
+pub mod response;
+pub mod role_assignments;
+pub mod role_definitions;
+pub mod route;
+pub mod route_info;
+pub mod vault_input;
+pub mod vaults;
+
+pub use handler::handle;

@@ -1,0 +1,90 @@
+//! AKS managed clusters as the sandbox stores them.
+//!
+//! `properties` stays a JSON object: a PUT is a full replace of a large, versioned document,
+//! and the sandbox only owns its read-only parts (provisioning state, FQDNs, add-on
+//! identities), so unknown fields round-trip untouched.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManagedCluster {
+    pub name: String,
+    pub resource_group: String,
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    pub sku: Option<serde_json::Value>,
+    pub identity: Option<serde_json::Value>,
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    pub etag: String,
+    /// The operation in flight, if any.
+    pub operation: Option<ClusterOperation>,
+}
+
+/// A running managed-cluster operation (an ARM long-running operation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterOperation {
+    pub id: String,
+    /// `Creating` or `Updating`.
+    pub state: String,
+    pub started: jiff::Timestamp,
+    pub completes: jiff::Timestamp,
+}
+
+impl ManagedCluster {
+    pub fn id(&self, subscription_id: &str) -> String {
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
+            self.resource_group, self.name
+        )
+    }
+
+    pub fn addon_profiles(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.properties
+            .get("addonProfiles")
+            .and_then(serde_json::Value::as_object)
+    }
+
+    /// Whether add-on `key` (matched case-insensitively, as azure-cli does) is enabled.
+    pub fn addon_enabled(&self, key: &str) -> bool {
+        self.addon_profiles().is_some_and(|profiles| {
+            profiles.iter().any(|(name, profile)| {
+                name.eq_ignore_ascii_case(key)
+                    && profile.get("enabled").and_then(serde_json::Value::as_bool) == Some(true)
+            })
+        })
+    }
+
+    pub fn node_resource_group(&self) -> String {
+        self.properties
+            .get("nodeResourceGroup")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                format!("MC_{}_{}_{}", self.resource_group, self.name, self.location)
+            })
+    }
+}
+
+/// A long-running operation, kept after it finishes so status URLs keep answering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Operation {
+    pub id: String,
+    pub kind: OperationKind,
+    pub started: jiff::Timestamp,
+    pub completes: jiff::Timestamp,
+    pub finished: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum OperationKind {
+    /// A managed-cluster PUT; `cluster` is the world's cluster key.
+    Cluster { cluster: String },
+    /// Purging the soft-deleted vault `vault` (lower-cased name).
+    PurgeVault { vault: String },
+}

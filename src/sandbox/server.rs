@@ -1,0 +1,143 @@
+//! The HTTPS listener: TLS handshakes, HTTP/1.1 connections, reading each request, injecting
+//! faults and latency, handing the request to the synchronous handlers, and journaling it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::sandbox::admin;
+use crate::sandbox::exchange::{Req, Resp};
+use crate::sandbox::faults::FaultAction;
+use crate::sandbox::instance::{Instance, lock};
+use crate::sandbox::journal::JournalEntry;
+use crate::sandbox::router::{self, Area};
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// Returned by the service to make hyper close the connection without answering.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Accepts connections until `shutdown` turns true.
+pub async fn run(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    instance: Arc<Instance>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return,
+        };
+        let Ok((stream, _)) = accepted else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let instance = instance.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = service_fn(move |request| answer(instance.clone(), request));
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(tls), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = shutdown.changed() => connection.as_mut().graceful_shutdown(),
+            }
+        });
+    }
+}
+
+async fn answer(
+    instance: Arc<Instance>,
+    request: http::Request<Incoming>,
+) -> Result<http::Response<Full<Bytes>>, DropConnection> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Ok(to_hyper(Resp::empty(http::StatusCode::PAYLOAD_TOO_LARGE))),
+    };
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let mut req = Req::new(parts.method, path_and_query);
+    req.headers = parts.headers;
+    req.body = body;
+    let area = Area::of(&req.path);
+    if area == Area::Admin {
+        // The admin API may take the world's file lock: keep it off the async workers.
+        let worker = instance.clone();
+        let resp = tokio::task::spawn_blocking(move || admin::handle(&worker, &req))
+            .await
+            .unwrap_or_else(|_| Resp::empty(http::StatusCode::INTERNAL_SERVER_ERROR));
+        return Ok(to_hyper(resp));
+    }
+    let (action, latency) = if area.faultable() {
+        let mut faults = lock(&instance.faults);
+        (faults.decide(), faults.faults.latency)
+    } else {
+        (FaultAction::Pass, std::time::Duration::ZERO)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let now = jiff::Timestamp::now();
+    let label = router::label(&req);
+    let (resp, fault) = match action {
+        FaultAction::Drop => {
+            record(&instance, &req, label, 0, Some("drop"));
+            return Err(DropConnection);
+        }
+        FaultAction::Throttle => (router::throttled(area, &req, now), Some("throttle")),
+        FaultAction::ServerError { status } => {
+            (router::server_error(area, &req, status, now), Some("error"))
+        }
+        FaultAction::Pass => {
+            let worker = instance.clone();
+            let request = req.clone();
+            let resp = tokio::task::spawn_blocking(move || worker.answer(&request))
+                .await
+                .unwrap_or_else(|_| Resp::empty(http::StatusCode::INTERNAL_SERVER_ERROR));
+            (resp, None)
+        }
+    };
+    record(&instance, &req, label, resp.status.as_u16(), fault);
+    Ok(to_hyper(resp))
+}
+
+fn record(instance: &Instance, req: &Req, label: &str, status: u16, fault: Option<&str>) {
+    lock(&instance.journal).record(JournalEntry {
+        time: jiff::Timestamp::now(),
+        method: req.method.to_string(),
+        path: req.path.clone(),
+        route: format!("{} {label}", req.method),
+        status,
+        fault: fault.map(str::to_owned),
+    });
+}
+
+fn to_hyper(resp: Resp) -> http::Response<Full<Bytes>> {
+    let mut response = http::Response::new(Full::new(Bytes::from(resp.body)));
+    *response.status_mut() = resp.status;
+    *response.headers_mut() = resp.headers.into_iter().collect();
+    response
+}

@@ -1,0 +1,290 @@
+//! `vaultwire sandbox serve` as a real process: the files it writes, SIGTERM, persistence
+//! across restarts, `sandbox reset`, sharing DIR with in-process instances, and the real
+//! kubectl reaching a cluster's API through the written kubeconfig.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vaultwire::sandbox::{Sandbox, SandboxOptions, ids};
+
+use crate::sandbox_support::{Env, VAULTS_API, client_for, vault_body, vault_path};
+use crate::support::Test;
+
+/// A running `sandbox serve`.
+struct Served {
+    child: Child,
+    dir: PathBuf,
+    endpoint: String,
+}
+
+impl Served {
+    /// Starts `sandbox serve --dir sb` and waits until it has written `server.json`.
+    fn start(test: &Test) -> Served {
+        let dir = test.path().join("sb");
+        let _ = std::fs::remove_file(dir.join("server.json"));
+        let child = test
+            .vaultwire_process(&["sandbox", "serve", "--dir", "sb", "--lro-ms", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sandbox serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !dir.join("server.json").exists() {
+            assert!(Instant::now() < deadline, "sandbox serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let info: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("server.json")).unwrap())
+                .unwrap();
+        let endpoint = info["endpoint"].as_str().unwrap().to_owned();
+        Served {
+            child,
+            dir,
+            endpoint,
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit status and standard output.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let output = std::mem::replace(
+            &mut self.child,
+            std::process::Command::new("true").spawn().unwrap(),
+        )
+        .wait_with_output()
+        .unwrap();
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
+    /// A client trusting the served sandbox's CA.
+    fn http(&self) -> reqwest::Client {
+        client_for(&std::fs::read_to_string(self.dir.join("ca.pem")).unwrap())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn arm(
+    served: &Served,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> crate::sandbox_support::Reply {
+    let http = served.http();
+    let token = {
+        let fields = crate::sandbox_support::form_body([
+            ("grant_type", "client_credentials"),
+            ("client_id", ids::CLIENT_ID),
+            ("client_secret", ids::CLIENT_SECRET),
+            ("scope", "https://management.azure.com/.default"),
+        ]);
+        let response = http
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                served.endpoint,
+                ids::TENANT_ID
+            ))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(fields)
+            .send()
+            .await
+            .unwrap();
+        crate::sandbox_support::reply(response).await.body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut request = http
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", served.endpoint),
+        )
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    crate::sandbox_support::reply(request.send().await.unwrap()).await
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap()
+}
+
+#[test]
+fn serve_writes_env_kubeconfig_and_ca_prints_the_env_and_stops_on_sigterm() {
+    let test = Test::new();
+    let served = Served::start(&test);
+    let dir = served.dir.clone();
+    let env = read(&dir, "env");
+    for name in [
+        "AZURE_AUTHORITY_HOST",
+        "AZURE_TENANT_ID",
+        "AZURE_SUBSCRIPTION_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_RESOURCE_MANAGER_ENDPOINT",
+        "VAULTWIRE_SANDBOX_ENDPOINT",
+        "VAULTWIRE_SANDBOX_CA",
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+    ] {
+        assert!(
+            env.contains(&format!("export {name}=")),
+            "{name} missing from:\n{env}"
+        );
+    }
+    assert!(env.contains(&format!(
+        "export VAULTWIRE_SANDBOX_ENDPOINT='{}'",
+        served.endpoint
+    )));
+    let kubeconfig: Value = serde_norway::from_str(&read(&dir, "kubeconfig")).unwrap();
+    assert_eq!(
+        kubeconfig["clusters"][0]["cluster"]["server"],
+        format!("{}/k8s/clusters/aks-demo", served.endpoint)
+    );
+    assert!(kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"].is_string());
+    assert!(read(&dir, "ca.pem").starts_with("-----BEGIN CERTIFICATE-----"));
+    let (status, stdout) = served.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(stdout.contains("export AZURE_AUTHORITY_HOST="));
+    assert!(
+        !dir.join("server.json").exists(),
+        "server.json is removed on a clean stop"
+    );
+}
+
+#[tokio::test]
+async fn the_world_persists_across_restarts_and_reset_restores_the_seed() {
+    let test = Test::new();
+    let path = format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-persisted"));
+    let served = Served::start(&test);
+    arm(&served, "PUT", &path, Some(&vault_body(true)))
+        .await
+        .expect(201);
+    let first_endpoint = served.endpoint.clone();
+    assert!(served.stop().0.success());
+
+    let served = Served::start(&test);
+    assert_ne!(served.endpoint, "", "{first_endpoint}");
+    arm(&served, "GET", &path, None).await.expect(200);
+    assert!(served.stop().0.success());
+
+    test.vaultwire(&["sandbox", "reset", "--dir", "sb"])
+        .assert()
+        .success();
+    let served = Served::start(&test);
+    arm(&served, "GET", &path, None).await.expect(404);
+}
+
+#[tokio::test]
+async fn an_in_process_sandbox_shares_the_served_world_and_a_second_serve_is_refused() {
+    let test = Test::new();
+    let served = Served::start(&test);
+    let found = Sandbox::served(&served.dir).expect("the served sandbox is found");
+    assert_eq!(found.endpoint, served.endpoint);
+
+    let local = Sandbox::start(SandboxOptions {
+        dir: Some(served.dir.clone()),
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let local = Env {
+        http: client_for(local.ca_pem()),
+        sandbox: local,
+    };
+    let path = format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-shared"));
+    arm(&served, "PUT", &path, Some(&vault_body(true)))
+        .await
+        .expect(201);
+    local.arm("GET", &path, None).await.expect(200);
+    let other = format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-from-local"));
+    local
+        .arm("PUT", &other, Some(&vault_body(true)))
+        .await
+        .expect(201);
+    arm(&served, "GET", &other, None).await.expect(200);
+
+    let second = test
+        .vaultwire(&["sandbox", "serve", "--dir", "sb"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&second.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("already served at {}", served.endpoint)),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_real_kubectl_reaches_the_served_cluster_api_with_the_kubeconfig() {
+    let test = Test::new();
+    let served = Served::start(&test);
+    let kubeconfig = served.dir.join("kubeconfig");
+    let output = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["version", "--request-timeout=20s"])
+        .env("HOME", test.path())
+        .output()
+        .expect("kubectl is installed on this machine");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("Unauthorized")
+            && !stderr.contains("x509")
+            && !stderr.contains("certificate"),
+        "TLS and the token are accepted: {stderr}"
+    );
+    assert!(
+        output.status.success() || stderr.contains("NotFound") || stderr.contains("could not find"),
+        "{stderr}"
+    );
+
+    let forged = read(&served.dir, "kubeconfig").replace("token: ", "token: x");
+    let forged_path = test.write("forged-kubeconfig", &forged);
+    let output = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&forged_path)
+        .args(["version", "--request-timeout=20s"])
+        .env("HOME", test.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("You must be logged in to the server"),
+        "a forged token is refused: {stderr}"
+    );
+}
+
+#[test]
+fn fault_rates_outside_zero_to_one_are_refused() {
+    let test = Test::new();
+    let output = test
+        .vaultwire(&["sandbox", "serve", "--dir", "sb", "--throttle-rate", "1.5"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("`--throttle-rate` must be between 0 and 1, not 1.5"),
+        "{stderr}"
+    );
+    assert!(
+        !test.path().join("sb").exists(),
+        "nothing is written for invalid flags"
+    );
+}
