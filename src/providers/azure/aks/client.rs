@@ -217,10 +217,17 @@ impl AksClient {
 }
 
 /// Whether an error is AKS refusing to disable the add-on because of SecretProviderClasses.
+/// AKS words the refusal as "… cannot be disabled due to more than 0 Secret Provider
+/// Classes"; match it with or without the spaces.
 fn is_spc_refusal(error: &ArmError) -> bool {
-    error
-        .message()
-        .is_some_and(|message| message.to_ascii_lowercase().contains("secretproviderclass"))
+    error.message().is_some_and(|message| {
+        let squeezed: String = message
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        squeezed.contains("secretproviderclass")
+    })
 }
 
 fn checked(
