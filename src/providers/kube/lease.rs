@@ -41,8 +41,33 @@ impl LockHolder {
         Self(format!("{user}@{host} pid {pid} run {run_id}"))
     }
 
+    /// A holder identity made elsewhere in the same `user@host pid N run <uuid>` form.
+    pub fn from_identity(identity: impl Into<String>) -> Self {
+        Self(identity.into())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// `(host, pid)` of an identity in this form.
+    fn host_and_pid(identity: &str) -> Option<(&str, u32)> {
+        let (who, rest) = identity.split_once(" pid ")?;
+        let host = who.split_once('@')?.1;
+        let pid = rest.split_whitespace().next()?.parse().ok()?;
+        Some((host, pid))
+    }
+
+    /// Whether `other` was a run on this same machine whose process is gone (killed, say):
+    /// its lock need not be waited out. Only decidable where `/proc` exists.
+    pub fn is_dead_local_run(&self, other: &str) -> bool {
+        let (Some((my_host, _)), Some((host, pid))) =
+            (Self::host_and_pid(&self.0), Self::host_and_pid(other))
+        else {
+            return false;
+        };
+        let proc = std::path::Path::new("/proc");
+        host == my_host && proc.is_dir() && !proc.join(pid.to_string()).exists()
     }
 }
 
@@ -187,13 +212,20 @@ impl LeaseLock {
         for _ in 0..MAX_ATTEMPTS {
             let lease = self.read().await?;
             let result = match decide(lease.as_ref(), &self.holder, now) {
-                LockDecision::Held { holder, expires_at } => {
+                LockDecision::Held { holder, expires_at }
+                    if !self.holder.is_dead_local_run(&holder) =>
+                {
                     return Err(LockError::Held {
                         cluster: self.cluster.clone(),
                         holder,
                         expires_at,
                     });
                 }
+                // A run on this machine that died (SIGKILL) cannot release its lock: take it.
+                LockDecision::Held { .. } => match lease {
+                    Some(lease) => self.write(lease, now, true).await,
+                    None => self.create(now).await,
+                },
                 LockDecision::Create => self.create(now).await,
                 LockDecision::Take => match lease {
                     Some(lease) => self.write(lease, now, true).await,

@@ -306,3 +306,13 @@ async fn release_clears_the_holder_only_when_it_is_us() {
         "someone else's lock is left alone"
     );
 }
+
+#[test]
+fn a_dead_run_on_this_machine_is_recognised_by_host_and_pid() {
+    let me = LockHolder::from_identity(format!("ci@runner-1 pid {} run a", std::process::id()));
+    // Above PID_MAX_LIMIT (2^22), so never a running process.
+    assert!(me.is_dead_local_run("ci@runner-1 pid 4194305 run b"));
+    assert!(!me.is_dead_local_run(&format!("ci@runner-1 pid {} run c", std::process::id())));
+    assert!(!me.is_dead_local_run("ci@runner-2 pid 4194305 run b"));
+    assert!(!me.is_dead_local_run("not an identity"));
+}
