@@ -88,6 +88,11 @@ pub enum Error {
     Cancelled { what: &'static str },
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("cannot start the async runtime")]
+    Runtime {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("`--{flag}` must be between 0 and 1, not {value}")]
     InvalidRate { flag: &'static str, value: f64 },
 }
@@ -110,6 +115,7 @@ impl Error {
             | Error::ConfirmationRequired { .. }
             | Error::Cancelled { .. }
             | Error::Sandbox(_)
+            | Error::Runtime { .. }
             | Error::InvalidRate { .. } => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
             Error::Apply(_) => exit_code::ERROR,

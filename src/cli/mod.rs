@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod connect;
 pub mod output;
 pub mod progress;
 pub mod run;

@@ -1,8 +1,13 @@
 //! Dispatch: from parsed arguments to the command that runs them.
 
 use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
-use crate::cli::commands::{init, not_built::not_built, sandbox, state, validate};
+use std::path::Path;
+
+use crate::cli::commands::common::load_plan;
+use crate::cli::commands::{apply, init, not_built::not_built, plan, sandbox, state, validate};
+use crate::cli::connect::connect;
 use crate::cli::output::Output;
+use crate::engine::saved::{self, Mode, SavedChangeSet};
 use crate::error::{Error, Outcome};
 
 /// Runs one command line. `main` owns printing the error and choosing the exit code.
@@ -11,9 +16,36 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::Validate(args) => {
             validate::run(&validate::ValidateOptions::from_args(args), output)
         }
-        Command::Plan(_) => Err(not_built("plan")),
-        Command::Apply(_) => Err(not_built("apply")),
-        Command::Destroy(_) => Err(not_built("destroy")),
+        Command::Plan(args) => {
+            let command = plan::PlanCommand::from_args(args)?;
+            runtime()?.block_on(async {
+                let loaded = load_plan(&command.plan, output)?;
+                let connected = connect(&loaded).await?;
+                plan::run(&*connected.backend, &loaded, &command, output).await
+            })
+        }
+        Command::Apply(args) => {
+            let saved = read_saved(&args.plan)?;
+            let command = apply::ApplyCommand {
+                mode: saved.as_ref().map_or(Mode::Normal, |saved| saved.mode),
+                auto_approve: args.auto_approve,
+                parallelism: usize::from(args.parallelism),
+                saved: saved.as_ref().map(|_| args.plan.clone()),
+            };
+            let plan_path = saved
+                .as_ref()
+                .map_or_else(|| args.plan.clone(), |saved| saved.plan_file.clone());
+            run_apply(&plan_path, saved.as_ref(), &command, output)
+        }
+        Command::Destroy(args) => {
+            let command = apply::ApplyCommand {
+                mode: Mode::Destroy,
+                auto_approve: args.auto_approve,
+                parallelism: usize::from(args.parallelism),
+                saved: None,
+            };
+            run_apply(&args.plan, None, &command, output)
+        }
         Command::Audit(_) => Err(not_built("audit")),
         Command::Import(_) => Err(not_built("import")),
         Command::State(StateCommand::List(args)) => state::list(args, output),
@@ -25,6 +57,39 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::Sandbox(SandboxCommand::Reset(args)) => sandbox::reset(args, output),
         Command::Init(args) => init::run(&init::InitOptions::from_args(args)?, output),
     }
+}
+
+/// The runtime of the commands that talk to Azure and clusters.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })
+}
+
+/// The saved change set at `path`, or `None` when it is a plan file.
+fn read_saved(path: &Path) -> Result<Option<SavedChangeSet>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !saved::looks_saved(&text) {
+        return Ok(None);
+    }
+    Ok(Some(SavedChangeSet::parse(path, &text)?))
+}
+
+fn run_apply(
+    plan_path: &Path,
+    saved: Option<&SavedChangeSet>,
+    command: &apply::ApplyCommand,
+    output: Output,
+) -> Result<Outcome, Error> {
+    runtime()?.block_on(async {
+        let loaded = load_plan(plan_path, output)?;
+        let connected = connect(&loaded).await?;
+        apply::run(connected.backend.clone(), &loaded, saved, command, output).await
+    })
 }
 
 /// Sends `tracing` output to stderr: warnings by default, more with each `-v`.

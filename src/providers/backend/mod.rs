@@ -1,0 +1,119 @@
+//! The engine's [`Backend`] over the real clients: one signed-in [`AzureSession`] and one
+//! Kubernetes connection per cluster, opened once and shared by every request of the run.
+//!
+//! This is glue only: it maps attribute maps to client calls and results back, and leaves
+//! retries, rate limits and long-running operations to the clients.
+
+mod convert;
+mod locks;
+mod read;
+mod write;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+use crate::engine::backend::{
+    Backend, BackendError, ClusterKey, ClusterRef, Delete, Live, LiveWorld, Locks, ReadPlan, Write,
+};
+use crate::providers::kube::{ClusterConnection, LeaseLock};
+use crate::providers::session::AzureSession;
+use crate::providers::{Environment, ProviderError};
+
+/// How long a cluster's run lock outlives a run that stops renewing it.
+pub const LOCK_DURATION: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub struct AzureBackend {
+    session: AzureSession,
+    env: Environment,
+    connections: Mutex<BTreeMap<ClusterKey, Arc<OnceCell<Arc<ClusterConnection>>>>>,
+    locks: Mutex<BTreeMap<ClusterKey, LeaseLock>>,
+}
+
+impl AzureBackend {
+    pub fn new(session: AzureSession, env: Environment) -> Self {
+        Self {
+            session,
+            env,
+            connections: Mutex::new(BTreeMap::new()),
+            locks: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn session(&self) -> &AzureSession {
+        &self.session
+    }
+
+    /// The Kubernetes client of `cluster`, connecting on first use.
+    async fn kube(&self, cluster: &ClusterRef) -> Result<kube::Client, BackendError> {
+        let cell = {
+            let mut connections = self
+                .connections
+                .lock()
+                .map_err(|_| BackendError::new("connection table poisoned"))?;
+            connections.entry(cluster.key.clone()).or_default().clone()
+        };
+        let connection = cell
+            .get_or_try_init(|| async {
+                self.session
+                    .cluster_connection_at(
+                        &cluster.key.resource_group,
+                        &cluster.key.name,
+                        cluster.kube_context.as_deref(),
+                        &self.env,
+                    )
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map_err(provider_error)?;
+        connection
+            .client()
+            .await
+            .map_err(|error| provider_error(error.into()))
+    }
+}
+
+/// A provider failure as the engine reports it: the message with its causes, and the hint.
+pub fn provider_error(error: ProviderError) -> BackendError {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    let mut backend = BackendError::new(message);
+    backend.help = error.help();
+    backend
+}
+
+impl Backend for AzureBackend {
+    async fn read(&self, plan: &ReadPlan, parallelism: usize) -> Result<LiveWorld, BackendError> {
+        read::read(self, plan, parallelism).await
+    }
+
+    async fn write(&self, write: Write) -> Result<Live, BackendError> {
+        write::write(self, write).await
+    }
+
+    async fn delete(&self, delete: Delete) -> Result<(), BackendError> {
+        write::delete(self, delete).await
+    }
+
+    async fn lock(&self, clusters: &[ClusterRef], holder: &str) -> Result<Locks, BackendError> {
+        locks::lock(self, clusters, holder).await
+    }
+
+    async fn renew(&self, locks: &Locks) -> Result<(), BackendError> {
+        locks::renew(self, locks).await
+    }
+
+    async fn unlock(&self, locks: &Locks) -> Result<(), BackendError> {
+        locks::unlock(self, locks).await
+    }
+}

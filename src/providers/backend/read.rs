@@ -1,0 +1,160 @@
+//! One refresh: every vault, cluster, role-assignment list and SecretProviderClass list the
+//! engine asks for, at most `parallelism` requests at a time.
+
+use futures::StreamExt;
+use futures::stream;
+
+use super::convert::{
+    access_policies, addon_observation, role_assignment_observation, vault_attributes,
+};
+use super::{AzureBackend, provider_error};
+use crate::engine::backend::AddonObservation;
+use crate::engine::backend::{
+    BackendError, ClusterKey, ClusterRef, LiveWorld, ReadPlan, RoleAssignmentObservation,
+    SpcObservation, VaultKey, VaultObservation,
+};
+use crate::providers::ProviderError;
+use crate::providers::azure::aks::ClusterId;
+use crate::providers::azure::keyvault::VaultId;
+use crate::providers::kube::SpcClient;
+
+/// One read and what it found.
+enum Found {
+    Vault(VaultKey, VaultObservation),
+    Addon(ClusterKey, Option<AddonObservation>),
+    RoleAssignments(String, Vec<RoleAssignmentObservation>),
+    Spcs(ClusterKey, Vec<SpcObservation>),
+}
+
+/// A read waiting its turn.
+type PendingRead<'a> = futures::future::BoxFuture<'a, Result<Found, BackendError>>;
+
+pub async fn read(
+    backend: &AzureBackend,
+    plan: &ReadPlan,
+    parallelism: usize,
+) -> Result<LiveWorld, BackendError> {
+    let mut reads: Vec<PendingRead<'_>> = Vec::new();
+    for (key, location) in &plan.vaults {
+        reads.push(Box::pin(read_vault(backend, key.clone(), location.clone())));
+    }
+    for key in &plan.clusters {
+        reads.push(Box::pin(read_cluster(backend, key.clone())));
+    }
+    for scope in &plan.role_assignment_scopes {
+        reads.push(Box::pin(read_role_assignments(backend, scope.clone())));
+    }
+    for cluster in &plan.spc_clusters {
+        reads.push(Box::pin(read_spcs(backend, cluster.clone())));
+    }
+    let results: Vec<Result<Found, BackendError>> = stream::iter(reads)
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    let mut world = LiveWorld::default();
+    for result in results {
+        match result? {
+            Found::Vault(key, observation) => {
+                world.vaults.insert(key, observation);
+            }
+            Found::Addon(key, Some(observation)) => {
+                world.addons.insert(key, observation);
+            }
+            Found::Addon(_, None) => {}
+            Found::RoleAssignments(scope, assignments) => {
+                world.role_assignments.insert(scope, assignments);
+            }
+            Found::Spcs(key, spcs) => {
+                world.spcs.insert(key, spcs);
+            }
+        }
+    }
+    Ok(world)
+}
+
+async fn read_vault(
+    backend: &AzureBackend,
+    key: VaultKey,
+    location: Option<String>,
+) -> Result<Found, BackendError> {
+    let session = backend.session();
+    let id = VaultId::new(session.subscription_id(), &key.resource_group, &key.name);
+    let vaults = session.key_vaults();
+    let live = vaults
+        .get(&id)
+        .await
+        .map_err(|error| provider_error(ProviderError::KeyVault(error)))?;
+    let observation = match live {
+        Some(live) => VaultObservation::Found {
+            id: live.id.clone(),
+            attributes: vault_attributes(&live),
+            access_policies: access_policies(&live),
+            version: None,
+        },
+        None => {
+            // Only a vault the plan wants needs the soft-deleted lookup (it has a location).
+            let soft_deleted = match location {
+                Some(location) => vaults
+                    .get_deleted(session.subscription_id(), &location, &key.name)
+                    .await
+                    .map_err(|error| provider_error(ProviderError::KeyVault(error)))?
+                    .is_some(),
+                None => false,
+            };
+            VaultObservation::Missing { soft_deleted }
+        }
+    };
+    Ok(Found::Vault(key, observation))
+}
+
+async fn read_cluster(backend: &AzureBackend, key: ClusterKey) -> Result<Found, BackendError> {
+    let session = backend.session();
+    let id = ClusterId::new(session.subscription_id(), &key.resource_group, &key.name);
+    let cluster = session
+        .aks()
+        .get(&id)
+        .await
+        .map_err(|error| provider_error(ProviderError::Aks(error)))?;
+    let observation = cluster.map(|cluster| addon_observation(&cluster, &key.resource_group));
+    Ok(Found::Addon(key, observation))
+}
+
+async fn read_role_assignments(
+    backend: &AzureBackend,
+    scope: String,
+) -> Result<Found, BackendError> {
+    let assignments = backend
+        .session()
+        .rbac()
+        .list_at_scope(&scope)
+        .await
+        .map_err(|error| provider_error(ProviderError::Rbac(error)))?;
+    Ok(Found::RoleAssignments(
+        scope,
+        assignments
+            .iter()
+            .map(role_assignment_observation)
+            .collect(),
+    ))
+}
+
+async fn read_spcs(backend: &AzureBackend, cluster: ClusterRef) -> Result<Found, BackendError> {
+    let client = backend.kube(&cluster).await?;
+    let spcs = SpcClient::new(client)
+        .list_all()
+        .await
+        .map_err(|error| provider_error(ProviderError::Kube(error)))?
+        // No SecretProviderClass API: the add-on (the CSI driver) is not installed.
+        .unwrap_or_default();
+    Ok(Found::Spcs(
+        cluster.key,
+        spcs.into_iter()
+            .map(|spc| SpcObservation {
+                namespace: spc.namespace,
+                name: spc.name,
+                manifest: spc.manifest,
+                resource_version: spc.resource_version,
+            })
+            .collect(),
+    ))
+}
