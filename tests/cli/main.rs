@@ -2,14 +2,18 @@
 
 mod support;
 
+mod concurrency;
+mod drift;
 mod help;
 mod init;
 mod kube_rs;
 mod kube_server;
 mod kubectl;
 mod kubectl_driver;
+mod lifecycle;
 mod plan_files;
 mod plan_fuzz;
+mod repo_support;
 mod sandbox_arm_clusters;
 mod sandbox_arm_rbac;
 mod sandbox_arm_vaults;
@@ -18,5 +22,6 @@ mod sandbox_faults;
 mod sandbox_keyvault;
 mod sandbox_serve;
 mod sandbox_support;
+mod saved_plans;
 mod state;
 mod validate;

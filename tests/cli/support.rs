@@ -39,10 +39,7 @@ impl Test {
     /// `vaultwire ARGS…` run in the test directory. Real credentials and kubeconfigs are
     /// removed from the environment so no test can ever reach a real cloud.
     pub fn vaultwire(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_vaultwire"));
-        command.current_dir(self.dir.path()).args(args);
-        self.hermetic(&mut command);
-        command
+        Command::from_std(self.vaultwire_process(args))
     }
 
     /// `vaultwire ARGS…` as a `std` command, for processes that run in the background (such

@@ -203,12 +203,15 @@ fn network_acls(value: &Value) -> Result<NetworkAcls, BackendError> {
 /// A cluster's add-on as the engine sees it.
 pub fn addon_observation(cluster: &LiveCluster, resource_group: &str) -> AddonObservation {
     let addon = &cluster.addon;
+    // An add-on AKS is still enabling has no identity yet and cannot be used: it counts as not
+    // enabled, so the plan updates it and apply waits for the running operation.
+    let enabled = addon.enabled && addon.identity.is_some();
     let mut attributes = attributes([
         ("cluster", json!(cluster.name)),
         ("resource_group", json!(resource_group)),
-        ("enabled", json!(addon.enabled)),
+        ("enabled", json!(enabled)),
     ]);
-    if addon.enabled {
+    if enabled {
         attributes.insert(
             "secret_rotation".to_owned(),
             json!(addon.secret_rotation.unwrap_or(false)),

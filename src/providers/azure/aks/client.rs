@@ -87,6 +87,9 @@ pub struct AksOptions {
     /// The first wait after a conflict; it doubles.
     pub conflict_delay: Duration,
     pub max_conflict_delay: Duration,
+    /// How long to wait for an operation already running on the cluster (AKS add-on and
+    /// node-pool operations take minutes).
+    pub max_operation_wait: Duration,
 }
 
 impl Default for AksOptions {
@@ -96,6 +99,7 @@ impl Default for AksOptions {
             max_attempts: 8,
             conflict_delay: Duration::from_secs(15),
             max_conflict_delay: Duration::from_secs(120),
+            max_operation_wait: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -104,6 +108,18 @@ impl Default for AksOptions {
 pub struct AksClient {
     arm: ArmClient,
     options: AksOptions,
+}
+
+/// How often a cluster with an operation in progress is read again.
+const RUNNING_OPERATION_POLL: Duration = Duration::from_secs(5);
+
+/// Whether the cluster reports an operation still running (`Updating`, `Creating`, …).
+fn is_operation_running(cluster: &LiveCluster) -> bool {
+    cluster.provisioning_state.as_deref().is_some_and(|state| {
+        !["Succeeded", "Failed", "Canceled"]
+            .iter()
+            .any(|done| state.eq_ignore_ascii_case(done))
+    })
 }
 
 /// Conflicts that go away by themselves: another operation running, or a stale `eTag`.
@@ -158,9 +174,36 @@ impl AksClient {
             max_retry_after: self.options.max_conflict_delay,
         };
         let mut attempt = 0;
+        let mut waited_for_operation = Duration::ZERO;
         loop {
             attempt += 1;
             let cluster = self.get_existing(id).await?;
+            if is_operation_running(&cluster) {
+                // Another operation (perhaps a run that was killed half-way) is still
+                // changing the cluster: its document is not final and a PUT would be refused
+                // with OperationNotAllowed. Wait for it, as ARM clients wait for an LRO.
+                let wait = self.options.conflict_delay.min(RUNNING_OPERATION_POLL);
+                if waited_for_operation >= self.options.max_operation_wait {
+                    return Err(AksError::StillBusy {
+                        cluster: id.name.clone(),
+                        attempts: attempt,
+                        last: ArmError::OperationTimedOut {
+                            request: format!(
+                                "the running `{}` operation of cluster `{}`",
+                                cluster.provisioning_state.unwrap_or_default(),
+                                id.name
+                            ),
+                            waited: waited_for_operation,
+                        },
+                    });
+                }
+                waited_for_operation += wait;
+                // Waiting for someone else's operation is not a failed attempt of ours.
+                attempt -= 1;
+                tracing::debug!(cluster = %id.name, attempt, wait_ms = wait.as_millis(), "aks operation in progress; waiting");
+                timer.sleep(wait).await;
+                continue;
+            }
             if cluster.addon.matches(settings) {
                 return checked(id, settings, cluster.addon);
             }

@@ -1,0 +1,79 @@
+//! Two runs at once: the second stops at the cluster's lock (exit 5) naming the first; a run
+//! killed half-way is followed by one that converges with nothing orphaned or duplicated.
+
+use std::time::{Duration, Instant};
+
+use vaultwire::sandbox::SandboxOptions;
+
+use crate::repo_support::Repo;
+
+/// Waits (bounded) until `condition` holds; the bound is a hang guard, not a timing claim.
+#[track_caller]
+fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn slow_operations() -> SandboxOptions {
+    SandboxOptions {
+        lro_duration: Duration::from_secs(4),
+        ..SandboxOptions::default()
+    }
+}
+
+/// True once the cluster PUT that enables the add-on was sent.
+fn addon_put_sent(repo: &Repo) -> bool {
+    repo.sandbox
+        .journal()
+        .iter()
+        .any(|entry| entry.method == "PUT" && entry.path.ends_with("/managedClusters/aks-demo"))
+}
+
+#[test]
+fn a_second_concurrent_apply_exits_5_naming_the_holder() {
+    let repo = Repo::with_options(slow_operations());
+    let first = repo.spawn(&["apply", "plans/example.toml", "--auto-approve"]);
+    wait_until("the first run to hold the lock", || addon_put_sent(&repo));
+    let output = repo.run(&["apply", "plans/example.toml", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(5), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another run holds the lock of cluster `aks-demo`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("pid {}", first.id())),
+        "names the holder: {stderr}"
+    );
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{first:?}");
+    repo.assert_converged();
+}
+
+#[test]
+fn a_run_killed_mid_apply_is_followed_by_one_that_converges() {
+    let repo = Repo::with_options(slow_operations());
+    let mut first = repo.spawn(&["apply", "plans/example.toml", "--auto-approve"]);
+    wait_until("the add-on update to start", || addon_put_sent(&repo));
+    first.kill().unwrap(); // SIGKILL: no chance to release the lock or save more state
+    first.wait().unwrap();
+    // Whatever finished is in the state; the lock of the dead run is taken over.
+    let applied = repo.apply();
+    assert!(applied.contains("Apply complete!"), "{applied}");
+    repo.assert_converged();
+    assert_eq!(repo.spcs(), ["payments/payments-db", "shop/shop-api"]);
+    let identity = repo.state()["resources"]["addon.demo"]["derived"]["identity"]["object_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(repo.role_assignments_of(&identity), 1, "no duplicate grant");
+    let world = repo.world();
+    assert_eq!(
+        world["vaults"].as_object().unwrap().len(),
+        1,
+        "no duplicate vault"
+    );
+}

@@ -1,0 +1,181 @@
+//! The mission end to end: the real binary applies, re-plans, updates, prunes and destroys the
+//! example plan against the sandbox.
+
+use crate::repo_support::{EXAMPLE, Repo};
+
+#[test]
+fn apply_from_scratch_then_plan_has_nothing_to_do() {
+    let repo = Repo::new();
+    let first = repo.expect(2, &["plan", "plans/example.toml", "--detailed-exitcode"]);
+    assert!(
+        first.contains("Plan: 4 to add, 1 to change, 0 to destroy."),
+        "{first}"
+    );
+    let applied = repo.apply();
+    assert!(
+        applied.contains("Apply complete! Resources: 4 added, 1 changed, 0 destroyed."),
+        "{applied}"
+    );
+    assert!(applied.contains("addon.demo: Modifications complete after"));
+    repo.assert_converged();
+    let state = repo.state();
+    let addresses: Vec<&String> = state["resources"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        addresses,
+        [
+            "addon.demo",
+            "grant.demo-reads-payments",
+            "spc.payments-db",
+            "spc.shop-api",
+            "vault.payments"
+        ]
+    );
+    assert_eq!(repo.spcs(), ["payments/payments-db", "shop/shop-api"]);
+    assert!(
+        repo.addon_enabled("azurepolicy"),
+        "the other add-on survives"
+    );
+    assert!(repo.addon_enabled("azureKeyvaultSecretsProvider"));
+    // The grant names the identity AKS created, and the SPC uses its client ID.
+    let identity = &state["resources"]["addon.demo"]["derived"]["identity"];
+    assert_eq!(
+        state["resources"]["grant.demo-reads-payments"]["attributes"]["principal_id"],
+        identity["object_id"]
+    );
+    assert_eq!(
+        state["resources"]["spc.payments-db"]["attributes"]["manifest"]["spec"]["parameters"]["userAssignedIdentityID"],
+        identity["client_id"]
+    );
+}
+
+#[test]
+fn a_changed_property_updates_in_place() {
+    let repo = Repo::new();
+    repo.apply();
+    repo.test.write(
+        "plans/example.toml",
+        &EXAMPLE.replace(
+            "rotation_poll_interval = \"2m\"",
+            "rotation_poll_interval = \"5m\"",
+        ),
+    );
+    let plan = repo.expect(2, &["plan", "plans/example.toml", "--detailed-exitcode"]);
+    assert!(
+        plan.contains("~ rotation_poll_interval = \"2m\" -> \"5m\""),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{plan}"
+    );
+    repo.apply();
+    repo.assert_converged();
+    assert_eq!(
+        repo.cluster()["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"]["config"]["rotationPollInterval"],
+        "5m"
+    );
+}
+
+#[test]
+fn a_secret_provider_class_removed_from_the_plan_is_deleted() {
+    let repo = Repo::new();
+    repo.apply();
+    let without_shop = EXAMPLE
+        .split("# A second SecretProviderClass")
+        .next()
+        .unwrap()
+        .to_owned();
+    repo.test.write("plans/example.toml", &without_shop);
+    let plan = repo.expect(2, &["plan", "plans/example.toml", "--detailed-exitcode"]);
+    assert!(
+        plan.contains("# spc.shop-api will be destroyed (it is no longer in the plan file)"),
+        "{plan}"
+    );
+    repo.apply();
+    repo.assert_converged();
+    assert_eq!(repo.spcs(), ["payments/payments-db"]);
+    assert!(repo.state()["resources"].get("spc.shop-api").is_none());
+}
+
+#[test]
+fn destroy_deletes_every_spc_before_disabling_the_addon_and_keeps_the_other_addon() {
+    let repo = Repo::new();
+    repo.apply();
+    repo.sandbox.clear_journal();
+    let destroyed = repo.expect(0, &["destroy", "plans/example.toml", "--auto-approve"]);
+    assert!(destroyed.contains("Destroy complete!"), "{destroyed}");
+    let journal = repo.sandbox.journal();
+    let spc_deletes: Vec<usize> = journal
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.method == "DELETE" && e.path.contains("/secretproviderclasses/"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(spc_deletes.len(), 2, "{journal:#?}");
+    let addon_disable = journal
+        .iter()
+        .position(|e| e.method == "PUT" && e.path.ends_with("/managedClusters/aks-demo"))
+        .expect("the add-on is disabled by a PUT of the cluster");
+    assert!(
+        spc_deletes.iter().all(|i| *i < addon_disable),
+        "{journal:#?}"
+    );
+    assert!(repo.spcs().is_empty());
+    assert!(!repo.addon_enabled("azureKeyvaultSecretsProvider"));
+    assert!(
+        repo.addon_enabled("azurepolicy"),
+        "the other add-on survives destroy"
+    );
+    // on_destroy = "delete": the vault is soft-deleted, not purged.
+    let world = repo.world();
+    assert!(world["vaults"].get("kv-vaultwire-demo").is_none());
+    assert!(world["deletedVaults"].get("kv-vaultwire-demo").is_some());
+    assert_eq!(repo.state()["resources"], serde_json::json!({}));
+    // Applying again recovers the soft-deleted vault.
+    let plan = repo.expect(2, &["plan", "plans/example.toml", "--detailed-exitcode"]);
+    assert!(plan.contains("will be recovered"), "{plan}");
+    repo.apply();
+    repo.assert_converged();
+}
+
+#[test]
+fn on_destroy_retain_leaves_the_vault_and_purge_removes_it_for_good() {
+    for (on_destroy, live, deleted) in [("retain", true, false), ("purge", false, false)] {
+        let repo = Repo::new();
+        repo.test.write(
+            "plans/example.toml",
+            &EXAMPLE.replace(
+                "on_destroy = \"delete\"",
+                &format!("on_destroy = \"{on_destroy}\""),
+            ),
+        );
+        repo.apply();
+        repo.expect(0, &["destroy", "plans/example.toml", "--auto-approve"]);
+        let world = repo.world();
+        assert_eq!(
+            world["vaults"].get("kv-vaultwire-demo").is_some(),
+            live,
+            "{on_destroy}"
+        );
+        assert_eq!(
+            world["deletedVaults"].get("kv-vaultwire-demo").is_some(),
+            deleted,
+            "{on_destroy}"
+        );
+    }
+}
+
+#[test]
+fn apply_without_a_terminal_or_auto_approve_refuses_and_changes_nothing() {
+    let repo = Repo::new();
+    let output = repo.run(&["apply", "plans/example.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to apply without confirmation"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--auto-approve"), "{stderr}");
+    assert!(!repo.addon_enabled("azureKeyvaultSecretsProvider"));
+    assert!(!repo.test.path().join("state/example.state.json").exists());
+}

@@ -1,0 +1,192 @@
+//! A team repository wired to a sandbox started in this test process: `plans/example.toml`,
+//! the sandbox's CA, and `vaultwire` commands pointed at it (as `. DIR/env` would), so tests
+//! can run the real binary and then look at the sandbox's world and journal.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use vaultwire::sandbox::ids;
+use vaultwire::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
+
+use crate::support::Test;
+
+pub const EXAMPLE: &str = include_str!("../../plans/example.toml");
+
+pub struct Repo {
+    pub test: Test,
+    pub sandbox: SandboxHandle,
+    ca: PathBuf,
+}
+
+impl Repo {
+    /// The example plan against a fresh memory-only sandbox with instant operations.
+    pub fn new() -> Self {
+        Self::with_options(SandboxOptions::default())
+    }
+
+    pub fn with_options(options: SandboxOptions) -> Self {
+        let test = Test::new();
+        let sandbox = Sandbox::start(options).expect("start the sandbox");
+        let ca = test.write("sandbox-ca.pem", sandbox.ca_pem());
+        test.write("plans/example.toml", EXAMPLE);
+        Self { test, sandbox, ca }
+    }
+
+    /// `vaultwire ARGS…` against this repository's sandbox.
+    pub fn vaultwire(&self, args: &[&str]) -> Command {
+        Command::from_std(self.std_command(args))
+    }
+
+    fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = self.test.vaultwire_process(args);
+        command
+            .env("VAULTWIRE_SANDBOX_ENDPOINT", self.sandbox.endpoint())
+            .env("VAULTWIRE_SANDBOX_CA", &self.ca)
+            .env("AZURE_CLIENT_ID", ids::CLIENT_ID)
+            .env("AZURE_CLIENT_SECRET", ids::CLIENT_SECRET)
+            .env("AZURE_TENANT_ID", ids::TENANT_ID)
+            .env("VAULTWIRE_PROGRESS_INTERVAL", "1");
+        command
+    }
+
+    /// The same as a `std::process::Command`, for tests that need to kill it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.std_command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn vaultwire")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.vaultwire(args).output().expect("run vaultwire")
+    }
+
+    /// Runs and asserts the exit code; returns stdout.
+    #[track_caller]
+    pub fn expect(&self, code: i32, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "`vaultwire {}`\n--- stdout\n{}\n--- stderr\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    #[track_caller]
+    pub fn apply(&self) -> String {
+        self.expect(0, &["apply", "plans/example.toml", "--auto-approve"])
+    }
+
+    /// `plan --detailed-exitcode` exits 0: nothing to do.
+    #[track_caller]
+    pub fn assert_converged(&self) {
+        self.expect(0, &["plan", "plans/example.toml", "--detailed-exitcode"]);
+    }
+
+    pub fn state(&self) -> Value {
+        serde_json::from_str(&self.test.read("state/example.state.json")).expect("state is JSON")
+    }
+
+    pub fn world(&self) -> Value {
+        self.sandbox.world_json().expect("read the world")
+    }
+
+    /// The managedCluster `aks-demo` as the sandbox stores it.
+    pub fn cluster(&self) -> Value {
+        self.world()["clusters"]["aks-demo"].clone()
+    }
+
+    pub fn addon_enabled(&self, addon: &str) -> bool {
+        self.cluster()["properties"]["addonProfiles"][addon]["enabled"] == Value::Bool(true)
+    }
+
+    /// `namespace/name` of every SecretProviderClass in `aks-demo` (none while the add-on,
+    /// and so the SecretProviderClass API, is off).
+    pub fn spcs(&self) -> Vec<String> {
+        if !self.addon_enabled("azureKeyvaultSecretsProvider") {
+            return Vec::new();
+        }
+        let kube = self.kubectl(&[
+            "get",
+            "secretproviderclasses",
+            "-A",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}",
+        ]);
+        kube.lines().map(str::to_owned).collect()
+    }
+
+    /// Role assignments in the sandbox whose principal is `object_id`.
+    pub fn role_assignments_of(&self, object_id: &str) -> usize {
+        self.world()["roleAssignments"]
+            .as_object()
+            .map(|assignments| {
+                assignments
+                    .values()
+                    .filter(|a| {
+                        a.to_string()
+                            .to_ascii_lowercase()
+                            .contains(&object_id.to_ascii_lowercase())
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Runs the real kubectl against `aks-demo`; returns stdout, asserting success.
+    #[track_caller]
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let kubeconfig = self.test.write(
+            "kubeconfig",
+            &self
+                .sandbox
+                .kubeconfig(Duration::from_secs(3600))
+                .expect("kubeconfig"),
+        );
+        let output = std::process::Command::new("kubectl")
+            .args(["--kubeconfig", &kubeconfig.display().to_string()])
+            .args(["--context", "aks-demo"])
+            .args([
+                "--cache-dir",
+                &self.test.path().join(".kube-cache").display().to_string(),
+            ])
+            .args(args)
+            .output()
+            .expect("kubectl must be on PATH for these tests");
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// An out-of-band change through the sandbox's admin API.
+    pub fn drift(&self, path: &str, body: Value) {
+        let client = crate::sandbox_support::client_for(self.sandbox.ca_pem());
+        let url = format!("{}/_sandbox/drift/{path}", self.sandbox.endpoint());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let status = runtime.block_on(async {
+            client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("admin request")
+                .status()
+        });
+        assert!(status.is_success(), "drift {path}: {status}");
+    }
+}

@@ -1,0 +1,81 @@
+//! `plan --out FILE` then `apply FILE`: exactly that change set, or exit 3 when it is stale.
+
+use crate::repo_support::{EXAMPLE, Repo};
+
+#[test]
+fn a_fresh_saved_change_set_applies_without_prompting() {
+    let repo = Repo::new();
+    let plan = repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    assert!(plan.contains("vaultwire apply changes.json"), "{plan}");
+    // No --auto-approve and no terminal: saving was the approval.
+    let applied = repo.expect(0, &["apply", "changes.json"]);
+    assert!(
+        applied.contains("Apply complete! Resources: 4 added, 1 changed"),
+        "{applied}"
+    );
+    repo.assert_converged();
+    // Applying the same file again is refused: the state moved on.
+    repo.expect(3, &["apply", "changes.json"]);
+}
+
+#[test]
+fn a_change_set_planned_against_no_state_is_refused_once_a_state_exists() {
+    let repo = Repo::new();
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "first.json"]);
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "second.json"]);
+    repo.expect(0, &["apply", "first.json"]);
+    let output = repo.run(&["apply", "second.json"]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("a state file was created after the change set was saved against none"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_changed_plan_file_or_serial_or_lineage_is_refused() {
+    let repo = Repo::new();
+    repo.apply();
+    // The plan file changed.
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    repo.test
+        .write("plans/example.toml", &format!("{EXAMPLE}\n# edited\n"));
+    let stderr = String::from_utf8_lossy(&repo.run(&["apply", "changes.json"]).stderr).into_owned();
+    assert!(
+        stderr.contains("changed after the change set was saved"),
+        "{stderr}"
+    );
+    repo.test.write("plans/example.toml", EXAMPLE);
+    // The state's serial moved on (another apply happened).
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    let mut state = repo.state();
+    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap() + 1);
+    repo.test.write(
+        "state/example.state.json",
+        &serde_json::to_string_pretty(&state).unwrap(),
+    );
+    let output = repo.run(&["apply", "changes.json"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("serial"));
+    // A different state lineage.
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    let mut state = repo.state();
+    state["lineage"] = serde_json::json!("00000000-0000-4000-8000-000000000000");
+    repo.test.write(
+        "state/example.state.json",
+        &serde_json::to_string_pretty(&state).unwrap(),
+    );
+    let output = repo.run(&["apply", "changes.json"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("lineage"));
+}
+
+#[test]
+fn a_saved_change_set_holds_no_secret_and_no_token() {
+    let repo = Repo::new();
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    let saved = repo.test.read("changes.json");
+    assert!(!saved.contains(vaultwire::sandbox::ids::CLIENT_SECRET));
+    assert!(!saved.contains("eyJ"), "no JWT in the saved change set");
+}
