@@ -88,6 +88,8 @@ pub enum Error {
     Cancelled { what: &'static str },
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error(transparent)]
+    Import(#[from] crate::cli::commands::import::ImportError),
     #[error("cannot start the async runtime")]
     Runtime {
         #[source]
@@ -116,6 +118,7 @@ impl Error {
             | Error::Cancelled { .. }
             | Error::Sandbox(_)
             | Error::Runtime { .. }
+            | Error::Import(_)
             | Error::InvalidRate { .. } => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
             Error::Apply(_) => exit_code::ERROR,
@@ -134,6 +137,7 @@ impl Error {
                 Some("run `vaultwire state list PLAN` to see the addresses it holds".to_owned())
             }
             Error::Plan(error) => error.help(),
+            Error::Import(error) => error.help(),
             Error::Backend(error) => error.help.clone(),
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => Some(
                 "wait for the other run to finish; a lock of a run that died expires on its own"

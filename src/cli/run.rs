@@ -4,7 +4,9 @@ use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
 use std::path::Path;
 
 use crate::cli::commands::common::load_plan;
-use crate::cli::commands::{apply, init, not_built::not_built, plan, sandbox, state, validate};
+use crate::cli::commands::{
+    apply, import, init, not_built::not_built, plan, sandbox, state, validate,
+};
 use crate::cli::connect::connect;
 use crate::cli::output::Output;
 use crate::engine::saved::{self, Mode, SavedChangeSet};
@@ -47,7 +49,14 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             run_apply(&args.plan, None, &command, output)
         }
         Command::Audit(_) => Err(not_built("audit")),
-        Command::Import(_) => Err(not_built("import")),
+        Command::Import(args) => {
+            let command = import::ImportCommand::from_args(&args)?;
+            runtime()?.block_on(async {
+                let loaded = load_plan(&args.plan, output)?;
+                let connected = connect(&loaded).await?;
+                import::run(&*connected.backend, &loaded, &command).await
+            })
+        }
         Command::State(StateCommand::List(args)) => state::list(args, output),
         Command::State(StateCommand::Show(args)) => state::show(args, output),
         Command::State(StateCommand::Rm(args)) => state::rm(args, output),

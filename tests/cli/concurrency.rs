@@ -77,3 +77,34 @@ fn a_run_killed_mid_apply_is_followed_by_one_that_converges() {
         "no duplicate vault"
     );
 }
+
+#[test]
+fn ctrl_c_finishes_running_work_saves_the_state_and_exits_130() {
+    let repo = Repo::with_options(slow_operations());
+    let child = repo.spawn(&["apply", "plans/example.toml", "--auto-approve"]);
+    wait_until("the add-on update to start", || addon_put_sent(&repo));
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The long-running add-on update was reported while it ran, then allowed to finish.
+    assert!(stdout.contains("addon.demo: Still waiting… ["), "{stdout}");
+    assert!(
+        stdout.contains("addon.demo: Modifications complete after"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("spc.payments-db: Creating..."),
+        "nothing new started: {stdout}"
+    );
+    let state = repo.state();
+    assert!(state["resources"].get("vault.payments").is_some());
+    assert!(state["resources"].get("addon.demo").is_some());
+    // The next apply picks up where it stopped.
+    repo.apply();
+    repo.assert_converged();
+}

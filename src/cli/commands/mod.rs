@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod common;
+pub mod import;
 pub mod init;
 pub mod not_built;
 pub mod plan;

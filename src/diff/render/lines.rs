@@ -168,11 +168,11 @@ fn property_lines(
     for (property, value) in shown {
         let old = before.and_then(|b| b.get(property));
         let new = after.and_then(|a| a.get(property));
+        let name = format!("{property:<width$}");
         if kind == ResourceKind::Spc && property == MANIFEST {
-            lines.extend(manifest_lines(old, new));
+            lines.extend(manifest_lines(&name, action, old, new));
             continue;
         }
-        let name = format!("{property:<width$}");
         match (action, old, new) {
             (Action::Create, _, _) => {
                 lines.push(Line::new(
@@ -217,13 +217,30 @@ fn property_lines(
 }
 
 /// A SecretProviderClass manifest as a line diff of its YAML.
-fn manifest_lines(before: Option<&Value>, after: Option<&Value>) -> Vec<Line> {
-    let before = before.map(to_yaml).unwrap_or_default();
-    let after = after.map(to_yaml).unwrap_or_default();
+fn manifest_lines(
+    name: &str,
+    action: Action,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Vec<Line> {
+    let (before, after) = match action {
+        // A create or delete shows the whole manifest coming or going.
+        Action::Create => (String::new(), after.map(to_yaml).unwrap_or_default()),
+        Action::Delete => (before.map(to_yaml).unwrap_or_default(), String::new()),
+        _ => (
+            before.map(to_yaml).unwrap_or_default(),
+            after.map(to_yaml).unwrap_or_default(),
+        ),
+    };
     if before == after {
         return Vec::new();
     }
-    let mut lines = vec![Line::new(Marker::None, 3, format!("{MANIFEST} = <<YAML"))];
+    let marker = match action {
+        Action::Create => Marker::Add,
+        Action::Delete => Marker::Remove,
+        _ => Marker::Change,
+    };
+    let mut lines = vec![Line::new(marker, 3, format!("{name} = <<YAML"))];
     for change in TextDiff::from_lines(&before, &after).iter_all_changes() {
         let marker = match change.tag() {
             ChangeTag::Equal => Marker::None,

@@ -1,0 +1,83 @@
+//! `vaultwire import`: adopting existing resources into the state.
+
+use crate::repo_support::Repo;
+
+#[test]
+fn forgotten_resources_are_adopted_back_by_id() {
+    let repo = Repo::new();
+    repo.apply();
+    let state = repo.state();
+    let vault_id = state["resources"]["vault.payments"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for address in ["vault.payments", "spc.payments-db"] {
+        repo.expect(0, &["state", "rm", "plans/example.toml", address]);
+    }
+    let imported = repo.expect(
+        0,
+        &[
+            "import",
+            "plans/example.toml",
+            "vault.payments",
+            &vault_id.to_uppercase(),
+        ],
+    );
+    assert!(imported.contains("Import successful!"), "{imported}");
+    repo.expect(
+        0,
+        &[
+            "import",
+            "plans/example.toml",
+            "spc.payments-db",
+            "payments/payments-db",
+        ],
+    );
+    repo.assert_converged();
+    assert_eq!(
+        repo.state()["resources"]["vault.payments"]["id"],
+        vault_id.as_str()
+    );
+}
+
+#[test]
+fn import_refuses_what_it_cannot_adopt_and_changes_nothing() {
+    let repo = Repo::new();
+    repo.apply();
+    let before = repo.test.read("state/example.state.json");
+    // Already managed.
+    let output = repo.run(&[
+        "import",
+        "plans/example.toml",
+        "spc.payments-db",
+        "payments/payments-db",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already in the state"));
+    // Not in the plan file.
+    let output = repo.run(&[
+        "import",
+        "plans/example.toml",
+        "spc.other",
+        "payments/other",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not defined in the plan file"));
+    // The ID names another resource than the plan's.
+    repo.expect(0, &["state", "rm", "plans/example.toml", "spc.shop-api"]);
+    let output = repo.run(&[
+        "import",
+        "plans/example.toml",
+        "spc.shop-api",
+        "payments/payments-db",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is live as"), "{stderr}");
+    assert_ne!(
+        repo.test.read("state/example.state.json"),
+        before,
+        "only `state rm` changed it"
+    );
+    assert!(repo.state()["resources"].get("spc.shop-api").is_none());
+}
