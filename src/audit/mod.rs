@@ -2,10 +2,14 @@
 //!
 //! `gather` is the only I/O: it reads everything once, read-only, into a [`Gathered`] value.
 //! Everything else is pure: `scan` walks workloads, `checks` judge the gathered data,
-//! `evaluate` assembles the [`Report`], and `render` turns it into the human table, JSON,
+//! [`evaluate`] assembles the [`Report`], and `render` turns it into the human table, JSON,
 //! SARIF or JUnit XML.
 
 pub mod catalog;
+pub mod checks;
+pub mod error;
+pub mod evaluate;
+pub mod gather;
 pub mod model;
 pub mod scan;
 
@@ -13,4 +17,7 @@ pub mod scan;
 pub(crate) mod testing;
 
 pub use catalog::{Benchmark, CheckGroup, CheckId};
+pub use error::AuditError;
+pub use evaluate::evaluate;
+pub use gather::{AuditSource, AzureAuditSource, Gathered, gather};
 pub use model::{Check, Evidence, Report, Status, Summary, Verdict};

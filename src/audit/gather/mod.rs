@@ -1,0 +1,9 @@
+//! Reading what the audit judges: the only I/O of the audit, read-only.
+
+mod azure;
+mod gathered;
+mod source;
+
+pub use azure::AzureAuditSource;
+pub use gathered::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
+pub use source::{AuditSource, gather};
