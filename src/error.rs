@@ -86,6 +86,13 @@ pub enum Error {
     ConfirmationRequired { what: &'static str },
     #[error("{what} cancelled")]
     Cancelled { what: &'static str },
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("cannot start the async runtime")]
+    Runtime {
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -104,7 +111,9 @@ impl Error {
             | Error::Backend(_)
             | Error::Incomplete { .. }
             | Error::ConfirmationRequired { .. }
-            | Error::Cancelled { .. } => exit_code::ERROR,
+            | Error::Cancelled { .. }
+            | Error::Audit(_)
+            | Error::Runtime { .. } => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
             Error::Apply(_) => exit_code::ERROR,
             Error::Stale(_) => exit_code::STALE_CHANGE_SET,
@@ -123,6 +132,7 @@ impl Error {
             }
             Error::Plan(error) => error.help(),
             Error::Backend(error) => error.help.clone(),
+            Error::Audit(error) => error.help(),
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => Some(
                 "wait for the other run to finish; a lock of a run that died expires on its own"
                     .to_owned(),

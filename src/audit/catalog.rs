@@ -281,7 +281,7 @@ impl CheckId {
                 "create the vault (`vaultwire apply PLAN`), or point the SecretProviderClass at an existing one"
             }
             CheckId::SpcGrant => {
-                "add a `[grant.KEY]` for the identity (role `Key Vault Secrets User`, or `secret_permissions = [\"get\"]`) and run `vaultwire apply`"
+                "add a `[grant.KEY]` for the identity that reads what it mounts — role `Key Vault Secrets User` for secrets, `Key Vault Certificate User` for certificates (RBAC vaults), or `get` in `secret_permissions` / `certificate_permissions` (access-policy vaults) — and run `vaultwire apply`"
             }
             CheckId::SpcObjects => {
                 "create the missing objects in the vault (`az keyvault secret set`), or remove them from the SecretProviderClass"

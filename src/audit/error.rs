@@ -5,6 +5,11 @@ use crate::providers::ProviderError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    #[error("cannot connect to the plan's target")]
+    Connect {
+        #[source]
+        source: Box<ProviderError>,
+    },
     #[error("cannot read {what}")]
     Read {
         /// Such as "aks cluster `aks-demo`" or "the workloads of `aks-demo`".
@@ -24,6 +29,7 @@ impl AuditError {
 
     pub fn help(&self) -> Option<String> {
         match self {
+            AuditError::Connect { source } => source.help(),
             AuditError::Read { source, .. } => source.help().or_else(|| {
                 Some(
                     "the audit reads only: it needs `Reader` on the vaults and clusters, \

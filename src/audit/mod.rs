@@ -11,6 +11,7 @@ pub mod error;
 pub mod evaluate;
 pub mod gather;
 pub mod model;
+pub mod render;
 pub mod scan;
 
 #[cfg(test)]

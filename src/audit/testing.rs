@@ -264,3 +264,92 @@ pub fn applied_world(plan: &Plan) -> Gathered {
     );
     gathered
 }
+
+// --- a recording fake of the read-only source ----------------------------------------------------
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::audit::error::AuditError;
+use crate::audit::gather::AuditSource;
+use crate::plan::model::{Addon, Vault};
+
+/// Serves a [`Gathered`] world through [`AuditSource`], by cluster and vault name, and records
+/// every read.
+#[derive(Debug, Default)]
+pub struct FakeSource {
+    addons: BTreeMap<String, Option<LiveAddon>>,
+    kubernetes: BTreeMap<String, KubeData>,
+    vaults: BTreeMap<String, VaultData>,
+    pub reads: Mutex<Vec<String>>,
+}
+
+impl FakeSource {
+    /// Serves `gathered`, keyed by the plan's keys, under the names `plan` gives them.
+    pub fn serving(plan: &Plan, gathered: &Gathered) -> Self {
+        let mut fake = Self::default();
+        for (key, addon) in &plan.addons {
+            let data = gathered.clusters.get(key).cloned().unwrap_or_default();
+            fake.addons.insert(addon.cluster.value.clone(), data.addon);
+            if let Some(kubernetes) = data.kubernetes {
+                fake.kubernetes
+                    .insert(addon.cluster.value.clone(), kubernetes);
+            }
+        }
+        for (key, vault) in &plan.vaults {
+            let data = gathered.vaults.get(key).cloned().unwrap_or_default();
+            fake.vaults.insert(vault.name.value.clone(), data);
+        }
+        fake
+    }
+
+    fn record(&self, read: String) {
+        self.reads.lock().expect("not poisoned").push(read);
+    }
+
+    pub fn reads(&self) -> Vec<String> {
+        self.reads.lock().expect("not poisoned").clone()
+    }
+}
+
+impl AuditSource for FakeSource {
+    async fn addon(&self, addon: &Addon) -> Result<Option<LiveAddon>, AuditError> {
+        self.record(format!("addon {}", addon.cluster.value));
+        Ok(self.addons.get(addon.cluster.as_str()).cloned().flatten())
+    }
+
+    async fn kubernetes(&self, addon: &Addon) -> Result<KubeData, AuditError> {
+        self.record(format!("kubernetes {}", addon.cluster.value));
+        Ok(self
+            .kubernetes
+            .get(addon.cluster.as_str())
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn vault(&self, vault: &Vault) -> Result<Option<LiveVault>, AuditError> {
+        self.record(format!("vault {}", vault.name.value));
+        Ok(self
+            .vaults
+            .get(vault.name.as_str())
+            .and_then(|data| data.vault.clone()))
+    }
+
+    async fn role_assignments(&self, vault: &LiveVault) -> Result<Vec<RoleAssignment>, AuditError> {
+        self.record(format!("role assignments {}", vault.name));
+        Ok(self
+            .vaults
+            .get(&vault.name)
+            .map(|data| data.role_assignments.clone())
+            .unwrap_or_default())
+    }
+
+    async fn secret_names(&self, vault: &LiveVault) -> Result<SecretListing, AuditError> {
+        self.record(format!("secret names {}", vault.name));
+        Ok(self
+            .vaults
+            .get(&vault.name)
+            .map(|data| data.secrets.clone())
+            .unwrap_or_default())
+    }
+}

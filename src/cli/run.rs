@@ -1,7 +1,7 @@
 //! Dispatch: from parsed arguments to the command that runs them.
 
 use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
-use crate::cli::commands::{init, not_built::not_built, state, validate};
+use crate::cli::commands::{audit, init, not_built::not_built, state, validate};
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
 
@@ -14,7 +14,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::Plan(_) => Err(not_built("plan")),
         Command::Apply(_) => Err(not_built("apply")),
         Command::Destroy(_) => Err(not_built("destroy")),
-        Command::Audit(_) => Err(not_built("audit")),
+        Command::Audit(args) => audit::execute(args, output),
         Command::Import(_) => Err(not_built("import")),
         Command::State(StateCommand::List(args)) => state::list(args, output),
         Command::State(StateCommand::Show(args)) => state::show(args, output),

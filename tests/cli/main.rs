@@ -2,6 +2,7 @@
 
 mod support;
 
+mod audit;
 mod help;
 mod init;
 mod kube_rs;

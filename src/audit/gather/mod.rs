@@ -7,3 +7,6 @@ mod source;
 pub use azure::AzureAuditSource;
 pub use gathered::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
 pub use source::{AuditSource, gather};
+
+#[cfg(test)]
+mod tests;
