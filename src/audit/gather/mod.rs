@@ -2,10 +2,12 @@
 
 mod azure;
 mod gathered;
+mod kubernetes;
 mod source;
 
 pub use azure::AzureAuditSource;
 pub use gathered::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
+pub use kubernetes::read_kubernetes;
 pub use source::{AuditSource, gather};
 
 #[cfg(test)]
