@@ -90,6 +90,8 @@ pub enum Error {
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]
     Import(#[from] crate::cli::commands::import::ImportError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     #[error("cannot start the async runtime")]
     Runtime {
         #[source]
@@ -119,6 +121,7 @@ impl Error {
             | Error::Sandbox(_)
             | Error::Runtime { .. }
             | Error::Import(_)
+            | Error::Audit(_)
             | Error::InvalidRate { .. } => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
             Error::Apply(_) => exit_code::ERROR,
@@ -139,6 +142,7 @@ impl Error {
             Error::Plan(error) => error.help(),
             Error::Import(error) => error.help(),
             Error::Backend(error) => error.help.clone(),
+            Error::Audit(error) => error.help(),
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => Some(
                 "wait for the other run to finish; a lock of a run that died expires on its own"
                     .to_owned(),

@@ -4,6 +4,7 @@
 //! grants and SecretProviderClasses. The pure core (`plan`, `graph`) parses, checks and orders
 //! it; `cli` is the command line. See `ARCHITECTURE.md` for the map.
 
+pub mod audit;
 pub mod cli;
 pub mod diff;
 pub mod engine;

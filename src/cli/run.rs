@@ -4,9 +4,7 @@ use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
 use std::path::Path;
 
 use crate::cli::commands::common::load_plan;
-use crate::cli::commands::{
-    apply, import, init, not_built::not_built, plan, sandbox, state, validate,
-};
+use crate::cli::commands::{apply, audit, import, init, plan, sandbox, state, validate};
 use crate::cli::connect::connect;
 use crate::cli::output::Output;
 use crate::engine::saved::{self, Mode, SavedChangeSet};
@@ -48,7 +46,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             };
             run_apply(&args.plan, None, &command, output)
         }
-        Command::Audit(_) => Err(not_built("audit")),
+        Command::Audit(args) => audit::execute(args, output),
         Command::Import(args) => {
             let command = import::ImportCommand::from_args(&args)?;
             runtime()?.block_on(async {

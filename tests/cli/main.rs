@@ -2,6 +2,8 @@
 
 mod support;
 
+mod audit;
+mod audit_sandbox;
 mod concurrency;
 mod drift;
 mod help;

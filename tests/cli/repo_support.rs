@@ -190,3 +190,70 @@ impl Repo {
         assert!(status.is_success(), "drift {path}: {status}");
     }
 }
+
+impl Repo {
+    /// Puts secrets into the example's vault through the Key Vault data plane, as a team
+    /// would before workloads read them (vaultwire itself never writes secret values). The
+    /// deploying app is first made Key Vault Secrets Officer on the vault.
+    pub fn set_secrets(&self, names: &[&str]) {
+        let http = crate::sandbox_support::client_for(self.sandbox.ca_pem());
+        let endpoint = self.sandbox.endpoint().to_owned();
+        let sub = ids::SUBSCRIPTION_ID;
+        let vault = format!(
+            "/subscriptions/{sub}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/kv-vaultwire-demo"
+        );
+        let token = |scope: &str| {
+            let body = crate::sandbox_support::form_body([
+                ("grant_type", "client_credentials"),
+                ("client_id", ids::CLIENT_ID),
+                ("client_secret", ids::CLIENT_SECRET),
+                ("scope", scope),
+            ]);
+            let request = http
+                .post(format!("{endpoint}/{}/oauth2/v2.0/token", ids::TENANT_ID))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            async move {
+                let reply = crate::sandbox_support::reply(request.send().await.unwrap()).await;
+                reply.body["access_token"].as_str().unwrap().to_owned()
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let arm = token("https://management.azure.com/.default").await;
+            let officer = serde_json::json!({"properties": {
+                "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7"),
+                "principalId": ids::CLIENT_OBJECT_ID,
+                "principalType": "ServicePrincipal",
+            }});
+            let assigned = http
+                .put(format!(
+                    "{endpoint}{vault}/providers/Microsoft.Authorization/roleAssignments/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0?api-version=2022-04-01"
+                ))
+                .bearer_auth(&arm)
+                .header("content-type", "application/json")
+                .body(officer.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert!(assigned.status().is_success(), "{}", assigned.status());
+            // The sandbox's vaultUri (docs/sandbox.md).
+            let vault_uri = format!("{endpoint}/vaults/kv-vaultwire-demo");
+            let data = token("https://vault.azure.net/.default").await;
+            for name in names {
+                let put = http
+                    .put(format!("{vault_uri}/secrets/{name}?api-version=2025-07-01"))
+                    .bearer_auth(&data)
+                    .header("content-type", "application/json")
+                    .body(serde_json::json!({"value": format!("not-a-real-{name}")}).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(put.status().is_success(), "set `{name}`: {}", put.status());
+            }
+        });
+    }
+}

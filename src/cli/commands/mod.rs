@@ -1,6 +1,7 @@
 //! One file per subcommand. Each takes validated settings, never clap types.
 
 pub mod apply;
+pub mod audit;
 pub mod common;
 pub mod import;
 pub mod init;

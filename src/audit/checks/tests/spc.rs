@@ -1,0 +1,253 @@
+//! The SecretProviderClass checks: existence, drift, vault, identity, grant and objects.
+
+use serde_json::json;
+
+use super::support::*;
+use crate::audit::catalog::CheckId;
+use crate::audit::evaluate::evaluate;
+use crate::audit::gather::SecretListing;
+use crate::audit::model::Status;
+use crate::audit::testing::*;
+
+#[test]
+fn a_drifted_spc_shows_what_differs_and_the_stale_identity() {
+    let (plan, _) = example_plan();
+    let mut gathered = applied_world(&plan);
+    let kubernetes = gathered
+        .clusters
+        .get_mut("demo")
+        .unwrap()
+        .kubernetes
+        .as_mut()
+        .unwrap();
+    let spcs = kubernetes.spcs.as_mut().unwrap();
+    let mut manifest = spcs[0].manifest.clone();
+    manifest["spec"]["parameters"]["userAssignedIdentityID"] = json!("old-client-id");
+    manifest["spec"]["parameters"]["keyvaultName"] = json!("kv-elsewhere");
+    spcs[0] = live_spc(manifest);
+    let report = audit(&gathered);
+
+    let matches = find(&report, CheckId::SpcMatchesPlan, PAYMENTS_DB);
+    assert_eq!(matches.status, Status::Fail);
+    let differences: Vec<String> = matches
+        .evidence
+        .iter()
+        .map(|e| format!("{}: {}", e.field.as_deref().unwrap_or_default(), e.detail))
+        .collect();
+    assert_eq!(
+        differences,
+        [
+            "spec.parameters.keyvaultName: live `kv-elsewhere`, plan `kv-vaultwire-demo`"
+                .to_owned(),
+            format!(
+                "spec.parameters.userAssignedIdentityID: live `old-client-id`, plan `{ADDON_CLIENT_ID}`"
+            ),
+        ]
+    );
+    let identity = find(&report, CheckId::SpcIdentity, PAYMENTS_DB);
+    assert_eq!(
+        (identity.status, identity.message.clone()),
+        (
+            Status::Fail,
+            format!("uses `old-client-id`, not the current add-on identity `{ADDON_CLIENT_ID}`")
+        )
+    );
+    let vault = find(&report, CheckId::SpcVault, PAYMENTS_DB);
+    assert_eq!(
+        (vault.status, vault.message.as_str()),
+        (
+            Status::Fail,
+            "names key vault `kv-elsewhere`, which is not the plan's vault `kv-vaultwire-demo`"
+        )
+    );
+    assert_eq!(
+        find(&report, CheckId::SpcMatchesPlan, "aks-demo/shop/shop-api").status,
+        Status::Pass
+    );
+}
+
+#[test]
+fn an_spc_missing_from_a_cluster_with_the_addon_fails_exists_only() {
+    let (plan, _) = example_plan();
+    let mut gathered = applied_world(&plan);
+    let kubernetes = gathered
+        .clusters
+        .get_mut("demo")
+        .unwrap()
+        .kubernetes
+        .as_mut()
+        .unwrap();
+    kubernetes
+        .spcs
+        .as_mut()
+        .unwrap()
+        .retain(|spc| spc.name != "payments-db");
+    let report = audit(&gathered);
+    let reason = "SecretProviderClass `payments/payments-db` does not exist in `aks-demo`";
+    assert_eq!(
+        find(&report, CheckId::SpcExists, PAYMENTS_DB).message,
+        reason
+    );
+    assert_eq!(
+        find(&report, CheckId::SpcExists, PAYMENTS_DB).status,
+        Status::Fail
+    );
+    assert_eq!(
+        find(&report, CheckId::SpcIdentity, PAYMENTS_DB).status,
+        Status::Skip
+    );
+    // The grant does not depend on the SecretProviderClass existing.
+    assert_eq!(
+        find(&report, CheckId::SpcGrant, PAYMENTS_DB).status,
+        Status::Pass
+    );
+}
+
+#[test]
+fn grants_count_only_reading_roles_at_or_above_the_vault_for_the_identity() {
+    let (plan, _) = example_plan();
+    let vault = vault_id(VAULT);
+    let subscription = format!("/subscriptions/{SUBSCRIPTION}");
+    let reader = "21090545-7ca7-4776-b22c-e363652d74d2";
+    let cases = [
+        (
+            vec![role_assignment(
+                &subscription,
+                SECRETS_USER,
+                ADDON_OBJECT_ID,
+            )],
+            Status::Pass,
+        ),
+        (
+            vec![role_assignment(&vault, reader, ADDON_OBJECT_ID)],
+            Status::Fail,
+        ),
+        (
+            vec![role_assignment(&vault, SECRETS_USER, "someone-else")],
+            Status::Fail,
+        ),
+        (
+            vec![role_assignment(
+                &format!("{vault}-2"),
+                SECRETS_USER,
+                ADDON_OBJECT_ID,
+            )],
+            Status::Fail,
+        ),
+        (vec![], Status::Fail),
+    ];
+    for (assignments, expected) in cases {
+        let mut gathered = applied_world(&plan);
+        gathered
+            .vaults
+            .get_mut("payments")
+            .unwrap()
+            .role_assignments = assignments.clone();
+        let report = audit(&gathered);
+        let check = find(&report, CheckId::SpcGrant, PAYMENTS_DB);
+        assert_eq!(check.status, expected, "{assignments:?}: {}", check.message);
+    }
+    // A SecretProviderClass mounting a certificate as `cert`: Secrets User does not cover it.
+    let with_certificate = EXAMPLE_PLAN.replace(
+        r#"{ name = "shop-tls", type = "secret", alias = "tls.pem" }"#,
+        r#"{ name = "shop-tls", type = "cert", alias = "tls.crt" }"#,
+    );
+    assert_ne!(with_certificate, EXAMPLE_PLAN);
+    let (plan, source) = plan_from("plans/example.toml", &with_certificate);
+    let report = evaluate(&plan, &source, &applied_world(&plan));
+    let shop = find(&report, CheckId::SpcGrant, "aks-demo/shop/shop-api");
+    assert_eq!(shop.status, Status::Fail);
+    assert_eq!(
+        shop.message,
+        format!(
+            "identity `{ADDON_OBJECT_ID}` may not read certificates in `{VAULT}`: no role assignment grants it"
+        )
+    );
+}
+
+#[test]
+fn access_policy_vaults_need_an_entry_with_get() {
+    let (plan, _) = example_plan();
+    let entry = |secrets: &[&str]| {
+        json!({"enableRbacAuthorization": false, "accessPolicies": [
+            {"tenantId": TENANT, "objectId": ADDON_OBJECT_ID, "permissions": {"secrets": secrets, "keys": [], "certificates": []}}
+        ]})
+    };
+    for (properties, expected) in [
+        (entry(&["Get", "List"]), Status::Pass),
+        (entry(&["list"]), Status::Fail),
+    ] {
+        let mut gathered = applied_world(&plan);
+        let data = gathered.vaults.get_mut("payments").unwrap();
+        data.vault = Some(live_vault(VAULT, properties));
+        data.role_assignments.clear();
+        let report = audit(&gathered);
+        let check = find(&report, CheckId::SpcGrant, PAYMENTS_DB);
+        assert_eq!(check.status, expected, "{}", check.message);
+        assert_eq!(
+            find(&report, CheckId::VaultRbacAuthorization, VAULT).status,
+            Status::Warn
+        );
+    }
+}
+
+#[test]
+fn a_workload_identity_without_a_plan_grant_cannot_be_checked() {
+    let text = EXAMPLE_PLAN.replace(
+        "identity = { addon = \"demo\" }       # read the vault as the add-on identity",
+        "identity = { workload_identity_client_id = \"11111111-2222-4333-8444-555555555555\" }",
+    );
+    let (plan, source) = plan_from("plans/wi.toml", &text);
+    let report = evaluate(&plan, &source, &applied_world(&plan));
+    let check = find(&report, CheckId::SpcGrant, PAYMENTS_DB);
+    assert_eq!(check.status, Status::Skip);
+    assert!(
+        check.message.contains("no `[grant]` of the plan names it"),
+        "{}",
+        check.message
+    );
+    let identity = find(&report, CheckId::SpcIdentity, PAYMENTS_DB);
+    assert_eq!(
+        (identity.status, identity.message.as_str()),
+        (
+            Status::Pass,
+            "uses the plan's workload identity `11111111-2222-4333-8444-555555555555`"
+        )
+    );
+}
+
+#[test]
+fn objects_are_looked_up_by_name_and_a_forbidden_listing_is_a_skip() {
+    let (plan, _) = example_plan();
+    let mut gathered = applied_world(&plan);
+    gathered.vaults.get_mut("payments").unwrap().secrets =
+        SecretListing::Listed(["db-password".to_owned()].into_iter().collect());
+    let report = audit(&gathered);
+    let check = find(&report, CheckId::SpcObjects, PAYMENTS_DB);
+    assert_eq!(
+        (check.status, check.message.as_str()),
+        (
+            Status::Fail,
+            "1 of 2 objects do not exist in `kv-vaultwire-demo`"
+        )
+    );
+    let details: Vec<&str> = check.evidence.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(
+        details,
+        [
+            "secret `db-password` exists",
+            "secret `db-username` does not exist"
+        ]
+    );
+
+    gathered.vaults.get_mut("payments").unwrap().secrets = SecretListing::Denied {
+        reason: "Caller is not authorized to perform action on resource.".to_owned(),
+    };
+    let report = audit(&gathered);
+    let check = find(&report, CheckId::SpcObjects, PAYMENTS_DB);
+    assert_eq!(check.status, Status::Skip);
+    assert_eq!(
+        check.message,
+        "vaultwire may not list the secrets of `kv-vaultwire-demo`: Caller is not authorized to perform action on resource."
+    );
+}

@@ -1,0 +1,62 @@
+//! Everything the audit read, as plain data: what the checks judge.
+//!
+//! Built by [`gather`](super::gather) from an [`AuditSource`](super::AuditSource), or by hand
+//! in tests. Holds no secret values: Secrets are listed metadata-only, vault secrets by name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::audit::scan::ClusterObjects;
+use crate::providers::azure::aks::LiveAddon;
+use crate::providers::azure::keyvault::LiveVault;
+use crate::providers::azure::rbac::RoleAssignment;
+use crate::providers::kube::LiveSpc;
+
+/// What the audit read, by plan key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gathered {
+    /// By `[addon.KEY]`.
+    pub clusters: BTreeMap<String, ClusterData>,
+    /// By `[vault.KEY]`.
+    pub vaults: BTreeMap<String, VaultData>,
+}
+
+/// One AKS cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterData {
+    /// The add-on as AKS reports it; `None` when the cluster does not exist.
+    pub addon: Option<LiveAddon>,
+    /// The cluster's Kubernetes API; `None` when the cluster does not exist.
+    pub kubernetes: Option<KubeData>,
+}
+
+/// What the Kubernetes API of one cluster holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KubeData {
+    /// Every SecretProviderClass; `None` when the cluster does not serve the API (the CSI
+    /// driver, that is the add-on, is not installed).
+    pub spcs: Option<Vec<LiveSpc>>,
+    pub objects: ClusterObjects,
+}
+
+/// One Key Vault.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VaultData {
+    /// `None` when the vault does not exist.
+    pub vault: Option<LiveVault>,
+    /// Role assignments at or above the vault's scope (RBAC vaults only).
+    pub role_assignments: Vec<RoleAssignment>,
+    pub secrets: SecretListing,
+}
+
+/// The names of a vault's secrets, or why they are not known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretListing {
+    /// Names of every secret, certificates' backing secrets included, lowercase (Key Vault
+    /// names are case-insensitive).
+    Listed(BTreeSet<String>),
+    /// The caller may not list the vault's secrets (HTTP 403): Key Vault's reason.
+    Denied { reason: String },
+    /// Not read: the vault does not exist, or no SecretProviderClass of the plan uses it.
+    #[default]
+    NotRead,
+}

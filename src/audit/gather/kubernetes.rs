@@ -1,0 +1,110 @@
+//! Reading one cluster's Kubernetes API for the audit: SecretProviderClasses, every workload
+//! kind and Secret metadata, across all namespaces, with LIST requests only.
+//!
+//! Secrets are listed metadata-only (`PartialObjectMetadataList`), with `type=` field
+//! selectors to learn which are service-account tokens or Helm releases, so no Secret value is
+//! ever transferred.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+
+use super::KubeData;
+use crate::audit::error::AuditError;
+use crate::audit::scan::{ClusterObjects, WorkloadKind};
+use crate::providers::kube::{KubeError, SpcClient};
+
+/// Secret types the scan must recognise, learnt through `type=` field selectors.
+const EXCLUDED_SECRET_TYPES: [&str; 2] =
+    ["kubernetes.io/service-account-token", "helm.sh/release.v1"];
+
+/// Everything the audit reads from the cluster `cluster` through `client`.
+pub async fn read_kubernetes(client: &kube::Client, cluster: &str) -> Result<KubeData, AuditError> {
+    let spcs = SpcClient::new(client.clone())
+        .list_all()
+        .await
+        .map_err(|error| {
+            AuditError::read(format!("the SecretProviderClasses of `{cluster}`"), error)
+        })?;
+    let mut objects = ClusterObjects::default();
+    for kind in WorkloadKind::ALL {
+        let items = list_all(client, &workload_resource(kind), cluster).await?;
+        objects = objects.with(kind, items);
+    }
+    let objects = objects.with_secrets(secret_metadata(client, cluster).await?);
+    Ok(KubeData { spcs, objects })
+}
+
+fn workload_resource(kind: WorkloadKind) -> ApiResource {
+    let (group, version, plural) = kind.api();
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(group, version, kind.as_str()),
+        plural,
+    )
+}
+
+async fn list_all(
+    client: &kube::Client,
+    resource: &ApiResource,
+    cluster: &str,
+) -> Result<Vec<Value>, AuditError> {
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), resource);
+    let list = api.list(&ListParams::default()).await.map_err(|error| {
+        AuditError::read(
+            format!("the {} of `{cluster}`", resource.plural),
+            KubeError::from_kube("list", format!("{} in `{cluster}`", resource.plural), error),
+        )
+    })?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|item| serde_json::to_value(item).ok())
+        .collect())
+}
+
+/// Secret metadata across all namespaces, with `type` filled in for the excluded types.
+async fn secret_metadata(client: &kube::Client, cluster: &str) -> Result<Vec<Value>, AuditError> {
+    let api: Api<Secret> = Api::all(client.clone());
+    let failed = |error| {
+        AuditError::read(
+            format!("the Secret metadata of `{cluster}`"),
+            KubeError::from_kube("list", format!("Secrets in `{cluster}`"), error),
+        )
+    };
+    let key = |meta: &kube::core::ObjectMeta| {
+        (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        )
+    };
+    let mut typed = BTreeMap::new();
+    for secret_type in EXCLUDED_SECRET_TYPES {
+        let params = ListParams::default().fields(&format!("type={secret_type}"));
+        for item in api.list_metadata(&params).await.map_err(failed)? {
+            typed.insert(key(&item.metadata), secret_type);
+        }
+    }
+    let all = api
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(failed)?;
+    Ok(all
+        .items
+        .iter()
+        .map(|item| {
+            let metadata = serde_json::to_value(&item.metadata).unwrap_or(Value::Null);
+            let mut secret = json!({ "metadata": metadata });
+            if let Some(secret_type) = typed.get(&key(&item.metadata)) {
+                secret["type"] = json!(secret_type);
+            }
+            secret
+        })
+        .collect())
+}
+
+#[cfg(test)]
+#[path = "kubernetes_tests.rs"]
+mod tests;

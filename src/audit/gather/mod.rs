@@ -1,0 +1,14 @@
+//! Reading what the audit judges: the only I/O of the audit, read-only.
+
+mod azure;
+mod gathered;
+mod kubernetes;
+mod source;
+
+pub use azure::AzureAuditSource;
+pub use gathered::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
+pub use kubernetes::read_kubernetes;
+pub use source::{AuditSource, gather};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,15 @@
+//! The workload scan (CIS AKS 4.5.1 and 4.5.2): which workloads consume Kubernetes Secrets,
+//! and how. Pure functions over the objects as the API lists them.
+
+pub mod objects;
+pub mod owners;
+pub mod pod_spec;
+pub mod workloads;
+
+pub use objects::{ClusterObjects, WorkloadKind, list_items};
+pub use owners::{Owners, WorkloadRef};
+pub use pod_spec::{CSI_DRIVER, SecretUse, UseKind, image_pull_secrets, secret_uses};
+pub use workloads::{SYNCED_LABEL, Scan, scan};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,355 @@
+//! Test data for the audit: the seeded sandbox cluster's objects, read through the emulator's
+//! own list endpoints, so tests judge exactly the world the sandbox serves.
+
+use http::{HeaderMap, Method};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::audit::scan::{ClusterObjects, WorkloadKind, list_items};
+use crate::sandbox::kube::{KubeCluster, KubeRequest};
+
+/// A fixed "now", a few weeks after the seed's objects were created.
+pub fn now() -> Timestamp {
+    "2026-11-26T12:00:00Z".parse().expect("valid timestamp")
+}
+
+/// `GET path` (across all namespaces) on `cluster`, as JSON.
+pub fn list(cluster: &mut KubeCluster, path: &str) -> Value {
+    let headers = HeaderMap::new();
+    let request = KubeRequest {
+        method: &Method::GET,
+        path,
+        query: "",
+        headers: &headers,
+        body: &[],
+    };
+    let response = cluster.handle(&request, now());
+    assert!(
+        response.status.is_success(),
+        "GET {path}: {}",
+        response.status
+    );
+    response.json_body().expect("a JSON list")
+}
+
+/// The path that lists `kind` across all namespaces.
+pub fn all_namespaces_path(kind: WorkloadKind) -> String {
+    match kind.api() {
+        ("", version, plural) => format!("/api/{version}/{plural}"),
+        (group, version, plural) => format!("/apis/{group}/{version}/{plural}"),
+    }
+}
+
+/// Every workload list and the Secrets of `cluster`.
+pub fn objects_of(cluster: &mut KubeCluster) -> ClusterObjects {
+    let mut objects = ClusterObjects::default();
+    for kind in WorkloadKind::ALL {
+        let items = list_items(&list(cluster, &all_namespaces_path(kind)));
+        objects = objects.with(kind, items);
+    }
+    objects.with_secrets(list_items(&list(cluster, "/api/v1/secrets")))
+}
+
+/// The objects of the seeded `aks-demo`.
+pub fn seeded_objects() -> ClusterObjects {
+    objects_of(&mut KubeCluster::seeded("aks-demo"))
+}
+
+// --- plans, and Azure and cluster state as the audit gathers it ---------------------------------
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::audit::gather::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
+use crate::plan::PlanSource;
+use crate::plan::model::Plan;
+use crate::providers::azure::aks::{AddonIdentity, LiveAddon};
+use crate::providers::azure::keyvault::LiveVault;
+use crate::providers::azure::rbac::RoleAssignment;
+use crate::providers::kube::LiveSpc;
+use crate::resources::context::{Context, Derived};
+
+pub const SUBSCRIPTION: &str = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8";
+pub const TENANT: &str = "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c";
+/// The add-on identity the tests' "applied" cluster has.
+pub const ADDON_CLIENT_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+pub const ADDON_OBJECT_ID: &str = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";
+pub const SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
+
+/// A plan from TOML text, checked.
+pub fn plan_from(name: &str, text: &str) -> (Plan, PlanSource) {
+    let source = PlanSource {
+        name: name.to_owned(),
+        text: text.to_owned(),
+    };
+    let checked = crate::plan::check(&source);
+    let plan = checked
+        .plan
+        .unwrap_or_else(|| panic!("{name} is valid: {:?}", checked.diagnostics));
+    (plan, source)
+}
+
+/// The text of `plans/example.toml`, as shipped.
+pub const EXAMPLE_PLAN: &str = include_str!("../../plans/example.toml");
+
+/// `plans/example.toml`, checked.
+pub fn example_plan() -> (Plan, PlanSource) {
+    plan_from("plans/example.toml", EXAMPLE_PLAN)
+}
+
+pub fn vault_id(name: &str) -> String {
+    format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/{name}"
+    )
+}
+
+/// The add-on, enabled with the tests' identity and rotation as given.
+pub fn enabled_addon(rotation: Option<bool>) -> LiveAddon {
+    LiveAddon {
+        enabled: true,
+        secret_rotation: rotation,
+        rotation_poll_interval: Some("2m".to_owned()),
+        identity: Some(AddonIdentity {
+            client_id: ADDON_CLIENT_ID.to_owned(),
+            object_id: ADDON_OBJECT_ID.to_owned(),
+            resource_id: format!(
+                "/subscriptions/{SUBSCRIPTION}/resourcegroups/MC_rg-demo_aks-demo_westeurope/providers/Microsoft.ManagedIdentity/userAssignedIdentities/azurekeyvaultsecretsprovider-aks-demo"
+            ),
+        }),
+    }
+}
+
+/// A vault as ARM returns it, with `properties` merged over an RBAC vault's.
+pub fn live_vault(name: &str, properties: serde_json::Value) -> LiveVault {
+    let mut document = json!({
+        "id": vault_id(name),
+        "name": name,
+        "location": "westeurope",
+        "properties": {
+            "tenantId": TENANT,
+            "sku": {"family": "A", "name": "standard"},
+            "enableRbacAuthorization": true,
+            "enableSoftDelete": true,
+            "softDeleteRetentionInDays": 7,
+            "publicNetworkAccess": "Enabled",
+            "vaultUri": format!("https://{name}.vault.azure.net/"),
+        }
+    });
+    if let (Some(base), Some(extra)) = (
+        document["properties"].as_object_mut(),
+        properties.as_object(),
+    ) {
+        for (key, value) in extra {
+            base.insert(key.clone(), value.clone());
+        }
+    }
+    LiveVault::from_document(document).expect("a readable vault")
+}
+
+/// A live SecretProviderClass holding exactly `manifest`.
+pub fn live_spc(manifest: serde_json::Value) -> LiveSpc {
+    let text = |pointer: &str| {
+        manifest
+            .pointer(pointer)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let parameters = manifest
+        .pointer("/spec/parameters")
+        .and_then(serde_json::Value::as_object)
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    LiveSpc {
+        namespace: text("/metadata/namespace"),
+        name: text("/metadata/name"),
+        resource_version: Some("42".to_owned()),
+        provider: Some(text("/spec/provider")),
+        parameters,
+        secret_objects: manifest
+            .pointer("/spec/secretObjects")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+        managed_by_vaultwire: true,
+        manifest,
+    }
+}
+
+/// The manifest the plan renders for `spc.KEY` with the tests' add-on identity.
+pub fn desired_spc(plan: &Plan, key: &str) -> serde_json::Value {
+    let spc = &plan.spcs[key];
+    let vault = &plan.vaults[spc.vault.as_str()];
+    let mut derived = Derived::default();
+    derived.addon_identities.insert(
+        spc.addon.value.clone(),
+        crate::resources::AddonIdentity {
+            client_id: ADDON_CLIENT_ID.to_owned(),
+            object_id: ADDON_OBJECT_ID.to_owned(),
+            resource_id: String::new(),
+        },
+    );
+    crate::resources::spc::manifest(spc, &vault.name, &Context::of(plan), &derived)
+}
+
+pub fn role_assignment(scope: &str, role: &str, principal: &str) -> RoleAssignment {
+    RoleAssignment {
+        id: format!("{scope}/providers/Microsoft.Authorization/roleAssignments/ra-1"),
+        name: "ra-1".to_owned(),
+        scope: scope.to_owned(),
+        role_definition_id: format!(
+            "/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+        ),
+        principal_id: principal.to_owned(),
+        principal_type: Some("ServicePrincipal".to_owned()),
+    }
+}
+
+/// The seeded sandbox as it starts: `aks-demo` with the add-on disabled (so no
+/// SecretProviderClass API), the seeded workloads, and no vault yet.
+pub fn seeded_world(plan: &Plan) -> Gathered {
+    let mut gathered = Gathered::default();
+    gathered.clusters.insert(
+        "demo".to_owned(),
+        ClusterData {
+            addon: Some(LiveAddon::default()),
+            kubernetes: Some(KubeData {
+                spcs: None,
+                objects: seeded_objects(),
+            }),
+        },
+    );
+    for key in plan.vaults.keys() {
+        gathered.vaults.insert(key.clone(), VaultData::default());
+    }
+    gathered
+}
+
+/// The seeded sandbox after `vaultwire apply plans/example.toml` with the vault's secrets
+/// created: the add-on on with rotation, both SecretProviderClasses as planned, the vault with
+/// its grant, and the objects in the vault. The workloads are unchanged.
+pub fn applied_world(plan: &Plan) -> Gathered {
+    let mut gathered = seeded_world(plan);
+    let spcs = plan
+        .spcs
+        .keys()
+        .map(|key| live_spc(desired_spc(plan, key)))
+        .collect();
+    if let Some(cluster) = gathered.clusters.get_mut("demo") {
+        cluster.addon = Some(enabled_addon(Some(true)));
+        if let Some(kubernetes) = cluster.kubernetes.as_mut() {
+            kubernetes.spcs = Some(spcs);
+        }
+    }
+    let id = vault_id("kv-vaultwire-demo");
+    gathered.vaults.insert(
+        "payments".to_owned(),
+        VaultData {
+            vault: Some(live_vault(
+                "kv-vaultwire-demo",
+                json!({"enablePurgeProtection": false}),
+            )),
+            role_assignments: vec![role_assignment(&id, SECRETS_USER, ADDON_OBJECT_ID)],
+            secrets: SecretListing::Listed(
+                ["api-key", "db-password", "db-username", "shop-tls"]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect::<BTreeSet<_>>(),
+            ),
+        },
+    );
+    gathered
+}
+
+// --- a recording fake of the read-only source ----------------------------------------------------
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::audit::error::AuditError;
+use crate::audit::gather::AuditSource;
+use crate::plan::model::{Addon, Vault};
+
+/// Serves a [`Gathered`] world through [`AuditSource`], by cluster and vault name, and records
+/// every read.
+#[derive(Debug, Default)]
+pub struct FakeSource {
+    addons: BTreeMap<String, Option<LiveAddon>>,
+    kubernetes: BTreeMap<String, KubeData>,
+    vaults: BTreeMap<String, VaultData>,
+    pub reads: Mutex<Vec<String>>,
+}
+
+impl FakeSource {
+    /// Serves `gathered`, keyed by the plan's keys, under the names `plan` gives them.
+    pub fn serving(plan: &Plan, gathered: &Gathered) -> Self {
+        let mut fake = Self::default();
+        for (key, addon) in &plan.addons {
+            let data = gathered.clusters.get(key).cloned().unwrap_or_default();
+            fake.addons.insert(addon.cluster.value.clone(), data.addon);
+            if let Some(kubernetes) = data.kubernetes {
+                fake.kubernetes
+                    .insert(addon.cluster.value.clone(), kubernetes);
+            }
+        }
+        for (key, vault) in &plan.vaults {
+            let data = gathered.vaults.get(key).cloned().unwrap_or_default();
+            fake.vaults.insert(vault.name.value.clone(), data);
+        }
+        fake
+    }
+
+    fn record(&self, read: String) {
+        self.reads.lock().expect("not poisoned").push(read);
+    }
+
+    pub fn reads(&self) -> Vec<String> {
+        self.reads.lock().expect("not poisoned").clone()
+    }
+}
+
+impl AuditSource for FakeSource {
+    async fn addon(&self, addon: &Addon) -> Result<Option<LiveAddon>, AuditError> {
+        self.record(format!("addon {}", addon.cluster.value));
+        Ok(self.addons.get(addon.cluster.as_str()).cloned().flatten())
+    }
+
+    async fn kubernetes(&self, addon: &Addon) -> Result<KubeData, AuditError> {
+        self.record(format!("kubernetes {}", addon.cluster.value));
+        Ok(self
+            .kubernetes
+            .get(addon.cluster.as_str())
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn vault(&self, vault: &Vault) -> Result<Option<LiveVault>, AuditError> {
+        self.record(format!("vault {}", vault.name.value));
+        Ok(self
+            .vaults
+            .get(vault.name.as_str())
+            .and_then(|data| data.vault.clone()))
+    }
+
+    async fn role_assignments(&self, vault: &LiveVault) -> Result<Vec<RoleAssignment>, AuditError> {
+        self.record(format!("role assignments {}", vault.name));
+        Ok(self
+            .vaults
+            .get(&vault.name)
+            .map(|data| data.role_assignments.clone())
+            .unwrap_or_default())
+    }
+
+    async fn secret_names(&self, vault: &LiveVault) -> Result<SecretListing, AuditError> {
+        self.record(format!("secret names {}", vault.name));
+        Ok(self
+            .vaults
+            .get(&vault.name)
+            .map(|data| data.secrets.clone())
+            .unwrap_or_default())
+    }
+}

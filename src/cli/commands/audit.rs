@@ -1,0 +1,118 @@
+//! `vaultwire audit PLAN [--format human|json|sarif|junit] [--output FILE]`: read the plan's
+//! clusters and vaults (read-only), judge them, and report.
+//!
+//! Exit codes: 0 compliant (no check failed), 4 violations, 1 error. The report goes to
+//! stdout, or to `--output FILE`; the one-line summary goes to stderr whenever stdout does not
+//! already end with it, so a pipeline log always shows the verdict.
+
+use std::path::{Path, PathBuf};
+
+use crate::audit::model::{Report, Verdict};
+use crate::audit::render::{human, json, junit, sarif};
+use crate::audit::{AuditSource, AzureAuditSource, evaluate, gather};
+use crate::cli::args::{AuditArgs, AuditFormat};
+use crate::cli::commands::common::{LoadedPlan, load_plan};
+use crate::cli::connect::connect;
+use crate::cli::output::Output;
+use crate::error::{Error, Outcome};
+
+/// Validated settings of `audit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCommand {
+    pub plan: PathBuf,
+    pub format: AuditFormat,
+    pub output: Option<PathBuf>,
+}
+
+impl AuditCommand {
+    pub fn from_args(args: AuditArgs) -> Self {
+        Self {
+            plan: args.plan,
+            format: args.format,
+            output: args.output,
+        }
+    }
+}
+
+/// The command line's entry: load the plan, sign in, gather, judge, report.
+pub fn execute(args: AuditArgs, output: Output) -> Result<Outcome, Error> {
+    let command = AuditCommand::from_args(args);
+    let loaded = load_plan(&command.plan, output)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    runtime.block_on(async {
+        // The same connection as plan and apply: a `cloud = "sandbox"` plan needs no setup.
+        let connected = connect(&loaded).await?;
+        let source = AzureAuditSource::new(
+            connected.backend.session().clone(),
+            connected.environment.clone(),
+        );
+        run(&source, &loaded, &command, output).await
+    })
+}
+
+/// Gathers through `source`, evaluates and reports.
+pub async fn run<S: AuditSource>(
+    source: &S,
+    loaded: &LoadedPlan,
+    command: &AuditCommand,
+    output: Output,
+) -> Result<Outcome, Error> {
+    let gathered = gather(&loaded.plan, source).await?;
+    let report = evaluate(&loaded.plan, &loaded.source, &gathered);
+    report_to(&report, command, output)
+}
+
+/// The report in `format`; colour only for the human format on a terminal.
+pub fn render(report: &Report, format: AuditFormat, color: bool) -> String {
+    match format {
+        AuditFormat::Human => human::render(report, color),
+        AuditFormat::Json => json::render(report),
+        AuditFormat::Sarif => sarif::render(report),
+        AuditFormat::Junit => junit::render(report),
+    }
+}
+
+/// Writes or prints the report and maps the verdict to the outcome.
+pub fn report_to(
+    report: &Report,
+    command: &AuditCommand,
+    output: Output,
+) -> Result<Outcome, Error> {
+    match &command.output {
+        Some(path) => {
+            write(path, &render(report, command.format, false))?;
+            eprintln!("{}", human::summary_line(report, output.color_stderr));
+            eprintln!("Wrote the audit report to `{}`.", path.display());
+        }
+        None => {
+            print!("{}", render(report, command.format, output.color));
+            if command.format != AuditFormat::Human {
+                eprintln!("{}", human::summary_line(report, output.color_stderr));
+            }
+        }
+    }
+    Ok(match report.summary.verdict {
+        Verdict::Compliant => Outcome::Success,
+        Verdict::Violations => Outcome::AuditViolations,
+    })
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Error> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(path, text).map_err(|source| Error::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+#[path = "audit_tests.rs"]
+mod tests;
