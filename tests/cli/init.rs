@@ -38,3 +38,41 @@ fn init_rejects_a_name_that_is_not_a_file_stem() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn the_scaffolded_plan_validates_and_the_pipelines_do_what_they_say() {
+    let test = Test::new();
+    test.vaultwire(&["init", "repo", "--name", "payments"])
+        .assert()
+        .success();
+    test.vaultwire(&["validate", "repo/plans/payments.toml"])
+        .assert()
+        .success();
+    let workflow: serde_json::Value =
+        serde_norway::from_str(&test.read("repo/.github/workflows/vaultwire-payments.yml"))
+            .expect("the GitHub workflow is YAML");
+    let on = &workflow["on"];
+    assert!(on.get("pull_request").is_some() && on.get("schedule").is_some());
+    assert_eq!(on["push"]["branches"][0], "main");
+    assert_eq!(workflow["concurrency"]["group"], "vaultwire-payments");
+    assert_eq!(workflow["concurrency"]["cancel-in-progress"], false);
+    let jobs = &workflow["jobs"];
+    assert_eq!(jobs["plan"]["permissions"]["id-token"], "write");
+    assert_eq!(jobs["plan"]["permissions"]["pull-requests"], "write");
+    let steps = |job: &str| jobs[job]["steps"].to_string();
+    assert!(steps("plan").contains("--format markdown --detailed-exitcode"));
+    assert!(steps("plan").contains("azure/login"));
+    assert!(steps("apply").contains("vaultwire apply \\\"$PLAN\\\" --auto-approve"));
+    assert!(
+        steps("apply").contains("git push"),
+        "the state is committed back"
+    );
+    assert!(steps("drift").contains("--detailed-exitcode"));
+    let pipeline: serde_json::Value =
+        serde_norway::from_str(&test.read("repo/.azure-pipelines/vaultwire-payments.yml"))
+            .expect("the Azure pipeline is YAML");
+    assert_eq!(pipeline["lockBehavior"], "sequential");
+    assert!(pipeline.get("pr").is_some() && pipeline.get("schedules").is_some());
+    let stages = pipeline["stages"].to_string();
+    assert!(stages.contains("AzureCLI@2") && stages.contains("--auto-approve"));
+}

@@ -179,3 +179,30 @@ fn apply_without_a_terminal_or_auto_approve_refuses_and_changes_nothing() {
     assert!(!repo.addon_enabled("azureKeyvaultSecretsProvider"));
     assert!(!repo.test.path().join("state/example.state.json").exists());
 }
+
+#[test]
+fn a_no_op_plan_reads_each_resource_at_most_once() {
+    let repo = Repo::new();
+    repo.apply();
+    repo.sandbox.clear_journal();
+    repo.assert_converged();
+    let journal = repo.sandbox.journal();
+    let reads: Vec<String> = journal
+        .iter()
+        // Sign-in and the cluster's credentials are per run, not per resource.
+        .filter(|e| {
+            !e.path.ends_with("/oauth2/v2.0/token")
+                && !e.path.ends_with("/listClusterUserCredential")
+        })
+        .map(|e| format!("{} {}", e.method, e.route))
+        .collect();
+    assert!(
+        journal
+            .iter()
+            .all(|e| e.method == "GET" || e.method == "POST"),
+        "{journal:#?}"
+    );
+    // Five resources: the vault, the add-on (one cluster GET), the grant (one role-assignment
+    // list for the vault) and both SecretProviderClasses (one list for the cluster).
+    assert_eq!(reads.len(), 4, "{reads:#?}");
+}
