@@ -103,7 +103,10 @@ fn destroy_deletes_every_spc_before_disabling_the_addon_and_keeps_the_other_addo
     repo.apply();
     repo.sandbox.clear_journal();
     let destroyed = repo.expect(0, &["destroy", "plans/example.toml", "--auto-approve"]);
-    assert!(destroyed.contains("Destroy complete!"), "{destroyed}");
+    assert!(
+        destroyed.contains("Destroy complete! Resources: 5 destroyed."),
+        "{destroyed}"
+    );
     let journal = repo.sandbox.journal();
     let spc_deletes: Vec<usize> = journal
         .iter()

@@ -142,12 +142,15 @@ fn finish(what: &'static str, report: &ApplyReport, stopped: bool) -> Result<Out
             skipped: report.skipped.len(),
         });
     }
-    let verb = if what == "destroy" {
-        "Destroy"
+    if what == "destroy" {
+        // As Terraform prints it: a destroy only destroys.
+        println!(
+            "\nDestroy complete! Resources: {} destroyed.",
+            report.succeeded.len()
+        );
     } else {
-        "Apply"
-    };
-    println!("\n{verb} complete! {}", report.counts());
+        println!("\nApply complete! {}", report.counts());
+    }
     Ok(Outcome::Success)
 }
 
