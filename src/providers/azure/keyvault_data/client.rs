@@ -42,12 +42,14 @@ pub struct SecretsClient {
 }
 
 impl SecretsClient {
-    /// A client for the vault at `vault_uri` (a live vault's `properties.vaultUri`).
+    /// A client for the vault at `vault_uri` (a live vault's `properties.vaultUri`), retrying
+    /// as `retry` says and waiting on `timer` (a run passes its ARM client's).
     pub fn new(
         cloud: &AzureCloud,
         credential: Arc<dyn TokenCredential>,
         vault_uri: &str,
         timer: Arc<dyn Timer>,
+        retry: RetrySettings,
     ) -> Result<Self, KeyVaultDataError> {
         let invalid = || KeyVaultDataError::InvalidVaultUri {
             uri: vault_uri.to_owned(),
@@ -65,10 +67,7 @@ impl SecretsClient {
             .with_on_request(challenge.clone())
             .with_on_challenge(challenge);
         let mut options = cloud.client_options();
-        options.retry = RetryOptions::custom(Arc::new(ArmRetryPolicy::new(
-            RetrySettings::default(),
-            timer,
-        )));
+        options.retry = RetryOptions::custom(Arc::new(ArmRetryPolicy::new(retry, timer)));
         let per_try: Vec<Arc<dyn Policy>> = vec![Arc::new(authorization)];
         let pipeline = Pipeline::new(
             Some("vaultwire"),
