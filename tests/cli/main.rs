@@ -2,6 +2,12 @@
 
 mod support;
 
+mod clients_aks;
+mod clients_keyvault;
+mod clients_kube;
+mod clients_rbac;
+mod clients_secrets;
+mod clients_support;
 mod help;
 mod init;
 mod kube_rs;
