@@ -3,6 +3,7 @@
 mod support;
 
 mod clients_aks;
+mod clients_faults;
 mod clients_keyvault;
 mod clients_kube;
 mod clients_rbac;
