@@ -6,6 +6,7 @@ mod clients_aks;
 mod clients_faults;
 mod clients_keyvault;
 mod clients_kube;
+mod clients_logs;
 mod clients_rbac;
 mod clients_secrets;
 mod clients_support;
