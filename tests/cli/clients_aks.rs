@@ -285,12 +285,13 @@ async fn a_stale_etag_gets_412_and_the_client_reads_again() {
 
 #[tokio::test]
 async fn a_busy_cluster_answers_operation_not_allowed_and_the_client_waits_its_turn() {
+    // Another operation starts on the cluster (a PUT of the same document) and runs for a
+    // second — a margin, not a measurement: the client's first PUT must arrive while it runs.
     let clients = Clients::start_with(SandboxOptions {
-        lro_duration: Duration::from_millis(300),
+        lro_duration: Duration::from_secs(1),
         ..SandboxOptions::default()
     })
     .await;
-    // Another operation starts on the cluster (a PUT of the same document).
     let document = clients
         .env
         .arm("GET", &demo_path(), None)
@@ -302,6 +303,8 @@ async fn a_busy_cluster_answers_operation_not_allowed_and_the_client_waits_its_t
         .arm("PUT", &demo_path(), Some(&document))
         .await
         .expect(200);
+    // Our own operation, once accepted, ends at once.
+    clients.env.sandbox.set_lro_duration(Duration::ZERO);
 
     let addon = clients
         .aks()

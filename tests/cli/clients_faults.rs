@@ -190,8 +190,9 @@ async fn dropped_connections_are_retried_and_everything_succeeds() {
 
 #[tokio::test]
 async fn slow_operations_are_polled_to_completion() {
+    // Half a second per operation: enough margin for the first poll to find it running.
     let clients = Clients::start_with(SandboxOptions {
-        lro_duration: Duration::from_millis(300),
+        lro_duration: Duration::from_millis(500),
         ..SandboxOptions::default()
     })
     .await;

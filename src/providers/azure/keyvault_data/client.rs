@@ -6,6 +6,11 @@
 //! sandbox vault on `127.0.0.1` cannot; three GETs do not justify the extra crate either. The
 //! pipeline is the ARM client's (same retry policy and timer), with Key Vault's challenge
 //! authentication instead of a fixed scope.
+//!
+//! A 403 is returned as [`ArmError::Api`] (`403 Forbidden`; Key Vault's inner code says
+//! `ForbiddenByRbac` or `AccessDenied`) and never retried — also while a new role assignment or
+//! access policy is still propagating: only the caller knows whether it just granted access and
+//! should wait and ask again (`tests/cli/clients_secrets.rs` shows the contract).
 
 use std::collections::HashSet;
 use std::sync::Arc;
