@@ -97,6 +97,7 @@ impl AzureSession {
             self.credential.token_credential(),
             vault_uri,
             self.arm.timer(),
+            self.arm.retry_settings(),
         )?)
     }
 

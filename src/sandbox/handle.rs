@@ -271,7 +271,7 @@ impl SandboxHandle {
             .map(|cluster| kubeconfig::Context {
                 user: format!("vaultwire-deployer@{cluster}"),
                 cluster,
-                token: token.clone(),
+                auth: kubeconfig::UserAuth::Token(token.clone()),
             })
             .collect();
         Ok(kubeconfig::render(

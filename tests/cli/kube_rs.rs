@@ -1,19 +1,40 @@
-//! kube-rs (the client vaultwire uses) against the emulated Kubernetes API: the calls the
-//! provider and the apply lock make, and the error classification they rely on.
+//! kube-rs (the client vaultwire uses) against the sandbox's Kubernetes API over HTTPS, with
+//! the sandbox CA and a bearer token from its kubeconfig: the calls the provider and the apply
+//! lock make, and the error classification they rely on.
+
+use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{self, Discovery};
 use kube::{Client, Config};
 use serde_json::json;
-use vaultwire::sandbox::kube::KubeCluster;
 
-use crate::kube_server::KubeServer;
+use crate::sandbox_support::{AKS_API, Env, cluster_path, start};
 
-fn client(server: &KubeServer) -> Client {
-    let url = server.url().parse().expect("a valid URL");
-    Client::try_from(Config::new(url)).expect("a client")
+/// A client for `aks-demo` from the sandbox's own kubeconfig.
+async fn client(env: &Env) -> Client {
+    let yaml = env
+        .sandbox
+        .kubeconfig(Duration::from_secs(3600))
+        .expect("a kubeconfig");
+    let kubeconfig = Kubeconfig::from_yaml(&yaml).expect("a valid kubeconfig");
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("a config");
+    Client::try_from(config).expect("a client")
+}
+
+/// Enables the Key Vault add-on through ARM, which makes the cluster serve the CRD.
+async fn enable_addon(env: &Env) {
+    let path = format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo"));
+    let mut cluster = env.arm("GET", &path, None).await.expect(200).body;
+    cluster["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] =
+        json!({"enabled": true, "config": {"enableSecretRotation": "false"}});
+    env.arm("PUT", &path, Some(&cluster)).await.expect(200);
+    env.arm("GET", &path, None).await.expect(200);
 }
 
 fn gvk() -> GroupVersionKind {
@@ -35,13 +56,13 @@ fn status(error: kube::Error) -> Box<kube::core::Status> {
 
 #[tokio::test]
 async fn server_side_apply_of_a_secret_provider_class() {
-    let server = KubeServer::start(KubeCluster::seeded("aks-demo"));
-    let client = client(&server);
+    let env = start();
+    let client = client(&env).await;
     let missing = discovery::pinned_kind(&client, &gvk())
         .await
         .expect_err("no CRD without the add-on");
     assert!(status(missing).is_not_found());
-    server.cluster().set_csi_driver_installed(true);
+    enable_addon(&env).await;
     let (resource, _) = discovery::pinned_kind(&client, &gvk())
         .await
         .expect("discovered");
@@ -87,8 +108,8 @@ async fn server_side_apply_of_a_secret_provider_class() {
 
 #[tokio::test]
 async fn a_lease_is_a_lock_with_optimistic_concurrency() {
-    let server = KubeServer::start(KubeCluster::seeded("aks-demo"));
-    let leases: Api<Lease> = Api::namespaced(client(&server), "kube-system");
+    let env = start();
+    let leases: Api<Lease> = Api::namespaced(client(&env).await, "kube-system");
     let lease: Lease = serde_json::from_value(json!({
         "metadata": {"name": "vaultwire-lock"},
         "spec": {"holderIdentity": "run-a", "leaseDurationSeconds": 60},
@@ -126,9 +147,9 @@ async fn a_lease_is_a_lock_with_optimistic_concurrency() {
 
 #[tokio::test]
 async fn aggregated_discovery_finds_every_served_group() {
-    let server = KubeServer::start(KubeCluster::seeded("aks-demo"));
-    server.cluster().set_csi_driver_installed(true);
-    let discovery = Discovery::new(client(&server))
+    let env = start();
+    enable_addon(&env).await;
+    let discovery = Discovery::new(client(&env).await)
         .run_aggregated()
         .await
         .expect("discovered");

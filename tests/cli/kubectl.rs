@@ -1,23 +1,53 @@
-//! The real kubectl against the emulated Kubernetes API: the commands users and auditors run,
-//! with kubectl's default settings (aggregated discovery, server-side Tables, strict
-//! validation through OpenAPI v3).
+//! The real kubectl against `vaultwire sandbox serve` (the binary, as a child process), with the
+//! kubeconfig it writes — HTTPS with the sandbox CA and a bearer token — and kubectl's default
+//! settings (aggregated discovery, server-side Tables, strict validation through OpenAPI v3):
+//! the commands users and auditors run.
 
-use vaultwire::sandbox::kube::KubeCluster;
-
-use crate::kube_server::{KubeServer, TOKEN};
 use crate::kubectl_driver::{Kubectl, rows};
+use crate::served::Served;
+use crate::support::Test;
 
-fn seeded() -> (KubeServer, Kubectl) {
-    let server = KubeServer::start(KubeCluster::seeded("aks-demo"));
-    let kubectl = Kubectl::new(server.url(), TOKEN);
-    (server, kubectl)
+/// A served sandbox and a kubectl using its `DIR/kubeconfig`. Keep it whole while the test
+/// runs (no `..` destructuring, which would drop the server); the test directory goes last so
+/// the server stops before its files disappear.
+struct Setup {
+    served: Served,
+    kubectl: Kubectl,
+    _test: Test,
 }
 
-/// The seeded cluster with the Key Vault add-on's CSI driver installed.
-fn with_driver() -> (KubeServer, Kubectl) {
-    let (server, kubectl) = seeded();
-    server.cluster().set_csi_driver_installed(true);
-    (server, kubectl)
+fn seeded() -> Setup {
+    let test = Test::new();
+    let served = Served::start(&test);
+    let kubectl = Kubectl::with_kubeconfig(&served.kubeconfig());
+    Setup {
+        served,
+        kubectl,
+        _test: test,
+    }
+}
+
+/// The seeded cluster with the Key Vault add-on enabled through ARM, so its API serves
+/// SecretProviderClasses.
+fn with_addon() -> Setup {
+    let setup = seeded();
+    setup.served.enable_key_vault_addon();
+    setup
+}
+
+/// `namespace/name` of every SecretProviderClass, as kubectl lists them.
+fn secret_provider_classes(kubectl: &Kubectl) -> Vec<String> {
+    kubectl
+        .run(&[
+            "get",
+            "secretproviderclasses",
+            "-A",
+            "-o",
+            r#"jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}"#,
+        ])
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 const SPC: &str = r#"apiVersion: secrets-store.csi.x-k8s.io/v1
@@ -61,7 +91,8 @@ fn apply_spc(kubectl: &Kubectl, name: &str, text: &str, extra: &[&str]) -> Resul
 
 #[test]
 fn the_dispatcher_runs_kubectl_1_32_for_this_server() {
-    let (_server, kubectl) = seeded();
+    let setup = seeded();
+    let kubectl = &setup.kubectl;
     let version: serde_json::Value =
         serde_json::from_str(&kubectl.run(&["version", "-o", "json"])).expect("JSON");
     assert_eq!(version["serverVersion"]["gitVersion"], "v1.32.4");
@@ -76,7 +107,8 @@ fn the_dispatcher_runs_kubectl_1_32_for_this_server() {
 
 #[test]
 fn get_namespaces() {
-    let (_server, kubectl) = seeded();
+    let setup = seeded();
+    let kubectl = &setup.kubectl;
     let table = rows(&kubectl.run(&["get", "ns"]));
     assert_eq!(table[0], ["NAME", "STATUS", "AGE"]);
     let namespaces: Vec<(&str, &str)> = table[1..]
@@ -98,7 +130,8 @@ fn get_namespaces() {
 
 #[test]
 fn get_secrets_in_all_namespaces_shows_the_servers_columns() {
-    let (_server, kubectl) = seeded();
+    let setup = seeded();
+    let kubectl = &setup.kubectl;
     let table = rows(&kubectl.run(&["get", "secrets", "--all-namespaces"]));
     assert_eq!(table[0], ["NAMESPACE", "NAME", "TYPE", "DATA", "AGE"]);
     let row = |name: &str| {
@@ -121,7 +154,8 @@ fn get_secrets_in_all_namespaces_shows_the_servers_columns() {
 
 #[test]
 fn get_pods_in_all_namespaces_shows_readiness_and_status() {
-    let (_server, kubectl) = seeded();
+    let setup = seeded();
+    let kubectl = &setup.kubectl;
     let table = rows(&kubectl.run(&["get", "pods", "-A"]));
     assert_eq!(
         table[0],
@@ -151,42 +185,52 @@ fn get_pods_in_all_namespaces_shows_readiness_and_status() {
 }
 
 #[test]
-fn secret_provider_classes_exist_only_with_the_driver() {
-    let (server, kubectl) = seeded();
+fn secret_provider_classes_are_served_once_the_addon_is_enabled_through_arm() {
+    let setup = seeded();
+    let (served, kubectl) = (&setup.served, &setup.kubectl);
     let error = kubectl.fail(&["get", "secretproviderclasses", "-A"]);
     assert!(
         error.contains("the server doesn't have a resource type \"secretproviderclasses\""),
         "{error}"
     );
-    server.cluster().set_csi_driver_installed(true);
-    let applied = apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    served.enable_key_vault_addon();
+    let applied = apply_spc(kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
     assert_eq!(
         applied,
         "secretproviderclass.secrets-store.csi.x-k8s.io/payments-db serverside-applied\n"
     );
-    let requests = server.requests();
+    let paths: Vec<String> = served
+        .journal()
+        .iter()
+        .map(|entry| {
+            format!(
+                "{} {}",
+                entry["method"].as_str().unwrap_or_default(),
+                entry["path"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let api = "/k8s/clusters/aks-demo";
     assert!(
-        requests
-            .iter()
-            .any(|r| r.starts_with("GET /openapi/v3/apis/secrets-store.csi.x-k8s.io/v1?hash=")),
-        "{requests:#?}"
-    );
-    assert!(
-        requests.iter().any(|r| r.starts_with(
-            "PATCH /apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses/payments-db?fieldManager=kubectl&fieldValidation=Strict&force=false"
+        paths.contains(&format!(
+            "GET {api}/openapi/v3/apis/secrets-store.csi.x-k8s.io/v1"
         )),
-        "default validation ran server-side: {requests:#?}"
+        "kubectl validated against the schema: {paths:#?}"
     );
-    assert_eq!(
-        server.cluster().secret_provider_classes(),
-        [("payments".to_owned(), "payments-db".to_owned())]
+    assert!(
+        paths.contains(&format!(
+            "PATCH {api}/apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses/payments-db"
+        )),
+        "{paths:#?}"
     );
+    assert_eq!(secret_provider_classes(kubectl), ["payments/payments-db"]);
 }
 
 #[test]
 fn get_secret_provider_classes_as_yaml() {
-    let (_server, kubectl) = with_driver();
-    apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    let setup = with_addon();
+    let kubectl = &setup.kubectl;
+    apply_spc(kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
     let listed: serde_json::Value =
         serde_norway::from_str(&kubectl.run(&["get", "secretproviderclasses", "-A", "-o", "yaml"]))
             .expect("YAML");
@@ -212,10 +256,11 @@ fn get_secret_provider_classes_as_yaml() {
 
 #[test]
 fn a_second_field_manager_conflicts_until_it_forces() {
-    let (_server, kubectl) = with_driver();
-    apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    let setup = with_addon();
+    let kubectl = &setup.kubectl;
+    apply_spc(kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
     let other = SPC.replace("kv-vaultwire-demo", "kv-other");
-    let error = apply_spc(&kubectl, "other.yaml", &other, &["--field-manager=other"])
+    let error = apply_spc(kubectl, "other.yaml", &other, &["--field-manager=other"])
         .expect_err("a conflict");
     assert!(
         error.starts_with("error: Apply failed with 1 conflict: conflict with \"kubectl\": .spec.parameters.keyvaultName\n"),
@@ -223,7 +268,7 @@ fn a_second_field_manager_conflicts_until_it_forces() {
     );
     assert!(error.contains("--force-conflicts"), "{error}");
     apply_spc(
-        &kubectl,
+        kubectl,
         "other.yaml",
         &other,
         &["--field-manager=other", "--force-conflicts"],
@@ -243,9 +288,10 @@ fn a_second_field_manager_conflicts_until_it_forces() {
 
 #[test]
 fn strict_validation_rejects_unknown_fields() {
-    let (_server, kubectl) = with_driver();
+    let setup = with_addon();
+    let kubectl = &setup.kubectl;
     let typo = SPC.replace("  parameters:", "  paramaters:");
-    let error = apply_spc(&kubectl, "typo.yaml", &typo, &[]).expect_err("rejected");
+    let error = apply_spc(kubectl, "typo.yaml", &typo, &[]).expect_err("rejected");
     assert!(
         error.contains(".spec.paramaters: field not declared in schema"),
         "{error}"
@@ -254,8 +300,9 @@ fn strict_validation_rejects_unknown_fields() {
 
 #[test]
 fn delete_removes_a_secret_provider_class_at_once() {
-    let (server, kubectl) = with_driver();
-    apply_spc(&kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
+    let setup = with_addon();
+    let kubectl = &setup.kubectl;
+    apply_spc(kubectl, "spc.yaml", SPC, &[]).expect("apply succeeds");
     let deleted = kubectl.run(&[
         "delete",
         "secretproviderclass",
@@ -267,7 +314,7 @@ fn delete_removes_a_secret_provider_class_at_once() {
         deleted,
         "secretproviderclass.secrets-store.csi.x-k8s.io \"payments-db\" deleted\n"
     );
-    assert!(server.cluster().secret_provider_classes().is_empty());
+    assert!(secret_provider_classes(kubectl).is_empty());
     let error = kubectl.fail(&[
         "delete",
         "secretproviderclass",
@@ -283,7 +330,8 @@ fn delete_removes_a_secret_provider_class_at_once() {
 
 #[test]
 fn the_kube_bench_audit_finds_secrets_in_environment_variables() {
-    let (_server, kubectl) = seeded();
+    let setup = seeded();
+    let kubectl = &setup.kubectl;
     let found = kubectl.run(&[
         "get",
         "all",

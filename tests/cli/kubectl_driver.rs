@@ -1,9 +1,8 @@
-//! Drives the real `kubectl` against any Kubernetes API URL: a throwaway kubeconfig with a
-//! bearer token, a per-instance discovery cache, and nothing from the user's environment.
-//! Independent of how the server was started (test adapter now, `vaultwire sandbox serve`
-//! later).
+//! Drives the real `kubectl` against any Kubernetes API: a copy of a kubeconfig (the one
+//! `vaultwire sandbox serve` writes: HTTPS, the sandbox CA, a bearer token), a per-instance
+//! discovery cache, and nothing from the user's environment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
@@ -29,16 +28,15 @@ pub struct Kubectl {
 }
 
 impl Kubectl {
-    pub fn new(server: &str, token: &str) -> Self {
+    /// A kubectl using (a copy of) `kubeconfig`.
+    pub fn with_kubeconfig(kubeconfig: &Path) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let kubeconfig = dir.path().join("kubeconfig");
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {server}\n\
-             users:\n- name: sandbox\n  user:\n    token: {token}\ncontexts:\n- name: sandbox\n  context:\n    \
-             cluster: sandbox\n    user: sandbox\ncurrent-context: sandbox\n"
-        );
-        std::fs::write(&kubeconfig, text).expect("write the kubeconfig");
-        Self { dir, kubeconfig }
+        let copy = dir.path().join("kubeconfig");
+        std::fs::copy(kubeconfig, &copy).expect("copy the kubeconfig");
+        Self {
+            dir,
+            kubeconfig: copy,
+        }
     }
 
     /// Writes `text` to `name` in this kubectl's directory (manifests for `-f`).

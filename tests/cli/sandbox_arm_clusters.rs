@@ -244,13 +244,9 @@ async fn update_tags_replaces_the_tags_and_the_etag() {
     assert_ne!(reply.body["eTag"], before["eTag"]);
 }
 
-#[tokio::test]
-async fn user_credentials_are_a_kubeconfig_for_the_clusters_sandbox_api() {
-    let env = start();
-    let path = format!(
-        "{}/listClusterUserCredential?{AKS_API}",
-        cluster_path("rg-demo", "aks-demo")
-    );
+/// The kubeconfig of a `listCluster{User,Admin}Credential` answer.
+async fn credential_kubeconfig(env: &Env, action: &str) -> Value {
+    let path = format!("{}/{action}?{AKS_API}", cluster_path("rg-demo", "aks-demo"));
     let reply = env.arm("POST", &path, None).await.expect(200);
     assert_fields(
         &reply.body,
@@ -261,7 +257,32 @@ async fn user_credentials_are_a_kubeconfig_for_the_clusters_sandbox_api() {
     let config = STANDARD
         .decode(reply.body["kubeconfigs"][0]["value"].as_str().unwrap())
         .unwrap();
-    let config: Value = serde_norway::from_slice(&config).unwrap();
+    serde_norway::from_slice(&config).unwrap()
+}
+
+#[tokio::test]
+async fn user_credentials_of_an_entra_cluster_run_kubelogin_like_aks() {
+    let env = start();
+    let config = credential_kubeconfig(&env, "listClusterUserCredential").await;
+    let server = config["clusters"][0]["cluster"]["server"].as_str().unwrap();
+    assert_eq!(
+        server,
+        format!("{}/k8s/clusters/aks-demo", env.sandbox.endpoint())
+    );
+    let user = &config["users"][0]["user"];
+    assert!(user.get("token").is_none(), "{user}");
+    assert_eq!(user["exec"]["command"], "kubelogin");
+    let args = user["exec"]["args"].to_string();
+    assert!(
+        args.contains(&format!("\"--server-id\",\"{}\"", ids::AKS_SERVER_APP_ID)),
+        "{args}"
+    );
+}
+
+#[tokio::test]
+async fn admin_credentials_are_a_kubeconfig_with_a_token_for_the_clusters_sandbox_api() {
+    let env = start();
+    let config = credential_kubeconfig(&env, "listClusterAdminCredential").await;
     let server = config["clusters"][0]["cluster"]["server"].as_str().unwrap();
     assert_eq!(
         server,

@@ -2,125 +2,14 @@
 //! across restarts, `sandbox reset`, sharing DIR with in-process instances, and the real
 //! kubectl reaching a cluster's API through the written kubeconfig.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use serde_json::Value;
-use vaultwire::sandbox::{Sandbox, SandboxOptions, ids};
+use vaultwire::sandbox::{Sandbox, SandboxOptions};
 
 use crate::sandbox_support::{Env, VAULTS_API, client_for, vault_body, vault_path};
+use crate::served::{Served, arm};
 use crate::support::Test;
-
-/// A running `sandbox serve`.
-struct Served {
-    child: Child,
-    dir: PathBuf,
-    endpoint: String,
-}
-
-impl Served {
-    /// Starts `sandbox serve --dir sb` and waits until it has written `server.json`.
-    fn start(test: &Test) -> Served {
-        let dir = test.path().join("sb");
-        let _ = std::fs::remove_file(dir.join("server.json"));
-        let child = test
-            .vaultwire_process(&["sandbox", "serve", "--dir", "sb", "--lro-ms", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sandbox serve");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !dir.join("server.json").exists() {
-            assert!(Instant::now() < deadline, "sandbox serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let info: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("server.json")).unwrap())
-                .unwrap();
-        let endpoint = info["endpoint"].as_str().unwrap().to_owned();
-        Served {
-            child,
-            dir,
-            endpoint,
-        }
-    }
-
-    /// Sends SIGTERM and returns the exit status and standard output.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-        let output = std::mem::replace(
-            &mut self.child,
-            std::process::Command::new("true").spawn().unwrap(),
-        )
-        .wait_with_output()
-        .unwrap();
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-        )
-    }
-
-    /// A client trusting the served sandbox's CA.
-    fn http(&self) -> reqwest::Client {
-        client_for(&std::fs::read_to_string(self.dir.join("ca.pem")).unwrap())
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn arm(
-    served: &Served,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> crate::sandbox_support::Reply {
-    let http = served.http();
-    let token = {
-        let fields = crate::sandbox_support::form_body([
-            ("grant_type", "client_credentials"),
-            ("client_id", ids::CLIENT_ID),
-            ("client_secret", ids::CLIENT_SECRET),
-            ("scope", "https://management.azure.com/.default"),
-        ]);
-        let response = http
-            .post(format!(
-                "{}/{}/oauth2/v2.0/token",
-                served.endpoint,
-                ids::TENANT_ID
-            ))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(fields)
-            .send()
-            .await
-            .unwrap();
-        crate::sandbox_support::reply(response).await.body["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let mut request = http
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{}{path}", served.endpoint),
-        )
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    crate::sandbox_support::reply(request.send().await.unwrap()).await
-}
 
 fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap()

@@ -197,6 +197,12 @@ impl AzureCloud {
         self.kind
     }
 
+    /// The transport that replaces azure_core's default (the sandbox's TLS client), so a caller
+    /// can wrap it — tests record and interpose on requests this way.
+    pub fn http_client(&self) -> Option<Arc<dyn HttpClient>> {
+        self.http_client.clone()
+    }
+
     pub fn arm_endpoint(&self) -> &Url {
         &self.arm_endpoint
     }

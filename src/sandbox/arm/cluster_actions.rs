@@ -42,12 +42,17 @@ pub fn update_tags(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> 
 }
 
 /// listClusterUserCredential / listClusterAdminCredential: a kubeconfig for the cluster's
-/// sandbox API, with a bearer token for the caller (audience: the AKS server application), so
-/// no kubelogin is needed.
+/// sandbox API. As on AKS, the user credential of an Entra-integrated cluster (`aadProfile`)
+/// runs `kubelogin`, so clients bring their own Entra token; other credentials carry a bearer
+/// token for the caller (audience: the AKS server application).
 pub fn credentials(call: &Call<'_>, world: &mut World, rg: &str, name: &str, admin: bool) -> Resp {
     let Some(cluster) = world.cluster(rg, name) else {
         return not_found(rg, name);
     };
+    let entra = cluster
+        .properties
+        .get("aadProfile")
+        .is_some_and(Value::is_object);
     let principal = Principal {
         object_id: call.caller.object_id.clone(),
         app_id: call.caller.app_id.clone(),
@@ -69,13 +74,20 @@ pub fn credentials(call: &Call<'_>, world: &mut World, rg: &str, name: &str, adm
     } else {
         format!("clusterUser_{}_{}", cluster.resource_group, cluster.name)
     };
+    let auth = if entra && !admin {
+        kubeconfig::UserAuth::Kubelogin {
+            tenant_id: world.tenant_id.clone(),
+        }
+    } else {
+        kubeconfig::UserAuth::Token(token)
+    };
     let config = kubeconfig::render(
         call.ctx.endpoint,
         call.ctx.ca_pem,
         &[kubeconfig::Context {
             cluster: cluster.name.clone(),
             user,
-            token,
+            auth,
         }],
     );
     let name = if admin { "clusterAdmin" } else { "clusterUser" };

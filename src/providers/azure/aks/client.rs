@@ -33,6 +33,15 @@ pub enum AksError {
         last: ArmError,
     },
     #[error(
+        "aks cluster `{cluster}` was still in provisioning state `{state}` after waiting {}s for its running operation",
+        .waited.as_secs()
+    )]
+    OperationStillRunning {
+        cluster: String,
+        state: String,
+        waited: Duration,
+    },
+    #[error(
         "the key vault secrets provider add-on of `{cluster}` cannot be disabled while SecretProviderClasses exist{}",
         list_suffix(.spcs)
     )]
@@ -71,7 +80,7 @@ impl AksError {
                 "delete the SecretProviderClasses first (`vaultwire destroy` does, in order)"
                     .to_owned(),
             ),
-            AksError::StillBusy { .. } => {
+            AksError::StillBusy { .. } | AksError::OperationStillRunning { .. } => {
                 Some("wait for the cluster's running operation to finish, then run again".into())
             }
             _ => None,
@@ -184,23 +193,16 @@ impl AksClient {
                 // with OperationNotAllowed. Wait for it, as ARM clients wait for an LRO.
                 let wait = self.options.conflict_delay.min(RUNNING_OPERATION_POLL);
                 if waited_for_operation >= self.options.max_operation_wait {
-                    return Err(AksError::StillBusy {
+                    return Err(AksError::OperationStillRunning {
                         cluster: id.name.clone(),
-                        attempts: attempt,
-                        last: ArmError::OperationTimedOut {
-                            request: format!(
-                                "the running `{}` operation of cluster `{}`",
-                                cluster.provisioning_state.unwrap_or_default(),
-                                id.name
-                            ),
-                            waited: waited_for_operation,
-                        },
+                        state: cluster.provisioning_state.unwrap_or_default(),
+                        waited: waited_for_operation,
                     });
                 }
                 waited_for_operation += wait;
-                // Waiting for someone else's operation is not a failed attempt of ours.
+                // Waiting for someone else's operation is not a refused attempt of ours.
                 attempt -= 1;
-                tracing::debug!(cluster = %id.name, attempt, wait_ms = wait.as_millis(), "aks operation in progress; waiting");
+                tracing::debug!(cluster = %id.name, wait_ms = wait.as_millis(), "aks operation in progress; waiting");
                 timer.sleep(wait).await;
                 continue;
             }

@@ -59,6 +59,7 @@ struct Inner {
     timer: Arc<dyn Timer>,
     throttle: Arc<Throttle>,
     lro: LroSettings,
+    retry: RetrySettings,
 }
 
 /// 404 codes that mean the plan points at the wrong place rather than that a resource is
@@ -105,6 +106,7 @@ impl ArmClient {
                 timer: options.timer,
                 throttle,
                 lro: options.lro,
+                retry: options.retry,
             }),
         }
     }
@@ -116,6 +118,12 @@ impl ArmClient {
     /// The timer this client waits on; resource clients use it for their own backoff.
     pub fn timer(&self) -> Arc<dyn Timer> {
         self.inner.timer.clone()
+    }
+
+    /// How this client retries; other pipelines of the run (the Key Vault data plane) use
+    /// the same settings.
+    pub fn retry_settings(&self) -> RetrySettings {
+        self.inner.retry
     }
 
     pub fn throttle(&self) -> Arc<Throttle> {

@@ -6,6 +6,11 @@
 //! sandbox vault on `127.0.0.1` cannot; three GETs do not justify the extra crate either. The
 //! pipeline is the ARM client's (same retry policy and timer), with Key Vault's challenge
 //! authentication instead of a fixed scope.
+//!
+//! A 403 is returned as [`ArmError::Api`] (`403 Forbidden`; Key Vault's inner code says
+//! `ForbiddenByRbac` or `AccessDenied`) and never retried — also while a new role assignment or
+//! access policy is still propagating: only the caller knows whether it just granted access and
+//! should wait and ask again (`tests/cli/clients_secrets.rs` shows the contract).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -42,12 +47,14 @@ pub struct SecretsClient {
 }
 
 impl SecretsClient {
-    /// A client for the vault at `vault_uri` (a live vault's `properties.vaultUri`).
+    /// A client for the vault at `vault_uri` (a live vault's `properties.vaultUri`), retrying
+    /// as `retry` says and waiting on `timer` (a run passes its ARM client's).
     pub fn new(
         cloud: &AzureCloud,
         credential: Arc<dyn TokenCredential>,
         vault_uri: &str,
         timer: Arc<dyn Timer>,
+        retry: RetrySettings,
     ) -> Result<Self, KeyVaultDataError> {
         let invalid = || KeyVaultDataError::InvalidVaultUri {
             uri: vault_uri.to_owned(),
@@ -65,10 +72,7 @@ impl SecretsClient {
             .with_on_request(challenge.clone())
             .with_on_challenge(challenge);
         let mut options = cloud.client_options();
-        options.retry = RetryOptions::custom(Arc::new(ArmRetryPolicy::new(
-            RetrySettings::default(),
-            timer,
-        )));
+        options.retry = RetryOptions::custom(Arc::new(ArmRetryPolicy::new(retry, timer)));
         let per_try: Vec<Arc<dyn Policy>> = vec![Arc::new(authorization)];
         let pipeline = Pipeline::new(
             Some("vaultwire"),

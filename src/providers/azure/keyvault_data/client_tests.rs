@@ -20,6 +20,7 @@ fn client(
         credential.clone(),
         "https://myvault.vault.azure.net",
         FakeTimer::new(),
+        RetrySettings::default(),
     )
     .unwrap();
     (client, credential)
@@ -128,6 +129,7 @@ fn only_https_vault_uris_are_accepted() {
         FakeCredential::new(),
         "http://kv",
         FakeTimer::new(),
+        RetrySettings::default(),
     )
     .unwrap_err();
     assert!(matches!(error, KeyVaultDataError::InvalidVaultUri { .. }));
