@@ -15,11 +15,12 @@ use vaultwire::providers::azure::ArmClientOptions;
 use vaultwire::providers::azure::aks::{AddonSettings, AksClient, AksError};
 use vaultwire::providers::azure::arm::{ArmClient, ArmError, LroSettings};
 use vaultwire::providers::azure::rbac::RoleAssignmentSpec;
-use vaultwire::providers::kube::{LeaseLock, LockHolder};
+use vaultwire::providers::kube::{LeaseLock, LockHolder, SpcClient};
 use vaultwire::sandbox::{Faults, JournalEntry, SandboxOptions, ids};
 
 use crate::clients_support::{
-    Clients, RETRY_AFTER_CAP, SUB, demo_cluster, fast_aks, fast_retry, statuses, vault_spec,
+    Clients, RETRY_AFTER_CAP, SUB, demo_cluster, fast_aks, fast_retry, payments_db_spc, statuses,
+    vault_spec,
 };
 
 fn enabled() -> AddonSettings {
@@ -283,4 +284,53 @@ async fn kubernetes_throttling_is_retried_by_kube_rs() {
         .filter(|entry| entry.route.ends_with("kubernetes"))
         .collect();
     assert!(!throttled.is_empty(), "{journal:#?}");
+}
+
+#[tokio::test]
+async fn kubernetes_server_errors_and_dropped_connections_are_retried() {
+    let clients = Clients::start_with(SandboxOptions {
+        seed: 33,
+        ..SandboxOptions::default()
+    })
+    .await;
+    clients
+        .aks()
+        .set_addon(&demo_cluster(), &enabled(), &[])
+        .await
+        .unwrap();
+    let client = clients.cluster().await.client().await.unwrap();
+    clients.env.sandbox.set_faults(Faults {
+        error_rate: 0.25,
+        drop_rate: 0.15,
+        ..Faults::none()
+    });
+    let spcs = SpcClient::new(client.clone());
+    let spec = payments_db_spc("aaaaaaaa-0000-0000-0000-000000000001");
+    for _ in 0..3 {
+        spcs.apply(&spec).await.unwrap();
+        assert!(spcs.get("payments", "payments-db").await.unwrap().is_some());
+        assert!(spcs.list_all().await.unwrap().is_some());
+    }
+    let lock = LeaseLock::new(
+        client,
+        ids::CLUSTER,
+        LockHolder::from_identity("ci@runner pid 1 run faults"),
+        Duration::from_secs(60),
+    );
+    let now = jiff::Timestamp::now();
+    lock.acquire(now).await.unwrap();
+    lock.renew(now).await.unwrap();
+    lock.release().await.unwrap();
+    spcs.delete("payments", "payments-db").await.unwrap();
+    clients.env.sandbox.set_faults(Faults::none());
+    assert!(spcs.get("payments", "payments-db").await.unwrap().is_none());
+
+    let journal = clients.env.sandbox.journal();
+    let kubernetes = |fault: &str| {
+        faulted(&journal, fault)
+            .into_iter()
+            .filter(|entry| entry.route.ends_with("kubernetes"))
+            .count()
+    };
+    assert!(kubernetes("error") + kubernetes("drop") > 0, "{journal:#?}");
 }

@@ -17,6 +17,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, PostParams};
 use uuid::Uuid;
 
+use super::retry::with_retries;
 use super::{KubeError, MANAGED_BY};
 use crate::providers::Environment;
 
@@ -201,8 +202,7 @@ impl LeaseLock {
     }
 
     async fn read(&self) -> Result<Option<Lease>, KubeError> {
-        self.api
-            .get_opt(LOCK_NAME)
+        with_retries(|| self.api.get_opt(LOCK_NAME))
             .await
             .map_err(|error| KubeError::from_kube("read", object(), error))
     }
@@ -293,8 +293,8 @@ impl LeaseLock {
         if let Some(spec) = lease.spec.as_mut() {
             spec.holder_identity = None;
         }
-        self.api
-            .replace(LOCK_NAME, &PostParams::default(), &lease)
+        let params = PostParams::default();
+        with_retries(|| self.api.replace(LOCK_NAME, &params, &lease))
             .await
             .map_err(|error| KubeError::from_kube("release", object(), error))?;
         Ok(())
@@ -331,7 +331,8 @@ impl LeaseLock {
                 ..LeaseSpec::default()
             }),
         };
-        match self.api.create(&PostParams::default(), &lease).await {
+        let params = PostParams::default();
+        match with_retries(|| self.api.create(&params, &lease)).await {
             Ok(_) => Ok(()),
             // Someone created it first: report a conflict so the caller reads it again.
             Err(kube::Error::Api(status)) if status.is_already_exists() => Err(KubeError::Api {
@@ -361,8 +362,8 @@ impl LeaseLock {
         spec.lease_duration_seconds = Some(self.duration_seconds());
         spec.renew_time = Some(MicroTime(now));
         lease.spec = Some(spec);
-        self.api
-            .replace(LOCK_NAME, &PostParams::default(), &lease)
+        let params = PostParams::default();
+        with_retries(|| self.api.replace(LOCK_NAME, &params, &lease))
             .await
             .map(|_| ())
             .map_err(|error| KubeError::from_kube("update", object(), error))

@@ -4,6 +4,7 @@
 mod connect;
 mod error;
 mod lease;
+mod retry;
 mod spc;
 mod spc_client;
 

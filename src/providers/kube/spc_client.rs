@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use super::retry::with_retries;
 use super::{FIELD_MANAGER, KubeError, MANAGED_BY, SpcSpec, spc_api_resource};
 
 /// A SecretProviderClass as the cluster has it.
@@ -121,17 +122,17 @@ impl SpcClient {
         manifest: &Value,
     ) -> Result<LiveSpc, KubeError> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let applied = self
-            .api(namespace)
-            .patch(name, &params, &Patch::Apply(manifest))
+        let api = self.api(namespace);
+        let patch = Patch::Apply(manifest);
+        let applied = with_retries(|| api.patch(name, &params, &patch))
             .await
             .map_err(|error| KubeError::from_kube("apply", describe(namespace, name), error))?;
         Ok(LiveSpc::from_object(applied))
     }
 
     pub async fn get(&self, namespace: &str, name: &str) -> Result<Option<LiveSpc>, KubeError> {
-        self.api(namespace)
-            .get_opt(name)
+        let api = self.api(namespace);
+        with_retries(|| api.get_opt(name))
             .await
             .map(|object| object.map(LiveSpc::from_object))
             .map_err(|error| KubeError::from_kube("read", describe(namespace, name), error))
@@ -139,11 +140,9 @@ impl SpcClient {
 
     /// Deletes it; `false` when it was already gone.
     pub async fn delete(&self, namespace: &str, name: &str) -> Result<bool, KubeError> {
-        match self
-            .api(namespace)
-            .delete(name, &DeleteParams::default())
-            .await
-        {
+        let api = self.api(namespace);
+        let params = DeleteParams::default();
+        match with_retries(|| api.delete(name, &params)).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.is_not_found() => Ok(false),
             Err(error) => Err(KubeError::from_kube(
@@ -158,7 +157,8 @@ impl SpcClient {
     /// cluster does not serve the API (the CSI driver, that is the add-on, is not installed).
     pub async fn list_all(&self) -> Result<Option<Vec<LiveSpc>>, KubeError> {
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &spc_api_resource());
-        match api.list(&ListParams::default()).await {
+        let params = ListParams::default();
+        match with_retries(|| api.list(&params)).await {
             Ok(list) => {
                 let mut spcs: Vec<LiveSpc> =
                     list.items.into_iter().map(LiveSpc::from_object).collect();
