@@ -68,7 +68,7 @@ pub enum Error {
     Plan(#[from] crate::engine::plan::PlanError),
     #[error(transparent)]
     Apply(#[from] crate::engine::apply::ApplyError),
-    #[error("saved change set is stale: {0}")]
+    #[error("the saved change set is stale")]
     Stale(#[from] crate::engine::saved::Staleness),
     #[error(transparent)]
     Saved(#[from] crate::engine::saved::SavedError),
