@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::output::Output;
 use crate::error::Error;
-use crate::plan::diagnostic::{RenderStyle, render, summary};
+use crate::plan::diagnostic::{Diagnostic, RenderStyle, render, summary};
 use crate::plan::model::Plan;
 use crate::plan::{PlanSource, check, read};
 use crate::state::model::StateFile;
@@ -33,21 +33,25 @@ impl LoadedPlan {
     }
 }
 
+/// Prints `diagnostics` of `source` to stderr, drawn for the terminal (nothing when empty).
+pub fn print_diagnostics(source: &PlanSource, diagnostics: &[Diagnostic], output: Output) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let style = RenderStyle {
+        color: output.color_stderr,
+        width: output.width,
+    };
+    // The blank line render ends with sets the verdict apart from the last diagnostic.
+    eprintln!("{}", render(&source.name, &source.text, diagnostics, style));
+}
+
 /// Reads and checks the plan file; diagnostics (warnings included) go to stderr. An invalid
 /// plan is an error: nothing runs against Azure with it.
 pub fn load_plan(path: &Path, output: Output) -> Result<LoadedPlan, Error> {
     let source = read(path)?;
     let checked = check(&source);
-    if !checked.diagnostics.is_empty() {
-        let style = RenderStyle {
-            color: output.color_stderr,
-            width: output.width,
-        };
-        eprintln!(
-            "{}",
-            render(&source.name, &source.text, &checked.diagnostics, style)
-        );
-    }
+    print_diagnostics(&source, &checked.diagnostics, output);
     match checked.plan {
         Some(plan) => Ok(LoadedPlan {
             path: path.to_owned(),

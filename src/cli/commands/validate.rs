@@ -6,9 +6,10 @@
 use std::path::PathBuf;
 
 use crate::cli::args::ValidateArgs;
+use crate::cli::commands::common::print_diagnostics;
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
-use crate::plan::diagnostic::{RenderStyle, render, summary};
+use crate::plan::diagnostic::summary;
 
 /// Validated settings of `validate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,17 +26,7 @@ impl ValidateOptions {
 pub fn run(options: &ValidateOptions, output: Output) -> Result<Outcome, Error> {
     let source = crate::plan::read(&options.plan)?;
     let checked = crate::plan::check(&source);
-    if !checked.diagnostics.is_empty() {
-        let style = RenderStyle {
-            color: output.color_stderr,
-            width: output.width,
-        };
-        // A blank line sets the verdict apart from the last diagnostic.
-        eprintln!(
-            "{}",
-            render(&source.name, &source.text, &checked.diagnostics, style)
-        );
-    }
+    print_diagnostics(&source, &checked.diagnostics, output);
     let summary = summary(&source.name, &checked.diagnostics);
     if checked.plan.is_some() {
         println!("{summary}");

@@ -359,34 +359,50 @@ impl ArmClient {
             raw.insert_header("content-type", "application/json");
             raw.set_body(body.to_string());
         }
-        let options = PipelineSendOptions {
-            skip_checks: true,
-            ..PipelineSendOptions::default()
-        };
-        let response = self
-            .inner
-            .pipeline
-            .send(&Context::new(), &mut raw, Some(options))
-            .await
-            .map_err(|source| match source.kind() {
-                ErrorKind::Credential => ArmError::Credential {
-                    request: describe.to_owned(),
-                    source: Box::new(source),
-                },
-                _ => ArmError::Transport {
-                    request: describe.to_owned(),
-                    source: Box::new(source),
-                },
-            })?;
-        let response = ArmResponse::from_raw(response);
-        tracing::debug!(
-            request = describe,
-            status = response.status,
-            request_id = response.request_id().unwrap_or("-"),
-            "azure resource manager"
-        );
-        Ok(response)
+        send(
+            &self.inner.pipeline,
+            &mut raw,
+            describe,
+            "azure resource manager",
+        )
+        .await
     }
+}
+
+/// Sends `request` through `pipeline` (retries and sign-in included) and logs the outcome
+/// with the request ID — never headers or bodies. Status checks are the caller's: ARM, Key
+/// Vault and the operation poller each read error bodies their own way.
+pub(crate) async fn send(
+    pipeline: &Pipeline,
+    request: &mut Request,
+    describe: &str,
+    service: &'static str,
+) -> Result<ArmResponse, ArmError> {
+    let options = PipelineSendOptions {
+        skip_checks: true,
+        ..PipelineSendOptions::default()
+    };
+    let response = pipeline
+        .send(&Context::new(), request, Some(options))
+        .await
+        .map_err(|source| match source.kind() {
+            ErrorKind::Credential => ArmError::Credential {
+                request: describe.to_owned(),
+                source: Box::new(source),
+            },
+            _ => ArmError::Transport {
+                request: describe.to_owned(),
+                source: Box::new(source),
+            },
+        })?;
+    let response = ArmResponse::from_raw(response);
+    tracing::debug!(
+        request = describe,
+        status = response.status,
+        request_id = response.request_id().unwrap_or("-"),
+        service
+    );
+    Ok(response)
 }
 
 /// The JSON body of a successful response.

@@ -10,6 +10,7 @@ mod response;
 mod retry;
 mod throttle;
 
+pub(crate) use client::send;
 pub use client::{ArmClient, ArmClientOptions};
 pub use error::{ApiFailure, ArmError, ArmErrorDetail, OperationFailure};
 pub use lro::LroSettings;

@@ -16,17 +16,16 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
-use azure_core::error::ErrorKind;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
-use azure_core::http::{Context, Pipeline, PipelineSendOptions, Request, RetryOptions, Url};
+use azure_core::http::{Pipeline, Request, RetryOptions, Url};
 use serde_json::Value;
 
 use super::challenge::KeyVaultChallenge;
 use super::{SecretProperties, SecretValue};
 use crate::providers::azure::AzureCloud;
 use crate::providers::azure::arm::ArmRetryPolicy;
-use crate::providers::azure::arm::{ArmError, ArmResponse, RetrySettings, api_version};
+use crate::providers::azure::arm::{ArmError, ArmResponse, RetrySettings, api_version, send};
 use crate::providers::timer::Timer;
 
 #[derive(Debug, thiserror::Error)]
@@ -202,32 +201,7 @@ impl SecretsClient {
 
     async fn get(&self, url: Url, describe: &str) -> Result<ArmResponse, KeyVaultDataError> {
         let mut request = Request::new(url, azure_core::http::Method::Get);
-        let options = PipelineSendOptions {
-            skip_checks: true,
-            ..PipelineSendOptions::default()
-        };
-        let response = self
-            .pipeline
-            .send(&Context::new(), &mut request, Some(options))
-            .await
-            .map_err(|source| match source.kind() {
-                ErrorKind::Credential => ArmError::Credential {
-                    request: describe.to_owned(),
-                    source: Box::new(source),
-                },
-                _ => ArmError::Transport {
-                    request: describe.to_owned(),
-                    source: Box::new(source),
-                },
-            })?;
-        let response = ArmResponse::from_raw(response);
-        tracing::debug!(
-            request = describe,
-            status = response.status,
-            request_id = response.request_id().unwrap_or("-"),
-            "key vault"
-        );
-        Ok(response)
+        Ok(send(&self.pipeline, &mut request, describe, "key vault").await?)
     }
 }
 
