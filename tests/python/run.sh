@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Optional: checks that Python's azure-identity (MSAL) gets tokens from a served sandbox through
+# Checks (run by .ci/run) that Python's azure-identity (MSAL) gets tokens from a served sandbox through
 # OpenID discovery. Needs PyPI (installs azure-identity into a throwaway venv) and a built
 # `vaultwire` (default target/debug/vaultwire). Not part of `cargo test`.
 set -euo pipefail
