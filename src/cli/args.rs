@@ -198,6 +198,9 @@ pub struct SandboxServeArgs {
     /// The port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Seed another AKS cluster beside `aks-demo`, a copy of it under NAME (repeatable).
+    #[arg(long = "extra-cluster", value_name = "NAME")]
+    pub extra_clusters: Vec<String>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
