@@ -138,22 +138,18 @@ pub async fn apply<B: Backend>(
     backend: Arc<B>,
     plan: Arc<Plan>,
     planned: &Planned,
-    writer: Arc<Mutex<StateWriter>>,
+    writer: Arc<StateWriter>,
     options: &ApplyOptions,
     reporter: Arc<dyn Reporter>,
     stop: &StopFlag,
 ) -> Result<ApplyReport, ApplyError> {
     let context = Arc::new(Context::of(&plan));
     // Start from the state as refresh saw it: gone resources dropped, live ones recorded.
-    let base = {
-        let mut writer = writer
-            .lock()
-            .map_err(|_| ApplyError::State("lock poisoned".into()))?;
-        writer
-            .merge_refreshed(&planned.selected, &planned.refreshed)
-            .map_err(|error| ApplyError::State(error.to_string()))?;
-        writer.state().resources.clone()
-    };
+    writer
+        .merge_refreshed(&planned.selected, &planned.refreshed)
+        .await
+        .map_err(|error| ApplyError::State(error.to_string()))?;
+    let base = writer.read(|state| state.resources.clone());
     let clusters = clusters(planned, &plan, &context);
     let locks = if clusters.is_empty() {
         None
@@ -274,7 +270,7 @@ struct NodeContext<B> {
     context: Arc<Context>,
     changes: Arc<BTreeMap<Address, ResourceChange>>,
     derived: Arc<Mutex<Derived>>,
-    writer: Arc<Mutex<StateWriter>>,
+    writer: Arc<StateWriter>,
     reporter: Arc<dyn Reporter>,
     progress_interval: Duration,
     dependencies: Arc<BTreeMap<Address, Vec<Address>>>,
@@ -366,9 +362,7 @@ impl<B: Backend> NodeContext<B> {
 
     fn recorded(&self, address: &Address) -> Option<ResourceState> {
         self.writer
-            .lock()
-            .ok()
-            .and_then(|writer| writer.state().resources.get(address).cloned())
+            .read(|state| state.resources.get(address).cloned())
     }
 
     /// Does the change; returns the resource ID for the progress line.
@@ -407,7 +401,7 @@ impl<B: Backend> NodeContext<B> {
             })
             .await
             .map_err(|error| error.to_string())?;
-        self.record(address, None)
+        self.record(address, None).await
     }
 
     async fn write(
@@ -454,7 +448,8 @@ impl<B: Backend> NodeContext<B> {
         }
         let id = live.id.clone();
         let dependencies = self.dependencies.get(address).cloned().unwrap_or_default();
-        self.record(address, Some(live.into_state(dependencies, settings_map)))?;
+        self.record(address, Some(live.into_state(dependencies, settings_map)))
+            .await?;
         Ok(id)
     }
 
@@ -479,10 +474,10 @@ impl<B: Backend> NodeContext<B> {
         }
     }
 
-    fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
-        let mut writer = self.writer.lock().map_err(|_| "lock poisoned".to_owned())?;
-        writer
+    async fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
+        self.writer
             .record(address, record)
+            .await
             .map_err(|error| error.to_string())
     }
 }

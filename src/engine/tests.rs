@@ -1,7 +1,7 @@
 //! The engine against the in-memory fake backend: order of operations, derived identities,
 //! drift, failures and locks — without any network.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diff::action::Action;
@@ -67,10 +67,10 @@ impl Run {
 
     async fn apply(&mut self, text: &str, mode: Mode) -> Result<ApplyReport, ApplyError> {
         let planned = self.plan(text, mode).await;
-        let writer = Arc::new(Mutex::new(StateWriter::new(
+        let writer = Arc::new(StateWriter::new(
             self.state.clone().unwrap_or_default(),
             None,
-        )));
+        ));
         let report = apply(
             self.backend.clone(),
             Arc::new(parse(text)),
@@ -85,7 +85,7 @@ impl Run {
             &StopFlag::new(),
         )
         .await;
-        self.state = Some(writer.lock().unwrap().state().clone());
+        self.state = Some(writer.read(Clone::clone));
         report
     }
 

@@ -81,11 +81,11 @@ pub async fn run<B: Backend>(
             );
         }
     } else if command.mode == Mode::RefreshOnly {
-        let mut writer =
-            StateWriter::new(state.clone().unwrap_or_default(), Some(loaded.state_path()));
-        let before = writer.state().serial;
-        writer.merge_refreshed(&planned.selected, &planned.refreshed)?;
-        if writer.state().serial != before && command.format == PlanFormat::Human {
+        let writer = StateWriter::new(state.clone().unwrap_or_default(), Some(loaded.state_path()));
+        let updated = writer
+            .merge_refreshed(&planned.selected, &planned.refreshed)
+            .await?;
+        if updated && command.format == PlanFormat::Human {
             println!("\nThe state was updated to match live Azure and the clusters.");
         }
     }
