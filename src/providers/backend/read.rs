@@ -115,6 +115,9 @@ async fn read_cluster(backend: &AzureBackend, key: ClusterKey) -> Result<Found, 
         .get(&id)
         .await
         .map_err(|error| provider_error(ProviderError::Aks(error)))?;
+    if let Some(cluster) = &cluster {
+        backend.remember_cluster(&key, cluster);
+    }
     let observation = cluster.map(|cluster| addon_observation(&cluster, &key.resource_group));
     Ok(Found::Addon(key, observation))
 }
