@@ -18,9 +18,10 @@ use crate::engine::events::{Event, Reporter};
 use crate::engine::observe::cluster_ref;
 use crate::engine::plan::Planned;
 use crate::engine::refresh::addon_identity;
+use crate::engine::schedule::{Lane, lanes, walk_graph};
 use crate::engine::state_writer::StateWriter;
-use crate::engine::walker::{NodeOutcome, StopFlag, walk};
-use crate::graph::{self, Dag};
+use crate::engine::walker::{NodeOutcome, StopFlag, walk_in_lanes};
+use crate::graph;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::{OnDestroy, Plan};
 use crate::resources::{self, Context, Derived};
@@ -95,44 +96,6 @@ pub fn clusters(planned: &Planned, plan: &Plan, context: &Context) -> Vec<Cluste
     clusters.into_values().collect()
 }
 
-/// The walk graph: creates and updates after their dependencies, deletes before theirs.
-fn walk_graph(
-    plan: &Plan,
-    planned: &Planned,
-    state: &BTreeMap<Address, ResourceState>,
-) -> Dag<Address> {
-    let plan_graph = graph::build(plan);
-    let mut dag = Dag::new();
-    let deleting: BTreeSet<&Address> = planned
-        .change_set
-        .changes
-        .iter()
-        .filter(|change| change.action == Action::Delete)
-        .map(|change| &change.address)
-        .collect();
-    for change in &planned.change_set.changes {
-        dag.add_node(change.address.clone());
-    }
-    for change in &planned.change_set.changes {
-        let address = &change.address;
-        if deleting.contains(address) {
-            // Whatever depended on this must be deleted first.
-            for (dependent, record) in state {
-                if record.dependencies.contains(address) && deleting.contains(dependent) {
-                    dag.add_dependency(address.clone(), dependent.clone());
-                }
-            }
-        } else {
-            for dependency in plan_graph.dependencies_of(address) {
-                if dag.contains(dependency) && !deleting.contains(dependency) {
-                    dag.add_dependency(address.clone(), dependency.clone());
-                }
-            }
-        }
-    }
-    dag
-}
-
 /// Applies `planned` (already confirmed), persisting state through `writer`.
 pub async fn apply<B: Backend>(
     backend: Arc<B>,
@@ -201,7 +164,9 @@ pub async fn apply<B: Backend>(
                 .collect()
         }),
     };
-    let outcomes = walk(&dag, options.parallelism, stop, |address| {
+    let lanes = lanes(&plan, &node.context, &base, &dag);
+    let lane_of = |address: &Address| lanes.get(address).cloned().unwrap_or(Lane::Arm);
+    let outcomes = walk_in_lanes(&dag, options.parallelism, lane_of, stop, |address| {
         let node = node.clone();
         async move { node.run(address).await }
     })

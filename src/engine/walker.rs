@@ -1,6 +1,10 @@
 //! Walking a DAG: run every node once its dependencies succeeded, up to `parallelism` at a
-//! time; when one fails, skip what depends on it (reported once each, naming the failure) and
-//! let work already in flight finish; when asked to stop, schedule nothing new.
+//! time in each lane; when one fails, skip what depends on it (reported once each, naming the
+//! failure) and let work already in flight finish; when asked to stop, schedule nothing new.
+//!
+//! Lanes are the caller's: apply gives each API server one (ARM, and each cluster's Kubernetes
+//! API), so ten clusters take ten changes each at once while no server gets more than
+//! `parallelism`.
 //!
 //! Generic on purpose and small: a node id, the graph and an async callback. What a node does,
 //! and what it prints, is the caller's business.
@@ -45,7 +49,8 @@ impl StopFlag {
     }
 }
 
-/// Runs `run` for every node of `dag` in dependency order and returns each node's outcome.
+/// Runs `run` for every node of `dag` in dependency order, up to `parallelism` at a time,
+/// and returns each node's outcome.
 ///
 /// Among nodes ready at the same time the smallest starts first, so runs are reproducible.
 pub async fn walk<N, E, F, Fut>(
@@ -60,21 +65,49 @@ where
     F: Fn(N) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
 {
+    walk_in_lanes(dag, parallelism, |_| (), stop, run).await
+}
+
+/// [`walk`] with up to `parallelism` nodes at a time in each lane (`lane_of` a node).
+pub async fn walk_in_lanes<N, L, E, F, Fut>(
+    dag: &Dag<N>,
+    parallelism: usize,
+    lane_of: impl Fn(&N) -> L,
+    stop: &StopFlag,
+    run: F,
+) -> BTreeMap<N, NodeOutcome<N, E>>
+where
+    N: Ord + Clone + Send + 'static,
+    L: Ord + Clone,
+    E: Send + 'static,
+    F: Fn(N) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+{
     let parallelism = parallelism.max(1);
     let mut outcomes: BTreeMap<N, NodeOutcome<N, E>> = BTreeMap::new();
     let mut waiting: BTreeMap<N, BTreeSet<N>> = dag
         .nodes()
         .map(|node| (node.clone(), dag.dependencies_of(node).cloned().collect()))
         .collect();
+    let lanes: BTreeMap<N, L> = dag
+        .nodes()
+        .map(|node| (node.clone(), lane_of(node)))
+        .collect();
+    let mut busy: BTreeMap<L, usize> = BTreeMap::new();
     let mut running: JoinSet<(N, Result<(), E>)> = JoinSet::new();
     loop {
         if !stop.is_stopped() {
-            let ready: Vec<N> = waiting
-                .iter()
-                .filter(|(_, deps)| deps.is_empty())
-                .map(|(node, _)| node.clone())
-                .take(parallelism.saturating_sub(running.len()))
-                .collect();
+            let mut ready = Vec::new();
+            for (node, deps) in &waiting {
+                let Some(lane) = lanes.get(node) else {
+                    continue;
+                };
+                let in_lane = busy.entry(lane.clone()).or_insert(0);
+                if deps.is_empty() && *in_lane < parallelism {
+                    *in_lane += 1;
+                    ready.push(node.clone());
+                }
+            }
             for node in ready {
                 waiting.remove(&node);
                 let future = run(node.clone());
@@ -86,12 +119,16 @@ where
         };
         let (node, result) = match joined {
             Ok(done) => done,
-            // A panicking node cannot be attributed; stop scheduling and report the rest.
+            // A panicking node cannot be attributed (nor its lane freed); stop scheduling and
+            // report the rest.
             Err(_) => {
                 stop.stop();
                 continue;
             }
         };
+        if let Some(in_lane) = lanes.get(&node).and_then(|lane| busy.get_mut(lane)) {
+            *in_lane = in_lane.saturating_sub(1);
+        }
         match result {
             Ok(()) => {
                 for deps in waiting.values_mut() {
@@ -215,6 +252,50 @@ mod tests {
         .await;
         let peak = current.lock().unwrap().1;
         assert!((1..=3).contains(&peak), "peak {peak}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn each_lane_runs_up_to_the_parallelism_and_lanes_run_side_by_side() {
+        // Twelve nodes in lane `n % 3`: three lanes of four.
+        let dag = dag(&[], &(0..12).collect::<Vec<_>>());
+        // (running per lane, peak in any lane, running in all, peak in all)
+        let current = Arc::new(Mutex::new((BTreeMap::<u32, usize>::new(), 0, 0, 0)));
+        let stop = StopFlag::new();
+        let outcomes = walk_in_lanes(
+            &dag,
+            2,
+            |node| node % 3,
+            &stop,
+            |node| {
+                let current = current.clone();
+                async move {
+                    {
+                        let mut c = current.lock().unwrap();
+                        let in_lane = c.0.entry(node % 3).or_insert(0);
+                        *in_lane += 1;
+                        let in_lane = *in_lane;
+                        c.1 = c.1.max(in_lane);
+                        c.2 += 1;
+                        c.3 = c.3.max(c.2);
+                    }
+                    for _ in 0..3 {
+                        tokio::task::yield_now().await;
+                    }
+                    let mut c = current.lock().unwrap();
+                    *c.0.entry(node % 3).or_insert(0) -= 1;
+                    c.2 -= 1;
+                    Ok::<(), ()>(())
+                }
+            },
+        )
+        .await;
+        assert!(outcomes.values().all(|o| *o == NodeOutcome::Succeeded));
+        let (_, lane_peak, _, total_peak) = *current.lock().unwrap();
+        assert!(lane_peak <= 2, "{lane_peak} at once in one lane");
+        assert!(
+            total_peak > 2,
+            "lanes did not run side by side ({total_peak} at once)"
+        );
     }
 
     #[tokio::test]
