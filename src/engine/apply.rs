@@ -15,7 +15,7 @@ use crate::diff::action::Action;
 use crate::diff::change::ResourceChange;
 use crate::engine::backend::{Backend, BackendError, ClusterRef, Delete, Locks, Settings, Write};
 use crate::engine::events::{Event, Reporter};
-use crate::engine::observe::cluster_ref;
+use crate::engine::observe::{cluster_of, cluster_ref};
 use crate::engine::plan::Planned;
 use crate::engine::refresh::addon_identity;
 use crate::engine::schedule::{Lane, lanes, walk_graph};
@@ -79,17 +79,13 @@ pub enum ApplyError {
 }
 
 /// The clusters a run touches: those of every selected add-on and SecretProviderClass.
-pub fn clusters(planned: &Planned, plan: &Plan, context: &Context) -> Vec<ClusterRef> {
+pub fn clusters(planned: &Planned, plan: &Plan) -> Vec<ClusterRef> {
     let mut clusters: BTreeMap<_, ClusterRef> = BTreeMap::new();
     for address in &planned.selected {
         if !matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc) {
             continue;
         }
-        let attributes = resources::desired(plan, address, context, &Derived::default())
-            .or_else(|| planned.refreshed.get(address).map(|r| r.attributes.clone()));
-        if let Some(attributes) = attributes {
-            let settings = resources::settings(plan, address);
-            let cluster = cluster_ref(&attributes, &settings);
+        if let Some(cluster) = cluster_of(plan, address, planned.refreshed.get(address)) {
             clusters.entry(cluster.key.clone()).or_insert(cluster);
         }
     }
@@ -113,7 +109,7 @@ pub async fn apply<B: Backend>(
         .await
         .map_err(|error| ApplyError::State(error.to_string()))?;
     let base = writer.read(|state| state.resources.clone());
-    let clusters = clusters(planned, &plan, &context);
+    let clusters = clusters(planned, &plan);
     let locks = if clusters.is_empty() {
         None
     } else {
@@ -164,7 +160,7 @@ pub async fn apply<B: Backend>(
                 .collect()
         }),
     };
-    let lanes = lanes(&plan, &node.context, &base, &dag);
+    let lanes = lanes(&plan, &base, &dag);
     let lane_of = |address: &Address| lanes.get(address).cloned().unwrap_or(Lane::Arm);
     let outcomes = walk_in_lanes(&dag, options.parallelism, lane_of, stop, |address| {
         let node = node.clone();

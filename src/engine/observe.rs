@@ -69,6 +69,25 @@ pub fn cluster_ref(attributes: &Attributes, settings: &Attributes) -> ClusterRef
     }
 }
 
+/// The cluster an `addon` or `spc` address lives in: where the plan file puts it, else where
+/// `recorded` (its state) says it is.
+pub fn cluster_of(
+    plan: &crate::plan::model::Plan,
+    address: &Address,
+    recorded: Option<&crate::state::model::ResourceState>,
+) -> Option<ClusterRef> {
+    match crate::resources::addon_of(plan, address) {
+        Some(addon) => Some(ClusterRef {
+            key: ClusterKey::new(&addon.resource_group.value, &addon.cluster.value),
+            kube_context: addon
+                .kube_context
+                .as_ref()
+                .map(|context| context.value.clone()),
+        }),
+        None => recorded.map(|record| cluster_ref(&record.attributes, &record.settings)),
+    }
+}
+
 /// Adds what refreshing `address` needs to `plan`. `attributes` are the desired ones when the
 /// address is in the plan file, else the state's.
 pub fn add_reads(

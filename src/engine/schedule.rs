@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diff::action::Action;
 use crate::engine::backend::ClusterKey;
-use crate::engine::observe::cluster_ref;
+use crate::engine::observe::cluster_of;
 use crate::engine::plan::Planned;
 use crate::graph::{self, Dag};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::Plan;
-use crate::resources::{self, Context, Derived};
 use crate::state::model::ResourceState;
 
 /// The walk graph: creates and updates after their dependencies, deletes before theirs.
@@ -63,26 +62,15 @@ pub enum Lane {
 
 pub fn lanes(
     plan: &Plan,
-    context: &Context,
     base: &BTreeMap<Address, ResourceState>,
     dag: &Dag<Address>,
 ) -> BTreeMap<Address, Lane> {
     dag.nodes()
         .map(|address| {
-            let lane = if address.kind == ResourceKind::Spc {
-                let from_plan = resources::desired(plan, address, context, &Derived::default())
-                    .map(|desired| (desired, resources::settings(plan, address)));
-                let from_state = || {
-                    base.get(address)
-                        .map(|record| (record.attributes.clone(), record.settings.clone()))
-                };
-                from_plan
-                    .or_else(from_state)
-                    .map_or(Lane::Arm, |(attributes, settings)| {
-                        Lane::Kubernetes(cluster_ref(&attributes, &settings).key)
-                    })
-            } else {
-                Lane::Arm
+            let lane = match address.kind {
+                ResourceKind::Spc => cluster_of(plan, address, base.get(address))
+                    .map_or(Lane::Arm, |cluster| Lane::Kubernetes(cluster.key)),
+                _ => Lane::Arm,
             };
             (address.clone(), lane)
         })
@@ -142,12 +130,7 @@ objects = [ { name = "x", type = "secret" } ]
         })
         .plan
         .expect("a valid plan");
-        let lanes = lanes(
-            &plan,
-            &Context::of(&plan),
-            &BTreeMap::new(),
-            &graph::build(&plan),
-        );
+        let lanes = lanes(&plan, &BTreeMap::new(), &graph::build(&plan));
         let cluster = |name| Lane::Kubernetes(ClusterKey::new("rg-demo", name));
         let expected = BTreeMap::from([
             (Address::vault("kv"), Lane::Arm),

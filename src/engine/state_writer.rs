@@ -5,7 +5,8 @@
 //! Saves are group commits: while one save runs, the changes recorded meanwhile wait and go
 //! out together in the next one. A run completing hundreds of resources at once therefore
 //! writes the (large) state a handful of times rather than once per resource, with the same
-//! guarantee for each caller. Saves run on the blocking pool, off the async workers.
+//! guarantee for each caller. Saves run on the blocking pool, off the async workers, and
+//! serialize only the resources that changed since the last one (`state::text`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 use crate::plan::address::Address;
 use crate::state::model::{ResourceState, StateFile};
 use crate::state::store::{self, StateError};
+use crate::state::text;
 
 /// The state of one run, and where it is saved (`None`: in memory only, for tests).
 #[derive(Debug)]
@@ -29,6 +31,9 @@ pub struct StateWriter {
 #[derive(Debug)]
 struct Inner {
     state: StateFile,
+    /// Each resource's text in the file, by address as written, kept from save to save so a
+    /// save serializes only what changed; `None` until the first save (and after a merge).
+    entries: Option<BTreeMap<String, String>>,
     /// Changes recorded so far; a change is durable once a save that saw it has finished.
     changes: u64,
     /// Whether a save is running.
@@ -42,6 +47,7 @@ impl StateWriter {
         Self {
             inner: Mutex::new(Inner {
                 state,
+                entries: None,
                 changes: 0,
                 saving: false,
                 saves: 0,
@@ -82,6 +88,7 @@ impl StateWriter {
     ) -> Result<(), StateError> {
         let wanted = {
             let mut inner = self.lock();
+            let inner = &mut *inner;
             let changed = match record {
                 Some(record) => {
                     inner
@@ -94,6 +101,12 @@ impl StateWriter {
             };
             if !changed {
                 return Ok(());
+            }
+            if let Some(entries) = inner.entries.as_mut() {
+                match inner.state.resources.get(address) {
+                    Some(record) => entries.insert(address.to_string(), text::entry(record)),
+                    None => entries.remove(&address.to_string()),
+                };
             }
             inner.changes += 1;
             inner.changes
@@ -121,6 +134,7 @@ impl StateWriter {
             if *resources == before {
                 return Ok(false);
             }
+            inner.entries = None;
             inner.changes += 1;
             inner.changes
         };
@@ -137,16 +151,25 @@ impl StateWriter {
             }
             let snapshot = {
                 let mut inner = self.lock();
+                let inner = &mut *inner;
                 if inner.saving {
                     None
                 } else {
                     inner.saving = true;
                     inner.saves += 1;
                     inner.state.serial += 1;
-                    Some((inner.state.clone(), inner.changes))
+                    let state = &inner.state;
+                    let entries = inner.entries.get_or_insert_with(|| {
+                        state
+                            .resources
+                            .iter()
+                            .map(|(address, record)| (address.to_string(), text::entry(record)))
+                            .collect()
+                    });
+                    Some((text::assemble(state, entries), inner.changes))
                 }
             };
-            let Some((state, changes)) = snapshot else {
+            let Some((text, changes)) = snapshot else {
                 // Another caller is saving; look again when it is done. (It cannot be
                 // dropped mid-save: the flag is cleared by the guard below.)
                 let _ = saved.changed().await;
@@ -154,7 +177,7 @@ impl StateWriter {
             };
             let guard = SavingGuard(self);
             let result = match self.path.clone() {
-                Some(path) => tokio::task::spawn_blocking(move || store::save(&path, &state))
+                Some(path) => tokio::task::spawn_blocking(move || store::save_text(&path, &text))
                     .await
                     .unwrap_or_else(|join| {
                         Err(StateError::Write {
@@ -213,6 +236,21 @@ mod tests {
         let saved = store::load(&path).unwrap().unwrap();
         assert!(saved.resources.contains_key(&Address::vault("payments")));
         assert_eq!(saved.serial, 1);
+    }
+
+    #[tokio::test]
+    async fn the_file_after_many_changes_is_the_state_as_written_in_one_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.state.json");
+        let writer = StateWriter::new(StateFile::new(), Some(path.clone()));
+        let (a, b) = (Address::vault("a"), Address::spc("b"));
+        writer.record(&a, Some(record("/a"))).await.unwrap();
+        writer.record(&b, Some(record("/b"))).await.unwrap();
+        writer.record(&a, Some(record("/a2"))).await.unwrap();
+        writer.record(&b, None).await.unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, store::to_text(&writer.read(Clone::clone)));
+        assert!(written.contains("/a2") && !written.contains("\"/b\""));
     }
 
     #[tokio::test]

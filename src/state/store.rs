@@ -120,6 +120,11 @@ fn parse(path: &Path, text: &str) -> Result<StateFile, StateError> {
 ///
 /// The caller bumps `serial`; this only persists.
 pub fn save(path: &Path, state: &StateFile) -> Result<(), StateError> {
+    save_text(path, &to_text(state))
+}
+
+/// Writes `text` (a state as [`to_text`] writes it) to `path` as [`save`] does.
+pub fn save_text(path: &Path, text: &str) -> Result<(), StateError> {
     let write_error = |source| StateError::Write {
         path: path.to_owned(),
         source,
@@ -135,7 +140,7 @@ pub fn save(path: &Path, state: &StateFile) -> Result<(), StateError> {
     let mut temporary = tempfile_in(dir, path).map_err(write_error)?;
     temporary
         .file
-        .write_all(to_text(state).as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| temporary.file.sync_all())
         .map_err(write_error)?;
     std::fs::rename(&temporary.path, path).map_err(write_error)?;

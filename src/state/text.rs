@@ -1,11 +1,13 @@
 //! The state as it is written: pretty JSON with every object's keys sorted and a final newline,
 //! so the file is deterministic and git diffs stay small.
 //!
-//! Serialized straight from the model through sorted views rather than through
-//! `serde_json::Value` (which sorts by rebuilding the whole document as maps first): the state
-//! is written after every completed resource, and for hundreds of resources that copy was most
-//! of the cost. The views must give exactly the bytes the `Value` route gives; a test holds
-//! them to it. Owns the text only; where and how it is written is `store.rs`.
+//! Serialized straight from the model through a sorted view of each resource rather than
+//! through `serde_json::Value` (which sorts by rebuilding the whole document as maps first),
+//! and assembled from per-resource entries, so the writer of a run re-serializes only the
+//! resources that changed: the state is written after every completed resource, and for
+//! hundreds of resources re-serializing everything was most of the cost. The result must be
+//! exactly the bytes the `Value` route gives; tests hold it to that. Owns the text only; where
+//! and how it is written is `store.rs`.
 
 use std::collections::BTreeMap;
 
@@ -13,16 +15,6 @@ use serde::Serialize;
 
 use crate::plan::address::Address;
 use crate::state::model::{Attributes, ResourceState, StateFile};
-
-/// The state's fields in sorted order.
-#[derive(Serialize)]
-struct SortedState<'a> {
-    format_version: u32,
-    lineage: &'a str,
-    /// By the address as written (`kind.key`), as a JSON map sorts it.
-    resources: BTreeMap<String, SortedResource<'a>>,
-    serial: u64,
-}
 
 /// A resource's fields in sorted order, skipped when empty as the model skips them.
 #[derive(Serialize)]
@@ -63,25 +55,68 @@ impl<'a> From<&'a ResourceState> for SortedResource<'a> {
 
 /// The state as written: pretty JSON, sorted keys, a final newline.
 pub fn to_text(state: &StateFile) -> String {
-    let StateFile {
-        format_version,
-        lineage,
-        serial,
-        resources,
-    } = state;
-    let sorted = SortedState {
-        format_version: *format_version,
-        lineage,
-        resources: resources
-            .iter()
-            .map(|(address, record)| (address.to_string(), SortedResource::from(record)))
-            .collect(),
-        serial: *serial,
-    };
-    // Serializing borrowed strings, maps and `Value`s cannot fail.
-    let mut text = serde_json::to_string_pretty(&sorted).unwrap_or_default();
-    text.push('\n');
-    text
+    let entries: BTreeMap<String, String> = state
+        .resources
+        .iter()
+        .map(|(address, record)| (address.to_string(), entry(record)))
+        .collect();
+    assemble(state, &entries)
+}
+
+/// One resource's object as it sits in the file, under `"resources"` (indented for that
+/// place), without its key. [`assemble`] puts the entries together, so a writer that keeps
+/// them serializes only the resources that changed.
+pub fn entry(record: &ResourceState) -> String {
+    // Serializing borrowed strings, maps and `Value`s cannot fail; JSON strings hold no raw
+    // newline, so indenting line by line is exact.
+    let text = serde_json::to_string_pretty(&SortedResource::from(record)).unwrap_or_default();
+    let mut indented = String::with_capacity(text.len() + text.len() / 8);
+    for (index, line) in text.lines().enumerate() {
+        if index > 0 {
+            indented.push('\n');
+            indented.push_str(ENTRY_INDENT);
+        }
+        indented.push_str(line);
+    }
+    indented
+}
+
+/// Where an entry sits: inside the document and inside `"resources"`.
+const ENTRY_INDENT: &str = "    ";
+
+/// The file from `state`'s own fields and `entries` (address as written → [`entry`]), exactly
+/// as serializing the sorted state in one go would write it.
+pub fn assemble(state: &StateFile, entries: &BTreeMap<String, String>) -> String {
+    let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
+    let size: usize = entries
+        .iter()
+        .map(|(key, text)| key.len() + text.len() + 12)
+        .sum();
+    let mut out = String::with_capacity(size + 256);
+    out.push_str("{\n  \"format_version\": ");
+    out.push_str(&state.format_version.to_string());
+    out.push_str(",\n  \"lineage\": ");
+    out.push_str(&quoted(&state.lineage));
+    out.push_str(",\n  \"resources\": ");
+    if entries.is_empty() {
+        out.push_str("{}");
+    } else {
+        out.push_str("{\n");
+        for (index, (key, text)) in entries.iter().enumerate() {
+            if index > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(ENTRY_INDENT);
+            out.push_str(&quoted(key));
+            out.push_str(": ");
+            out.push_str(text);
+        }
+        out.push_str("\n  }");
+    }
+    out.push_str(",\n  \"serial\": ");
+    out.push_str(&state.serial.to_string());
+    out.push_str("\n}\n");
+    out
 }
 
 #[cfg(test)]
@@ -153,5 +188,21 @@ mod tests {
         for state in [StateFile::new(), rich_state()] {
             assert_eq!(to_text(&state), through_value(&state));
         }
+    }
+
+    #[test]
+    fn entries_kept_from_before_assemble_to_the_same_text() {
+        let mut state = rich_state();
+        let mut entries: BTreeMap<String, String> = state
+            .resources
+            .iter()
+            .map(|(address, record)| (address.to_string(), entry(record)))
+            .collect();
+        let changed = Address::vault("a-vault");
+        let record = state.resources.get_mut(&changed).unwrap();
+        record.version = Some("7".into());
+        entries.insert(changed.to_string(), entry(record));
+        state.serial += 1;
+        assert_eq!(assemble(&state, &entries), through_value(&state));
     }
 }
