@@ -18,9 +18,9 @@ use crate::engine::events::{Event, Reporter};
 use crate::engine::observe::{cluster_of, cluster_ref};
 use crate::engine::plan::Planned;
 use crate::engine::refresh::addon_identity;
-use crate::engine::schedule::{Lane, lanes, walk_graph};
+use crate::engine::schedule::{Lane, lanes, walk_graph, weight};
 use crate::engine::state_writer::StateWriter;
-use crate::engine::walker::{NodeOutcome, StopFlag, walk_in_lanes};
+use crate::engine::walker::{NodeOutcome, Schedule, StopFlag, walk_scheduled};
 use crate::graph;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::{OnDestroy, Plan};
@@ -161,8 +161,12 @@ pub async fn apply<B: Backend>(
         }),
     };
     let lanes = lanes(&plan, &base, &dag);
-    let lane_of = |address: &Address| lanes.get(address).cloned().unwrap_or(Lane::Arm);
-    let outcomes = walk_in_lanes(&dag, options.parallelism, lane_of, stop, |address| {
+    let schedule = Schedule {
+        parallelism: options.parallelism,
+        lane_of: |address: &Address| lanes.get(address).cloned().unwrap_or(Lane::Arm),
+        weight_of: |address: &Address| weight(address, changes.get(address)),
+    };
+    let outcomes = walk_scheduled(&dag, &schedule, stop, |address| {
         let node = node.clone();
         async move { node.run(address).await }
     })

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diff::action::Action;
+use crate::diff::change::ResourceChange;
 use crate::engine::backend::ClusterKey;
 use crate::engine::observe::cluster_of;
 use crate::engine::plan::Planned;
@@ -75,6 +76,19 @@ pub fn lanes(
             (address.clone(), lane)
         })
         .collect()
+}
+
+/// How long a change takes, roughly, for the walker's critical-path priority: an add-on
+/// change is a long-running AKS operation (minutes in Azure), everything else one or a few
+/// requests. So ready add-ons start before vaults in the same lane, and the SecretProviderClasses
+/// waiting on them are not held up by work that could have waited.
+pub fn weight(address: &Address, change: Option<&ResourceChange>) -> u64 {
+    let changes = change.is_some_and(|change| change.action.is_change());
+    match address.kind {
+        ResourceKind::Addon if changes => 20,
+        _ if changes => 1,
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
