@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::commands::common::LoadedPlan;
+use crate::cli::commands::common::{LoadedPlan, release_at_exit};
 use crate::cli::output::Output;
 use crate::cli::progress::ProgressReporter;
 use crate::diff::render::human;
@@ -107,7 +107,7 @@ pub async fn run<B: Backend>(
         backend,
         Arc::new(loaded.plan.clone()),
         &planned,
-        writer,
+        writer.clone(),
         &ApplyOptions {
             parallelism: command.parallelism,
             holder: holder(),
@@ -120,6 +120,7 @@ pub async fn run<B: Backend>(
     signals.abort();
     drop(reporter);
     let report = report?;
+    release_at_exit((planned, writer));
     finish(what, &report, stop.is_stopped())
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::cli::args::{PlanArgs, PlanFormat};
-use crate::cli::commands::common::LoadedPlan;
+use crate::cli::commands::common::{LoadedPlan, release_at_exit};
 use crate::cli::output::Output;
 use crate::diff::render::{human, json, markdown};
 use crate::engine::backend::Backend;
@@ -91,6 +91,7 @@ pub async fn run<B: Backend>(
     }
     let changed = planned.change_set.has_changes()
         || command.mode == Mode::RefreshOnly && !planned.change_set.drift.is_empty();
+    release_at_exit((planned, state));
     Ok(if command.detailed_exitcode && changed {
         Outcome::ChangesPresent
     } else {
