@@ -93,8 +93,8 @@ pub struct PlanArgs {
     /// Limit the plan to ADDR and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
-    /// How many changes run at once on each API server (ARM, each cluster's Kubernetes API);
-    /// the refresh reads up to four times as many at once.
+    /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
+    /// cluster); the refresh reads up to four times as many at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
@@ -106,8 +106,8 @@ pub struct ApplyArgs {
     /// Skip the interactive confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many changes run at once on each API server (ARM, each cluster's Kubernetes API);
-    /// the refresh reads up to four times as many at once.
+    /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
+    /// cluster); the refresh reads up to four times as many at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
@@ -119,7 +119,8 @@ pub struct DestroyArgs {
     /// Skip the interactive confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many changes run at once on each API server (ARM, each cluster's Kubernetes API).
+    /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
+    /// cluster).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }

@@ -163,7 +163,12 @@ pub async fn apply<B: Backend>(
     let lanes = lanes(&plan, &base, &dag);
     let schedule = Schedule {
         parallelism: options.parallelism,
-        lane_of: |address: &Address| lanes.get(address).cloned().unwrap_or(Lane::Arm),
+        lane_of: |address: &Address| {
+            lanes
+                .get(address)
+                .cloned()
+                .unwrap_or(Lane::ContainerService)
+        },
         weight_of: |address: &Address| weight(address, changes.get(address)),
     };
     let outcomes = walk_scheduled(&dag, &schedule, stop, |address| {

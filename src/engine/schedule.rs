@@ -11,7 +11,7 @@ use crate::engine::observe::cluster_of;
 use crate::engine::plan::Planned;
 use crate::graph::{self, Dag};
 use crate::plan::address::{Address, ResourceKind};
-use crate::plan::model::Plan;
+use crate::plan::model::{Authorization, Plan};
 use crate::state::model::ResourceState;
 
 /// The walk graph: creates and updates after their dependencies, deletes before theirs.
@@ -52,12 +52,19 @@ pub fn walk_graph(
     dag
 }
 
-/// The API server a change goes to. `--parallelism` bounds the changes running at once on each
-/// server: ARM, and the Kubernetes API of each cluster — independent servers, so a plan over
-/// ten clusters applies their SecretProviderClasses ten at a time in each, as ten runs would.
+/// The service a change goes to. `--parallelism` bounds the changes running at once on each:
+/// the Key Vault, AKS and authorization resource providers behind ARM (each with its own
+/// limits in Azure, none loaded by another's long-running operations), and the Kubernetes API
+/// of each cluster — independent servers, so a plan over ten clusters applies their
+/// SecretProviderClasses ten at a time in each, as ten runs would.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Lane {
-    Arm,
+    /// Vaults and access-policy grants (`Microsoft.KeyVault`).
+    KeyVault,
+    /// Add-ons (`Microsoft.ContainerService`).
+    ContainerService,
+    /// Role-assignment grants (`Microsoft.Authorization`).
+    Authorization,
     Kubernetes(ClusterKey),
 }
 
@@ -68,14 +75,36 @@ pub fn lanes(
 ) -> BTreeMap<Address, Lane> {
     dag.nodes()
         .map(|address| {
+            let recorded = base.get(address);
             let lane = match address.kind {
-                ResourceKind::Spc => cluster_of(plan, address, base.get(address))
-                    .map_or(Lane::Arm, |cluster| Lane::Kubernetes(cluster.key)),
-                _ => Lane::Arm,
+                ResourceKind::Vault => Lane::KeyVault,
+                ResourceKind::Addon => Lane::ContainerService,
+                ResourceKind::Grant if is_access_policy(plan, address, recorded) => Lane::KeyVault,
+                ResourceKind::Grant => Lane::Authorization,
+                ResourceKind::Spc => cluster_of(plan, address, recorded)
+                    .map_or(Lane::ContainerService, |cluster| {
+                        Lane::Kubernetes(cluster.key)
+                    }),
             };
             (address.clone(), lane)
         })
         .collect()
+}
+
+/// Whether a grant is an access-policy entry (on an access-policy vault) rather than a role
+/// assignment: as the plan file says, else as the state recorded it.
+fn is_access_policy(plan: &Plan, address: &Address, recorded: Option<&ResourceState>) -> bool {
+    let from_plan = plan
+        .grants
+        .get(&address.key)
+        .and_then(|grant| plan.vaults.get(grant.vault.as_str()))
+        .map(|vault| vault.authorization.value == Authorization::AccessPolicies);
+    from_plan.unwrap_or_else(|| {
+        recorded
+            .and_then(|record| record.attributes.get("mode"))
+            .and_then(serde_json::Value::as_str)
+            == Some("access-policy")
+    })
 }
 
 /// How long a change takes, roughly, for the walker's critical-path priority: an add-on
@@ -121,6 +150,17 @@ vault = "kv"
 principal = { addon = "one" }
 role = "Key Vault Secrets User"
 
+[vault.ap]
+name = "kv-lanes-ap"
+resource_group = "rg-demo"
+location = "westeurope"
+authorization = "access-policies"
+
+[grant.two-reads-ap]
+vault = "ap"
+principal = { addon = "two" }
+secret_permissions = ["get"]
+
 [spc.a]
 addon = "one"
 namespace = "payments"
@@ -137,7 +177,7 @@ objects = [ { name = "x", type = "secret" } ]
 "#;
 
     #[test]
-    fn secret_provider_classes_go_to_their_cluster_and_everything_else_to_arm() {
+    fn each_change_goes_to_its_service_and_secret_provider_classes_to_their_cluster() {
         let plan = check(&PlanSource {
             name: "lanes.toml".into(),
             text: TWO_CLUSTERS.into(),
@@ -147,10 +187,12 @@ objects = [ { name = "x", type = "secret" } ]
         let lanes = lanes(&plan, &BTreeMap::new(), &graph::build(&plan));
         let cluster = |name| Lane::Kubernetes(ClusterKey::new("rg-demo", name));
         let expected = BTreeMap::from([
-            (Address::vault("kv"), Lane::Arm),
-            (Address::addon("one"), Lane::Arm),
-            (Address::addon("two"), Lane::Arm),
-            (Address::grant("one-reads"), Lane::Arm),
+            (Address::vault("kv"), Lane::KeyVault),
+            (Address::addon("one"), Lane::ContainerService),
+            (Address::addon("two"), Lane::ContainerService),
+            (Address::vault("ap"), Lane::KeyVault),
+            (Address::grant("one-reads"), Lane::Authorization),
+            (Address::grant("two-reads-ap"), Lane::KeyVault),
             (Address::spc("a"), cluster("aks-one")),
             (Address::spc("b"), cluster("aks-two")),
         ]);
