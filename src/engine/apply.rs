@@ -104,8 +104,9 @@ pub async fn apply<B: Backend>(
 ) -> Result<ApplyReport, ApplyError> {
     let context = Arc::new(Context::of(&plan));
     // Start from the state as refresh saw it: gone resources dropped, live ones recorded.
+    writer.merge_refreshed(&planned.selected, &planned.refreshed);
     writer
-        .merge_refreshed(&planned.selected, &planned.refreshed)
+        .flush()
         .await
         .map_err(|error| ApplyError::State(error.to_string()))?;
     let base = writer.read(|state| state.resources.clone());
@@ -147,7 +148,7 @@ pub async fn apply<B: Backend>(
         context,
         changes: changes.clone(),
         derived,
-        writer,
+        writer: writer.clone(),
         reporter: reporter.clone(),
         progress_interval: options.progress_interval,
         dependencies: Arc::new({
@@ -176,6 +177,8 @@ pub async fn apply<B: Backend>(
         async move { node.run(address).await }
     })
     .await;
+    // Everything done is on disk before the lock goes (and before a Ctrl-C exits).
+    let flushed = writer.flush().await;
     if let Some(renewal) = renewal {
         renewal.abort();
     }
@@ -184,6 +187,7 @@ pub async fn apply<B: Backend>(
     {
         tracing::warn!("cannot release the run lock: {error}");
     }
+    flushed.map_err(|error| ApplyError::State(error.to_string()))?;
     let mut report = ApplyReport::default();
     for (address, outcome) in outcomes {
         let action = changes.get(&address).map_or(Action::NoOp, |c| c.action);
@@ -371,7 +375,7 @@ impl<B: Backend> NodeContext<B> {
             })
             .await
             .map_err(|error| error.to_string())?;
-        self.record(address, None).await
+        self.record(address, None)
     }
 
     async fn write(
@@ -418,8 +422,7 @@ impl<B: Backend> NodeContext<B> {
         }
         let id = live.id.clone();
         let dependencies = self.dependencies.get(address).cloned().unwrap_or_default();
-        self.record(address, Some(live.into_state(dependencies, settings_map)))
-            .await?;
+        self.record(address, Some(live.into_state(dependencies, settings_map)))?;
         Ok(id)
     }
 
@@ -444,10 +447,9 @@ impl<B: Backend> NodeContext<B> {
         }
     }
 
-    async fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
+    fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
         self.writer
             .record(address, record)
-            .await
             .map_err(|error| error.to_string())
     }
 }

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use crate::cli::args::{PlanArgs, PlanFormat};
+use std::sync::Arc;
+
 use crate::cli::commands::common::{LoadedPlan, release_at_exit};
 use crate::cli::output::Output;
 use crate::diff::render::{human, json, markdown};
@@ -81,10 +83,12 @@ pub async fn run<B: Backend>(
             );
         }
     } else if command.mode == Mode::RefreshOnly {
-        let writer = StateWriter::new(state.clone().unwrap_or_default(), Some(loaded.state_path()));
-        let updated = writer
-            .merge_refreshed(&planned.selected, &planned.refreshed)
-            .await?;
+        let writer = Arc::new(StateWriter::new(
+            state.clone().unwrap_or_default(),
+            Some(loaded.state_path()),
+        ));
+        let updated = writer.merge_refreshed(&planned.selected, &planned.refreshed);
+        writer.flush().await?;
         if updated && command.format == PlanFormat::Human {
             println!("\nThe state was updated to match live Azure and the clusters.");
         }
