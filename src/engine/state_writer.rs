@@ -21,14 +21,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::plan::address::Address;
 use crate::state::model::{ResourceState, StateFile};
 use crate::state::store::{self, StateError};
 use crate::state::text;
 
-/// At most one save per interval while changes keep coming.
+/// At most one save per interval while changes keep coming (unless a flush waits).
 pub const SAVE_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The state of one run, and where it is saved (`None`: in memory only, for tests).
@@ -37,6 +37,8 @@ pub struct StateWriter {
     inner: Mutex<Inner>,
     /// How many changes the file on disk holds (the `changes` count of the last save).
     durable: watch::Sender<u64>,
+    /// A flush is waiting: the saver skips what is left of its interval.
+    urgent: Notify,
     path: Option<PathBuf>,
 }
 
@@ -82,6 +84,7 @@ impl StateWriter {
                 failed: None,
             }),
             durable: watch::Sender::new(0),
+            urgent: Notify::new(),
             path,
         }
     }
@@ -164,6 +167,7 @@ impl StateWriter {
     /// Waits until every change recorded so far is on disk.
     pub async fn flush(&self) -> Result<(), StateError> {
         let wanted = self.lock().changes;
+        self.urgent.notify_one();
         let mut durable = self.durable.subscribe();
         loop {
             if let Some(error) = &self.lock().failed {
