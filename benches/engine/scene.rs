@@ -92,7 +92,11 @@ impl Scene {
     pub fn run(&self, args: &[&str], peak: Option<&PeakMemory>) -> Run {
         self.sandbox.clear_journal();
         let report = self.path().join("time-report");
-        let command = self.command(args);
+        let mut command = self.command(args);
+        let studying = std::env::var_os("VAULTWIRE_BENCH_JOURNALS");
+        if studying.is_some() {
+            command.env("VAULTWIRE_LOG", "vaultwire::engine=debug");
+        }
         let mut command = match peak {
             Some(peak) => peak.wrap(command, &report),
             None => command,
@@ -111,8 +115,9 @@ impl Scene {
             _ => None,
         };
         let requests = self.sandbox.counters().values().sum();
-        if let Some(dir) = std::env::var_os("VAULTWIRE_BENCH_JOURNALS") {
-            self.dump_journal(Path::new(&dir), args, started_at, wall);
+        if let Some(dir) = studying {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            self.dump_journal(Path::new(&dir), args, started_at, wall, &stderr);
         }
         let exit_code = output.status.code().unwrap_or(-1);
         Run {
@@ -126,9 +131,17 @@ impl Scene {
         .checked(args, &String::from_utf8_lossy(&output.stderr))
     }
 
-    /// Writes the run's journal (what the sandbox answered, when) to `dir`, for studying where
-    /// a run's time goes: `VAULTWIRE_BENCH_JOURNALS=DIR cargo bench`.
-    fn dump_journal(&self, dir: &Path, args: &[&str], started: jiff::Timestamp, wall: Duration) {
+    /// Writes the run's journal (what the sandbox answered, when) and the engine's debug log
+    /// to `dir`, for studying where a run's time goes: `VAULTWIRE_BENCH_JOURNALS=DIR cargo
+    /// bench` (the logging itself costs a little time).
+    fn dump_journal(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        started: jiff::Timestamp,
+        wall: Duration,
+        stderr: &str,
+    ) {
         let name: String = args
             .iter()
             .take(1)
@@ -145,6 +158,7 @@ impl Scene {
             serde_json::to_string_pretty(&serde_json::json!({
                 "started": started,
                 "wallMs": wall.as_millis(),
+                "log": stderr.lines().collect::<Vec<_>>(),
                 "entries": self.sandbox.journal(),
             }))
             .unwrap_or_default(),

@@ -111,14 +111,40 @@ pub async fn apply<B: Backend>(
         .map_err(|error| ApplyError::State(error.to_string()))?;
     let base = writer.read(|state| state.resources.clone());
     let clusters = clusters(planned, &plan);
-    let locks = if clusters.is_empty() {
-        None
-    } else {
+    let locking = async {
+        if clusters.is_empty() {
+            return Ok(None);
+        }
         reporter.event(Event::Locking {
             clusters: clusters.iter().map(|c| c.key.name.clone()).collect(),
         });
-        Some(lock(&*backend, &clusters, &options.holder).await?)
+        lock(&*backend, &clusters, &options.holder).await.map(Some)
     };
+    // The walk's bookkeeping is computed while the lock request is on the wire.
+    let preparing = async {
+        let dag = walk_graph(&plan, planned, &base);
+        let changes: Arc<BTreeMap<Address, ResourceChange>> = Arc::new(
+            planned
+                .change_set
+                .changes
+                .iter()
+                .map(|change| (change.address.clone(), change.clone()))
+                .collect(),
+        );
+        let dependencies = {
+            let plan_graph = graph::build(&plan);
+            dag.nodes()
+                .map(|address| {
+                    let dependencies = plan_graph.dependencies_of(address).cloned().collect();
+                    (address.clone(), dependencies)
+                })
+                .collect()
+        };
+        let lanes = lanes(&plan, &base, &dag);
+        (dag, changes, dependencies, lanes)
+    };
+    let (locks, (dag, changes, dependencies, lanes)) = tokio::join!(locking, preparing);
+    let locks = locks?;
     let renewal = locks.clone().map(|locks| {
         let backend = backend.clone();
         tokio::spawn(async move {
@@ -130,15 +156,6 @@ pub async fn apply<B: Backend>(
             }
         })
     });
-    let dag = walk_graph(&plan, planned, &base);
-    let changes: Arc<BTreeMap<Address, ResourceChange>> = Arc::new(
-        planned
-            .change_set
-            .changes
-            .iter()
-            .map(|change| (change.address.clone(), change.clone()))
-            .collect(),
-    );
     let derived = Arc::new(Mutex::new(Derived {
         addon_identities: planned.derived.clone(),
     }));
@@ -151,17 +168,8 @@ pub async fn apply<B: Backend>(
         writer: writer.clone(),
         reporter: reporter.clone(),
         progress_interval: options.progress_interval,
-        dependencies: Arc::new({
-            let plan_graph = graph::build(&plan);
-            dag.nodes()
-                .map(|address| {
-                    let dependencies = plan_graph.dependencies_of(address).cloned().collect();
-                    (address.clone(), dependencies)
-                })
-                .collect()
-        }),
+        dependencies: Arc::new(dependencies),
     };
-    let lanes = lanes(&plan, &base, &dag);
     let schedule = Schedule {
         parallelism: options.parallelism,
         lane_of: |address: &Address| {
@@ -172,13 +180,25 @@ pub async fn apply<B: Backend>(
         },
         weight_of: |address: &Address| weight(address, changes.get(address)),
     };
+    let walking = Instant::now();
     let outcomes = walk_scheduled(&dag, &schedule, stop, |address| {
         let node = node.clone();
         async move { node.run(address).await }
     })
     .await;
+    tracing::debug!(
+        elapsed_ms = walking.elapsed().as_millis(),
+        nodes = outcomes.len(),
+        "walked the change set"
+    );
     // Everything done is on disk before the lock goes (and before a Ctrl-C exits).
+    let flushing = Instant::now();
     let flushed = writer.flush().await;
+    tracing::debug!(
+        elapsed_ms = flushing.elapsed().as_millis(),
+        saves = writer.saves(),
+        "state flushed"
+    );
     if let Some(renewal) = renewal {
         renewal.abort();
     }

@@ -113,6 +113,7 @@ pub async fn plan<B: Backend>(
 ) -> Result<Planned, PlanError> {
     let context = Context::of(plan);
     let selected = select(plan, state, &options.targets)?;
+    let refreshing = std::time::Instant::now();
     let refreshed = refresh(
         backend,
         plan,
@@ -122,7 +123,15 @@ pub async fn plan<B: Backend>(
         options.parallelism,
     )
     .await?;
-    diff_all(plan, state, &selected, refreshed, &context, options)
+    tracing::debug!(
+        elapsed_ms = refreshing.elapsed().as_millis(),
+        addresses = selected.len(),
+        "refreshed"
+    );
+    let diffing = std::time::Instant::now();
+    let planned = diff_all(plan, state, &selected, refreshed, &context, options);
+    tracing::debug!(elapsed_ms = diffing.elapsed().as_millis(), "diffed");
+    planned
 }
 
 /// The pure half of [`plan`]: from refresh results to the change set.
