@@ -6,6 +6,7 @@
 //! The child is the binary a user runs (built with this bench's profile); the sandbox's own
 //! CPU stays in this process, so the child's CPU and memory are vaultwire's alone.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,6 +14,13 @@ use std::time::{Duration, Instant};
 use vaultwire::sandbox::{Faults, Sandbox, SandboxHandle, SandboxOptions, ids};
 
 use crate::usage::{self, PeakMemory, Sampler};
+
+/// The binary measured: the `vaultwire` this bench was built with, or another build named by
+/// `VAULTWIRE_BENCH_BIN` (say, an older commit's, to compare against the same sandbox).
+pub fn measured_binary() -> OsString {
+    std::env::var_os("VAULTWIRE_BENCH_BIN")
+        .unwrap_or_else(|| OsString::from(env!("CARGO_BIN_EXE_vaultwire")))
+}
 
 /// Latency and long-running-operation time of a scenario.
 #[derive(Debug, Clone, Copy)]
@@ -67,8 +75,8 @@ impl Scene {
         relative
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_vaultwire"));
+    fn command(&self, binary: &OsStr, args: &[&str]) -> Command {
+        let mut command = Command::new(binary);
         command
             .args(args)
             .current_dir(self.path())
@@ -88,11 +96,21 @@ impl Scene {
         command
     }
 
-    /// Runs `vaultwire ARGS` and measures it; `peak` also measures its peak memory.
+    /// Runs `vaultwire ARGS` (the binary under measurement, see [`measured_binary`]) and
+    /// measures it; `peak` also measures its peak memory.
     pub fn run(&self, args: &[&str], peak: Option<&PeakMemory>) -> Run {
+        self.run_binary(&measured_binary(), args, peak)
+    }
+
+    /// Runs the `vaultwire` this bench was built with, to set a world up.
+    pub fn run_setup(&self, args: &[&str], peak: Option<&PeakMemory>) -> Run {
+        self.run_binary(OsStr::new(env!("CARGO_BIN_EXE_vaultwire")), args, peak)
+    }
+
+    fn run_binary(&self, binary: &OsStr, args: &[&str], peak: Option<&PeakMemory>) -> Run {
         self.sandbox.clear_journal();
         let report = self.path().join("time-report");
-        let mut command = self.command(args);
+        let mut command = self.command(binary, args);
         let studying = std::env::var_os("VAULTWIRE_BENCH_JOURNALS");
         if studying.is_some() {
             command.env("VAULTWIRE_LOG", "vaultwire::engine=debug");

@@ -75,7 +75,9 @@ pub async fn read(
             Found::RoleAssignments(scope, assignments) => {
                 world.role_assignments.insert(scope, assignments);
             }
-            Found::Spcs(key, spcs) => {
+            Found::Spcs(key, mut spcs) => {
+                // Sorted already as listed; the lookup relies on it, so make sure.
+                spcs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
                 world.spcs.insert(key, spcs);
             }
         }
