@@ -91,7 +91,7 @@ fn main() {
             &plan,
             clusters.len(),
             Minimum::of(10, 10, 500),
-            args.reps.unwrap_or(3),
+            args.reps.unwrap_or(5),
         ));
     }
     if args.wants("s3") {

@@ -206,37 +206,46 @@ fn machine() -> String {
 
 const METHOD: &str = "## How it is measured
 
-- `cargo bench` builds `vaultwire` with the bench profile (as `cargo install` would: optimised)
-  and runs the **real binary as a child process**, as a user runs the CLI: process start,
-  sign-in, TLS handshakes, refresh, diff, rendering, state writes and exit are all in the wall
-  time. Its environment is what `vaultwire sandbox serve` writes to its `env` file.
-- The sandbox runs inside the benchmark process (in memory, on its own runtime thread), with
-  `SandboxOptions { faults: Faults { latency, .. }, lro_duration, extra_clusters }`: the
-  latency is added before every ARM, Key Vault and Kubernetes answer (Entra gets none), cluster
-  PUTs run for the LRO duration. S2's nine extra clusters come from `extra_clusters`.
+- `cargo bench` builds `vaultwire` with the bench profile (optimised, as `cargo install`
+  builds it) and runs the **real binary as a child process**, as a user runs the CLI: process
+  start, sign-in, TLS handshakes, refresh, diff, rendering the plan, state writes and exit are
+  all in the wall time. Its environment is what `vaultwire sandbox serve` writes to its `env`
+  file; `--parallelism` and everything else are the defaults.
+- The sandbox runs inside the benchmark process, in memory, on its own runtime thread, with
+  `SandboxOptions { faults: Faults { latency, .. }, lro_duration, extra_clusters }`: the latency
+  is added before every ARM, Key Vault and Kubernetes answer (Entra gets none), cluster PUTs run
+  for the LRO duration, and S2's nine extra clusters are `extra_clusters`. It shares the
+  machine's cores with vaultwire, so its own CPU per request is part of every wall time, as a
+  slow server's would be.
 - Requests are the sandbox's counters for the run (every Entra, ARM and Kubernetes request).
   \"Fewest possible\" counts one read per vault, cluster, role-assignment list, credential and
   SecretProviderClass list (plus a soft-deleted lookup per missing vault), one write per
   resource, three requests per add-on change (PUT, status poll, GET) and one Lease write to lock
-  and to unlock each cluster.
-- CPU is the child's user + system time from `/proc/self/stat` (children's `cutime`/`cstime`),
-  so the sandbox's work is never counted against vaultwire.
-- Defaults throughout (`--parallelism` and the rest), as a user runs it.
-- Reproduce: `cargo bench` (all), or `cargo bench -- s1 --reps 3`. Benchmarks are not part of
-  `cargo nextest run` or `.ci/run`.
+  and to unlock each cluster. (Apply also reads each vault before writing it.)
+- CPU is the child's user + system time from `/proc/self/stat` (the `cutime` and `cstime` of
+  waited-for children, in 10 ms ticks), so the sandbox's work never counts against vaultwire.
+  S3 measures `validate` and `plan` as separate processes (`plan` validates too); peak memory
+  is the child's maximum resident set (see the last line).
+- Reproduce: `cargo bench` (all scenarios; writes this file), `cargo bench -- s1 --reps 3` (a
+  subset, stdout only), `VAULTWIRE_BENCH_BIN=path/to/vaultwire cargo bench` (another build
+  against the same sandbox, e.g. an older commit), `VAULTWIRE_BENCH_JOURNALS=DIR cargo bench`
+  (each run's request journal and engine timings, to see where time goes). Benchmarks are not
+  part of `cargo nextest run`, `cargo test` or `.ci/run`.
 
 ## How the bounds are derived
 
 The bound is the longest chain of requests that each need the answer of the previous one,
 times the latency L, plus the long-running operation time T: the wall time of a client that
-does nothing but wait on the network. Everything else — other vaults, clusters, grants and
-SecretProviderClasses — runs beside the chain. S1 and S2 have the same chain: S2's ten clusters
-are independent copies of S1's one, so S2 tests whether the engine keeps 530 resources off the
-critical path.
+does nothing but wait on the network, with unlimited parallelism. Everything else — other
+vaults, clusters, grants and SecretProviderClasses — runs beside the chain. S1 and S2 have the
+same chain: S2's ten clusters are independent copies of S1's one, so S2 tests whether the
+engine keeps 530 resources off the critical path.
 ";
 
 const BOUND_NOTES: &str =
     "Side chains that are not longer: vault GET → soft-deleted vault GET (2 L, refresh of a
-missing vault), vault PUT (L, beside the add-on), role-assignment list (L). The lock comes after
-the refresh because `apply` shows the plan before it locks.
+missing vault), vault GET → PUT (2 L, beside the add-on's operation), role-assignment list (L).
+The lock comes after the refresh because `apply` shows the plan (and asks) before it locks.
+The bound ignores `--parallelism`: with 10 changes at once per service, S2's 50
+SecretProviderClasses per cluster take 5 rounds of L, not 1.
 ";
