@@ -93,7 +93,8 @@ pub struct PlanArgs {
     /// Limit the plan to ADDR and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
-    /// How many resources to read or change at once.
+    /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
+    /// cluster); the refresh reads up to four times as many at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
@@ -105,7 +106,8 @@ pub struct ApplyArgs {
     /// Skip the interactive confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many resources to read or change at once.
+    /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
+    /// cluster); the refresh reads up to four times as many at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
@@ -117,7 +119,8 @@ pub struct DestroyArgs {
     /// Skip the interactive confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many resources to change at once.
+    /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
+    /// cluster).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
@@ -198,6 +201,9 @@ pub struct SandboxServeArgs {
     /// The port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Seed another AKS cluster beside `aks-demo`, a copy of it under NAME (repeatable).
+    #[arg(long = "extra-cluster", value_name = "NAME")]
+    pub extra_clusters: Vec<String>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }

@@ -3,7 +3,7 @@
 use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
 use std::path::Path;
 
-use crate::cli::commands::common::load_plan;
+use crate::cli::commands::common::{load_plan, release_at_exit};
 use crate::cli::commands::{apply, audit, import, init, plan, sandbox, state, validate};
 use crate::cli::connect::connect;
 use crate::cli::output::Output;
@@ -18,11 +18,16 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         }
         Command::Plan(args) => {
             let command = plan::PlanCommand::from_args(args)?;
-            runtime()?.block_on(async {
+            let runtime = runtime()?;
+            let outcome = runtime.block_on(async {
                 let loaded = load_plan(&command.plan, output)?;
                 let connected = connect(&loaded).await?;
-                plan::run(&*connected.backend, &loaded, &command, output).await
-            })
+                let outcome = plan::run(&*connected.backend, &loaded, &command, output).await;
+                release_at_exit((loaded, connected));
+                outcome
+            });
+            release_at_exit(runtime);
+            outcome
         }
         Command::Apply(args) => {
             let saved = read_saved(&args.plan)?;
@@ -92,11 +97,18 @@ fn run_apply(
     command: &apply::ApplyCommand,
     output: Output,
 ) -> Result<Outcome, Error> {
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(async {
         let loaded = load_plan(plan_path, output)?;
         let connected = connect(&loaded).await?;
-        apply::run(connected.backend.clone(), &loaded, saved, command, output).await
-    })
+        let outcome = apply::run(connected.backend.clone(), &loaded, saved, command, output).await;
+        release_at_exit((loaded, connected));
+        outcome
+    });
+    // The runtime, its connections and the plan go with the process: closing a hundred TLS
+    // connections and joining threads only delays the exit.
+    release_at_exit(runtime);
+    outcome
 }
 
 /// Sends `tracing` output to stderr: warnings by default, more with each `-v`.

@@ -15,12 +15,13 @@ use crate::diff::action::Action;
 use crate::diff::change::ResourceChange;
 use crate::engine::backend::{Backend, BackendError, ClusterRef, Delete, Locks, Settings, Write};
 use crate::engine::events::{Event, Reporter};
-use crate::engine::observe::cluster_ref;
+use crate::engine::observe::{cluster_of, cluster_ref};
 use crate::engine::plan::Planned;
 use crate::engine::refresh::addon_identity;
+use crate::engine::schedule::{Lane, lanes, walk_graph, weight};
 use crate::engine::state_writer::StateWriter;
-use crate::engine::walker::{NodeOutcome, StopFlag, walk};
-use crate::graph::{self, Dag};
+use crate::engine::walker::{NodeOutcome, Schedule, StopFlag, walk_scheduled};
+use crate::graph;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::{OnDestroy, Plan};
 use crate::resources::{self, Context, Derived};
@@ -78,59 +79,17 @@ pub enum ApplyError {
 }
 
 /// The clusters a run touches: those of every selected add-on and SecretProviderClass.
-pub fn clusters(planned: &Planned, plan: &Plan, context: &Context) -> Vec<ClusterRef> {
+pub fn clusters(planned: &Planned, plan: &Plan) -> Vec<ClusterRef> {
     let mut clusters: BTreeMap<_, ClusterRef> = BTreeMap::new();
     for address in &planned.selected {
         if !matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc) {
             continue;
         }
-        let attributes = resources::desired(plan, address, context, &Derived::default())
-            .or_else(|| planned.refreshed.get(address).map(|r| r.attributes.clone()));
-        if let Some(attributes) = attributes {
-            let settings = resources::settings(plan, address);
-            let cluster = cluster_ref(&attributes, &settings);
+        if let Some(cluster) = cluster_of(plan, address, planned.refreshed.get(address)) {
             clusters.entry(cluster.key.clone()).or_insert(cluster);
         }
     }
     clusters.into_values().collect()
-}
-
-/// The walk graph: creates and updates after their dependencies, deletes before theirs.
-fn walk_graph(
-    plan: &Plan,
-    planned: &Planned,
-    state: &BTreeMap<Address, ResourceState>,
-) -> Dag<Address> {
-    let plan_graph = graph::build(plan);
-    let mut dag = Dag::new();
-    let deleting: BTreeSet<&Address> = planned
-        .change_set
-        .changes
-        .iter()
-        .filter(|change| change.action == Action::Delete)
-        .map(|change| &change.address)
-        .collect();
-    for change in &planned.change_set.changes {
-        dag.add_node(change.address.clone());
-    }
-    for change in &planned.change_set.changes {
-        let address = &change.address;
-        if deleting.contains(address) {
-            // Whatever depended on this must be deleted first.
-            for (dependent, record) in state {
-                if record.dependencies.contains(address) && deleting.contains(dependent) {
-                    dag.add_dependency(address.clone(), dependent.clone());
-                }
-            }
-        } else {
-            for dependency in plan_graph.dependencies_of(address) {
-                if dag.contains(dependency) && !deleting.contains(dependency) {
-                    dag.add_dependency(address.clone(), dependency.clone());
-                }
-            }
-        }
-    }
-    dag
 }
 
 /// Applies `planned` (already confirmed), persisting state through `writer`.
@@ -138,31 +97,54 @@ pub async fn apply<B: Backend>(
     backend: Arc<B>,
     plan: Arc<Plan>,
     planned: &Planned,
-    writer: Arc<Mutex<StateWriter>>,
+    writer: Arc<StateWriter>,
     options: &ApplyOptions,
     reporter: Arc<dyn Reporter>,
     stop: &StopFlag,
 ) -> Result<ApplyReport, ApplyError> {
     let context = Arc::new(Context::of(&plan));
     // Start from the state as refresh saw it: gone resources dropped, live ones recorded.
-    let base = {
-        let mut writer = writer
-            .lock()
-            .map_err(|_| ApplyError::State("lock poisoned".into()))?;
-        writer
-            .merge_refreshed(&planned.selected, &planned.refreshed)
-            .map_err(|error| ApplyError::State(error.to_string()))?;
-        writer.state().resources.clone()
-    };
-    let clusters = clusters(planned, &plan, &context);
-    let locks = if clusters.is_empty() {
-        None
-    } else {
+    writer.merge_refreshed(&planned.selected, &planned.refreshed);
+    writer
+        .flush()
+        .await
+        .map_err(|error| ApplyError::State(error.to_string()))?;
+    let base = writer.read(|state| state.resources.clone());
+    let clusters = clusters(planned, &plan);
+    let locking = async {
+        if clusters.is_empty() {
+            return Ok(None);
+        }
         reporter.event(Event::Locking {
             clusters: clusters.iter().map(|c| c.key.name.clone()).collect(),
         });
-        Some(lock(&*backend, &clusters, &options.holder).await?)
+        lock(&*backend, &clusters, &options.holder).await.map(Some)
     };
+    // The walk's bookkeeping is computed while the lock request is on the wire.
+    let preparing = async {
+        let dag = walk_graph(&plan, planned, &base);
+        let changes: Arc<BTreeMap<Address, ResourceChange>> = Arc::new(
+            planned
+                .change_set
+                .changes
+                .iter()
+                .map(|change| (change.address.clone(), change.clone()))
+                .collect(),
+        );
+        let dependencies = {
+            let plan_graph = graph::build(&plan);
+            dag.nodes()
+                .map(|address| {
+                    let dependencies = plan_graph.dependencies_of(address).cloned().collect();
+                    (address.clone(), dependencies)
+                })
+                .collect()
+        };
+        let lanes = lanes(&plan, &base, &dag);
+        (dag, changes, dependencies, lanes)
+    };
+    let (locks, (dag, changes, dependencies, lanes)) = tokio::join!(locking, preparing);
+    let locks = locks?;
     let renewal = locks.clone().map(|locks| {
         let backend = backend.clone();
         tokio::spawn(async move {
@@ -174,15 +156,6 @@ pub async fn apply<B: Backend>(
             }
         })
     });
-    let dag = walk_graph(&plan, planned, &base);
-    let changes: Arc<BTreeMap<Address, ResourceChange>> = Arc::new(
-        planned
-            .change_set
-            .changes
-            .iter()
-            .map(|change| (change.address.clone(), change.clone()))
-            .collect(),
-    );
     let derived = Arc::new(Mutex::new(Derived {
         addon_identities: planned.derived.clone(),
     }));
@@ -192,24 +165,40 @@ pub async fn apply<B: Backend>(
         context,
         changes: changes.clone(),
         derived,
-        writer,
+        writer: writer.clone(),
         reporter: reporter.clone(),
         progress_interval: options.progress_interval,
-        dependencies: Arc::new({
-            let plan_graph = graph::build(&plan);
-            dag.nodes()
-                .map(|address| {
-                    let dependencies = plan_graph.dependencies_of(address).cloned().collect();
-                    (address.clone(), dependencies)
-                })
-                .collect()
-        }),
+        dependencies: Arc::new(dependencies),
     };
-    let outcomes = walk(&dag, options.parallelism, stop, |address| {
+    let schedule = Schedule {
+        parallelism: options.parallelism,
+        lane_of: |address: &Address| {
+            lanes
+                .get(address)
+                .cloned()
+                .unwrap_or(Lane::ContainerService)
+        },
+        weight_of: |address: &Address| weight(address, changes.get(address)),
+    };
+    let walking = Instant::now();
+    let outcomes = walk_scheduled(&dag, &schedule, stop, |address| {
         let node = node.clone();
         async move { node.run(address).await }
     })
     .await;
+    tracing::debug!(
+        elapsed_ms = walking.elapsed().as_millis(),
+        nodes = outcomes.len(),
+        "walked the change set"
+    );
+    // Everything done is on disk before the lock goes (and before a Ctrl-C exits).
+    let flushing = Instant::now();
+    let flushed = writer.flush().await;
+    tracing::debug!(
+        elapsed_ms = flushing.elapsed().as_millis(),
+        saves = writer.saves(),
+        "state flushed"
+    );
     if let Some(renewal) = renewal {
         renewal.abort();
     }
@@ -218,6 +207,7 @@ pub async fn apply<B: Backend>(
     {
         tracing::warn!("cannot release the run lock: {error}");
     }
+    flushed.map_err(|error| ApplyError::State(error.to_string()))?;
     let mut report = ApplyReport::default();
     for (address, outcome) in outcomes {
         let action = changes.get(&address).map_or(Action::NoOp, |c| c.action);
@@ -274,7 +264,7 @@ struct NodeContext<B> {
     context: Arc<Context>,
     changes: Arc<BTreeMap<Address, ResourceChange>>,
     derived: Arc<Mutex<Derived>>,
-    writer: Arc<Mutex<StateWriter>>,
+    writer: Arc<StateWriter>,
     reporter: Arc<dyn Reporter>,
     progress_interval: Duration,
     dependencies: Arc<BTreeMap<Address, Vec<Address>>>,
@@ -366,9 +356,7 @@ impl<B: Backend> NodeContext<B> {
 
     fn recorded(&self, address: &Address) -> Option<ResourceState> {
         self.writer
-            .lock()
-            .ok()
-            .and_then(|writer| writer.state().resources.get(address).cloned())
+            .read(|state| state.resources.get(address).cloned())
     }
 
     /// Does the change; returns the resource ID for the progress line.
@@ -407,7 +395,7 @@ impl<B: Backend> NodeContext<B> {
             })
             .await
             .map_err(|error| error.to_string())?;
-        self.record(address, None)
+        self.record(address, None).await
     }
 
     async fn write(
@@ -454,7 +442,8 @@ impl<B: Backend> NodeContext<B> {
         }
         let id = live.id.clone();
         let dependencies = self.dependencies.get(address).cloned().unwrap_or_default();
-        self.record(address, Some(live.into_state(dependencies, settings_map)))?;
+        self.record(address, Some(live.into_state(dependencies, settings_map)))
+            .await?;
         Ok(id)
     }
 
@@ -479,10 +468,11 @@ impl<B: Backend> NodeContext<B> {
         }
     }
 
-    fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
-        let mut writer = self.writer.lock().map_err(|_| "lock poisoned".to_owned())?;
-        writer
-            .record(address, record)
+    /// Records the outcome; the resource counts as done only once the state file holds it.
+    async fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
+        self.writer
+            .commit(address, record)
+            .await
             .map_err(|error| error.to_string())
     }
 }

@@ -131,6 +131,8 @@ pub struct LiveWorld {
     pub addons: BTreeMap<ClusterKey, AddonObservation>,
     /// By scope (vault ID, lowercase).
     pub role_assignments: BTreeMap<String, Vec<RoleAssignmentObservation>>,
+    /// Each cluster's SecretProviderClasses, sorted by namespace, then name (what
+    /// `observe` looks them up by).
     pub spcs: BTreeMap<ClusterKey, Vec<SpcObservation>>,
 }
 

@@ -8,6 +8,7 @@ pub mod observe;
 pub mod plan;
 pub mod refresh;
 pub mod saved;
+pub mod schedule;
 pub mod state_writer;
 pub mod walker;
 

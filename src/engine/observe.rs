@@ -69,6 +69,25 @@ pub fn cluster_ref(attributes: &Attributes, settings: &Attributes) -> ClusterRef
     }
 }
 
+/// The cluster an `addon` or `spc` address lives in: where the plan file puts it, else where
+/// `recorded` (its state) says it is.
+pub fn cluster_of(
+    plan: &crate::plan::model::Plan,
+    address: &Address,
+    recorded: Option<&crate::state::model::ResourceState>,
+) -> Option<ClusterRef> {
+    match crate::resources::addon_of(plan, address) {
+        Some(addon) => Some(ClusterRef {
+            key: ClusterKey::new(&addon.resource_group.value, &addon.cluster.value),
+            kube_context: addon
+                .kube_context
+                .as_ref()
+                .map(|context| context.value.clone()),
+        }),
+        None => recorded.map(|record| cluster_ref(&record.attributes, &record.settings)),
+    }
+}
+
 /// Adds what refreshing `address` needs to `plan`. `attributes` are the desired ones when the
 /// address is in the plan file, else the state's.
 pub fn add_reads(
@@ -275,29 +294,34 @@ fn observe_spc(
     let namespace = text(attributes, "namespace");
     let name = text(attributes, "name");
     let live = world.spcs.get(&cluster.key).and_then(|spcs| {
-        spcs.iter()
-            .find(|spc| spc.namespace == namespace && spc.name == name)
-            .map(|spc| {
-                let cluster_id = context.cluster_id(
-                    text(attributes, "resource_group"),
-                    text(attributes, "cluster"),
-                );
-                Live {
-                    id: format!("{cluster_id}/namespaces/{namespace}/secretproviderclasses/{name}"),
-                    attributes: [
-                        ("cluster", json!(text(attributes, "cluster"))),
-                        ("resource_group", json!(text(attributes, "resource_group"))),
-                        ("namespace", json!(namespace)),
-                        ("name", json!(name)),
-                        ("manifest", spc.manifest.clone()),
-                    ]
-                    .into_iter()
-                    .map(|(key, value)| (key.to_owned(), value))
-                    .collect(),
-                    derived: BTreeMap::new(),
-                    version: spc.resource_version.clone(),
-                }
-            })
+        // Sorted by namespace and name (`LiveWorld::spcs`): thousands of lookups in a list of
+        // thousands stay cheap.
+        spcs.binary_search_by(|spc| {
+            (spc.namespace.as_str(), spc.name.as_str()).cmp(&(namespace, name))
+        })
+        .ok()
+        .and_then(|index| spcs.get(index))
+        .map(|spc| {
+            let cluster_id = context.cluster_id(
+                text(attributes, "resource_group"),
+                text(attributes, "cluster"),
+            );
+            Live {
+                id: format!("{cluster_id}/namespaces/{namespace}/secretproviderclasses/{name}"),
+                attributes: [
+                    ("cluster", json!(text(attributes, "cluster"))),
+                    ("resource_group", json!(text(attributes, "resource_group"))),
+                    ("namespace", json!(namespace)),
+                    ("name", json!(name)),
+                    ("manifest", spc.manifest.clone()),
+                ]
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect(),
+                derived: BTreeMap::new(),
+                version: spc.resource_version.clone(),
+            }
+        })
     });
     Observed {
         live,
@@ -308,6 +332,7 @@ fn observe_spc(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::backend::SpcObservation;
 
     #[test]
     fn parses_vault_ids_case_insensitively() {
@@ -318,5 +343,48 @@ mod tests {
             Some(VaultKey::new("rg-demo", "kv"))
         );
         assert_eq!(parse_vault_id("/subscriptions/s"), None);
+    }
+
+    #[test]
+    fn a_secret_provider_class_is_found_by_namespace_and_name_among_many() {
+        let spc = |namespace: &str, name: &str| SpcObservation {
+            namespace: namespace.into(),
+            name: name.into(),
+            manifest: json!({"metadata": {"name": name, "namespace": namespace}}),
+            resource_version: Some(format!("{namespace}/{name}")),
+        };
+        let key = ClusterKey::new("rg", "aks");
+        let mut world = LiveWorld::default();
+        world.spcs.insert(
+            key,
+            vec![spc("a", "x"), spc("b", "w"), spc("b", "y"), spc("c", "a")],
+        );
+        let find = |namespace: &str, name: &str| {
+            let attributes: Attributes = [
+                ("cluster", json!("aks")),
+                ("resource_group", json!("rg")),
+                ("namespace", json!(namespace)),
+                ("name", json!(name)),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect();
+            observe(
+                &Address::spc("s"),
+                &attributes,
+                &Attributes::new(),
+                &world,
+                &Context {
+                    cloud: crate::plan::model::Cloud::Sandbox,
+                    subscription_id: "s".into(),
+                    tenant_id: "t".into(),
+                },
+            )
+            .live
+            .and_then(|live| live.version)
+        };
+        assert_eq!(find("b", "y").as_deref(), Some("b/y"));
+        assert_eq!(find("c", "a").as_deref(), Some("c/a"));
+        assert_eq!(find("b", "x"), None);
     }
 }

@@ -113,6 +113,7 @@ pub async fn plan<B: Backend>(
 ) -> Result<Planned, PlanError> {
     let context = Context::of(plan);
     let selected = select(plan, state, &options.targets)?;
+    let refreshing = std::time::Instant::now();
     let refreshed = refresh(
         backend,
         plan,
@@ -122,7 +123,15 @@ pub async fn plan<B: Backend>(
         options.parallelism,
     )
     .await?;
-    diff_all(plan, state, &selected, &refreshed, &context, options)
+    tracing::debug!(
+        elapsed_ms = refreshing.elapsed().as_millis(),
+        addresses = selected.len(),
+        "refreshed"
+    );
+    let diffing = std::time::Instant::now();
+    let planned = diff_all(plan, state, &selected, refreshed, &context, options);
+    tracing::debug!(elapsed_ms = diffing.elapsed().as_millis(), "diffed");
+    planned
 }
 
 /// The pure half of [`plan`]: from refresh results to the change set.
@@ -130,13 +139,13 @@ pub fn diff_all(
     plan: &Plan,
     state: Option<&StateFile>,
     selected: &BTreeSet<Address>,
-    refreshed: &Refreshed,
+    mut refreshed: Refreshed,
     context: &Context,
     options: &PlanOptions,
 ) -> Result<Planned, PlanError> {
     let dag = graph::build(plan);
     // Identities that will change during apply are unknown until then.
-    let mut derived = refreshed.derived.clone();
+    let mut derived = std::mem::take(&mut refreshed.derived);
     let mut changes = Vec::new();
     let mut drift = Vec::new();
     let mut records = BTreeMap::new();
@@ -145,7 +154,7 @@ pub fn diff_all(
         .iter()
         .partition(|address| address.kind == ResourceKind::Addon);
     for address in addons.into_iter().chain(others) {
-        let observed = refreshed.observed.get(address).cloned().unwrap_or_default();
+        let observed = refreshed.observed.remove(address).unwrap_or_default();
         let prior = state.and_then(|s| s.resources.get(address));
         let desired = match options.mode {
             Mode::Destroy => None,

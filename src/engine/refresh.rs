@@ -5,6 +5,7 @@
 //! moved resource shows as a replacement rather than a silent orphan; a new address is looked
 //! up where the plan file puts it, so an existing resource is adopted rather than duplicated.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::backend::{Backend, BackendError, Live, ReadPlan};
@@ -24,19 +25,29 @@ pub struct Refreshed {
 
 /// The attributes that say where `address` is: the state's when it has the address, else the
 /// plan file's with what is known of derived values (a grant to the add-on identity is found
-/// by that identity).
-pub fn lookup_attributes(
+/// by that identity). For a SecretProviderClass of the plan file only where it is (cluster,
+/// namespace, name): its manifest says nothing about that and is the costly part.
+pub fn lookup_attributes<'a>(
     plan: &Plan,
-    state: Option<&StateFile>,
+    state: Option<&'a StateFile>,
     address: &Address,
     context: &Context,
     derived: &Derived,
-) -> Option<(Attributes, Attributes)> {
+) -> Option<(Cow<'a, Attributes>, Cow<'a, Attributes>)> {
     if let Some(record) = state.and_then(|s| s.resources.get(address)) {
-        return Some((record.attributes.clone(), record.settings.clone()));
+        return Some((
+            Cow::Borrowed(&record.attributes),
+            Cow::Borrowed(&record.settings),
+        ));
     }
-    let desired = resources::desired(plan, address, context, derived)?;
-    Some((desired, resources::settings(plan, address)))
+    let desired = match address.kind {
+        ResourceKind::Spc => resources::spc::location(plan, plan.spcs.get(&address.key)?)?,
+        _ => resources::desired(plan, address, context, derived)?,
+    };
+    Some((
+        Cow::Owned(desired),
+        Cow::Owned(resources::settings(plan, address)),
+    ))
 }
 
 /// Reads `addresses` live through `backend`: one batched read, then add-ons first (their

@@ -1,74 +1,248 @@
-//! The state during a run: every change is recorded at once, with the serial bumped and the
-//! file written atomically, so an interrupted or killed run loses nothing already done.
+//! The state during a run, saved as group commits: [`StateWriter::commit`] records a change
+//! in memory and returns once a save holding it is on disk (the serial bumped, the file
+//! written and synced, then renamed into place). A resource therefore counts as done, and its
+//! dependents start, only when the state file says it exists — a killed process (SIGKILL)
+//! loses at most the requests it had in flight, exactly as with one save per resource.
+//!
+//! One save runs at a time, on the blocking pool, and writes every change recorded until it
+//! starts, re-serializing only the resources that changed since the last save
+//! (`state::text`). Changes that complete while a save is being written all wait for the next
+//! one, so hundreds of resources finishing together take a handful of saves rather than one
+//! each (saving per resource was most of a large apply's CPU), and no save waits for a timer.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
 
 use crate::plan::address::Address;
 use crate::state::model::{ResourceState, StateFile};
 use crate::state::store::{self, StateError};
+use crate::state::text;
 
 /// The state of one run, and where it is saved (`None`: in memory only, for tests).
 #[derive(Debug)]
 pub struct StateWriter {
-    state: StateFile,
+    inner: Mutex<Inner>,
+    /// How many changes the file on disk holds (the `changes` count of the last save).
+    durable: watch::Sender<u64>,
     path: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: StateFile,
+    /// Each resource's text in the file, by address as written, kept from save to save so a
+    /// save serializes only what changed; `None` until the first save (and after a merge).
+    entries: Option<BTreeMap<String, String>>,
+    /// Changes recorded so far; a change is durable once a save that saw it has finished.
+    changes: u64,
+    /// Whether a saver is running.
+    saving: bool,
+    /// Saves written (to count group commits).
+    saves: u64,
+    /// Why the last save failed; every later record and flush reports it.
+    failed: Option<Arc<StateError>>,
+}
+
+/// A save that failed, as every later call reports it.
+fn failure(error: &StateError) -> StateError {
+    match error {
+        StateError::Write { path, source } => StateError::Write {
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        other => StateError::Write {
+            path: PathBuf::new(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
 }
 
 impl StateWriter {
     pub fn new(state: StateFile, path: Option<PathBuf>) -> Self {
-        Self { state, path }
+        Self {
+            inner: Mutex::new(Inner {
+                state,
+                entries: None,
+                changes: 0,
+                saving: false,
+                saves: 0,
+                failed: None,
+            }),
+            durable: watch::Sender::new(0),
+            path,
+        }
     }
 
-    pub fn state(&self) -> &StateFile {
-        &self.state
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every writer leaves `Inner` consistent between statements.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn into_state(self) -> StateFile {
-        self.state
+    /// Runs `f` on the state as recorded so far.
+    pub fn read<R>(&self, f: impl FnOnce(&StateFile) -> R) -> R {
+        f(&self.lock().state)
     }
 
-    /// Records one address (`None` removes it) and saves, if anything changed.
-    pub fn record(
-        &mut self,
+    /// How many times the state was written (or would have been, in memory).
+    pub fn saves(&self) -> u64 {
+        self.lock().saves
+    }
+
+    /// Records one address (`None` removes it) and returns once the state file holds it.
+    /// Fails if this or an earlier save failed.
+    pub async fn commit(
+        self: &Arc<Self>,
         address: &Address,
         record: Option<ResourceState>,
     ) -> Result<(), StateError> {
+        let ticket = self.record(address, record)?;
+        self.durable_up_to(ticket).await
+    }
+
+    /// Records one address (`None` removes it) and has it saved soon, if it changed
+    /// anything; returns the change count a save must reach for it to be on disk. Fails if an
+    /// earlier save failed.
+    pub fn record(
+        self: &Arc<Self>,
+        address: &Address,
+        record: Option<ResourceState>,
+    ) -> Result<u64, StateError> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        if let Some(error) = &inner.failed {
+            return Err(failure(error));
+        }
         let changed = match record {
             Some(record) => {
-                self.state.resources.insert(address.clone(), record.clone()) != Some(record)
+                inner
+                    .state
+                    .resources
+                    .insert(address.clone(), record.clone())
+                    != Some(record)
             }
-            None => self.state.resources.remove(address).is_some(),
+            None => inner.state.resources.remove(address).is_some(),
         };
-        if changed { self.save() } else { Ok(()) }
+        if changed {
+            if let Some(entries) = inner.entries.as_mut() {
+                match inner.state.resources.get(address) {
+                    Some(record) => entries.insert(address.to_string(), text::entry(record)),
+                    None => entries.remove(&address.to_string()),
+                };
+            }
+            inner.changes += 1;
+            self.start_saver(inner);
+        }
+        // Unchanged: the same record may still be on its way to disk for someone else.
+        Ok(inner.changes)
     }
 
-    /// Replaces the records of `selected` addresses with what refresh found live, and saves if
-    /// that changed anything.
+    /// Replaces the records of `selected` addresses with what refresh found live; `true` when
+    /// that changed anything (it is then saved shortly).
     pub fn merge_refreshed(
-        &mut self,
+        self: &Arc<Self>,
         selected: &BTreeSet<Address>,
         refreshed: &BTreeMap<Address, ResourceState>,
-    ) -> Result<(), StateError> {
-        let before = self.state.resources.clone();
-        self.state
-            .resources
+    ) -> bool {
+        let mut inner = self.lock();
+        let resources = &mut inner.state.resources;
+        let before = resources.clone();
+        resources
             .retain(|address, _| !selected.contains(address) || refreshed.contains_key(address));
         for (address, record) in refreshed {
-            self.state.resources.insert(address.clone(), record.clone());
+            resources.insert(address.clone(), record.clone());
         }
-        if self.state.resources != before {
-            self.save()
-        } else {
-            Ok(())
+        if *resources == before {
+            return false;
+        }
+        inner.entries = None;
+        inner.changes += 1;
+        self.start_saver(&mut inner);
+        true
+    }
+
+    /// Waits until every change recorded so far is on disk.
+    pub async fn flush(&self) -> Result<(), StateError> {
+        let wanted = self.lock().changes;
+        self.durable_up_to(wanted).await
+    }
+
+    /// Waits until a save holding the first `wanted` changes has finished.
+    async fn durable_up_to(&self, wanted: u64) -> Result<(), StateError> {
+        let mut durable = self.durable.subscribe();
+        loop {
+            if let Some(error) = &self.lock().failed {
+                return Err(failure(error));
+            }
+            if *durable.borrow_and_update() >= wanted {
+                return Ok(());
+            }
+            // The saver sends after every save and when it stops.
+            if durable.changed().await.is_err() {
+                return Ok(());
+            }
         }
     }
 
-    fn save(&mut self) -> Result<(), StateError> {
-        self.state.serial += 1;
-        match &self.path {
-            Some(path) => store::save(path, &self.state),
-            None => Ok(()),
+    fn start_saver(self: &Arc<Self>, inner: &mut Inner) {
+        if inner.saving {
+            return;
+        }
+        inner.saving = true;
+        let writer = self.clone();
+        tokio::spawn(async move { writer.save_while_changing().await });
+    }
+
+    /// Saves until everything recorded is on disk, one save right after another: what is
+    /// recorded during a save goes into the next.
+    async fn save_while_changing(&self) {
+        loop {
+            let snapshot = {
+                let mut inner = self.lock();
+                let inner = &mut *inner;
+                if *self.durable.borrow() >= inner.changes {
+                    inner.saving = false;
+                    return;
+                }
+                inner.saves += 1;
+                inner.state.serial += 1;
+                let state = &inner.state;
+                let entries = inner.entries.get_or_insert_with(|| {
+                    state
+                        .resources
+                        .iter()
+                        .map(|(address, record)| (address.to_string(), text::entry(record)))
+                        .collect()
+                });
+                (text::assemble(state, entries), inner.changes)
+            };
+            let (text, changes) = snapshot;
+            let result = match self.path.clone() {
+                Some(path) => tokio::task::spawn_blocking(move || store::save_text(&path, &text))
+                    .await
+                    .unwrap_or_else(|join| {
+                        Err(StateError::Write {
+                            path: self.path.clone().unwrap_or_default(),
+                            source: std::io::Error::other(join.to_string()),
+                        })
+                    }),
+                None => Ok(()),
+            };
+            if let Err(error) = result {
+                let mut inner = self.lock();
+                inner.failed = Some(Arc::new(error));
+                inner.saving = false;
+                self.durable.send_modify(|_| {});
+                return;
+            }
+            self.durable
+                .send_modify(|durable| *durable = (*durable).max(changes));
         }
     }
 }
+
+#[cfg(test)]
+#[path = "state_writer_tests.rs"]
+mod tests;

@@ -1,7 +1,7 @@
 //! The engine against the in-memory fake backend: order of operations, derived identities,
 //! drift, failures and locks — without any network.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diff::action::Action;
@@ -67,10 +67,10 @@ impl Run {
 
     async fn apply(&mut self, text: &str, mode: Mode) -> Result<ApplyReport, ApplyError> {
         let planned = self.plan(text, mode).await;
-        let writer = Arc::new(Mutex::new(StateWriter::new(
+        let writer = Arc::new(StateWriter::new(
             self.state.clone().unwrap_or_default(),
             None,
-        )));
+        ));
         let report = apply(
             self.backend.clone(),
             Arc::new(parse(text)),
@@ -85,7 +85,7 @@ impl Run {
             &StopFlag::new(),
         )
         .await;
-        self.state = Some(writer.lock().unwrap().state().clone());
+        self.state = Some(writer.read(Clone::clone));
         report
     }
 
@@ -357,4 +357,83 @@ async fn targets_limit_the_plan_to_what_they_depend_on() {
         ["vault.payments", "addon.demo", "grant.demo-reads-payments"]
     );
     assert_eq!(planned.change_set.warnings.len(), 1);
+}
+
+/// Records, when each change starts and finishes, which addresses the state file on disk holds.
+struct DiskWatcher {
+    path: std::path::PathBuf,
+    seen: std::sync::Mutex<Vec<(String, Address, Vec<Address>)>>,
+}
+
+impl crate::engine::events::Reporter for DiskWatcher {
+    fn event(&self, event: crate::engine::events::Event) {
+        use crate::engine::events::Event;
+        let (moment, address) = match event {
+            Event::Started { address, .. } => ("started", address),
+            Event::Finished { address, .. } => ("finished", address),
+            _ => return,
+        };
+        let on_disk = crate::state::store::load(&self.path)
+            .unwrap()
+            .map(|state| state.resources.into_keys().collect())
+            .unwrap_or_default();
+        self.seen
+            .lock()
+            .unwrap()
+            .push((moment.to_owned(), address, on_disk));
+    }
+}
+
+#[tokio::test]
+async fn a_change_counts_as_done_only_once_the_state_file_holds_it() {
+    let run = Run::new();
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.state.json");
+    let watcher = Arc::new(DiskWatcher {
+        path: path.clone(),
+        seen: std::sync::Mutex::new(Vec::new()),
+    });
+    let writer = Arc::new(StateWriter::new(StateFile::new(), Some(path)));
+    let report = apply(
+        run.backend.clone(),
+        Arc::new(parse(EXAMPLE)),
+        &planned,
+        writer,
+        &ApplyOptions {
+            parallelism: 4,
+            holder: "test".into(),
+            progress_interval: Duration::from_secs(60),
+        },
+        watcher.clone(),
+        &StopFlag::new(),
+    )
+    .await
+    .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let seen = watcher.seen.lock().unwrap();
+    let on_disk_when = |moment: &str, address: &Address| {
+        seen.iter()
+            .find(|(m, a, _)| m == moment && a == address)
+            .map(|(_, _, on_disk)| on_disk.clone())
+            .unwrap_or_else(|| panic!("no `{moment}` event for {address}: {seen:?}"))
+    };
+    // What a resource's "finished" line reports is already in the file…
+    for change in &planned.change_set.changes {
+        let on_disk = on_disk_when("finished", &change.address);
+        assert!(
+            on_disk.contains(&change.address),
+            "{} finished before it was saved: {on_disk:?}",
+            change.address
+        );
+    }
+    // …so a dependent starts only once everything it depends on is saved.
+    let grant = on_disk_when("started", &Address::grant("demo-reads-payments"));
+    assert!(grant.contains(&Address::vault("payments")), "{grant:?}");
+    assert!(grant.contains(&Address::addon("demo")), "{grant:?}");
+    let spc = on_disk_when("started", &Address::spc("payments-db"));
+    assert!(
+        spc.contains(&Address::grant("demo-reads-payments")),
+        "{spc:?}"
+    );
 }

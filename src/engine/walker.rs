@@ -1,10 +1,16 @@
 //! Walking a DAG: run every node once its dependencies succeeded, up to `parallelism` at a
-//! time; when one fails, skip what depends on it (reported once each, naming the failure) and
-//! let work already in flight finish; when asked to stop, schedule nothing new.
+//! time in each lane; when one fails, skip what depends on it (reported once each, naming the
+//! failure) and let work already in flight finish; when asked to stop, schedule nothing new.
+//!
+//! Lanes and weights are the caller's: apply gives each API server a lane (ARM, and each
+//! cluster's Kubernetes API), so ten clusters take ten changes each at once while no server
+//! gets more than `parallelism`; and weighs add-on changes (long-running operations) heavily,
+//! so the ready node heading the heaviest chain — the critical path — starts first.
 //!
 //! Generic on purpose and small: a node id, the graph and an async callback. What a node does,
 //! and what it prints, is the caller's business.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -45,7 +51,20 @@ impl StopFlag {
     }
 }
 
-/// Runs `run` for every node of `dag` in dependency order and returns each node's outcome.
+/// How a walk spreads its nodes over time.
+pub struct Schedule<LaneOf, WeightOf> {
+    /// At most this many nodes run at once in each lane.
+    pub parallelism: usize,
+    /// The lane of a node.
+    pub lane_of: LaneOf,
+    /// How long a node takes, roughly, relative to others. Among the ready nodes of a lane, the
+    /// one heading the heaviest chain of nodes still to run starts first (the critical path),
+    /// then the smallest.
+    pub weight_of: WeightOf,
+}
+
+/// Runs `run` for every node of `dag` in dependency order, up to `parallelism` at a time,
+/// and returns each node's outcome.
 ///
 /// Among nodes ready at the same time the smallest starts first, so runs are reproducible.
 pub async fn walk<N, E, F, Fut>(
@@ -60,25 +79,71 @@ where
     F: Fn(N) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
 {
-    let parallelism = parallelism.max(1);
-    let mut outcomes: BTreeMap<N, NodeOutcome<N, E>> = BTreeMap::new();
-    let mut waiting: BTreeMap<N, BTreeSet<N>> = dag
+    let schedule = Schedule {
+        parallelism,
+        lane_of: |_: &N| (),
+        weight_of: |_: &N| 0,
+    };
+    walk_scheduled(dag, &schedule, stop, run).await
+}
+
+/// [`walk`] with lanes and critical-path priorities.
+pub async fn walk_scheduled<N, L, E, F, Fut>(
+    dag: &Dag<N>,
+    schedule: &Schedule<impl Fn(&N) -> L, impl Fn(&N) -> u64>,
+    stop: &StopFlag,
+    run: F,
+) -> BTreeMap<N, NodeOutcome<N, E>>
+where
+    N: Ord + Clone + Send + 'static,
+    L: Ord + Clone,
+    E: Send + 'static,
+    F: Fn(N) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+{
+    let parallelism = schedule.parallelism.max(1);
+    let dependents = dependents(dag);
+    let priority = priorities(dag, &dependents, &schedule.weight_of);
+    let lanes: BTreeMap<N, L> = dag
         .nodes()
-        .map(|node| (node.clone(), dag.dependencies_of(node).cloned().collect()))
+        .map(|node| (node.clone(), (schedule.lane_of)(node)))
         .collect();
+    let mut outcomes: BTreeMap<N, NodeOutcome<N, E>> = BTreeMap::new();
+    // Nodes waiting for dependencies, with how many are still to succeed.
+    let mut pending: BTreeMap<N, usize> = BTreeMap::new();
+    // Nodes whose dependencies all succeeded, per lane, most urgent first.
+    let mut ready: BTreeMap<L, BTreeSet<(Reverse<u64>, N)>> = BTreeMap::new();
+    let mut busy: BTreeMap<L, usize> = BTreeMap::new();
+    let make_ready = |node: N, ready: &mut BTreeMap<L, BTreeSet<(Reverse<u64>, N)>>| {
+        if let Some(lane) = lanes.get(&node) {
+            let urgency = Reverse(priority.get(&node).copied().unwrap_or(0));
+            ready
+                .entry(lane.clone())
+                .or_default()
+                .insert((urgency, node));
+        }
+    };
+    for node in dag.nodes() {
+        match dag.dependencies_of(node).count() {
+            0 => make_ready(node.clone(), &mut ready),
+            count => {
+                pending.insert(node.clone(), count);
+            }
+        }
+    }
     let mut running: JoinSet<(N, Result<(), E>)> = JoinSet::new();
     loop {
         if !stop.is_stopped() {
-            let ready: Vec<N> = waiting
-                .iter()
-                .filter(|(_, deps)| deps.is_empty())
-                .map(|(node, _)| node.clone())
-                .take(parallelism.saturating_sub(running.len()))
-                .collect();
-            for node in ready {
-                waiting.remove(&node);
-                let future = run(node.clone());
-                running.spawn(async move { (node, future.await) });
+            for (lane, queue) in &mut ready {
+                let in_lane = busy.entry(lane.clone()).or_insert(0);
+                while *in_lane < parallelism {
+                    let Some((_, node)) = queue.pop_first() else {
+                        break;
+                    };
+                    *in_lane += 1;
+                    let future = run(node.clone());
+                    running.spawn(async move { (node, future.await) });
+                }
             }
         }
         let Some(joined) = running.join_next().await else {
@@ -86,50 +151,101 @@ where
         };
         let (node, result) = match joined {
             Ok(done) => done,
-            // A panicking node cannot be attributed; stop scheduling and report the rest.
+            // A panicking node cannot be attributed (nor its lane freed); stop scheduling and
+            // report the rest.
             Err(_) => {
                 stop.stop();
                 continue;
             }
         };
+        if let Some(in_lane) = lanes.get(&node).and_then(|lane| busy.get_mut(lane)) {
+            *in_lane = in_lane.saturating_sub(1);
+        }
         match result {
             Ok(()) => {
-                for deps in waiting.values_mut() {
-                    deps.remove(&node);
+                for dependent in dependents.get(&node).into_iter().flatten() {
+                    if let Some(count) = pending.get_mut(dependent) {
+                        *count = count.saturating_sub(1);
+                        if *count == 0 {
+                            pending.remove(dependent);
+                            make_ready(dependent.clone(), &mut ready);
+                        }
+                    }
                 }
                 outcomes.insert(node, NodeOutcome::Succeeded);
             }
             Err(error) => {
-                skip_dependents(dag, &node, &mut waiting, &mut outcomes);
+                skip_dependents(&dependents, &node, &mut pending, &mut outcomes);
                 outcomes.insert(node, NodeOutcome::Failed(error));
             }
         }
     }
-    for (node, _) in waiting {
+    let never_started = pending
+        .into_keys()
+        .chain(ready.into_values().flatten().map(|(_, node)| node));
+    for node in never_started {
         outcomes.insert(node, NodeOutcome::NotStarted);
     }
     outcomes
 }
 
+/// Each node's direct dependents (the DAG stores dependencies; looking dependents up there
+/// scans every node).
+fn dependents<N: Ord + Clone>(dag: &Dag<N>) -> BTreeMap<N, Vec<N>> {
+    let mut dependents: BTreeMap<N, Vec<N>> = BTreeMap::new();
+    for (node, dependency) in dag.edges() {
+        dependents
+            .entry(dependency.clone())
+            .or_default()
+            .push(node.clone());
+    }
+    dependents
+}
+
+/// Each node's weight plus the heaviest chain of dependents after it.
+fn priorities<N: Ord + Clone>(
+    dag: &Dag<N>,
+    dependents: &BTreeMap<N, Vec<N>>,
+    weight_of: impl Fn(&N) -> u64,
+) -> BTreeMap<N, u64> {
+    let mut priority: BTreeMap<N, u64> = BTreeMap::new();
+    // Backwards through the apply order, so a node's dependents come before it; a cycle
+    // (refused before any walk) leaves the nodes at about their own weight.
+    let order = dag
+        .topological_order()
+        .unwrap_or_else(|_| dag.nodes().cloned().collect());
+    for node in order.iter().rev() {
+        let after = dependents
+            .get(node)
+            .into_iter()
+            .flatten()
+            .filter_map(|dependent| priority.get(dependent))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        priority.insert(node.clone(), weight_of(node).saturating_add(after));
+    }
+    priority
+}
+
 /// Marks everything that depends on `failed`, transitively, as skipped because of it.
 fn skip_dependents<N: Ord + Clone, E>(
-    dag: &Dag<N>,
+    dependents: &BTreeMap<N, Vec<N>>,
     failed: &N,
-    waiting: &mut BTreeMap<N, BTreeSet<N>>,
+    pending: &mut BTreeMap<N, usize>,
     outcomes: &mut BTreeMap<N, NodeOutcome<N, E>>,
 ) {
     let mut stack = vec![failed.clone()];
     while let Some(node) = stack.pop() {
-        let dependents: Vec<N> = dag.dependents_of(&node).cloned().collect();
-        for dependent in dependents {
-            if waiting.remove(&dependent).is_some() {
+        for dependent in dependents.get(&node).into_iter().flatten() {
+            if pending.remove(dependent).is_some() {
                 outcomes.insert(
                     dependent.clone(),
                     NodeOutcome::Skipped {
                         failed_dependency: failed.clone(),
                     },
                 );
-                stack.push(dependent);
+                stack.push(dependent.clone());
             }
         }
     }
@@ -215,6 +331,72 @@ mod tests {
         .await;
         let peak = current.lock().unwrap().1;
         assert!((1..=3).contains(&peak), "peak {peak}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn each_lane_runs_up_to_the_parallelism_and_lanes_run_side_by_side() {
+        // Twelve nodes in lane `n % 3`: three lanes of four.
+        let dag = dag(&[], &(0..12).collect::<Vec<_>>());
+        // (running per lane, peak in any lane, running in all, peak in all)
+        let current = Arc::new(Mutex::new((BTreeMap::<u32, usize>::new(), 0, 0, 0)));
+        let stop = StopFlag::new();
+        let schedule = Schedule {
+            parallelism: 2,
+            lane_of: |node: &u32| node % 3,
+            weight_of: |_: &u32| 1,
+        };
+        let outcomes = walk_scheduled(&dag, &schedule, &stop, |node| {
+            let current = current.clone();
+            async move {
+                {
+                    let mut c = current.lock().unwrap();
+                    let in_lane = c.0.entry(node % 3).or_insert(0);
+                    *in_lane += 1;
+                    let in_lane = *in_lane;
+                    c.1 = c.1.max(in_lane);
+                    c.2 += 1;
+                    c.3 = c.3.max(c.2);
+                }
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                let mut c = current.lock().unwrap();
+                *c.0.entry(node % 3).or_insert(0) -= 1;
+                c.2 -= 1;
+                Ok::<(), ()>(())
+            }
+        })
+        .await;
+        assert!(outcomes.values().all(|o| *o == NodeOutcome::Succeeded));
+        let (_, lane_peak, _, total_peak) = *current.lock().unwrap();
+        assert!(lane_peak <= 2, "{lane_peak} at once in one lane");
+        assert!(
+            total_peak > 2,
+            "lanes did not run side by side ({total_peak} at once)"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_ready_node_heading_the_heaviest_chain_starts_first() {
+        // 1 <- 2 and 3 <- 4 in one lane of one. 1 is smaller, but 3 heads the heavier chain.
+        let dag = dag(&[(2, 1), (4, 3)], &[]);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let schedule = Schedule {
+            parallelism: 1,
+            lane_of: |_: &u32| (),
+            weight_of: |node: &u32| if *node == 3 { 10 } else { 1 },
+        };
+        walk_scheduled(&dag, &schedule, &StopFlag::new(), |node| {
+            let order = order.clone();
+            async move {
+                order.lock().unwrap().push(node);
+                Ok::<(), ()>(())
+            }
+        })
+        .await;
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order.first(), Some(&3), "{order:?}");
+        assert_eq!(order.len(), 4);
     }
 
     #[tokio::test]

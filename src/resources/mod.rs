@@ -39,6 +39,21 @@ pub fn desired(
     }
 }
 
+/// The add-on (and so the cluster: `cluster`, `resource_group`, `kube_context`) an `addon` or
+/// `spc` address of the plan file belongs to, without computing its properties (a
+/// SecretProviderClass's manifest is the costly part of [`desired`]).
+pub fn addon_of<'a>(plan: &'a Plan, address: &Address) -> Option<&'a crate::plan::model::Addon> {
+    let key = address.key.as_str();
+    match address.kind {
+        ResourceKind::Addon => plan.addons.get(key),
+        ResourceKind::Spc => plan
+            .spcs
+            .get(key)
+            .and_then(|spc| plan.addons.get(spc.addon.as_str())),
+        ResourceKind::Vault | ResourceKind::Grant => None,
+    }
+}
+
 /// How properties of `kind` compare.
 pub fn schema(kind: ResourceKind) -> &'static Schema {
     match kind {

@@ -30,6 +30,23 @@ pub fn cloud_name(cloud: Cloud) -> &'static str {
     }
 }
 
+/// Where the SecretProviderClass is — `cluster`, `resource_group`, `namespace`, `name` of
+/// [`desired`] without the manifest — or `None` when its add-on is not in the plan.
+pub fn location(plan: &Plan, spc: &Spc) -> Option<Attributes> {
+    let addon = plan.addons.get(spc.addon.as_str())?;
+    Some(
+        [
+            ("cluster", json!(addon.cluster.value)),
+            ("resource_group", json!(addon.resource_group.value)),
+            ("namespace", json!(spc.namespace.value)),
+            ("name", json!(spc.name.value)),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect(),
+    )
+}
+
 /// The desired properties, or `None` when the SPC's add-on or vault is not in the plan
 /// (validation reports that first).
 pub fn desired(plan: &Plan, spc: &Spc, context: &Context, derived: &Derived) -> Option<Attributes> {
@@ -72,4 +89,26 @@ pub fn manifest(spc: &Spc, vault_name: &str, context: &Context, derived: &Derive
         identity,
     )
     .manifest()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{PlanSource, check};
+
+    #[test]
+    fn the_location_is_the_desired_properties_without_the_manifest() {
+        let plan = check(&PlanSource {
+            name: "example.toml".into(),
+            text: include_str!("../../plans/example.toml").into(),
+        })
+        .plan
+        .expect("the example plan is valid");
+        let context = Context::of(&plan);
+        for spc in plan.spcs.values() {
+            let mut desired = desired(&plan, spc, &context, &Derived::default()).unwrap();
+            desired.remove("manifest");
+            assert_eq!(location(&plan, spc), Some(desired));
+        }
+    }
 }

@@ -16,7 +16,6 @@ use crate::sandbox::exchange::{Req, Resp};
 use crate::sandbox::ids;
 use crate::sandbox::instance::{Instance, Timing, lock};
 use crate::sandbox::options::Faults;
-use crate::sandbox::seed::seeded_world;
 use crate::sandbox::token::Claims;
 
 pub fn handle(instance: &Instance, req: &Req) -> Resp {
@@ -68,10 +67,10 @@ pub fn handle(instance: &Instance, req: &Req) -> Resp {
             delete_role_assignment(instance, req)
         }
         (["reset"], &Method::POST) => {
-            let seed = instance.seed;
+            let seeded = instance.seed_world();
             outcome(
                 instance
-                    .with_world(true, |_, world| *world = seeded_world(seed))
+                    .with_world(true, |_, world| *world = seeded)
                     .map(|()| json!({"reset": true})),
             )
         }

@@ -28,6 +28,8 @@ pub enum SandboxError {
     },
     #[error("cannot start the sandbox's runtime")]
     Runtime(#[source] std::io::Error),
+    #[error("`{name}` is not a valid aks cluster name")]
+    InvalidClusterName { name: String },
     #[error("the sandbox in `{}` is already served at {endpoint}", dir.display())]
     AlreadyServed { dir: PathBuf, endpoint: String },
 }
@@ -40,6 +42,10 @@ impl SandboxError {
                 "use it (`. {}/env`), or stop it first",
                 dir.display()
             )),
+            SandboxError::InvalidClusterName { .. } => Some(
+                "use 1-63 letters, digits, `-` or `_`, starting and ending with a letter or digit"
+                    .to_owned(),
+            ),
             SandboxError::Bind { .. } => {
                 Some("choose another `--port`, or 0 for any free one".to_owned())
             }

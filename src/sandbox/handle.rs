@@ -25,7 +25,7 @@ use crate::sandbox::instance::{Instance, Timing, lock};
 use crate::sandbox::journal::{Journal, JournalEntry};
 use crate::sandbox::options::{Faults, SandboxOptions};
 use crate::sandbox::persist::Store;
-use crate::sandbox::seed::seeded_world;
+use crate::sandbox::seed_cluster::{add_cluster, valid_cluster_name};
 use crate::sandbox::{admin, ids, kubeconfig, server, tls};
 
 /// Starts sandboxes. See [`Sandbox::start`].
@@ -44,6 +44,13 @@ impl Sandbox {
     /// Starts a sandbox on 127.0.0.1 with its own runtime thread. It stops when the handle
     /// is dropped.
     pub fn start(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
+        if let Some(name) = options
+            .extra_clusters
+            .iter()
+            .find(|name| !valid_cluster_name(name))
+        {
+            return Err(SandboxError::InvalidClusterName { name: name.clone() });
+        }
         let (store, material) = match &options.dir {
             Some(dir) => {
                 let mut store = Store::open(dir, options.seed)?;
@@ -69,6 +76,7 @@ impl Sandbox {
             ca_pem: material.ca.cert.clone(),
             dir: options.dir.as_deref().map(files::absolute),
             seed: options.seed,
+            extra_clusters: options.extra_clusters.clone(),
             keys: material.token_keys,
             store: Mutex::new(store),
             faults: Mutex::new(FaultState::new(options.faults.clone(), options.seed)),
@@ -78,6 +86,13 @@ impl Sandbox {
                 rbac_delay: options.rbac_propagation_delay,
             }),
         });
+        if !instance.extra_clusters.is_empty() {
+            instance.with_world(true, |_, world| {
+                for name in &instance.extra_clusters {
+                    add_cluster(world, name);
+                }
+            })?;
+        }
         let (shutdown, watcher) = watch::channel(false);
         let served = instance.clone();
         let port = options.port;
@@ -224,10 +239,8 @@ impl SandboxHandle {
 
     /// Restores the seed world (in memory and in the directory).
     pub fn reset(&self) -> Result<(), SandboxError> {
-        let seed = self.instance.seed;
-        Ok(self
-            .instance
-            .with_world(true, |_, world| *world = seeded_world(seed))?)
+        let seeded = self.instance.seed_world();
+        Ok(self.instance.with_world(true, |_, world| *world = seeded)?)
     }
 
     /// An access token for any principal and audience (`aud` as Entra would put it, such as

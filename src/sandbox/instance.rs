@@ -12,6 +12,8 @@ use crate::sandbox::faults::FaultState;
 use crate::sandbox::journal::Journal;
 use crate::sandbox::persist::{PersistError, Store};
 use crate::sandbox::router;
+use crate::sandbox::seed::seeded_world;
+use crate::sandbox::seed_cluster::add_cluster;
 use crate::sandbox::token::TokenKeys;
 use crate::sandbox::world::World;
 
@@ -28,6 +30,8 @@ pub struct Instance {
     pub ca_pem: String,
     pub dir: Option<PathBuf>,
     pub seed: u64,
+    /// Clusters seeded beside `aks-demo` (`SandboxOptions::extra_clusters`).
+    pub extra_clusters: Vec<String>,
     pub keys: TokenKeys,
     pub store: Mutex<Store>,
     pub faults: Mutex<FaultState>,
@@ -52,6 +56,15 @@ impl Instance {
             lro_duration: timing.lro_duration,
             rbac_delay: timing.rbac_delay,
         }
+    }
+
+    /// The seed world of this instance: the seed's, with the extra clusters.
+    pub fn seed_world(&self) -> World {
+        let mut world = seeded_world(self.seed);
+        for name in &self.extra_clusters {
+            add_cluster(&mut world, name);
+        }
+        world
     }
 
     /// Runs `f` on the world under the store's lock (see `persist.rs`), after finishing the

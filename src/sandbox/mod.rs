@@ -26,6 +26,7 @@ pub mod options;
 pub mod persist;
 pub mod router;
 pub mod seed;
+pub mod seed_cluster;
 pub mod server;
 pub mod tls;
 pub mod token;

@@ -27,6 +27,11 @@ pub struct SandboxOptions {
     /// Seed of every random choice: injected faults, and the IDs the seed world and new
     /// resources get (identities, secret versions).
     pub seed: u64,
+    /// More AKS clusters beside `aks-demo`, by name: each is `aks-demo` under that name (in
+    /// `rg-demo`, its own node resource group and identities, a seeded Kubernetes API). They
+    /// are added at start when missing, and again after a reset through the handle or the
+    /// admin API.
+    pub extra_clusters: Vec<String>,
 }
 
 impl Default for SandboxOptions {
@@ -38,6 +43,7 @@ impl Default for SandboxOptions {
             lro_duration: Duration::from_millis(0),
             rbac_propagation_delay: Duration::ZERO,
             seed: 1,
+            extra_clusters: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The seeded world: the tenant, the subscription, `rg-demo`, the `aks-demo` cluster (with the
 //! azurepolicy add-on on and the Key Vault add-on off), its node resource group and
-//! identities, the deploying application and its Owner role at subscription scope.
+//! identities (the cluster itself is `seed_cluster.rs`), the deploying application and its
+//! Owner role at subscription scope.
 //!
 //! Everything derives from the seed, so two sandboxes with the same seed agree on every ID.
 
@@ -10,8 +11,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::sandbox::ids;
-use crate::sandbox::kube::KubeCluster;
-use crate::sandbox::model::{App, ManagedCluster, ManagedIdentity, ResourceGroup, RoleAssignment};
+use crate::sandbox::model::{App, ManagedIdentity, ResourceGroup, RoleAssignment};
+use crate::sandbox::seed_cluster::add_cluster;
 use crate::sandbox::world::{World, derived_uuid};
 
 /// When the seeded resources say they were created.
@@ -34,28 +35,7 @@ pub fn seeded_world(seed: u64) -> World {
         },
     );
     add_resource_group(&mut world, ids::RESOURCE_GROUP, None);
-    let cluster_id = format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
-        ids::SUBSCRIPTION_ID,
-        ids::RESOURCE_GROUP,
-        ids::CLUSTER
-    );
-    add_resource_group(&mut world, ids::NODE_RESOURCE_GROUP, Some(cluster_id));
-    let policy = create_identity(
-        &mut world,
-        ids::NODE_RESOURCE_GROUP,
-        &format!("azurepolicy-{}", ids::CLUSTER),
-    );
-    let kubelet = create_identity(
-        &mut world,
-        ids::NODE_RESOURCE_GROUP,
-        &format!("{}-agentpool", ids::CLUSTER),
-    );
-    let cluster = demo_cluster(&world, &policy, &kubelet);
-    world.clusters.insert(ids::CLUSTER.to_owned(), cluster);
-    let mut kube = KubeCluster::seeded(ids::CLUSTER);
-    kube.set_csi_driver_installed(false);
-    world.kube.insert(ids::CLUSTER.to_owned(), kube);
+    add_cluster(&mut world, ids::CLUSTER);
     world.role_assignments.insert(
         derived_uuid(seed, "role-assignment:deployer-owner"),
         RoleAssignment {
@@ -85,7 +65,7 @@ pub fn secret_digest(secret: &str) -> String {
         .collect()
 }
 
-fn add_resource_group(world: &mut World, name: &str, managed_by: Option<String>) {
+pub fn add_resource_group(world: &mut World, name: &str, managed_by: Option<String>) {
     world.resource_groups.insert(
         name.to_ascii_lowercase(),
         ResourceGroup {
@@ -129,129 +109,6 @@ pub fn identity_block(world: &World, identity: &ManagedIdentity) -> serde_json::
         "clientId": identity.client_id,
         "objectId": identity.principal_id,
     })
-}
-
-/// `aks-demo`, shaped like the ManagedClustersGet spec example.
-fn demo_cluster(
-    world: &World,
-    policy: &ManagedIdentity,
-    kubelet: &ManagedIdentity,
-) -> ManagedCluster {
-    let sub = &world.subscription_id;
-    let nrg = ids::NODE_RESOURCE_GROUP;
-    let seed = world.seed;
-    let properties = json!({
-        "provisioningState": "Succeeded",
-        "powerState": {"code": "Running"},
-        "kubernetesVersion": KUBERNETES_VERSION,
-        "currentKubernetesVersion": KUBERNETES_VERSION,
-        "dnsPrefix": "aks-demo-dns",
-        "fqdn": "aks-demo-dns-3k9x2b7q.hcp.westeurope.azmk8s.io",
-        "azurePortalFQDN": "aks-demo-dns-3k9x2b7q.portal.hcp.westeurope.azmk8s.io",
-        "agentPoolProfiles": [{
-            "name": "nodepool1",
-            "type": "VirtualMachineScaleSets",
-            "availabilityZones": ["1", "2", "3"],
-            "count": 3,
-            "vmSize": "Standard_D4ds_v5",
-            "osDiskSizeGB": 128,
-            "osDiskType": "Ephemeral",
-            "kubeletDiskType": "OS",
-            "maxPods": 110,
-            "osType": "Linux",
-            "osSKU": "Ubuntu",
-            "mode": "System",
-            "enableAutoScaling": false,
-            "enableNodePublicIP": false,
-            "provisioningState": "Succeeded",
-            "powerState": {"code": "Running"},
-            "orchestratorVersion": KUBERNETES_VERSION,
-            "currentOrchestratorVersion": KUBERNETES_VERSION,
-            "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202511.03.0",
-            "eTag": derived_uuid(seed, "aks-demo:nodepool1:etag"),
-            "upgradeSettings": {"maxSurge": "10%"}
-        }],
-        "linuxProfile": {
-            "adminUsername": "azureuser",
-            "ssh": {"publicKeys": [{"keyData": "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC0sandboxkey vaultwire-sandbox"}]}
-        },
-        "servicePrincipalProfile": {"clientId": "msi"},
-        "addonProfiles": {
-            "azurepolicy": {
-                "enabled": true,
-                "config": null,
-                "identity": identity_block(world, policy)
-            }
-        },
-        "nodeResourceGroup": nrg,
-        "enableRBAC": true,
-        "supportPlan": "KubernetesOfficial",
-        "networkProfile": {
-            "networkPlugin": "azure",
-            "networkPluginMode": "overlay",
-            "networkPolicy": "none",
-            "networkDataplane": "azure",
-            "loadBalancerSku": "standard",
-            "loadBalancerProfile": {
-                "managedOutboundIPs": {"count": 1},
-                "effectiveOutboundIPs": [{
-                    "id": format!("/subscriptions/{sub}/resourceGroups/{nrg}/providers/Microsoft.Network/publicIPAddresses/{}", derived_uuid(seed, "aks-demo:outbound-ip"))
-                }],
-                "allocatedOutboundPorts": 0,
-                "idleTimeoutInMinutes": 30,
-                "backendPoolType": "nodeIPConfiguration"
-            },
-            "podCidr": "10.244.0.0/16",
-            "serviceCidr": "10.0.0.0/16",
-            "dnsServiceIP": "10.0.0.10",
-            "outboundType": "loadBalancer",
-            "podCidrs": ["10.244.0.0/16"],
-            "serviceCidrs": ["10.0.0.0/16"],
-            "ipFamilies": ["IPv4"]
-        },
-        "maxAgentPools": 100,
-        "aadProfile": {
-            "managed": true,
-            "enableAzureRBAC": false,
-            "adminGroupObjectIDs": [],
-            "tenantID": world.tenant_id
-        },
-        "identityProfile": {
-            "kubeletidentity": identity_block(world, kubelet)
-        },
-        "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"},
-        "disableLocalAccounts": false,
-        "securityProfile": {"workloadIdentity": {"enabled": true}},
-        "oidcIssuerProfile": {
-            "enabled": true,
-            "issuerURL": format!("https://westeurope.oic.prod-aks.azure.com/{}/{}/", world.tenant_id, derived_uuid(seed, "aks-demo:oidc"))
-        },
-        "storageProfile": {
-            "diskCSIDriver": {"enabled": true},
-            "fileCSIDriver": {"enabled": true},
-            "snapshotController": {"enabled": true}
-        },
-        "workloadAutoScalerProfile": {},
-        "upgradeSettings": {"overrideSettings": {"forceUpgrade": false, "until": "2026-01-01T00:00:00Z"}},
-        "resourceUID": derived_uuid(seed, "aks-demo:resource-uid").replace('-', "").get(..24).unwrap_or_default(),
-        "nodeProvisioningProfile": {"mode": "Manual"},
-        "bootstrapProfile": {"artifactSource": "Direct"}
-    });
-    ManagedCluster {
-        name: ids::CLUSTER.to_owned(),
-        resource_group: ids::RESOURCE_GROUP.to_owned(),
-        location: ids::LOCATION.to_owned(),
-        tags: BTreeMap::from([("environment".to_owned(), "sandbox".to_owned())]),
-        sku: Some(json!({"name": "Base", "tier": "Free"})),
-        identity: Some(json!({
-            "type": "SystemAssigned",
-            "principalId": derived_uuid(seed, "aks-demo:system-identity"),
-            "tenantId": world.tenant_id
-        })),
-        properties: properties.as_object().cloned().unwrap_or_default(),
-        etag: derived_uuid(seed, "aks-demo:etag"),
-        operation: None,
-    }
 }
 
 #[cfg(test)]

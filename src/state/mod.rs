@@ -2,6 +2,7 @@
 
 pub mod model;
 pub mod store;
+pub mod text;
 
 pub use model::{Attributes, ResourceState, StateFile};
 pub use store::StateError;

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::state::model::{FORMAT_VERSION, StateFile};
+pub use crate::state::text::to_text;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -115,20 +116,15 @@ fn parse(path: &Path, text: &str) -> Result<StateFile, StateError> {
     })
 }
 
-/// The state as it is written: pretty JSON with sorted keys and a final newline.
-pub fn to_text(state: &StateFile) -> String {
-    // Going through `Value` sorts every object's keys, struct fields included (serde_json's
-    // map is a BTreeMap), so the output is deterministic and git diffs stay small.
-    let value = serde_json::to_value(state).unwrap_or_default();
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
 /// Writes `state` to `path` atomically, keeping the previous file as `.backup`.
 ///
 /// The caller bumps `serial`; this only persists.
 pub fn save(path: &Path, state: &StateFile) -> Result<(), StateError> {
+    save_text(path, &to_text(state))
+}
+
+/// Writes `text` (a state as [`to_text`] writes it) to `path` as [`save`] does.
+pub fn save_text(path: &Path, text: &str) -> Result<(), StateError> {
     let write_error = |source| StateError::Write {
         path: path.to_owned(),
         source,
@@ -139,12 +135,12 @@ pub fn save(path: &Path, state: &StateFile) -> Result<(), StateError> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(write_error)?;
     if path.exists() {
-        std::fs::copy(path, backup_path(path)).map_err(write_error)?;
+        keep_backup(dir, path).map_err(write_error)?;
     }
     let mut temporary = tempfile_in(dir, path).map_err(write_error)?;
     temporary
         .file
-        .write_all(to_text(state).as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| temporary.file.sync_all())
         .map_err(write_error)?;
     std::fs::rename(&temporary.path, path).map_err(write_error)?;
@@ -154,6 +150,21 @@ pub fn save(path: &Path, state: &StateFile) -> Result<(), StateError> {
         let _ = directory.sync_all();
     }
     Ok(())
+}
+
+/// Makes the current file the `.backup`: a hard link renamed into place, so no bytes are
+/// copied (the current file is then replaced by a rename, never written in place, so the
+/// backup keeps the previous serial); a copy where hard links are not supported.
+fn keep_backup(dir: &Path, path: &Path) -> std::io::Result<()> {
+    let backup = backup_path(path);
+    let name = backup.file_name().unwrap_or_default().to_string_lossy();
+    let staged = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    match std::fs::hard_link(path, &staged) {
+        Ok(()) => std::fs::rename(&staged, &backup).inspect_err(|_| {
+            let _ = std::fs::remove_file(&staged);
+        }),
+        Err(_) => std::fs::copy(path, &backup).map(|_| ()),
+    }
 }
 
 /// A temporary file removed on drop unless it was renamed into place.
@@ -243,6 +254,12 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(backup_path(&path)).unwrap()).unwrap();
         assert_eq!(backup.serial, 3);
         assert_eq!(load(&path).unwrap().unwrap().serial, 4);
+        state.serial += 1;
+        save(&path, &state).unwrap();
+        let backup: StateFile =
+            serde_json::from_str(&std::fs::read_to_string(backup_path(&path)).unwrap()).unwrap();
+        assert_eq!(backup.serial, 4, "the backup follows the previous serial");
+        assert_eq!(load(&path).unwrap().unwrap().serial, 5);
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .filter_map(Result::ok)

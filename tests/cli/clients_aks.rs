@@ -97,7 +97,8 @@ async fn enabling_changes_only_the_addon_and_returns_its_identity() {
     let addon = aks
         .set_addon(&demo_cluster(), &enabled(), &[])
         .await
-        .unwrap();
+        .unwrap()
+        .addon;
     let identity = addon.identity.expect("the add-on identity");
     // The identity docs/sandbox.md lists for seed 1.
     assert_eq!(identity.client_id, "1b51f71f-cd70-5ca2-ad15-56767d558cd9");
@@ -165,7 +166,8 @@ async fn disabling_removes_only_the_addon() {
     let addon = aks
         .set_addon(&demo_cluster(), &AddonSettings::disabled(), &[])
         .await
-        .unwrap();
+        .unwrap()
+        .addon;
     assert!(!addon.enabled);
     assert_eq!(addon.identity, None);
     let put = clients
@@ -200,6 +202,7 @@ async fn disabling_is_refused_while_a_secret_provider_class_exists_and_the_error
         .set_addon(&demo_cluster(), &enabled(), &[])
         .await
         .unwrap()
+        .addon
         .identity
         .unwrap();
     let connection = clients.cluster().await;
@@ -268,7 +271,8 @@ async fn a_stale_etag_gets_412_and_the_client_reads_again() {
         .aks()
         .set_addon(&demo_cluster(), &enabled(), &[])
         .await
-        .unwrap();
+        .unwrap()
+        .addon;
     assert!(addon.enabled);
     assert_eq!(statuses(&clients.journal_of(CLUSTER_PUT)), [412, 200]);
     let puts = clients.wire.sent_to("PUT", "/managedClusters/aks-demo");
@@ -319,7 +323,8 @@ async fn an_operation_that_slips_in_is_waited_out_and_the_client_takes_its_turn(
         .aks()
         .set_addon(&demo_cluster(), &enabled(), &[])
         .await
-        .unwrap();
+        .unwrap()
+        .addon;
     assert!(addon.identity.is_some());
     let puts = statuses(&clients.journal_of(CLUSTER_PUT));
     // The other operation; ours refused (its eTag moved: 412 — or, without that, 409

@@ -159,6 +159,7 @@ async fn secret_provider_classes_are_served_with_the_addon_and_applied_read_list
         )
         .await
         .unwrap()
+        .addon
         .identity
         .unwrap();
     assert_eq!(spcs.list_all().await.unwrap(), Some(Vec::new()));
@@ -257,7 +258,14 @@ async fn the_lock_is_acquired_renewed_refused_to_another_holder_and_released() {
     assert!(error.help().is_some());
 
     alice.release().await.unwrap();
-    assert_eq!(holder_of(&lease(&client).await), None);
+    let after_release = Api::<Lease>::namespaced(client.clone(), "kube-system")
+        .get_opt("vaultwire-lock")
+        .await
+        .unwrap();
+    assert!(
+        after_release.is_none(),
+        "releasing deletes the Lease: {after_release:?}"
+    );
     bob.acquire(at(30)).await.unwrap();
     assert_eq!(
         holder_of(&lease(&client).await),

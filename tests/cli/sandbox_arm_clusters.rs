@@ -327,3 +327,79 @@ async fn disabling_the_key_vault_add_on_while_secret_provider_classes_exist_is_r
         "AzureKeyvaultSecretsProvider addon cannot be disabled due to more than 0 Secret Provider Classes"
     );
 }
+
+#[tokio::test]
+async fn extra_clusters_are_seeded_like_aks_demo_with_their_own_kubernetes_api() {
+    let env = start_with(SandboxOptions {
+        extra_clusters: vec!["aks-two".to_owned(), "aks-three".to_owned()],
+        ..SandboxOptions::default()
+    });
+    let list = env
+        .arm(
+            "GET",
+            &format!(
+                "/subscriptions/{}/resourceGroups/rg-demo/providers/Microsoft.ContainerService/managedClusters?{AKS_API}",
+                ids::SUBSCRIPTION_ID
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    let mut names: Vec<&str> = list.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cluster| cluster["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["aks-demo", "aks-three", "aks-two"]);
+    let two = env
+        .arm(
+            "GET",
+            &format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-two")),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        two.body["properties"]["nodeResourceGroup"],
+        "MC_rg-demo_aks-two_westeurope"
+    );
+    assert_eq!(
+        two.body["properties"]["addonProfiles"]["azurepolicy"]["enabled"],
+        true
+    );
+    let token = env
+        .token("6dae42f8-4368-4678-94ff-3960e28e3630/.default")
+        .await;
+    let namespaces = env
+        .call(
+            "GET",
+            "/k8s/clusters/aks-two/api/v1/namespaces/payments",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(namespaces.status, 200, "{}", namespaces.body);
+    env.sandbox.reset().unwrap();
+    env.arm(
+        "GET",
+        &format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-three")),
+        None,
+    )
+    .await
+    .expect(200);
+}
+
+#[test]
+fn an_invalid_extra_cluster_name_is_refused_at_start() {
+    let error = vaultwire::sandbox::Sandbox::start(SandboxOptions {
+        extra_clusters: vec!["not a name".to_owned()],
+        ..SandboxOptions::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "`not a name` is not a valid aks cluster name"
+    );
+}

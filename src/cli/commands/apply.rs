@@ -8,10 +8,10 @@
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::commands::common::LoadedPlan;
+use crate::cli::commands::common::{LoadedPlan, release_at_exit};
 use crate::cli::output::Output;
 use crate::cli::progress::ProgressReporter;
 use crate::diff::render::human;
@@ -96,10 +96,10 @@ pub async fn run<B: Backend>(
     if planned.change_set.has_changes() && saved.is_none() && !command.auto_approve {
         confirm(what, output)?;
     }
-    let writer = Arc::new(Mutex::new(StateWriter::new(
+    let writer = Arc::new(StateWriter::new(
         state.unwrap_or_default(),
         Some(loaded.state_path()),
-    )));
+    ));
     let stop = StopFlag::new();
     let signals = tokio::spawn(stop_on_signal(stop.clone()));
     let reporter = Arc::new(ProgressReporter::new(output.color_stderr));
@@ -107,7 +107,7 @@ pub async fn run<B: Backend>(
         backend,
         Arc::new(loaded.plan.clone()),
         &planned,
-        writer,
+        writer.clone(),
         &ApplyOptions {
             parallelism: command.parallelism,
             holder: holder(),
@@ -120,6 +120,7 @@ pub async fn run<B: Backend>(
     signals.abort();
     drop(reporter);
     let report = report?;
+    release_at_exit((planned, writer));
     finish(what, &report, stop.is_stopped())
 }
 

@@ -63,3 +63,12 @@ pub fn load_plan(path: &Path, output: Output) -> Result<LoadedPlan, Error> {
         }),
     }
 }
+
+/// Lets go of `value` without freeing it: the command's process exits right after, and
+/// freeing a large change set or state (maps of JSON values, megabytes for hundreds of
+/// resources), closing connections one by one or joining the runtime's threads only delays
+/// the exit — by 30 ms of CPU for the 530 resources of the S2 benchmark. The operating
+/// system reclaims it all at exit. Only for what a command holds at its very end.
+pub fn release_at_exit<T>(value: T) {
+    std::mem::forget(value);
+}

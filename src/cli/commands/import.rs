@@ -5,6 +5,8 @@
 //! The resource is found the way refresh finds it (where the plan file says it is), and must
 //! be the one `ID` names, so a typo cannot adopt the wrong thing.
 
+use std::sync::Arc;
+
 use crate::cli::args::ImportArgs;
 use crate::cli::commands::common::LoadedPlan;
 use crate::engine::backend::Backend;
@@ -117,8 +119,11 @@ pub async fn run<B: Backend>(
         }
         .into());
     }
-    let mut writer = StateWriter::new(state.unwrap_or_default(), Some(loaded.state_path()));
-    writer.record(address, Some(record))?;
+    let writer = Arc::new(StateWriter::new(
+        state.unwrap_or_default(),
+        Some(loaded.state_path()),
+    ));
+    writer.commit(address, Some(record)).await?;
     println!("{address}: Import prepared: found {}", command.id);
     println!(
         "\nImport successful! `{address}` is now managed; run `vaultwire plan` to see how it differs from the plan file."

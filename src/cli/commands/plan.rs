@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use crate::cli::args::{PlanArgs, PlanFormat};
-use crate::cli::commands::common::LoadedPlan;
+use std::sync::Arc;
+
+use crate::cli::commands::common::{LoadedPlan, release_at_exit};
 use crate::cli::output::Output;
 use crate::diff::render::{human, json, markdown};
 use crate::engine::backend::Backend;
@@ -81,16 +83,19 @@ pub async fn run<B: Backend>(
             );
         }
     } else if command.mode == Mode::RefreshOnly {
-        let mut writer =
-            StateWriter::new(state.clone().unwrap_or_default(), Some(loaded.state_path()));
-        let before = writer.state().serial;
-        writer.merge_refreshed(&planned.selected, &planned.refreshed)?;
-        if writer.state().serial != before && command.format == PlanFormat::Human {
+        let writer = Arc::new(StateWriter::new(
+            state.clone().unwrap_or_default(),
+            Some(loaded.state_path()),
+        ));
+        let updated = writer.merge_refreshed(&planned.selected, &planned.refreshed);
+        writer.flush().await?;
+        if updated && command.format == PlanFormat::Human {
             println!("\nThe state was updated to match live Azure and the clusters.");
         }
     }
     let changed = planned.change_set.has_changes()
         || command.mode == Mode::RefreshOnly && !planned.change_set.drift.is_empty();
+    release_at_exit((planned, state));
     Ok(if command.detailed_exitcode && changed {
         Outcome::ChangesPresent
     } else {

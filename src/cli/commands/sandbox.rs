@@ -60,6 +60,7 @@ impl ServeOptions {
                 lro_duration: Duration::from_millis(lro_ms),
                 rbac_propagation_delay: Duration::from_millis(rbac_delay_ms),
                 seed,
+                extra_clusters: args.extra_clusters,
             },
         })
     }

@@ -1,6 +1,11 @@
 //! The run lock: a Lease in each target cluster, taken before any change and released at the
 //! end; a run that dies leaves it to expire (or, on the same machine, to be taken over).
+//!
+//! Clusters are independent, so their Leases are taken, renewed and released all at once: the
+//! lock and the unlock each cost one round trip on the critical path of an apply, however many
+//! clusters it touches.
 
+use futures::future::join_all;
 use jiff::Timestamp;
 
 use super::{AzureBackend, LOCK_DURATION, provider_error};
@@ -13,11 +18,7 @@ pub async fn lock(
     clusters: &[ClusterRef],
     holder: &str,
 ) -> Result<Locks, BackendError> {
-    let mut taken = Locks {
-        clusters: Vec::new(),
-        holder: holder.to_owned(),
-    };
-    for cluster in clusters {
+    let attempts = join_all(clusters.iter().map(|cluster| async move {
         let client = backend.kube(cluster).await?;
         let lock = LeaseLock::new(
             client,
@@ -25,29 +26,60 @@ pub async fn lock(
             LockHolder::from_identity(holder),
             LOCK_DURATION,
         );
-        match lock.acquire(Timestamp::now()).await {
-            Ok(()) => {
+        lock.acquire(Timestamp::now())
+            .await
+            .map(|()| lock)
+            .map_err(lock_failure)
+    }))
+    .await;
+    let mut taken = Locks {
+        clusters: Vec::new(),
+        holder: holder.to_owned(),
+    };
+    let mut failure = None;
+    for (cluster, attempt) in clusters.iter().zip(attempts) {
+        match attempt {
+            Ok(lock) => {
                 taken.clusters.push(cluster.clone());
                 if let Ok(mut locks) = backend.locks.lock() {
                     locks.insert(cluster.key.clone(), lock);
                 }
             }
+            // The first failure in cluster order, so the message is reproducible; one naming a
+            // holder wins over any other.
             Err(error) => {
-                // Give back what this run already took before failing.
-                let _ = unlock(backend, &taken).await;
-                let held_by = match &error {
-                    LockError::Held {
-                        holder, expires_at, ..
-                    } => Some(format!("{holder} (until {expires_at})")),
-                    _ => None,
+                let replace = match &failure {
+                    None => true,
+                    Some(BackendError { locked_by, .. }) => {
+                        locked_by.is_none() && error.locked_by.is_some()
+                    }
                 };
-                let mut failure = provider_error(ProviderError::Lock(error));
-                failure.locked_by = held_by;
-                return Err(failure);
+                if replace {
+                    failure = Some(error);
+                }
             }
         }
     }
-    Ok(taken)
+    match failure {
+        None => Ok(taken),
+        Some(failure) => {
+            // Give back what this run took before failing.
+            let _ = unlock(backend, &taken).await;
+            Err(failure)
+        }
+    }
+}
+
+fn lock_failure(error: LockError) -> BackendError {
+    let held_by = match &error {
+        LockError::Held {
+            holder, expires_at, ..
+        } => Some(format!("{holder} (until {expires_at})")),
+        _ => None,
+    };
+    let mut failure = provider_error(ProviderError::Lock(error));
+    failure.locked_by = held_by;
+    failure
 }
 
 fn held(backend: &AzureBackend, locks: &Locks) -> Vec<LeaseLock> {
@@ -64,26 +96,29 @@ fn held(backend: &AzureBackend, locks: &Locks) -> Vec<LeaseLock> {
         .unwrap_or_default()
 }
 
+/// The first error of `results`, if any.
+fn first_error(results: Vec<Result<(), LockError>>) -> Result<(), BackendError> {
+    results
+        .into_iter()
+        .find_map(Result::err)
+        .map_or(Ok(()), |error| {
+            Err(provider_error(ProviderError::Lock(error)))
+        })
+}
+
 pub async fn renew(backend: &AzureBackend, locks: &Locks) -> Result<(), BackendError> {
-    for lock in held(backend, locks) {
-        lock.renew(Timestamp::now())
-            .await
-            .map_err(|error| provider_error(ProviderError::Lock(error)))?;
-    }
-    Ok(())
+    let now = Timestamp::now();
+    let held = held(backend, locks);
+    first_error(join_all(held.iter().map(|lock| lock.renew(now))).await)
 }
 
 pub async fn unlock(backend: &AzureBackend, locks: &Locks) -> Result<(), BackendError> {
-    let mut first_error = None;
-    for lock in held(backend, locks) {
-        if let Err(error) = lock.release().await {
-            first_error.get_or_insert(provider_error(ProviderError::Lock(error)));
-        }
-    }
+    let held = held(backend, locks);
+    let released = join_all(held.iter().map(LeaseLock::release)).await;
     if let Ok(mut held) = backend.locks.lock() {
         for cluster in &locks.clusters {
             held.remove(&cluster.key);
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error(released)
 }

@@ -17,6 +17,7 @@ use tokio::sync::OnceCell;
 use crate::engine::backend::{
     Backend, BackendError, ClusterKey, ClusterRef, Delete, Live, LiveWorld, Locks, ReadPlan, Write,
 };
+use crate::providers::azure::aks::LiveCluster;
 use crate::providers::kube::{ClusterConnection, LeaseLock};
 use crate::providers::session::AzureSession;
 use crate::providers::{Environment, ProviderError};
@@ -29,6 +30,9 @@ pub struct AzureBackend {
     env: Environment,
     connections: Mutex<BTreeMap<ClusterKey, Arc<OnceCell<Arc<ClusterConnection>>>>>,
     locks: Mutex<BTreeMap<ClusterKey, LeaseLock>>,
+    /// Clusters as the refresh read them: the add-on change starts its read-modify-write from
+    /// this document (taken once) instead of reading the cluster again; its eTag guards it.
+    clusters_read: Mutex<BTreeMap<ClusterKey, LiveCluster>>,
 }
 
 impl AzureBackend {
@@ -38,7 +42,19 @@ impl AzureBackend {
             env,
             connections: Mutex::new(BTreeMap::new()),
             locks: Mutex::new(BTreeMap::new()),
+            clusters_read: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    fn remember_cluster(&self, key: &ClusterKey, cluster: &LiveCluster) {
+        if let Ok(mut read) = self.clusters_read.lock() {
+            read.insert(key.clone(), cluster.clone());
+        }
+    }
+
+    /// The cluster as the refresh read it, if it did and nobody used it yet.
+    fn take_cluster(&self, key: &ClusterKey) -> Option<LiveCluster> {
+        self.clusters_read.lock().ok()?.remove(key)
     }
 
     pub fn session(&self) -> &AzureSession {

@@ -1,5 +1,6 @@
 //! One refresh: every vault, cluster, role-assignment list and SecretProviderClass list the
-//! engine asks for, at most `parallelism` requests at a time.
+//! engine asks for, at most [`READS_PER_SLOT`] × `parallelism` reads at a time, the longest
+//! chains first.
 
 use futures::StreamExt;
 use futures::stream;
@@ -29,12 +30,25 @@ enum Found {
 /// A read waiting its turn.
 type PendingRead<'a> = futures::future::BoxFuture<'a, Result<Found, BackendError>>;
 
+/// Reads in flight per `--parallelism` slot. A refresh is one short burst of batched,
+/// idempotent reads — one per vault, cluster and role-assignment scope, one
+/// SecretProviderClass list per cluster, each covering many resources — within ARM's read
+/// budget (the client's token bucket: 250 at once, 25 a second, two and a half times the
+/// write budget). Bounding it like changes would queue a ten-cluster plan's reads in four
+/// waves; the refresh is on the path of every plan and apply.
+pub const READS_PER_SLOT: usize = 4;
+
 pub async fn read(
     backend: &AzureBackend,
     plan: &ReadPlan,
     parallelism: usize,
 ) -> Result<LiveWorld, BackendError> {
+    // Two-request chains first (a cluster's credentials, then its list; a vault, then its
+    // soft-deleted namesake), so they never wait behind single reads.
     let mut reads: Vec<PendingRead<'_>> = Vec::new();
+    for cluster in &plan.spc_clusters {
+        reads.push(Box::pin(read_spcs(backend, cluster.clone())));
+    }
     for (key, location) in &plan.vaults {
         reads.push(Box::pin(read_vault(backend, key.clone(), location.clone())));
     }
@@ -44,11 +58,8 @@ pub async fn read(
     for scope in &plan.role_assignment_scopes {
         reads.push(Box::pin(read_role_assignments(backend, scope.clone())));
     }
-    for cluster in &plan.spc_clusters {
-        reads.push(Box::pin(read_spcs(backend, cluster.clone())));
-    }
     let results: Vec<Result<Found, BackendError>> = stream::iter(reads)
-        .buffer_unordered(parallelism.max(1))
+        .buffer_unordered(parallelism.max(1).saturating_mul(READS_PER_SLOT))
         .collect()
         .await;
     let mut world = LiveWorld::default();
@@ -64,7 +75,9 @@ pub async fn read(
             Found::RoleAssignments(scope, assignments) => {
                 world.role_assignments.insert(scope, assignments);
             }
-            Found::Spcs(key, spcs) => {
+            Found::Spcs(key, mut spcs) => {
+                // Sorted already as listed; the lookup relies on it, so make sure.
+                spcs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
                 world.spcs.insert(key, spcs);
             }
         }
@@ -115,6 +128,9 @@ async fn read_cluster(backend: &AzureBackend, key: ClusterKey) -> Result<Found, 
         .get(&id)
         .await
         .map_err(|error| provider_error(ProviderError::Aks(error)))?;
+    if let Some(cluster) = &cluster {
+        backend.remember_cluster(&key, cluster);
+    }
     let observation = cluster.map(|cluster| addon_observation(&cluster, &key.resource_group));
     Ok(Found::Addon(key, observation))
 }

@@ -9,7 +9,7 @@ use super::convert::{
     role_assignment_spec, text, vault_attributes, vault_spec,
 };
 use super::{AzureBackend, provider_error};
-use crate::engine::backend::{BackendError, ClusterRef, Delete, Live, Write};
+use crate::engine::backend::{BackendError, ClusterKey, ClusterRef, Delete, Live, Write};
 use crate::engine::observe::cluster_ref;
 use crate::plan::address::ResourceKind;
 use crate::plan::model::OnDestroy;
@@ -176,21 +176,16 @@ fn tag_names(attributes: Option<&Attributes>) -> BTreeSet<String> {
 async fn write_addon(backend: &AzureBackend, write: &Write) -> Result<Live, BackendError> {
     let session = backend.session();
     let resource_group = text(&write.desired, "resource_group");
-    let id = ClusterId::new(
-        session.subscription_id(),
-        resource_group,
-        text(&write.desired, "cluster"),
-    );
-    let aks = session.aks();
-    aks.set_addon(&id, &addon_settings(&write.desired), &[])
+    let name = text(&write.desired, "cluster");
+    let id = ClusterId::new(session.subscription_id(), resource_group, name);
+    let read = backend.take_cluster(&ClusterKey::new(resource_group, name));
+    // The cluster as the operation left it: the add-on's identity and the eTag, as refresh
+    // would see them.
+    let cluster = session
+        .aks()
+        .set_addon_from(&id, &addon_settings(&write.desired), &[], read)
         .await
         .map_err(|error| provider_error(ProviderError::Aks(error)))?;
-    // Read it back for the identity and the eTag, as refresh would see them.
-    let cluster = aks
-        .get(&id)
-        .await
-        .map_err(|error| provider_error(ProviderError::Aks(error)))?
-        .ok_or_else(|| BackendError::new(format!("cluster `{}` disappeared", id.name)))?;
     let observation = addon_observation(&cluster, resource_group);
     let mut derived = BTreeMap::new();
     if let Some(identity) = &observation.identity {

@@ -7,14 +7,20 @@
 //! the past) or already ours. Every write carries the `resourceVersion` that was read, so of
 //! two racing runs exactly one wins (the other gets 409 and reads again). The decision is pure
 //! ([`decide`]); time comes from the caller.
+//!
+//! The Lease exists only while a run holds it: taking the lock creates it, releasing deletes
+//! it (with the `resourceVersion` this run last wrote as a precondition, so a run never
+//! deletes a lock another run took over). So the usual lock and unlock are one request each,
+//! on the critical path of every apply; only a Lease left by a run that died, or a race, costs
+//! a read and a decision. Renewals replace the Lease this run last wrote, also in one request.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use kube::api::{Api, PostParams};
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use uuid::Uuid;
 
 use super::retry::with_retries;
@@ -154,13 +160,16 @@ impl LockError {
     }
 }
 
-/// The Lease lock of one cluster for one run.
+/// The Lease lock of one cluster for one run. Clones share what the run last wrote.
 #[derive(Clone)]
 pub struct LeaseLock {
     api: Api<Lease>,
     cluster: String,
     holder: LockHolder,
     duration: Duration,
+    /// The Lease as this run last wrote it (its `resourceVersion` is the precondition of the
+    /// next renewal or the release); `None` before the lock is taken and after release.
+    written: Arc<Mutex<Option<Lease>>>,
 }
 
 impl std::fmt::Debug for LeaseLock {
@@ -194,7 +203,19 @@ impl LeaseLock {
             cluster: cluster.to_owned(),
             holder,
             duration,
+            written: Arc::new(Mutex::new(None)),
         }
+    }
+
+    fn written(&self) -> Option<Lease> {
+        self.written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_written(&self, lease: Option<Lease>) {
+        *self.written.lock().unwrap_or_else(PoisonError::into_inner) = lease;
     }
 
     fn duration_seconds(&self) -> i32 {
@@ -207,8 +228,15 @@ impl LeaseLock {
             .map_err(|error| KubeError::from_kube("read", object(), error))
     }
 
-    /// Takes the lock at `now`, or fails naming who holds it.
+    /// Takes the lock at `now`, or fails naming who holds it. Creating the Lease is tried
+    /// first (the lock is free and absent almost always); when it exists, it is read and
+    /// decided on.
     pub async fn acquire(&self, now: Timestamp) -> Result<(), LockError> {
+        match self.create(now).await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.is_conflict() => {}
+            Err(error) => return Err(error.into()),
+        }
         for _ in 0..MAX_ATTEMPTS {
             let lease = self.read().await?;
             let result = match decide(lease.as_ref(), &self.holder, now) {
@@ -250,6 +278,14 @@ impl LeaseLock {
 
     /// Extends the lock at `now`; fails if another run took it meanwhile.
     pub async fn renew(&self, now: Timestamp) -> Result<(), LockError> {
+        if let Some(written) = self.written() {
+            match self.write(written, now, false).await {
+                Ok(()) => return Ok(()),
+                // Changed since this run wrote it: read and decide.
+                Err(error) if error.is_conflict() || error.is_not_found() => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         let lease = self.read().await?;
         match decide(lease.as_ref(), &self.holder, now) {
             LockDecision::Renew => {}
@@ -277,9 +313,18 @@ impl LeaseLock {
         })
     }
 
-    /// Gives the lock up (clears the holder), if it is still ours.
+    /// Gives the lock up — deletes the Lease — if it is still ours.
     pub async fn release(&self) -> Result<(), LockError> {
-        let Some(mut lease) = self.read().await? else {
+        if let Some(written) = self.written() {
+            match self.delete(&written).await {
+                Ok(()) => return Ok(()),
+                // Renewed or taken over since: read to see whose it is.
+                Err(error) if error.is_conflict() => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let Some(lease) = self.read().await? else {
+            self.set_written(None);
             return Ok(());
         };
         let ours = lease
@@ -288,15 +333,27 @@ impl LeaseLock {
             .and_then(|spec| spec.holder_identity.as_deref())
             == Some(self.holder.as_str());
         if !ours {
+            self.set_written(None);
             return Ok(());
         }
-        if let Some(spec) = lease.spec.as_mut() {
-            spec.holder_identity = None;
+        self.delete(&lease).await.map_err(LockError::from)
+    }
+
+    /// Deletes `lease` if it is still at its `resourceVersion`; gone already is fine.
+    async fn delete(&self, lease: &Lease) -> Result<(), KubeError> {
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                resource_version: lease.metadata.resource_version.clone(),
+                uid: lease.metadata.uid.clone(),
+            }),
+            ..DeleteParams::default()
+        };
+        match with_retries(|| self.api.delete(LOCK_NAME, &params)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.is_not_found() => {}
+            Err(error) => return Err(KubeError::from_kube("release", object(), error)),
         }
-        let params = PostParams::default();
-        with_retries(|| self.api.replace(LOCK_NAME, &params, &lease))
-            .await
-            .map_err(|error| KubeError::from_kube("release", object(), error))?;
+        self.set_written(None);
         Ok(())
     }
 
@@ -333,7 +390,10 @@ impl LeaseLock {
         };
         let params = PostParams::default();
         match with_retries(|| self.api.create(&params, &lease)).await {
-            Ok(_) => Ok(()),
+            Ok(created) => {
+                self.set_written(Some(created));
+                Ok(())
+            }
             // Someone created it first: report a conflict so the caller reads it again.
             Err(kube::Error::Api(status)) if status.is_already_exists() => Err(KubeError::Api {
                 operation: "create",
@@ -363,10 +423,11 @@ impl LeaseLock {
         spec.renew_time = Some(MicroTime(now));
         lease.spec = Some(spec);
         let params = PostParams::default();
-        with_retries(|| self.api.replace(LOCK_NAME, &params, &lease))
+        let written = with_retries(|| self.api.replace(LOCK_NAME, &params, &lease))
             .await
-            .map(|_| ())
-            .map_err(|error| KubeError::from_kube("update", object(), error))
+            .map_err(|error| KubeError::from_kube("update", object(), error))?;
+        self.set_written(Some(written));
+        Ok(())
     }
 }
 

@@ -79,22 +79,17 @@ fn decisions() {
 }
 
 #[tokio::test]
-async fn an_absent_lease_is_created_with_us_as_holder() {
+async fn a_free_lock_is_one_request_creating_the_lease_with_us_as_holder() {
     let kube = ScriptedKube::new();
     kube.expect(
-        "GET",
-        PATH,
-        404,
-        kube_status(404, "NotFound", "leases \"vaultwire-lock\" not found"),
-    )
-    .expect(
         "POST",
         COLLECTION,
         201,
         lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
     );
     lock(&kube).acquire(now()).await.unwrap();
-    let created = &kube.requests()[1].body;
+    kube.assert_done();
+    let created = &kube.requests()[0].body;
     assert_eq!(created["spec"]["holderIdentity"], me().as_str());
     assert_eq!(created["spec"]["leaseDurationSeconds"], 60);
     assert_eq!(created["spec"]["renewTime"], "2026-11-26T15:00:00.000000Z");
@@ -108,6 +103,16 @@ async fn an_absent_lease_is_created_with_us_as_holder() {
 async fn a_held_lock_fails_fast_naming_the_holder_and_expiry() {
     let kube = ScriptedKube::new();
     kube.expect(
+        "POST",
+        COLLECTION,
+        409,
+        kube_status(
+            409,
+            "AlreadyExists",
+            "leases \"vaultwire-lock\" already exists",
+        ),
+    )
+    .expect(
         "GET",
         PATH,
         200,
@@ -129,27 +134,26 @@ async fn a_held_lock_fails_fast_naming_the_holder_and_expiry() {
 #[tokio::test]
 async fn losing_the_creation_race_reads_again_and_reports_the_winner() {
     let kube = ScriptedKube::new();
-    kube.expect("GET", PATH, 404, kube_status(404, "NotFound", "not found"))
-        .expect(
-            "POST",
-            COLLECTION,
+    kube.expect(
+        "POST",
+        COLLECTION,
+        409,
+        kube_status(
             409,
-            kube_status(
-                409,
-                "AlreadyExists",
-                "leases \"vaultwire-lock\" already exists",
-            ),
-        )
-        .expect(
-            "GET",
-            PATH,
-            200,
-            lease_json(
-                Some("bob@ci pid 9 run 2"),
-                "2026-11-26T15:00:00.000000Z",
-                60,
-            ),
-        );
+            "AlreadyExists",
+            "leases \"vaultwire-lock\" already exists",
+        ),
+    )
+    .expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(
+            Some("bob@ci pid 9 run 2"),
+            "2026-11-26T15:00:00.000000Z",
+            60,
+        ),
+    );
     let error = lock(&kube).acquire(now()).await.unwrap_err();
     assert!(matches!(error, LockError::Held { ref holder, .. } if holder == "bob@ci pid 9 run 2"));
 }
@@ -158,6 +162,16 @@ async fn losing_the_creation_race_reads_again_and_reports_the_winner() {
 async fn an_expired_lock_is_taken_over_with_its_resource_version() {
     let kube = ScriptedKube::new();
     kube.expect(
+        "POST",
+        COLLECTION,
+        409,
+        kube_status(
+            409,
+            "AlreadyExists",
+            "leases \"vaultwire-lock\" already exists",
+        ),
+    )
+    .expect(
         "GET",
         PATH,
         200,
@@ -174,7 +188,7 @@ async fn an_expired_lock_is_taken_over_with_its_resource_version() {
         lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
     );
     lock(&kube).acquire(now()).await.unwrap();
-    let written = &kube.requests()[1].body;
+    let written = &kube.requests()[2].body;
     assert_eq!(written["metadata"]["resourceVersion"], "5");
     assert_eq!(written["spec"]["holderIdentity"], me().as_str());
     assert_eq!(written["spec"]["leaseTransitions"], 3);
@@ -188,6 +202,16 @@ async fn an_expired_lock_is_taken_over_with_its_resource_version() {
 async fn a_conflicting_write_is_decided_again_on_a_fresh_read() {
     let kube = ScriptedKube::new();
     kube.expect(
+        "POST",
+        COLLECTION,
+        409,
+        kube_status(
+            409,
+            "AlreadyExists",
+            "leases \"vaultwire-lock\" already exists",
+        ),
+    )
+    .expect(
         "GET",
         PATH,
         200,
@@ -257,8 +281,55 @@ async fn a_lock_taken_over_by_another_run_is_lost() {
     assert!(matches!(error, LockError::Lost { .. }), "{error}");
 }
 
+fn calls(kube: &ScriptedKube) -> Vec<String> {
+    kube.requests()
+        .iter()
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect()
+}
+
 #[tokio::test]
-async fn release_clears_the_holder_only_when_it_is_us() {
+async fn a_held_lock_is_renewed_and_released_in_one_request_each_on_what_it_wrote() {
+    let kube = ScriptedKube::new();
+    let mut renewed = lease_json(Some(me().as_str()), "2026-11-26T15:00:30.000000Z", 60);
+    renewed["metadata"]["resourceVersion"] = json!("6");
+    kube.expect(
+        "POST",
+        COLLECTION,
+        201,
+        lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
+    )
+    .expect("PUT", PATH, 200, renewed)
+    .expect("DELETE", PATH, 200, kube_status(200, "", ""));
+    let lock = lock(&kube);
+    lock.acquire(now()).await.unwrap();
+    lock.renew("2026-11-26T15:00:30Z".parse().unwrap())
+        .await
+        .unwrap();
+    lock.release().await.unwrap();
+    kube.assert_done();
+    assert_eq!(
+        calls(&kube),
+        [
+            format!("POST {COLLECTION}"),
+            format!("PUT {PATH}"),
+            format!("DELETE {PATH}")
+        ]
+    );
+    let requests = kube.requests();
+    assert_eq!(requests[1].body["metadata"]["resourceVersion"], "5");
+    assert_eq!(
+        requests[1].body["spec"]["renewTime"],
+        "2026-11-26T15:00:30.000000Z"
+    );
+    assert_eq!(
+        requests[2].body["preconditions"]["resourceVersion"], "6",
+        "only the Lease as this run last wrote it is deleted"
+    );
+}
+
+#[tokio::test]
+async fn release_deletes_the_lease_only_when_it_is_ours() {
     let kube = ScriptedKube::new();
     kube.expect(
         "GET",
@@ -266,12 +337,7 @@ async fn release_clears_the_holder_only_when_it_is_us() {
         200,
         lease_json(Some(me().as_str()), "2026-11-26T14:59:59.000000Z", 60),
     )
-    .expect(
-        "PUT",
-        PATH,
-        200,
-        lease_json(None, "2026-11-26T14:59:59.000000Z", 60),
-    )
+    .expect("DELETE", PATH, 200, kube_status(200, "", ""))
     .expect(
         "GET",
         PATH,
@@ -284,27 +350,56 @@ async fn release_clears_the_holder_only_when_it_is_us() {
     );
     let lock = lock(&kube);
     lock.release().await.unwrap();
-    assert!(
-        kube.requests()[1].body["spec"]
-            .get("holderIdentity")
-            .is_none()
+    assert_eq!(
+        kube.requests()[1].body["preconditions"]["resourceVersion"],
+        "5"
     );
     lock.release().await.unwrap();
     kube.assert_done();
-    let calls: Vec<String> = kube
-        .requests()
-        .iter()
-        .map(|request| format!("{} {}", request.method, request.path))
-        .collect();
     assert_eq!(
-        calls,
+        calls(&kube),
         [
             format!("GET {PATH}"),
-            format!("PUT {PATH}"),
+            format!("DELETE {PATH}"),
             format!("GET {PATH}")
         ],
         "someone else's lock is left alone"
     );
+}
+
+#[tokio::test]
+async fn a_lock_taken_over_before_release_is_left_to_its_new_holder() {
+    let kube = ScriptedKube::new();
+    kube.expect(
+        "POST",
+        COLLECTION,
+        201,
+        lease_json(Some(me().as_str()), "2026-11-26T15:00:00.000000Z", 60),
+    )
+    .expect(
+        "DELETE",
+        PATH,
+        409,
+        kube_status(
+            409,
+            "Conflict",
+            "Precondition failed: ResourceVersion in precondition: 5",
+        ),
+    )
+    .expect(
+        "GET",
+        PATH,
+        200,
+        lease_json(
+            Some("bob@ci pid 9 run 2"),
+            "2026-11-26T15:02:00.000000Z",
+            60,
+        ),
+    );
+    let lock = lock(&kube);
+    lock.acquire(now()).await.unwrap();
+    lock.release().await.unwrap();
+    kube.assert_done();
 }
 
 #[test]

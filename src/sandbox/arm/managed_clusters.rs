@@ -18,6 +18,7 @@ use crate::sandbox::kube::KubeCluster;
 use crate::sandbox::model::{
     ClusterOperation, ManagedCluster, Operation, OperationKind, ResourceGroup,
 };
+use crate::sandbox::seed_cluster::valid_cluster_name;
 use crate::sandbox::world::{World, derived_uuid};
 
 const TYPE: &str = "Microsoft.ContainerService/managedClusters";
@@ -43,16 +44,6 @@ pub fn list(_call: &Call<'_>, world: &mut World, rg: Option<&str>) -> Resp {
         .map(|cluster| render(world, cluster))
         .collect();
     Resp::json(StatusCode::OK, &json!({"value": value}))
-}
-
-fn valid_cluster_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (1..=63).contains(&bytes.len())
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
 }
 
 /// `If-Match` / `If-None-Match` against the current eTag (`*` matches any existing cluster).

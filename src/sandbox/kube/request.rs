@@ -181,7 +181,16 @@ pub(super) fn decode_body(body: &[u8], media_type: &str) -> Result<Value, Status
         ));
     }
     let yaml = media_type.contains("yaml");
-    let decoded = if yaml {
+    // JSON is YAML, and what clients send as an apply patch (kube-rs, kubectl) is JSON: read
+    // it as JSON first, which is many times cheaper than the YAML parser.
+    let json_object = body
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|byte| *byte == b'{');
+    let decoded = if yaml && json_object {
+        serde_json::from_slice::<Value>(body)
+            .or_else(|_| serde_norway::from_slice::<Value>(body).map_err(|error| error.to_string()))
+    } else if yaml {
         serde_norway::from_slice::<Value>(body).map_err(|error| error.to_string())
     } else {
         serde_json::from_slice::<Value>(body).map_err(|error| error.to_string())
@@ -204,5 +213,25 @@ pub(super) fn default_field_manager(headers: &HeaderMap) -> String {
         "unknown".to_owned()
     } else {
         prefix.chars().take(128).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn apply_patches_are_read_as_json_when_they_are_json_and_as_yaml_otherwise() {
+        let media = "application/apply-patch+yaml";
+        let expected = json!({"a": 1, "b": ["x"]});
+        assert_eq!(
+            decode_body(br#" {"a": 1, "b": ["x"]}"#, media).unwrap(),
+            expected
+        );
+        assert_eq!(decode_body(b"{a: 1, b: [x]}", media).unwrap(), expected);
+        assert_eq!(decode_body(b"a: 1\nb:\n- x\n", media).unwrap(), expected);
+        assert!(decode_body(b"{a: [", media).is_err());
     }
 }

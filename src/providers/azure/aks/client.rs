@@ -165,16 +165,29 @@ impl AksClient {
             })
     }
 
-    /// Sets the add-on as `settings` say, following the operation, and returns it as AKS
-    /// reports it afterwards (with its identity when enabled). A no-op when it already matches.
-    /// `known_spcs` (`namespace/name`) are named in the error if AKS refuses to disable the
-    /// add-on because SecretProviderClasses exist.
+    /// Sets the add-on as `settings` say, following the operation, and returns the cluster as
+    /// AKS reports it afterwards (the add-on with its identity when enabled). A no-op when it
+    /// already matches. `known_spcs` (`namespace/name`) are named in the error if AKS refuses
+    /// to disable the add-on because SecretProviderClasses exist.
     pub async fn set_addon(
         &self,
         id: &ClusterId,
         settings: &AddonSettings,
         known_spcs: &[String],
-    ) -> Result<LiveAddon, AksError> {
+    ) -> Result<LiveCluster, AksError> {
+        self.set_addon_from(id, settings, known_spcs, None).await
+    }
+
+    /// [`Self::set_addon`] starting from `read`, the cluster as read moments ago (by the
+    /// plan's refresh), instead of reading it again: the PUT carries its eTag, so if the
+    /// cluster changed since, AKS answers 412 and the cluster is read afresh at once.
+    pub async fn set_addon_from(
+        &self,
+        id: &ClusterId,
+        settings: &AddonSettings,
+        known_spcs: &[String],
+        read: Option<LiveCluster>,
+    ) -> Result<LiveCluster, AksError> {
         let timer = self.arm.timer();
         let backoff = RetrySettings {
             max_retries: self.options.max_attempts,
@@ -182,11 +195,17 @@ impl AksClient {
             max_delay: self.options.max_conflict_delay,
             max_retry_after: self.options.max_conflict_delay,
         };
+        // A read that already matches is not trusted to skip the change: read again.
+        let mut earlier = read.filter(|cluster| !cluster.addon.matches(settings));
         let mut attempt = 0;
         let mut waited_for_operation = Duration::ZERO;
         loop {
             attempt += 1;
-            let cluster = self.get_existing(id).await?;
+            let from_earlier = earlier.is_some();
+            let cluster = match earlier.take() {
+                Some(cluster) => cluster,
+                None => self.get_existing(id).await?,
+            };
             if is_operation_running(&cluster) {
                 // Another operation (perhaps a run that was killed half-way) is still
                 // changing the cluster: its document is not final and a PUT would be refused
@@ -207,7 +226,7 @@ impl AksClient {
                 continue;
             }
             if cluster.addon.matches(settings) {
-                return checked(id, settings, cluster.addon);
+                return checked(id, settings, cluster);
             }
             let request = put_cluster(
                 id,
@@ -215,10 +234,19 @@ impl AksClient {
                 cluster.etag.as_deref(),
             );
             match self.arm.execute(&request).await {
-                Ok(_) => {
-                    let cluster = self.get_existing(id).await?;
-                    return checked(id, settings, cluster.addon);
+                Ok(response) => {
+                    // For a PUT, what the operation ends with is the cluster as it is now.
+                    let after = response.json().ok().and_then(|document| {
+                        LiveCluster::from_document(document, response.header("etag"))
+                    });
+                    let after = match after {
+                        Some(after) if checked_addon(settings, &after.addon) => after,
+                        _ => self.get_existing(id).await?,
+                    };
+                    return checked(id, settings, after);
                 }
+                // The earlier read is stale: read now and try again without waiting.
+                Err(error) if from_earlier && error.status() == Some(412) => {}
                 Err(error) if !settings.enabled && is_spc_refusal(&error) => {
                     let mut spcs = blocking_spcs(error.message().unwrap_or_default());
                     spcs.extend(known_spcs.iter().cloned());
@@ -275,17 +303,22 @@ fn is_spc_refusal(error: &ArmError) -> bool {
     })
 }
 
+/// Whether `addon` is complete for `settings`: an enabled add-on has its identity.
+fn checked_addon(settings: &AddonSettings, addon: &LiveAddon) -> bool {
+    !settings.enabled || addon.identity.is_some()
+}
+
 fn checked(
     id: &ClusterId,
     settings: &AddonSettings,
-    addon: LiveAddon,
-) -> Result<LiveAddon, AksError> {
-    if settings.enabled && addon.identity.is_none() {
+    cluster: LiveCluster,
+) -> Result<LiveCluster, AksError> {
+    if !checked_addon(settings, &cluster.addon) {
         return Err(AksError::IdentityMissing {
             cluster: id.name.clone(),
         });
     }
-    Ok(addon)
+    Ok(cluster)
 }
 
 #[cfg(test)]

@@ -74,13 +74,17 @@ async fn enabling_puts_the_document_back_with_if_match_follows_the_operation_and
             OPERATION_PATH,
             Reply::json(200, json!({"status": "Succeeded"})),
         )
-        .expect("GET", PATH, Reply::json(200, enabled_cluster("after")))
         .expect("GET", PATH, Reply::json(200, enabled_cluster("after")));
     let (aks, _) = client(&http);
-    let addon = aks.set_addon(&id(), &enable(), &[]).await.unwrap();
+    let cluster = aks.set_addon(&id(), &enable(), &[]).await.unwrap();
     assert_eq!(
-        addon.identity.map(|identity| identity.client_id),
+        cluster.addon.identity.map(|identity| identity.client_id),
         Some("aaaaaaaa-0000-0000-0000-000000000001".to_owned())
+    );
+    assert_eq!(
+        cluster.etag.as_deref(),
+        Some("after"),
+        "the cluster the operation ended with, not read again"
     );
 
     let put = &http.requests()[1];
@@ -134,8 +138,7 @@ async fn a_busy_cluster_is_read_again_and_retried_with_backoff() {
         }))
         .expect("PUT", PATH, Reply::arm_error(412, "PreconditionFailed", "etag mismatch"))
         .expect("GET", PATH, Reply::json(200, cluster_with_policy_addon()))
-        .expect("PUT", PATH, Reply::json(200, enabled_cluster("done")))
-        .expect("GET", PATH, Reply::json(200, enabled_cluster("done")));
+        .expect("PUT", PATH, Reply::json(200, enabled_cluster("done")));
     let (aks, timer) = client(&http);
     aks.set_addon(&id(), &enable(), &[]).await.unwrap();
     let requests = http.requests();
@@ -212,6 +215,56 @@ async fn disabling_blocked_by_secret_provider_classes_names_them() {
         put.json()["properties"]["addonProfiles"]["azurepolicy"]["enabled"],
         true
     );
+}
+
+#[tokio::test]
+async fn a_cluster_read_earlier_is_put_back_without_reading_it_again() {
+    let http = ScriptedHttp::new();
+    http.expect("PUT", PATH, Reply::json(200, enabled_cluster("done")));
+    let (aks, timer) = client(&http);
+    let read = LiveCluster::from_document(cluster_with_policy_addon(), None).unwrap();
+    aks.set_addon_from(&id(), &enable(), &[], Some(read))
+        .await
+        .unwrap();
+    http.assert_done();
+    assert_eq!(http.requests()[0].header("if-match"), Some("beywbwei"));
+    assert!(timer.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn a_stale_earlier_read_is_read_again_at_once() {
+    let http = ScriptedHttp::new();
+    let mut current = cluster_with_policy_addon();
+    current["eTag"] = json!("changed-since");
+    http.expect(
+        "PUT",
+        PATH,
+        Reply::arm_error(412, "PreconditionFailed", "etag mismatch"),
+    )
+    .expect("GET", PATH, Reply::json(200, current))
+    .expect("PUT", PATH, Reply::json(200, enabled_cluster("done")));
+    let (aks, timer) = client(&http);
+    let read = LiveCluster::from_document(cluster_with_policy_addon(), None).unwrap();
+    aks.set_addon_from(&id(), &enable(), &[], Some(read))
+        .await
+        .unwrap();
+    http.assert_done();
+    assert_eq!(http.requests()[2].header("if-match"), Some("changed-since"));
+    assert!(timer.sleeps().is_empty(), "no backoff for a stale read");
+}
+
+#[tokio::test]
+async fn an_earlier_read_that_already_matches_is_checked_by_reading_again() {
+    let http = ScriptedHttp::new();
+    http.expect("GET", PATH, Reply::json(200, enabled_cluster("e1")));
+    let (aks, _) = client(&http);
+    let read = LiveCluster::from_document(enabled_cluster("e0"), None).unwrap();
+    let cluster = aks
+        .set_addon_from(&id(), &enable(), &[], Some(read))
+        .await
+        .unwrap();
+    assert_eq!(cluster.etag.as_deref(), Some("e1"));
+    http.assert_done();
 }
 
 #[tokio::test]
