@@ -103,13 +103,10 @@ pub async fn apply<B: Backend>(
     stop: &StopFlag,
 ) -> Result<ApplyReport, ApplyError> {
     let context = Arc::new(Context::of(&plan));
-    // Start from the state as refresh saw it: gone resources dropped, live ones recorded.
-    writer.merge_refreshed(&planned.selected, &planned.refreshed);
-    writer
-        .flush()
-        .await
-        .map_err(|error| ApplyError::State(error.to_string()))?;
-    let base = writer.read(|state| state.resources.clone());
+    // The walk starts from the state as refresh saw it (gone resources dropped, live ones
+    // recorded); the file is changed only once the lock is held, so a run that finds the lock
+    // taken leaves the state of the run holding it alone.
+    let base = writer.merged(&planned.selected, &planned.refreshed);
     let clusters = clusters(planned, &plan);
     let locking = async {
         if clusters.is_empty() {
@@ -145,6 +142,8 @@ pub async fn apply<B: Backend>(
     };
     let (locks, (dag, changes, dependencies, lanes)) = tokio::join!(locking, preparing);
     let locks = locks?;
+    // Saved with the first change (each change waits until the file holds it), or the flush.
+    writer.merge_refreshed(&planned.selected, &planned.refreshed);
     let renewal = locks.clone().map(|locks| {
         let backend = backend.clone();
         tokio::spawn(async move {

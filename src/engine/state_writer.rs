@@ -139,22 +139,30 @@ impl StateWriter {
         Ok(inner.changes)
     }
 
+    /// The records as they will be once [`Self::merge_refreshed`] has run, without changing
+    /// anything.
+    pub fn merged(
+        &self,
+        selected: &BTreeSet<Address>,
+        refreshed: &BTreeMap<Address, ResourceState>,
+    ) -> BTreeMap<Address, ResourceState> {
+        let mut resources = self.read(|state| state.resources.clone());
+        merge(&mut resources, selected, refreshed);
+        resources
+    }
+
     /// Replaces the records of `selected` addresses with what refresh found live; `true` when
-    /// that changed anything (it is then saved shortly).
+    /// that changed anything (it is then saved soon: a later [`Self::commit`] or
+    /// [`Self::flush`] waits for it too).
     pub fn merge_refreshed(
         self: &Arc<Self>,
         selected: &BTreeSet<Address>,
         refreshed: &BTreeMap<Address, ResourceState>,
     ) -> bool {
         let mut inner = self.lock();
-        let resources = &mut inner.state.resources;
-        let before = resources.clone();
-        resources
-            .retain(|address, _| !selected.contains(address) || refreshed.contains_key(address));
-        for (address, record) in refreshed {
-            resources.insert(address.clone(), record.clone());
-        }
-        if *resources == before {
+        let before = inner.state.resources.clone();
+        merge(&mut inner.state.resources, selected, refreshed);
+        if inner.state.resources == before {
             return false;
         }
         inner.entries = None;
@@ -240,6 +248,18 @@ impl StateWriter {
             self.durable
                 .send_modify(|durable| *durable = (*durable).max(changes));
         }
+    }
+}
+
+/// Drops the `selected` addresses refresh found gone and records what it found live.
+fn merge(
+    resources: &mut BTreeMap<Address, ResourceState>,
+    selected: &BTreeSet<Address>,
+    refreshed: &BTreeMap<Address, ResourceState>,
+) {
+    resources.retain(|address, _| !selected.contains(address) || refreshed.contains_key(address));
+    for (address, record) in refreshed {
+        resources.insert(address.clone(), record.clone());
     }
 }
 

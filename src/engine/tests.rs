@@ -320,6 +320,52 @@ async fn a_held_lock_stops_the_run_before_any_change() {
 }
 
 #[tokio::test]
+async fn a_run_that_finds_the_lock_taken_leaves_the_state_file_alone() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.state.json");
+    crate::state::store::save(&path, run.state.as_ref().unwrap()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    {
+        // Drift the refresh will find (the other run is repairing it), and the other run's lock.
+        let mut world = run.backend.world.lock().unwrap();
+        world.role_assignments.clear();
+        world.locks.insert(
+            crate::engine::backend::ClusterKey::new("rg-demo", "aks-demo"),
+            "someone else".into(),
+        );
+    }
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let writer = Arc::new(StateWriter::new(
+        run.state.clone().unwrap(),
+        Some(path.clone()),
+    ));
+    let error = apply(
+        run.backend.clone(),
+        Arc::new(parse(EXAMPLE)),
+        &planned,
+        writer.clone(),
+        &ApplyOptions {
+            parallelism: 4,
+            holder: "test".into(),
+            progress_interval: Duration::from_secs(60),
+        },
+        Arc::new(Silent),
+        &StopFlag::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, ApplyError::Locked { .. }), "{error}");
+    writer.flush().await.unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the state file changed without the lock"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_cluster_is_a_plan_error() {
     let run = Run {
         backend: Arc::new(FakeBackend::default()),
