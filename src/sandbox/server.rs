@@ -91,11 +91,16 @@ async fn answer(
             .unwrap_or_else(|_| Resp::empty(http::StatusCode::INTERNAL_SERVER_ERROR));
         return Ok(to_hyper(resp));
     }
-    let (action, latency) = if area.faultable() {
+    // Latency is added to every service's answers, Entra's included (a real sign-in is a
+    // network round trip too); failures only to the services whose clients retry them.
+    let (action, latency) = {
         let mut faults = lock(&instance.faults);
-        (faults.decide(), faults.faults.latency)
-    } else {
-        (FaultAction::Pass, std::time::Duration::ZERO)
+        let action = if area.faultable() {
+            faults.decide()
+        } else {
+            FaultAction::Pass
+        };
+        (action, faults.faults.latency)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
