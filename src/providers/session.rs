@@ -136,8 +136,19 @@ impl AzureSession {
             },
             None => {
                 let id = ClusterId::new(&self.subscription_id, resource_group, cluster);
+                // AKS clusters with Entra integration (the usual case) need a token for the
+                // AKS server application: ask for it while the kubeconfig is on its way
+                // rather than after. It lands in the run's token cache; a failure here is
+                // reported, if it matters, when the connection asks again.
+                let credential = self.credential.token_credential();
+                let scopes = [self.cloud.aks_server_scope()];
+                let aks = self.aks();
+                let (kubeconfig, _prefetched) = tokio::join!(
+                    aks.user_kubeconfig(&id),
+                    credential.get_token(&scopes, None)
+                );
                 ClusterAccess::Arm {
-                    kubeconfig: self.aks().user_kubeconfig(&id).await?,
+                    kubeconfig: kubeconfig?,
                 }
             }
         };
