@@ -102,6 +102,32 @@ pub async fn apply<B: Backend>(
     reporter: Arc<dyn Reporter>,
     stop: &StopFlag,
 ) -> Result<ApplyReport, ApplyError> {
+    apply_showing(
+        backend,
+        plan,
+        planned,
+        writer,
+        options,
+        reporter,
+        stop,
+        async {},
+    )
+    .await
+}
+
+/// [`apply`], running `show` (printing the plan of an approved run) while the lock request is
+/// on the wire: no change starts before both are done, and the lock is reported after it.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_showing<B: Backend>(
+    backend: Arc<B>,
+    plan: Arc<Plan>,
+    planned: &Planned,
+    writer: Arc<StateWriter>,
+    options: &ApplyOptions,
+    reporter: Arc<dyn Reporter>,
+    stop: &StopFlag,
+    show: impl std::future::Future<Output = ()>,
+) -> Result<ApplyReport, ApplyError> {
     let context = Arc::new(Context::of(&plan));
     // The walk starts from the state as refresh saw it (gone resources dropped, live ones
     // recorded); the file is changed only once the lock is held, so a run that finds the lock
@@ -112,12 +138,18 @@ pub async fn apply<B: Backend>(
         if clusters.is_empty() {
             return Ok(None);
         }
-        reporter.event(Event::Locking {
-            clusters: clusters.iter().map(|c| c.key.name.clone()).collect(),
-        });
         lock(&*backend, &clusters, &options.holder).await.map(Some)
     };
-    // The walk's bookkeeping is computed while the lock request is on the wire.
+    let showing = async {
+        show.await;
+        if !clusters.is_empty() {
+            reporter.event(Event::Locking {
+                clusters: clusters.iter().map(|c| c.key.name.clone()).collect(),
+            });
+        }
+    };
+    // The plan is shown and the walk's bookkeeping computed while the lock request is on the
+    // wire.
     let preparing = async {
         let dag = walk_graph(&plan, planned, &base);
         let changes: Arc<BTreeMap<Address, ResourceChange>> = Arc::new(
@@ -140,7 +172,8 @@ pub async fn apply<B: Backend>(
         let lanes = lanes(&plan, &base, &dag);
         (dag, changes, dependencies, lanes)
     };
-    let (locks, (dag, changes, dependencies, lanes)) = tokio::join!(locking, preparing);
+    let (locks, (), (dag, changes, dependencies, lanes)) =
+        tokio::join!(locking, showing, preparing);
     let locks = locks?;
     // Saved with the first change (each change waits until the file holds it), or the flush.
     writer.merge_refreshed(&planned.selected, &planned.refreshed);

@@ -15,7 +15,7 @@ use crate::cli::commands::common::{LoadedPlan, release_at_exit};
 use crate::cli::output::Output;
 use crate::cli::progress::ProgressReporter;
 use crate::diff::render::human;
-use crate::engine::apply::{ApplyOptions, ApplyReport, apply};
+use crate::engine::apply::{ApplyOptions, ApplyReport, apply_showing};
 use crate::engine::backend::Backend;
 use crate::engine::plan::{PlanOptions, plan};
 use crate::engine::saved::{Mode, SavedChangeSet};
@@ -87,13 +87,16 @@ pub async fn run<B: Backend>(
                 targets: Vec::new(),
                 parallelism: command.parallelism,
             };
-            let planned = plan(&*backend, &loaded.plan, state.as_ref(), &options).await?;
-            print!("{}", human::render(&planned.change_set, output.color));
-            planned
+            plan(&*backend, &loaded.plan, state.as_ref(), &options).await?
         }
     };
     let what = command.what();
-    if planned.change_set.has_changes() && saved.is_none() && !command.auto_approve {
+    let show = || print!("{}", human::render(&planned.change_set, output.color));
+    // Asking for approval comes before the lock; an approved run prints the plan while its
+    // lock request is out.
+    let asks = planned.change_set.has_changes() && saved.is_none() && !command.auto_approve;
+    if asks {
+        show();
         confirm(what, output)?;
     }
     let writer = Arc::new(StateWriter::new(
@@ -103,7 +106,7 @@ pub async fn run<B: Backend>(
     let stop = StopFlag::new();
     let signals = tokio::spawn(stop_on_signal(stop.clone()));
     let reporter = Arc::new(ProgressReporter::new(output.color_stderr));
-    let report = apply(
+    let report = apply_showing(
         backend,
         Arc::new(loaded.plan.clone()),
         &planned,
@@ -115,6 +118,12 @@ pub async fn run<B: Backend>(
         },
         reporter.clone(),
         &stop,
+        async {
+            // A saved change set was shown when it was saved.
+            if !asks && saved.is_none() {
+                show();
+            }
+        },
     )
     .await;
     signals.abort();
