@@ -76,6 +76,8 @@ pub enum ApplyError {
     Backend(#[from] BackendError),
     #[error("cannot save the state")]
     State(String),
+    #[error("the run lock could not be taken: {0}")]
+    LockNotTaken(String),
 }
 
 /// The clusters a run touches: those of every selected add-on and SecretProviderClass.
@@ -134,11 +136,24 @@ pub async fn apply_showing<B: Backend>(
     // taken leaves the state of the run holding it alone.
     let base = writer.merged(&planned.selected, &planned.refreshed);
     let clusters = clusters(planned, &plan);
-    let locking = async {
-        if clusters.is_empty() {
-            return Ok(None);
+    // A task of its own, so the lock requests go out at once even while this task is busy
+    // printing the plan.
+    let locking = {
+        let (backend, clusters, holder) =
+            (backend.clone(), clusters.clone(), options.holder.clone());
+        let task = tokio::spawn(async move {
+            if clusters.is_empty() {
+                return Ok(None);
+            }
+            lock(&*backend, &clusters, &holder).await.map(Some)
+        });
+        async move {
+            match task.await {
+                Ok(locked) => locked,
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(error) => Err(ApplyError::LockNotTaken(error.to_string())),
+            }
         }
-        lock(&*backend, &clusters, &options.holder).await.map(Some)
     };
     let showing = async {
         show.await;
