@@ -3,8 +3,9 @@
 //!
 //! The chains are what the engine must do, not what it happens to do: each request in them
 //! needs the answer of the one before. Requests off the chain (other vaults, clusters and
-//! SecretProviderClasses) run beside it and cost nothing here. Entra requests carry no
-//! injected latency in the sandbox, so the sign-in counts 0.
+//! SecretProviderClasses) run beside it and cost nothing here. The sign-in is a request like
+//! any other (the sandbox delays Entra's answers too); the Kubernetes token is fetched beside
+//! the cluster's credential, so it adds no link.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use crate::scene::Timing;
 pub struct Link {
     pub request: &'static str,
     pub why: &'static str,
-    /// Whether the sandbox delays it (Entra: no).
+    /// Whether the sandbox delays it.
     pub delayed: bool,
     /// Whether a long-running operation runs between this request and the next.
     pub lro: bool,
@@ -30,12 +31,10 @@ const fn link(request: &'static str, why: &'static str) -> Link {
     }
 }
 
-const SIGN_IN: Link = Link {
-    request: "POST /{tenant}/oauth2/v2.0/token",
-    why: "sign in (Entra: no injected latency)",
-    delayed: false,
-    lro: false,
-};
+const SIGN_IN: Link = link(
+    "POST /{tenant}/oauth2/v2.0/token",
+    "sign in: an ARM token (the AKS server token is fetched beside the next link)",
+);
 
 const CREDENTIAL: Link = link(
     "POST …/managedClusters/{c}/listClusterUserCredential",
