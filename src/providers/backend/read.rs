@@ -17,7 +17,7 @@ use crate::engine::backend::{
 use crate::providers::ProviderError;
 use crate::providers::azure::aks::ClusterId;
 use crate::providers::azure::keyvault::VaultId;
-use crate::providers::kube::SpcClient;
+use crate::providers::kube::{KubeError, SpcClient};
 
 /// One read and what it found.
 enum Found {
@@ -156,9 +156,20 @@ async fn read_role_assignments(
 
 async fn read_spcs(backend: &AzureBackend, cluster: ClusterRef) -> Result<Found, BackendError> {
     let client = backend.kube(&cluster).await?;
-    let spcs = SpcClient::new(client)
-        .list_all()
-        .await
+    // A task of its own: parsing a list of many SecretProviderClasses is real CPU work, and
+    // the lists of different clusters can then be parsed on different cores.
+    let listing = tokio::spawn(async move { SpcClient::new(client).list_all().await });
+    let listed = match listing.await {
+        Ok(listed) => listed,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // Cancelled: only when the runtime shuts down.
+        Err(error) => Err(KubeError::Request {
+            operation: "list",
+            object: format!("SecretProviderClasses of `{}`", cluster.key.name),
+            source: Box::new(kube::Error::Service(Box::new(error))),
+        }),
+    };
+    let spcs = listed
         .map_err(|error| provider_error(ProviderError::Kube(error)))?
         // No SecretProviderClass API: the add-on (the CSI driver) is not installed.
         .unwrap_or_default();
