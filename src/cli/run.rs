@@ -21,8 +21,11 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             let runtime = runtime()?;
             let outcome = runtime.block_on(async {
                 let loaded = load_plan(&command.plan, output)?;
+                let state = loaded.read_state_meanwhile();
                 let connected = connect(&loaded).await?;
-                let outcome = plan::run(&*connected.backend, &loaded, &command, output).await;
+                let state = state.get().await?;
+                let outcome =
+                    plan::run(&*connected.backend, &loaded, state, &command, output).await;
                 release_at_exit((loaded, connected));
                 outcome
             });
@@ -100,8 +103,18 @@ fn run_apply(
     let runtime = runtime()?;
     let outcome = runtime.block_on(async {
         let loaded = load_plan(plan_path, output)?;
+        let state = loaded.read_state_meanwhile();
         let connected = connect(&loaded).await?;
-        let outcome = apply::run(connected.backend.clone(), &loaded, saved, command, output).await;
+        let state = state.get().await?;
+        let outcome = apply::run(
+            connected.backend.clone(),
+            &loaded,
+            state,
+            saved,
+            command,
+            output,
+        )
+        .await;
         release_at_exit((loaded, connected));
         outcome
     });

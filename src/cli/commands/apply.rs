@@ -22,6 +22,7 @@ use crate::engine::saved::{Mode, SavedChangeSet};
 use crate::engine::state_writer::StateWriter;
 use crate::engine::walker::StopFlag;
 use crate::error::{Error, Outcome};
+use crate::state::model::StateFile;
 
 /// Validated settings of `apply` and `destroy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +72,11 @@ fn holder() -> String {
 pub async fn run<B: Backend>(
     backend: Arc<B>,
     loaded: &LoadedPlan,
+    state: Option<StateFile>,
     saved: Option<&SavedChangeSet>,
     command: &ApplyCommand,
     output: Output,
 ) -> Result<Outcome, Error> {
-    let state = loaded.load_state()?;
     let planned = match saved {
         Some(saved) => {
             saved.check_fresh(&loaded.source.text, state.as_ref())?;

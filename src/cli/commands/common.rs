@@ -31,6 +31,30 @@ impl LoadedPlan {
     pub fn load_state(&self) -> Result<Option<StateFile>, Error> {
         Ok(store::load(&self.state_path())?)
     }
+
+    /// Reads the state on a blocking thread while the caller does something else (signing
+    /// in: reading the state of hundreds of resources takes milliseconds of CPU).
+    pub fn read_state_meanwhile(&self) -> StateRead {
+        let path = self.state_path();
+        StateRead(tokio::task::spawn_blocking(move || store::load(&path)))
+    }
+}
+
+/// The state being read by [`LoadedPlan::read_state_meanwhile`].
+#[derive(Debug)]
+pub struct StateRead(tokio::task::JoinHandle<Result<Option<StateFile>, store::StateError>>);
+
+impl StateRead {
+    pub async fn get(self) -> Result<Option<StateFile>, Error> {
+        match self.0.await {
+            Ok(read) => Ok(read?),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // Cancelled: only when the runtime shuts down, which it does not before this.
+            Err(error) => Err(Error::Runtime {
+                source: std::io::Error::other(error),
+            }),
+        }
+    }
 }
 
 /// Prints `diagnostics` of `source` to stderr, drawn for the terminal (nothing when empty).

@@ -15,6 +15,7 @@ use crate::engine::saved::{self, Mode, SavedChangeSet, StateMarker};
 use crate::engine::state_writer::StateWriter;
 use crate::error::{Error, Outcome};
 use crate::plan::address::Address;
+use crate::state::model::StateFile;
 
 /// Validated settings of `plan`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +58,10 @@ impl PlanCommand {
 pub async fn run<B: Backend>(
     backend: &B,
     loaded: &LoadedPlan,
+    state: Option<StateFile>,
     command: &PlanCommand,
     output: Output,
 ) -> Result<Outcome, Error> {
-    let state = loaded.load_state()?;
     let options = PlanOptions {
         mode: command.mode,
         targets: command.targets.clone(),
