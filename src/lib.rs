@@ -16,3 +16,4 @@ pub mod providers;
 pub mod resources;
 pub mod sandbox;
 pub mod state;
+pub mod task;

@@ -99,20 +99,23 @@ impl Report {
             self.render_resources(&mut out);
         }
         out.push_str(METHOD);
-        let _ = writeln!(
-            out,
-            "\n### Critical path: no-op plan ({} delayed requests: {})\n\n{}",
-            bound::delayed_requests(bound::NO_OP_PLAN),
-            ms(bound::bound(bound::NO_OP_PLAN, self.timing)),
-            bound::describe(bound::NO_OP_PLAN)
-        );
-        let _ = writeln!(
-            out,
-            "### Critical path: apply from scratch ({} delayed requests and one LRO: {})\n\n{}",
-            bound::delayed_requests(bound::APPLY_FROM_SCRATCH),
-            ms(bound::bound(bound::APPLY_FROM_SCRATCH, self.timing)),
-            bound::describe(bound::APPLY_FROM_SCRATCH)
-        );
+        out.push('\n');
+        for (step, chain, lro) in [
+            ("no-op plan", bound::NO_OP_PLAN, ""),
+            (
+                "apply from scratch",
+                bound::APPLY_FROM_SCRATCH,
+                " and one LRO",
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "### Critical path: {step} ({} delayed requests{lro}: {})\n\n{}",
+                bound::delayed_requests(chain),
+                ms(bound::bound(chain, self.timing)),
+                bound::describe(chain)
+            );
+        }
         out.push_str(BOUND_NOTES);
         let _ = writeln!(out, "\nPeak memory: {}.", self.peak);
         out

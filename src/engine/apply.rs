@@ -26,6 +26,7 @@ use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::{OnDestroy, Plan};
 use crate::resources::{self, Context, Derived};
 use crate::state::model::{Attributes, ResourceState};
+use crate::task::joined;
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -148,11 +149,9 @@ pub async fn apply_showing<B: Backend>(
             lock(&*backend, &clusters, &holder).await.map(Some)
         });
         async move {
-            match task.await {
-                Ok(locked) => locked,
-                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-                Err(error) => Err(ApplyError::LockNotTaken(error.to_string())),
-            }
+            joined(task)
+                .await
+                .unwrap_or_else(|cancelled| Err(ApplyError::LockNotTaken(cancelled.to_string())))
         }
     };
     let showing = async {
@@ -191,7 +190,7 @@ pub async fn apply_showing<B: Backend>(
         tokio::join!(locking, showing, preparing);
     let locks = locks?;
     // Saved with the first change (each change waits until the file holds it), or the flush.
-    writer.merge_refreshed(&planned.selected, &planned.refreshed);
+    writer.set_resources(base);
     let renewal = locks.clone().map(|locks| {
         let backend = backend.clone();
         tokio::spawn(async move {

@@ -159,12 +159,17 @@ impl StateWriter {
         selected: &BTreeSet<Address>,
         refreshed: &BTreeMap<Address, ResourceState>,
     ) -> bool {
+        self.set_resources(self.merged(selected, refreshed))
+    }
+
+    /// Replaces every record (with what [`Self::merged`] gave, say); `true` when that changed
+    /// anything (it is then saved soon, as after [`Self::merge_refreshed`]).
+    pub fn set_resources(self: &Arc<Self>, resources: BTreeMap<Address, ResourceState>) -> bool {
         let mut inner = self.lock();
-        let before = inner.state.resources.clone();
-        merge(&mut inner.state.resources, selected, refreshed);
-        if inner.state.resources == before {
+        if inner.state.resources == resources {
             return false;
         }
+        inner.state.resources = resources;
         inner.entries = None;
         inner.changes += 1;
         self.start_saver(&mut inner);
@@ -228,6 +233,8 @@ impl StateWriter {
             };
             let (text, changes) = snapshot;
             let result = match self.path.clone() {
+                // A panic in the save becomes a failed save: the saver must go on to report
+                // it, or every commit and flush would wait for it forever.
                 Some(path) => tokio::task::spawn_blocking(move || store::save_text(&path, &text))
                     .await
                     .unwrap_or_else(|join| {

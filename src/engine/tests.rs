@@ -71,22 +71,35 @@ impl Run {
             self.state.clone().unwrap_or_default(),
             None,
         ));
-        let report = apply(
+        let report = self
+            .apply_planned(text, &planned, writer.clone(), Arc::new(Silent))
+            .await;
+        self.state = Some(writer.read(Clone::clone));
+        report
+    }
+
+    /// Applies `planned` (from the plan file `text`) through `writer`, reporting to `reporter`.
+    async fn apply_planned(
+        &self,
+        text: &str,
+        planned: &Planned,
+        writer: Arc<StateWriter>,
+        reporter: Arc<dyn crate::engine::events::Reporter>,
+    ) -> Result<ApplyReport, ApplyError> {
+        apply(
             self.backend.clone(),
             Arc::new(parse(text)),
-            &planned,
-            writer.clone(),
+            planned,
+            writer,
             &ApplyOptions {
                 parallelism: 4,
                 holder: "test".into(),
                 progress_interval: Duration::from_secs(60),
             },
-            Arc::new(Silent),
+            reporter,
             &StopFlag::new(),
         )
-        .await;
-        self.state = Some(writer.read(Clone::clone));
-        report
+        .await
     }
 
     fn journal_position(&self, entry: &str) -> usize {
@@ -341,21 +354,10 @@ async fn a_run_that_finds_the_lock_taken_leaves_the_state_file_alone() {
         run.state.clone().unwrap(),
         Some(path.clone()),
     ));
-    let error = apply(
-        run.backend.clone(),
-        Arc::new(parse(EXAMPLE)),
-        &planned,
-        writer.clone(),
-        &ApplyOptions {
-            parallelism: 4,
-            holder: "test".into(),
-            progress_interval: Duration::from_secs(60),
-        },
-        Arc::new(Silent),
-        &StopFlag::new(),
-    )
-    .await
-    .unwrap_err();
+    let error = run
+        .apply_planned(EXAMPLE, &planned, writer.clone(), Arc::new(Silent))
+        .await
+        .unwrap_err();
     assert!(matches!(error, ApplyError::Locked { .. }), "{error}");
     writer.flush().await.unwrap();
     assert_eq!(
@@ -441,21 +443,10 @@ async fn a_change_counts_as_done_only_once_the_state_file_holds_it() {
         seen: std::sync::Mutex::new(Vec::new()),
     });
     let writer = Arc::new(StateWriter::new(StateFile::new(), Some(path)));
-    let report = apply(
-        run.backend.clone(),
-        Arc::new(parse(EXAMPLE)),
-        &planned,
-        writer,
-        &ApplyOptions {
-            parallelism: 4,
-            holder: "test".into(),
-            progress_interval: Duration::from_secs(60),
-        },
-        watcher.clone(),
-        &StopFlag::new(),
-    )
-    .await
-    .unwrap();
+    let report = run
+        .apply_planned(EXAMPLE, &planned, writer, watcher.clone())
+        .await
+        .unwrap();
     assert!(report.is_complete(), "{report:?}");
     let seen = watcher.seen.lock().unwrap();
     let on_disk_when = |moment: &str, address: &Address| {

@@ -9,6 +9,7 @@ use crate::plan::model::Plan;
 use crate::plan::{PlanSource, check, read};
 use crate::state::model::StateFile;
 use crate::state::store;
+use crate::task::joined;
 
 /// A checked plan file.
 #[derive(Debug, Clone)]
@@ -46,14 +47,10 @@ pub struct StateRead(tokio::task::JoinHandle<Result<Option<StateFile>, store::St
 
 impl StateRead {
     pub async fn get(self) -> Result<Option<StateFile>, Error> {
-        match self.0.await {
-            Ok(read) => Ok(read?),
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            // Cancelled: only when the runtime shuts down, which it does not before this.
-            Err(error) => Err(Error::Runtime {
-                source: std::io::Error::other(error),
-            }),
-        }
+        let read = joined(self.0).await.map_err(|cancelled| Error::Runtime {
+            source: std::io::Error::other(cancelled),
+        })?;
+        Ok(read?)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::providers::ProviderError;
 use crate::providers::azure::aks::ClusterId;
 use crate::providers::azure::keyvault::VaultId;
 use crate::providers::kube::{KubeError, SpcClient};
+use crate::task::joined;
 
 /// One read and what it found.
 enum Found {
@@ -168,16 +169,13 @@ async fn read_spcs(
         // nothing to overlap, and the parse on another thread's heap raised the peak memory
         // of a 5,000-SecretProviderClass plan by a quarter.)
         let listing = tokio::spawn(async move { SpcClient::new(client).list_all().await });
-        match listing.await {
-            Ok(listed) => listed,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            // Cancelled: only when the runtime shuts down.
-            Err(error) => Err(KubeError::Request {
+        joined(listing).await.unwrap_or_else(|cancelled| {
+            Err(KubeError::Request {
                 operation: "list",
                 object: format!("SecretProviderClasses of `{}`", cluster.key.name),
-                source: Box::new(kube::Error::Service(Box::new(error))),
-            }),
-        }
+                source: Box::new(kube::Error::Service(Box::new(cancelled))),
+            })
+        })
     } else {
         SpcClient::new(client).list_all().await
     };
