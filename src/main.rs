@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use vaultwire::cli::{self, Cli, Output};
 
+/// mimalloc rather than the C library's allocator: see its line in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = Output::detect(cli.global.no_color);
