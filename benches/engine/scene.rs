@@ -113,7 +113,10 @@ impl Scene {
         let mut command = self.command(binary, args);
         let studying = std::env::var_os("VAULTWIRE_BENCH_JOURNALS");
         if studying.is_some() {
-            command.env("VAULTWIRE_LOG", "vaultwire::engine=debug");
+            // `VAULTWIRE_BENCH_LOG` widens the log, e.g. `vaultwire=debug` for every request.
+            let filter = std::env::var("VAULTWIRE_BENCH_LOG")
+                .unwrap_or_else(|_| "vaultwire::engine=debug".to_owned());
+            command.env("VAULTWIRE_LOG", filter);
         }
         let mut command = match peak {
             Some(peak) => peak.wrap(command, &report),

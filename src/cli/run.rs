@@ -21,11 +21,15 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             let runtime = runtime()?;
             let outcome = runtime.block_on(async {
                 let loaded = load_plan(&command.plan, output)?;
+                tracing::debug!("plan checked");
                 let state = loaded.read_state_meanwhile();
                 let connected = connect(&loaded).await?;
+                tracing::debug!("connected");
                 let state = state.get().await?;
+                tracing::debug!("state read");
                 let outcome =
                     plan::run(&*connected.backend, &loaded, state, &command, output).await;
+                tracing::debug!("plan shown");
                 release_at_exit((loaded, connected));
                 outcome
             });
