@@ -20,7 +20,8 @@ use crate::engine::plan::Planned;
 use crate::engine::refresh::addon_identity;
 use crate::engine::schedule::{Lane, lanes, walk_graph, weight};
 use crate::engine::state_writer::StateWriter;
-use crate::engine::walker::{NodeOutcome, Schedule, StopFlag, walk_scheduled};
+use crate::engine::state_writer::Ticket;
+use crate::engine::walker::{LaneSlot, NodeOutcome, Schedule, StopFlag, walk_scheduled};
 use crate::graph;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::{OnDestroy, Plan};
@@ -227,9 +228,9 @@ pub async fn apply_showing<B: Backend>(
         weight_of: |address: &Address| weight(address, changes.get(address)),
     };
     let walking = Instant::now();
-    let outcomes = walk_scheduled(&dag, &schedule, stop, |address| {
+    let outcomes = walk_scheduled(&dag, &schedule, stop, |address, slot| {
         let node = node.clone();
-        async move { node.run(address).await }
+        async move { node.run(address, slot).await }
     })
     .await;
     tracing::debug!(
@@ -334,7 +335,9 @@ impl<B> Clone for NodeContext<B> {
 }
 
 impl<B: Backend> NodeContext<B> {
-    async fn run(&self, address: Address) -> Result<(), String> {
+    /// Makes one change. Its lane slot goes back once the servers are done with it; the
+    /// change counts as finished (reported, dependents started) once the state file holds it.
+    async fn run(&self, address: Address, mut slot: LaneSlot) -> Result<(), String> {
         let Some(change) = self.changes.get(&address).cloned() else {
             return Ok(());
         };
@@ -348,7 +351,7 @@ impl<B: Backend> NodeContext<B> {
             id: prior.as_ref().map(|p| p.id.clone()),
         });
         let started = Instant::now();
-        let result = self
+        let executed = self
             .with_progress(
                 &address,
                 change.action,
@@ -356,6 +359,16 @@ impl<B: Backend> NodeContext<B> {
                 self.execute(&change, prior),
             )
             .await;
+        slot.release();
+        let result = match executed {
+            Ok((id, saved)) => self
+                .writer
+                .durable(saved)
+                .await
+                .map(|()| id)
+                .map_err(|error| error.to_string()),
+            Err(message) => Err(message),
+        };
         match result {
             Ok(id) => {
                 self.reporter.event(Event::Finished {
@@ -405,31 +418,36 @@ impl<B: Backend> NodeContext<B> {
             .read(|state| state.resources.get(address).cloned())
     }
 
-    /// Does the change; returns the resource ID for the progress line.
+    /// Does the change and records it; returns the resource ID for the progress line and the
+    /// ticket of the save that will hold the record.
     async fn execute(
         &self,
         change: &ResourceChange,
         prior: Option<ResourceState>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<(Option<String>, Ticket), String> {
         let address = &change.address;
         match change.action {
-            Action::NoOp => Ok(None),
+            Action::NoOp => Ok((None, Ticket::default())),
             Action::Delete => {
                 let state = prior.ok_or_else(|| format!("`{address}` is not in the state"))?;
-                self.delete(address, state).await?;
-                Ok(None)
+                let saved = self.delete(address, state).await?;
+                Ok((None, saved))
             }
             Action::Replace => {
                 if let Some(state) = prior {
                     self.delete(address, state).await?;
                 }
-                self.write(change, None).await.map(Some)
+                let (id, saved) = self.write(change, None).await?;
+                Ok((Some(id), saved))
             }
-            Action::Create | Action::Update => self.write(change, prior).await.map(Some),
+            Action::Create | Action::Update => {
+                let (id, saved) = self.write(change, prior).await?;
+                Ok((Some(id), saved))
+            }
         }
     }
 
-    async fn delete(&self, address: &Address, state: ResourceState) -> Result<(), String> {
+    async fn delete(&self, address: &Address, state: ResourceState) -> Result<Ticket, String> {
         let settings = self.settings(address, Some(&state));
         let cluster = cluster_for(address, &state.attributes, &state.settings);
         self.backend
@@ -441,14 +459,14 @@ impl<B: Backend> NodeContext<B> {
             })
             .await
             .map_err(|error| error.to_string())?;
-        self.record(address, None).await
+        self.record(address, None)
     }
 
     async fn write(
         &self,
         change: &ResourceChange,
         prior: Option<ResourceState>,
-    ) -> Result<String, String> {
+    ) -> Result<(String, Ticket), String> {
         let address = &change.address;
         let derived = self
             .derived
@@ -488,9 +506,8 @@ impl<B: Backend> NodeContext<B> {
         }
         let id = live.id.clone();
         let dependencies = self.dependencies.get(address).cloned().unwrap_or_default();
-        self.record(address, Some(live.into_state(dependencies, settings_map)))
-            .await?;
-        Ok(id)
+        let saved = self.record(address, Some(live.into_state(dependencies, settings_map)))?;
+        Ok((id, saved))
     }
 
     fn settings(&self, address: &Address, state: Option<&ResourceState>) -> Settings {
@@ -514,11 +531,11 @@ impl<B: Backend> NodeContext<B> {
         }
     }
 
-    /// Records the outcome; the resource counts as done only once the state file holds it.
-    async fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<(), String> {
+    /// Records the outcome; the resource counts as done only once the save of the returned
+    /// ticket is on disk (see [`Self::run`]).
+    fn record(&self, address: &Address, record: Option<ResourceState>) -> Result<Ticket, String> {
         self.writer
-            .commit(address, record)
-            .await
+            .record(address, record)
             .map_err(|error| error.to_string())
     }
 }

@@ -21,6 +21,11 @@ use crate::state::model::{ResourceState, StateFile};
 use crate::state::store::{self, StateError};
 use crate::state::text;
 
+/// What [`StateWriter::record`] gives back: the number of changes a save must hold for that
+/// record to be on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
 /// The state of one run, and where it is saved (`None`: in memory only, for tests).
 #[derive(Debug)]
 pub struct StateWriter {
@@ -99,17 +104,17 @@ impl StateWriter {
         record: Option<ResourceState>,
     ) -> Result<(), StateError> {
         let ticket = self.record(address, record)?;
-        self.durable_up_to(ticket).await
+        self.durable(ticket).await
     }
 
     /// Records one address (`None` removes it) and has it saved soon, if it changed
-    /// anything; returns the change count a save must reach for it to be on disk. Fails if an
-    /// earlier save failed.
+    /// anything; returns the ticket [`Self::durable`] waits for. Fails if an earlier save
+    /// failed.
     pub fn record(
         self: &Arc<Self>,
         address: &Address,
         record: Option<ResourceState>,
-    ) -> Result<u64, StateError> {
+    ) -> Result<Ticket, StateError> {
         let mut inner = self.lock();
         let inner = &mut *inner;
         if let Some(error) = &inner.failed {
@@ -136,7 +141,7 @@ impl StateWriter {
             self.start_saver(inner);
         }
         // Unchanged: the same record may still be on its way to disk for someone else.
-        Ok(inner.changes)
+        Ok(Ticket(inner.changes))
     }
 
     /// The records as they will be once [`Self::merge_refreshed`] has run, without changing
@@ -178,12 +183,14 @@ impl StateWriter {
 
     /// Waits until every change recorded so far is on disk.
     pub async fn flush(&self) -> Result<(), StateError> {
-        let wanted = self.lock().changes;
-        self.durable_up_to(wanted).await
+        let wanted = Ticket(self.lock().changes);
+        self.durable(wanted).await
     }
 
-    /// Waits until a save holding the first `wanted` changes has finished.
-    async fn durable_up_to(&self, wanted: u64) -> Result<(), StateError> {
+    /// Waits until a save holding the record of `ticket` (and everything recorded before it)
+    /// has finished. Fails if a save failed.
+    pub async fn durable(&self, ticket: Ticket) -> Result<(), StateError> {
+        let Ticket(wanted) = ticket;
         let mut durable = self.durable.subscribe();
         loop {
             if let Some(error) = &self.lock().failed {

@@ -7,6 +7,10 @@
 //! gets more than `parallelism`; and weighs add-on changes (long-running operations) heavily,
 //! so the ready node heading the heaviest chain — the critical path — starts first.
 //!
+//! A node holds its place in its lane ([`LaneSlot`]) while it works against its server, and may
+//! give it back before it finishes — while it waits for the state file, say — so waiting on the
+//! local disk never holds back the next request to a server.
+//!
 //! Generic on purpose and small: a node id, the graph and an async callback. What a node does,
 //! and what it prints, is the caller's business.
 
@@ -16,6 +20,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use crate::graph::Dag;
@@ -48,6 +55,21 @@ impl StopFlag {
 
     pub fn is_stopped(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A running node's place in its lane. The lane takes the next node once the slot is
+/// [released](Self::release) or dropped (when the node ends, at the latest).
+#[derive(Debug)]
+pub struct LaneSlot(Option<oneshot::Sender<()>>);
+
+impl LaneSlot {
+    /// Gives the place back: the node goes on, but no longer counts against its lane.
+    pub fn release(&mut self) {
+        if let Some(freed) = self.0.take() {
+            // The walker stops listening only once every node has ended.
+            let _ = freed.send(());
+        }
     }
 }
 
@@ -84,10 +106,19 @@ where
         lane_of: |_: &N| (),
         weight_of: |_: &N| 0,
     };
-    walk_scheduled(dag, &schedule, stop, run).await
+    walk_scheduled(dag, &schedule, stop, |node, slot| {
+        let future = run(node);
+        async move {
+            // Held until the node ends.
+            let _slot = slot;
+            future.await
+        }
+    })
+    .await
 }
 
-/// [`walk`] with lanes and critical-path priorities.
+/// [`walk`] with lanes, critical-path priorities, and nodes that may give their place in the
+/// lane back before they end.
 pub async fn walk_scheduled<N, L, E, F, Fut>(
     dag: &Dag<N>,
     schedule: &Schedule<impl Fn(&N) -> L, impl Fn(&N) -> u64>,
@@ -98,7 +129,7 @@ where
     N: Ord + Clone + Send + 'static,
     L: Ord + Clone,
     E: Send + 'static,
-    F: Fn(N) -> Fut,
+    F: Fn(N, LaneSlot) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
 {
     let parallelism = schedule.parallelism.max(1);
@@ -132,6 +163,8 @@ where
         }
     }
     let mut running: JoinSet<(N, Result<(), E>)> = JoinSet::new();
+    // The lane of each slot given back (or dropped with its node).
+    let mut freed = FuturesUnordered::new();
     loop {
         if !stop.is_stopped() {
             for (lane, queue) in &mut ready {
@@ -141,26 +174,39 @@ where
                         break;
                     };
                     *in_lane += 1;
-                    let future = run(node.clone());
+                    let (slot, slot_freed) = oneshot::channel();
+                    let lane = lane.clone();
+                    freed.push(async move {
+                        // Sent or dropped: either way the place is free.
+                        let _ = slot_freed.await;
+                        lane
+                    });
+                    let future = run(node.clone(), LaneSlot(Some(slot)));
                     running.spawn(async move { (node, future.await) });
                 }
             }
         }
-        let Some(joined) = running.join_next().await else {
+        let joined = tokio::select! {
+            Some(lane) = freed.next() => {
+                if let Some(in_lane) = busy.get_mut(&lane) {
+                    *in_lane = in_lane.saturating_sub(1);
+                }
+                continue;
+            }
+            joined = running.join_next() => joined,
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (node, result) = match joined {
             Ok(done) => done,
-            // A panicking node cannot be attributed (nor its lane freed); stop scheduling and
-            // report the rest.
+            // A panicking node cannot be attributed; its slot went with it. Stop scheduling
+            // and report the rest.
             Err(_) => {
                 stop.stop();
                 continue;
             }
         };
-        if let Some(in_lane) = lanes.get(&node).and_then(|lane| busy.get_mut(lane)) {
-            *in_lane = in_lane.saturating_sub(1);
-        }
         match result {
             Ok(()) => {
                 for dependent in dependents.get(&node).into_iter().flatten() {
@@ -345,9 +391,10 @@ mod tests {
             lane_of: |node: &u32| node % 3,
             weight_of: |_: &u32| 1,
         };
-        let outcomes = walk_scheduled(&dag, &schedule, &stop, |node| {
+        let outcomes = walk_scheduled(&dag, &schedule, &stop, |node, slot| {
             let current = current.clone();
             async move {
+                let _slot = slot;
                 {
                     let mut c = current.lock().unwrap();
                     let in_lane = c.0.entry(node % 3).or_insert(0);
@@ -377,6 +424,64 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
+    async fn a_node_that_gives_its_slot_back_lets_the_next_node_of_its_lane_start() {
+        // One lane of one. Node 0 gives its slot back, then waits until node 1 has started:
+        // had the slot stayed taken, node 1 could not start and the walk would never end.
+        let dag = dag(&[], &[0, 1]);
+        let schedule = Schedule {
+            parallelism: 1,
+            lane_of: |_: &u32| (),
+            weight_of: |_: &u32| 1,
+        };
+        let started = Arc::new(tokio::sync::Notify::new());
+        let stop = StopFlag::new();
+        let walk = walk_scheduled(&dag, &schedule, &stop, |node, mut slot| {
+            let started = started.clone();
+            async move {
+                if node == 0 {
+                    slot.release();
+                    started.notified().await;
+                } else {
+                    started.notify_one();
+                }
+                Ok::<(), ()>(())
+            }
+        });
+        // Only a guard against hanging the test run: the walk ends at once when it works.
+        let outcomes = tokio::time::timeout(std::time::Duration::from_secs(30), walk)
+            .await
+            .expect("node 1 never started: the released slot was not given to it");
+        assert!(outcomes.values().all(|o| *o == NodeOutcome::Succeeded));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_node_holds_its_slot_until_it_ends_unless_it_gives_it_back() {
+        // One lane of one: node 1 starts only after node 0 has ended.
+        let dag = dag(&[], &[0, 1]);
+        let schedule = Schedule {
+            parallelism: 1,
+            lane_of: |_: &u32| (),
+            weight_of: |_: &u32| 1,
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        walk_scheduled(&dag, &schedule, &StopFlag::new(), |node, slot| {
+            let log = log.clone();
+            async move {
+                let _slot = slot;
+                log.lock().unwrap().push(format!("{node} started"));
+                tokio::task::yield_now().await;
+                log.lock().unwrap().push(format!("{node} ended"));
+                Ok::<(), ()>(())
+            }
+        })
+        .await;
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["0 started", "0 ended", "1 started", "1 ended"]
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
     async fn the_ready_node_heading_the_heaviest_chain_starts_first() {
         // 1 <- 2 and 3 <- 4 in one lane of one. 1 is smaller, but 3 heads the heavier chain.
         let dag = dag(&[(2, 1), (4, 3)], &[]);
@@ -386,9 +491,10 @@ mod tests {
             lane_of: |_: &u32| (),
             weight_of: |node: &u32| if *node == 3 { 10 } else { 1 },
         };
-        walk_scheduled(&dag, &schedule, &StopFlag::new(), |node| {
+        walk_scheduled(&dag, &schedule, &StopFlag::new(), |node, slot| {
             let order = order.clone();
             async move {
+                let _slot = slot;
                 order.lock().unwrap().push(node);
                 Ok::<(), ()>(())
             }
