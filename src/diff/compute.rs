@@ -43,14 +43,15 @@ pub fn is_unknown(value: &Value) -> bool {
     }
 }
 
-/// The change for `address` from its desired and live properties (`None`: absent).
+/// The change for `address` from its desired and live properties (`None`: absent). The
+/// desired properties become the change's `after`.
 pub fn compute(
     address: &Address,
-    desired: Option<&Attributes>,
+    desired: Option<Attributes>,
     live: Option<&Attributes>,
     schema: &Schema,
 ) -> ResourceChange {
-    let (action, replace_paths) = match (desired, live) {
+    let (action, replace_paths) = match (desired.as_ref(), live) {
         (None, None) => (Action::NoOp, Vec::new()),
         (Some(_), None) => (Action::Create, Vec::new()),
         (None, Some(_)) => (Action::Delete, Vec::new()),
@@ -83,7 +84,7 @@ pub fn compute(
         address: address.clone(),
         action,
         before: live.cloned(),
-        after: desired.cloned(),
+        after: desired,
         replace_paths,
         reason,
     }
@@ -132,7 +133,7 @@ mod tests {
         let address = Address::vault("a");
         let some = attributes(&[("name", json!("kv"))]);
         assert_eq!(
-            compute(&address, Some(&some), None, &SCHEMA).action,
+            compute(&address, Some(some.clone()), None, &SCHEMA).action,
             Action::Create
         );
         let delete = compute(&address, None, Some(&some), &SCHEMA);
@@ -149,7 +150,12 @@ mod tests {
             ("sku", json!("standard")),
             ("vault_uri", json!("https://kv.vault.azure.net")),
         ]);
-        let change = compute(&Address::vault("a"), Some(&desired), Some(&live), &SCHEMA);
+        let change = compute(
+            &Address::vault("a"),
+            Some(desired.clone()),
+            Some(&live),
+            &SCHEMA,
+        );
         assert_eq!(change.action, Action::NoOp);
     }
 
@@ -157,7 +163,12 @@ mod tests {
     fn a_replace_forcing_property_wins_over_updates() {
         let desired = attributes(&[("name", json!("kv2")), ("sku", json!("premium"))]);
         let live = attributes(&[("name", json!("kv")), ("sku", json!("standard"))]);
-        let change = compute(&Address::vault("a"), Some(&desired), Some(&live), &SCHEMA);
+        let change = compute(
+            &Address::vault("a"),
+            Some(desired.clone()),
+            Some(&live),
+            &SCHEMA,
+        );
         assert_eq!(change.action, Action::Replace);
         assert_eq!(change.replace_paths, ["name"]);
         assert_eq!(
@@ -165,7 +176,12 @@ mod tests {
             Some(Reason::CannotUpdate(vec!["name".into()]))
         );
         let desired = attributes(&[("name", json!("kv")), ("sku", json!("premium"))]);
-        let change = compute(&Address::vault("a"), Some(&desired), Some(&live), &SCHEMA);
+        let change = compute(
+            &Address::vault("a"),
+            Some(desired.clone()),
+            Some(&live),
+            &SCHEMA,
+        );
         assert_eq!(change.action, Action::Update);
     }
 
@@ -173,7 +189,12 @@ mod tests {
     fn unknown_values_count_as_changes() {
         let desired = attributes(&[("principal_id", json!(UNKNOWN))]);
         let live = attributes(&[("principal_id", json!("0000"))]);
-        let change = compute(&Address::grant("g"), Some(&desired), Some(&live), &SCHEMA);
+        let change = compute(
+            &Address::grant("g"),
+            Some(desired.clone()),
+            Some(&live),
+            &SCHEMA,
+        );
         assert_eq!(change.action, Action::Update);
         assert!(is_unknown(&json!({"a": [1, UNKNOWN]})));
     }
@@ -193,7 +214,13 @@ mod tests {
         let desired = attributes(&[("interval", json!("2m"))]);
         let live = attributes(&[("interval", json!("120s"))]);
         assert_eq!(
-            compute(&Address::addon("a"), Some(&desired), Some(&live), &schema).action,
+            compute(
+                &Address::addon("a"),
+                Some(desired.clone()),
+                Some(&live),
+                &schema
+            )
+            .action,
             Action::NoOp
         );
     }

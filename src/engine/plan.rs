@@ -166,7 +166,7 @@ pub fn diff_all(
         let schema = resources::schema(address.kind);
         let mut change = compute(
             address,
-            desired.as_ref(),
+            desired,
             observed.live.as_ref().map(|l| &l.attributes),
             schema,
         );

@@ -187,6 +187,10 @@ where
             }
         }
         let joined = tokio::select! {
+            // Slots first: a node's slot is free before its task ends, so when the last
+            // node has ended, the places it freed are counted (and the nodes waiting for
+            // them started) before the walk can see nothing running and stop.
+            biased;
             Some(lane) = freed.next() => {
                 if let Some(in_lane) = busy.get_mut(&lane) {
                     *in_lane = in_lane.saturating_sub(1);

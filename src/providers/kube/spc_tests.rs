@@ -234,3 +234,83 @@ fn the_manifest_matches_the_published_crd() {
     }
     assert_eq!(manifest["apiVersion"], resource.api_version);
 }
+
+mod written_like_serde_norway {
+    //! The direct writer of KeyVaultObjects must write exactly what `serde_norway` writes, or
+    //! an unchanged plan would show every SecretProviderClass as changed.
+
+    use proptest::prelude::*;
+
+    use super::super::KeyVaultObject;
+
+    /// Words of every kind: plain names, YAML keywords in any case, numbers, and punctuation
+    /// YAML gives meaning to.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z][A-Za-z0-9_-]{0,12}",
+            prop::sample::select(vec![
+                "y",
+                "N",
+                "yes",
+                "No",
+                "on",
+                "OFF",
+                "true",
+                "False",
+                "null",
+                "NULL",
+                "~",
+                "inf",
+                "Infinity",
+                "nan",
+                "NaN",
+                ".inf",
+                ".nan",
+                "0644",
+                "1e5",
+                "0x1f",
+                "-1",
+                "+1",
+                "a: b",
+                "a #b",
+                "#a",
+                "-a",
+                "a-",
+                "_a",
+                "2001-12-14",
+                "",
+            ])
+            .prop_map(str::to_owned),
+            "[ -~]{0,8}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn for_any_words(
+            name in word(),
+            version in proptest::option::of(word()),
+            alias in proptest::option::of(word()),
+            permission in proptest::option::of(word()),
+        ) {
+            let object = KeyVaultObject {
+                object_name: &name,
+                object_type: "secret",
+                object_version: version.as_deref(),
+                object_alias: alias.as_deref(),
+                object_format: Some("pem"),
+                object_encoding: None,
+                file_permission: permission.as_deref(),
+            };
+            prop_assert_eq!(object.to_yaml(), serde_norway::to_string(&object).unwrap());
+        }
+    }
+
+    #[test]
+    fn plain_names_are_written_directly() {
+        // The fast path is taken (and so tested above) for the usual names.
+        assert!(super::super::is_plain_word("db-password"));
+        assert!(!super::super::is_plain_word("True"));
+        assert!(!super::super::is_plain_word("0644"));
+    }
+}
