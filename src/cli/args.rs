@@ -223,7 +223,8 @@ pub struct FaultArgs {
     /// Fraction of requests answered with a 5xx error (0.0–1.0).
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub error_rate: f64,
-    /// Fraction of connections dropped before a response (0.0–1.0).
+    /// Fraction of requests dropped before a response: the connection closed (HTTP/1.1) or the
+    /// stream reset (HTTP/2) (0.0–1.0).
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub drop_rate: f64,
     /// How long long-running ARM operations take, in milliseconds.

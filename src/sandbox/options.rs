@@ -63,7 +63,8 @@ pub struct Faults {
     /// Requests answered 500 or 503.
     #[serde(default)]
     pub error_rate: f64,
-    /// Connections closed without an answer.
+    /// Requests dropped without an answer: the connection closed (HTTP/1.1) or the stream reset
+    /// (HTTP/2).
     #[serde(default)]
     pub drop_rate: f64,
 }

@@ -1,5 +1,6 @@
-//! The HTTPS listener: TLS handshakes, HTTP/1.1 connections, reading each request, injecting
-//! faults and latency, handing the request to the synchronous handlers, and journaling it.
+//! The HTTPS listener: TLS handshakes, HTTP/1.1 and HTTP/2 connections (by ALPN, as ARM and
+//! API servers offer both), reading each request, injecting faults and latency, handing the
+//! request to the synchronous handlers, and journaling it.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -49,6 +50,9 @@ pub async fn run(
         let Ok((stream, _)) = accepted else {
             continue;
         };
+        // As real servers do: an HTTP/2 answer is several small writes (headers, data), and
+        // Nagle's algorithm would hold the last one back until the client's delayed ACK.
+        let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let instance = instance.clone();
         let mut shutdown = shutdown.clone();
@@ -57,9 +61,8 @@ pub async fn run(
                 return;
             };
             let service = service_fn(move |request| answer(instance.clone(), request));
-            let connection = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(tls), service);
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(tls), service);
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}

@@ -96,8 +96,8 @@ fn ymd(date: jiff::civil::Date) -> (i32, u8, u8) {
     )
 }
 
-/// The rustls server configuration for a leaf, offering HTTP/1.1 only (kubectl and the Azure
-/// SDKs all speak it).
+/// The rustls server configuration for a leaf, offering HTTP/2 and HTTP/1.1 as ARM, Entra and
+/// API servers do (kubectl and Go clients pick HTTP/2; Python's azure-identity HTTP/1.1).
 pub fn server_config(
     leaf_cert: &str,
     leaf_key: &str,
@@ -113,7 +113,7 @@ pub fn server_config(
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(TlsError::Config)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -78,6 +78,45 @@ async fn server_errors_and_dropped_connections_are_injected() {
     );
 }
 
+#[tokio::test]
+async fn http2_and_http1_are_both_offered_and_a_drop_fails_only_that_request() {
+    let env = start();
+    let token = env.arm_token().await;
+    let http1 = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(env.sandbox.ca_pem().as_bytes()).unwrap()])
+        .http1_only()
+        .build()
+        .unwrap();
+    for (client, version) in [
+        (&env.http, reqwest::Version::HTTP_2),
+        (&http1, reqwest::Version::HTTP_11),
+    ] {
+        let answer = client
+            .get(env.url(&group_path()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((answer.status().as_u16(), answer.version()), (200, version));
+    }
+    // A drop on a shared HTTP/2 connection resets that stream only: the connection serves on.
+    env.sandbox.set_faults(Faults {
+        drop_rate: 1.0,
+        ..Faults::none()
+    });
+    let dropped = env
+        .http
+        .get(env.url(&group_path()))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    assert!(dropped.is_err(), "no answer to a dropped request");
+    env.sandbox.set_faults(Faults::none());
+    env.call("GET", &group_path(), Some(&token), None)
+        .await
+        .expect(200);
+}
+
 async fn statuses(env: &Env, token: &str, n: usize) -> Vec<u16> {
     let mut statuses = Vec::new();
     for _ in 0..n {
