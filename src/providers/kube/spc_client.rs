@@ -1,10 +1,16 @@
 //! SecretProviderClasses in a cluster: server-side apply under field manager `vaultwire`
 //! (forced, so vaultwire owns the fields it sets even if someone edited them by hand), get,
 //! delete and list, through the static [`spc_api_resource`].
+//!
+//! Answers are read into [`WireSpc`], which keeps only what vaultwire looks at: the server's
+//! `metadata.managedFields`, as large as the rest of the object, is skipped unparsed rather
+//! than built into maps (listing ten clusters of fifty was most of a plan's parsing).
 
 use std::collections::BTreeMap;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::Request;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::retry::with_retries;
@@ -27,10 +33,39 @@ pub struct LiveSpc {
     pub manifest: Value,
 }
 
+/// A SecretProviderClass as the API server sends it, reduced to what [`LiveSpc`] needs.
+#[derive(Debug, Deserialize)]
+struct WireSpc {
+    #[serde(default)]
+    metadata: WireMetadata,
+    #[serde(default)]
+    spec: Value,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireMetadata {
+    name: Option<String>,
+    namespace: Option<String>,
+    resource_version: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// A list of them (one page: vaultwire lists without a limit).
+#[derive(Debug, Deserialize)]
+struct WireList {
+    #[serde(default)]
+    items: Vec<WireSpc>,
+}
+
 impl LiveSpc {
-    fn from_object(object: DynamicObject) -> Self {
-        let spec = object.data.get("spec").cloned().unwrap_or(Value::Null);
-        let manifest = managed_manifest(&object, &spec);
+    fn from_wire(object: WireSpc) -> Self {
+        let WireSpc { metadata, spec } = object;
+        let label = metadata
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get(MANAGED_BY.0));
+        let manifest = managed_manifest(&metadata, label, &spec);
         let parameters = spec
             .get("parameters")
             .and_then(Value::as_object)
@@ -41,16 +76,11 @@ impl LiveSpc {
                     .collect()
             })
             .unwrap_or_default();
-        let managed_by_vaultwire = object
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|labels| labels.get(MANAGED_BY.0))
-            .is_some_and(|value| value == MANAGED_BY.1);
+        let managed_by_vaultwire = label.is_some_and(|value| value == MANAGED_BY.1);
         Self {
-            namespace: object.metadata.namespace.unwrap_or_default(),
-            name: object.metadata.name.unwrap_or_default(),
-            resource_version: object.metadata.resource_version,
+            namespace: metadata.namespace.unwrap_or_default(),
+            name: metadata.name.unwrap_or_default(),
+            resource_version: metadata.resource_version,
             provider: spec
                 .get("provider")
                 .and_then(Value::as_str)
@@ -64,16 +94,11 @@ impl LiveSpc {
 }
 
 /// The object as vaultwire applies it, so desired and live compare field for field.
-fn managed_manifest(object: &DynamicObject, spec: &Value) -> Value {
+fn managed_manifest(object: &WireMetadata, managed_by: Option<&String>, spec: &Value) -> Value {
     let mut metadata = serde_json::Map::new();
-    metadata.insert("name".into(), json!(object.metadata.name));
-    metadata.insert("namespace".into(), json!(object.metadata.namespace));
-    if let Some(value) = object
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|labels| labels.get(MANAGED_BY.0))
-    {
+    metadata.insert("name".into(), json!(object.name));
+    metadata.insert("namespace".into(), json!(object.namespace));
+    if let Some(value) = managed_by {
         metadata.insert("labels".into(), json!({ MANAGED_BY.0: value }));
     }
     json!({
@@ -82,6 +107,15 @@ fn managed_manifest(object: &DynamicObject, spec: &Value) -> Value {
         "metadata": metadata,
         "spec": spec,
     })
+}
+
+/// A copy of `request` for another attempt (`http::Request` is not `Clone`).
+fn clone_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 fn describe(namespace: &str, name: &str) -> String {
@@ -108,6 +142,27 @@ impl SpcClient {
         Api::namespaced_with(self.client.clone(), namespace, &spc_api_resource())
     }
 
+    /// The requests of one namespace's SecretProviderClasses, or of all namespaces' (`None`).
+    fn requests(namespace: Option<&str>) -> Request {
+        let resource = spc_api_resource();
+        let namespace = namespace.map_or_else(String::new, |namespace| {
+            format!("namespaces/{namespace}/")
+        });
+        Request::new(format!(
+            "/apis/{}/{}{}",
+            resource.api_version, namespace, resource.plural
+        ))
+    }
+
+    /// Sends `request`, reading the answer as `T`.
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+    ) -> Result<T, kube::Error> {
+        let request = request.map_err(kube::Error::BuildRequest)?;
+        with_retries(|| self.client.request::<T>(clone_request(&request))).await
+    }
+
     /// Creates or updates the SecretProviderClass by server-side apply.
     pub async fn apply(&self, spec: &SpcSpec) -> Result<LiveSpc, KubeError> {
         self.apply_manifest(&spec.namespace, &spec.name, &spec.manifest())
@@ -122,20 +177,26 @@ impl SpcClient {
         manifest: &Value,
     ) -> Result<LiveSpc, KubeError> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let api = self.api(namespace);
         let patch = Patch::Apply(manifest);
-        let applied = with_retries(|| api.patch(name, &params, &patch))
+        let request = Self::requests(Some(namespace)).patch(name, &params, &patch);
+        let applied: WireSpc = self
+            .send(request)
             .await
             .map_err(|error| KubeError::from_kube("apply", describe(namespace, name), error))?;
-        Ok(LiveSpc::from_object(applied))
+        Ok(LiveSpc::from_wire(applied))
     }
 
     pub async fn get(&self, namespace: &str, name: &str) -> Result<Option<LiveSpc>, KubeError> {
-        let api = self.api(namespace);
-        with_retries(|| api.get_opt(name))
-            .await
-            .map(|object| object.map(LiveSpc::from_object))
-            .map_err(|error| KubeError::from_kube("read", describe(namespace, name), error))
+        let request = Self::requests(Some(namespace)).get(name, &Default::default());
+        match self.send::<WireSpc>(request).await {
+            Ok(object) => Ok(Some(LiveSpc::from_wire(object))),
+            Err(kube::Error::Api(status)) if status.is_not_found() => Ok(None),
+            Err(error) => Err(KubeError::from_kube(
+                "read",
+                describe(namespace, name),
+                error,
+            )),
+        }
     }
 
     /// Deletes it; `false` when it was already gone.
@@ -156,12 +217,11 @@ impl SpcClient {
     /// Every SecretProviderClass in the cluster, sorted by namespace and name; `None` when the
     /// cluster does not serve the API (the CSI driver, that is the add-on, is not installed).
     pub async fn list_all(&self) -> Result<Option<Vec<LiveSpc>>, KubeError> {
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &spc_api_resource());
-        let params = ListParams::default();
-        match with_retries(|| api.list(&params)).await {
+        let request = Self::requests(None).list(&ListParams::default());
+        match self.send::<WireList>(request).await {
             Ok(list) => {
                 let mut spcs: Vec<LiveSpc> =
-                    list.items.into_iter().map(LiveSpc::from_object).collect();
+                    list.items.into_iter().map(LiveSpc::from_wire).collect();
                 spcs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
                 Ok(Some(spcs))
             }
