@@ -20,6 +20,8 @@ pub struct JournalEntry {
     pub route: String,
     /// The status sent, or 0 for a dropped connection.
     pub status: u16,
+    /// `HTTP/1.1` or `HTTP/2.0`, as the client negotiated.
+    pub version: String,
     /// Set when the sandbox injected the outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,

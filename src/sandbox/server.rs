@@ -81,6 +81,7 @@ async fn answer(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Ok(to_hyper(Resp::empty(http::StatusCode::PAYLOAD_TOO_LARGE))),
     };
+    let version = format!("{:?}", parts.version);
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let mut req = Req::new(parts.method, path_and_query);
     req.headers = parts.headers;
@@ -112,7 +113,7 @@ async fn answer(
     let label = router::label(&req);
     let (resp, fault) = match action {
         FaultAction::Drop => {
-            record(&instance, &req, label, 0, Some("drop"));
+            record(&instance, &req, &version, label, 0, Some("drop"));
             return Err(DropConnection);
         }
         FaultAction::Throttle => (router::throttled(area, &req, now), Some("throttle")),
@@ -128,17 +129,32 @@ async fn answer(
             (resp, None)
         }
     };
-    record(&instance, &req, label, resp.status.as_u16(), fault);
+    record(
+        &instance,
+        &req,
+        &version,
+        label,
+        resp.status.as_u16(),
+        fault,
+    );
     Ok(to_hyper(resp))
 }
 
-fn record(instance: &Instance, req: &Req, label: &str, status: u16, fault: Option<&str>) {
+fn record(
+    instance: &Instance,
+    req: &Req,
+    version: &str,
+    label: &str,
+    status: u16,
+    fault: Option<&str>,
+) {
     lock(&instance.journal).record(JournalEntry {
         time: jiff::Timestamp::now(),
         method: req.method.to_string(),
         path: req.path.clone(),
         route: format!("{} {label}", req.method),
         status,
+        version: version.to_owned(),
         fault: fault.map(str::to_owned),
     });
 }

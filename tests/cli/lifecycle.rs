@@ -209,3 +209,27 @@ fn a_no_op_plan_reads_each_resource_at_most_once() {
     // list for the vault) and both SecretProviderClasses (one list for the cluster).
     assert_eq!(reads.len(), 4, "{reads:#?}");
 }
+
+#[test]
+fn apply_speaks_http2_to_entra_arm_and_the_cluster_api() {
+    // One connection per server for all of a run's requests, as Terraform's and kubectl's Go
+    // clients do; the sandbox journals the version each request came in.
+    let repo = Repo::new();
+    repo.sandbox.clear_journal();
+    repo.apply();
+    let journal = repo.sandbox.journal();
+    let versions = |prefix: &str| {
+        journal
+            .iter()
+            .filter(|entry| entry.path.starts_with(prefix) || entry.path.contains(prefix))
+            .map(|entry| entry.version.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    for prefix in ["/oauth2/", "/subscriptions/", "/k8s/clusters/"] {
+        assert_eq!(
+            versions(prefix),
+            std::collections::BTreeSet::from(["HTTP/2.0"]),
+            "requests under `{prefix}`"
+        );
+    }
+}

@@ -217,7 +217,7 @@ impl ClusterConnection {
         }
         let valid_until =
             expires.and_then(|expires| jiff::Timestamp::from_second(expires.unix_timestamp()).ok());
-        let client = kube::Client::try_from(config)
+        let client = super::http::client(config)
             .map_err(|source| KubeError::Client {
                 cluster: self.cluster.clone(),
                 source: Box::new(source),

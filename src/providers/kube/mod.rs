@@ -3,6 +3,7 @@
 
 mod connect;
 mod error;
+mod http;
 mod lease;
 mod retry;
 mod spc;

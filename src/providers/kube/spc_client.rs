@@ -145,9 +145,8 @@ impl SpcClient {
     /// The requests of one namespace's SecretProviderClasses, or of all namespaces' (`None`).
     fn requests(namespace: Option<&str>) -> Request {
         let resource = spc_api_resource();
-        let namespace = namespace.map_or_else(String::new, |namespace| {
-            format!("namespaces/{namespace}/")
-        });
+        let namespace =
+            namespace.map_or_else(String::new, |namespace| format!("namespaces/{namespace}/"));
         Request::new(format!(
             "/apis/{}/{}{}",
             resource.api_version, namespace, resource.plural
