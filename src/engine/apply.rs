@@ -216,6 +216,11 @@ pub async fn apply_showing<B: Backend>(
         reporter: reporter.clone(),
         progress_interval: options.progress_interval,
         dependencies: Arc::new(dependencies),
+        depended_on: Arc::new(
+            dag.edges()
+                .map(|(_, dependency)| dependency.clone())
+                .collect(),
+        ),
     };
     let schedule = Schedule {
         parallelism: options.parallelism,
@@ -315,6 +320,8 @@ struct NodeContext<B> {
     reporter: Arc<dyn Reporter>,
     progress_interval: Duration,
     dependencies: Arc<BTreeMap<Address, Vec<Address>>>,
+    /// The addresses other changes of the walk wait for.
+    depended_on: Arc<BTreeSet<Address>>,
 }
 
 // By hand: a derive would needlessly require `B: Clone`.
@@ -330,6 +337,7 @@ impl<B> Clone for NodeContext<B> {
             reporter: self.reporter.clone(),
             progress_interval: self.progress_interval,
             dependencies: self.dependencies.clone(),
+            depended_on: self.depended_on.clone(),
         }
     }
 }
@@ -361,12 +369,15 @@ impl<B: Backend> NodeContext<B> {
             .await;
         slot.release();
         let result = match executed {
-            Ok((id, saved)) => self
-                .writer
-                .durable(saved)
-                .await
-                .map(|()| id)
-                .map_err(|error| error.to_string()),
+            Ok((id, saved)) => {
+                // Only a change others wait for needs its save at once.
+                let saving = if self.depended_on.contains(&address) {
+                    self.writer.durable(saved).await
+                } else {
+                    self.writer.durable_lazily(saved).await
+                };
+                saving.map(|()| id).map_err(|error| error.to_string())
+            }
             Err(message) => Err(message),
         };
         match result {

@@ -154,3 +154,60 @@ async fn a_merge_with_live_records_is_saved_like_any_change() {
     writer.flush().await.unwrap();
     assert_eq!(store::load(&path).unwrap().unwrap().resources.len(), 1);
 }
+
+#[tokio::test]
+async fn changes_waited_on_lazily_share_a_paced_save() {
+    let writer = writer(None);
+    let first = writer
+        .record(&Address::spc("s0"), Some(record("/s")))
+        .unwrap();
+    writer.durable(first).await.unwrap();
+    assert_eq!(writer.saves(), 1);
+    // Ten resources nothing depends on finish one after another, right after that save.
+    let waits: Vec<_> = (1..=10)
+        .map(|n| {
+            let ticket = writer
+                .record(&Address::spc(format!("s{n}")), Some(record("/s")))
+                .unwrap();
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.durable_lazily(ticket).await })
+        })
+        .collect();
+    for wait in waits {
+        wait.await.unwrap().unwrap();
+    }
+    assert_eq!(writer.saves(), 2, "one paced save held all ten");
+}
+
+#[tokio::test]
+async fn an_urgent_wait_does_not_wait_out_the_pace() {
+    // A pace of an hour: the urgent wait below can only end if it skips it.
+    let writer = Arc::new(StateWriter::with_pace(
+        StateFile::new(),
+        None,
+        Duration::from_secs(3600),
+    ));
+    let first = writer
+        .record(&Address::vault("v"), Some(record("/v")))
+        .unwrap();
+    writer.durable(first).await.unwrap();
+    let lazy = writer
+        .record(&Address::spc("s"), Some(record("/s")))
+        .unwrap();
+    let lazily = {
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.durable_lazily(lazy).await })
+    };
+    // A resource others depend on: its dependents must not wait out the pace.
+    let urgent = writer
+        .record(&Address::grant("g"), Some(record("/g")))
+        .unwrap();
+    // Only a guard against hanging the test run; it ends at once when it works.
+    tokio::time::timeout(Duration::from_secs(30), writer.durable(urgent))
+        .await
+        .expect("the urgent save waited for the pace")
+        .unwrap();
+    // The lazy change was recorded first, so the same save holds it.
+    lazily.await.unwrap().unwrap();
+    assert_eq!(writer.saves(), 2);
+}
