@@ -66,7 +66,7 @@ pub(super) fn create(store: &mut Store, ctx: &Ctx<'_>) -> Result<KubeResponse, S
     } else {
         store.write(ctx.def, candidate)
     };
-    Ok(ctx.respond(StatusCode::CREATED, &ctx.output(&stored), &warnings))
+    Ok(ctx.respond_object(StatusCode::CREATED, &stored, &warnings))
 }
 
 pub(super) fn replace(
@@ -159,7 +159,7 @@ pub(super) fn finish(
     };
     if let Some(live) = live {
         if unchanged(live, &candidate) {
-            return Ok(ctx.respond(status, &ctx.output(live), warnings));
+            return Ok(ctx.respond_object(status, live, warnings));
         }
         if let Some(version) = object::resource_version(live) {
             object::metadata_mut(&mut candidate)
@@ -171,7 +171,7 @@ pub(super) fn finish(
     } else {
         store.write(ctx.def, candidate)
     };
-    Ok(ctx.respond(status, &ctx.output(&stored), warnings))
+    Ok(ctx.respond_object(status, &stored, warnings))
 }
 
 /// The owned strings behind a [`Actor`] for this request.
