@@ -98,7 +98,9 @@ impl Resp {
     pub fn json(status: StatusCode, value: &serde_json::Value) -> Self {
         Self::empty(status)
             .with_header("content-type", "application/json; charset=utf-8")
-            .with_body(value.to_string().into_bytes())
+            // serde_json's writer rather than `Display`, which goes through `fmt` per token.
+            // Serializing a `Value` cannot fail.
+            .with_body(serde_json::to_vec(value).unwrap_or_default())
     }
 
     pub fn with_body(mut self, body: Vec<u8>) -> Self {

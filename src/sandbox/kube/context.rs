@@ -63,7 +63,12 @@ impl Ctx<'_> {
     }
 
     /// A response carrying this version's deprecation warning, if any.
-    pub fn respond(&self, status: StatusCode, body: &Value, warnings: &[String]) -> KubeResponse {
+    pub fn respond<T: serde::Serialize + ?Sized>(
+        &self,
+        status: StatusCode,
+        body: &T,
+        warnings: &[String],
+    ) -> KubeResponse {
         let mut all: Vec<String> = self
             .version
             .deprecation_warning

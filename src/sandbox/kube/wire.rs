@@ -28,13 +28,17 @@ pub struct KubeResponse {
 
 impl KubeResponse {
     /// A JSON body with the API server's usual headers.
-    pub(super) fn json(status: StatusCode, body: &Value) -> Self {
+    pub(super) fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Self {
         Self::json_typed(status, body, "application/json")
     }
 
     /// A JSON body whose `Content-Type` carries media-type parameters, as aggregated discovery
     /// needs (clients pick the decoder from them).
-    pub(super) fn json_typed(status: StatusCode, body: &Value, content_type: &'static str) -> Self {
+    pub(super) fn json_typed<T: serde::Serialize + ?Sized>(
+        status: StatusCode,
+        body: &T,
+        content_type: &'static str,
+    ) -> Self {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         // The API server marks every answer private so proxies never cache one user's view.
@@ -45,7 +49,9 @@ impl KubeResponse {
         Self {
             status,
             headers,
-            body: body.to_string().into_bytes(),
+            // serde_json's writer rather than `Display`, which goes through `fmt` per token.
+            // Serializing a `Value` cannot fail.
+            body: serde_json::to_vec(body).unwrap_or_default(),
         }
     }
 
