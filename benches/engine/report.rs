@@ -234,7 +234,8 @@ const METHOD: &str = "## How it is measured
 - Reproduce: `cargo bench` (all scenarios; writes this file), `cargo bench -- s1 --reps 3` (a
   subset, stdout only), `VAULTWIRE_BENCH_BIN=path/to/vaultwire cargo bench` (another build
   against the same sandbox, e.g. an older commit), `VAULTWIRE_BENCH_JOURNALS=DIR cargo bench`
-  (each run's request journal and engine timings, to see where time goes). Benchmarks are not
+  (each run's request journal and engine timings, to see where time goes;
+  `VAULTWIRE_BENCH_LOG=vaultwire=debug` adds every request to the log). Benchmarks are not
   part of `cargo nextest run`, `cargo test` or `.ci/run`.
 
 ## How the bounds are derived
@@ -255,8 +256,10 @@ The bound ignores `--parallelism`: with 10 changes at once per service, S2's 50
 SecretProviderClasses per cluster take 5 rounds of L, not 1.
 
 The bound also ignores CPU. On this machine vaultwire and the sandbox share two cores, so
-whatever either computes — decoding the plan and the state, TLS handshakes on both ends (HTTP/1.1:
-one connection per request in flight), parsing and rendering 500 SecretProviderClasses, the
-sandbox's server-side apply — adds to the wall time wherever it cannot hide behind a wait. That
-is most of what S2 spends above its bound.
+whatever either computes — starting the process and checking the plan (about 15 ms for S2's
+530 resources), reading the state, TLS handshakes on both ends (one HTTP/2 connection per
+server, so one per cluster), parsing and rendering 500 SecretProviderClasses, saving the state,
+the sandbox's server-side apply (one world behind one lock: ten clusters' requests take turns,
+where ten real API servers would not) — adds to the wall time wherever it cannot hide behind
+a wait. That is most of what S2 spends above its bound.
 ";

@@ -156,7 +156,9 @@ pub async fn apply_showing<B: Backend>(
         }
     };
     let showing = async {
+        let showing = Instant::now();
         show.await;
+        tracing::debug!(elapsed_ms = showing.elapsed().as_millis(), "plan shown");
         if !clusters.is_empty() {
             reporter.event(Event::Locking {
                 clusters: clusters.iter().map(|c| c.key.name.clone()).collect(),
