@@ -121,7 +121,10 @@ pub async fn apply<B: Backend>(
 
 /// [`apply`], running `show` (printing the plan of an approved run) while the lock request is
 /// on the wire: no change starts before both are done, and the lock is reported after it.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "apply's seven arguments plus the one thing it runs beside the lock"
+)]
 pub async fn apply_showing<B: Backend>(
     backend: Arc<B>,
     plan: Arc<Plan>,

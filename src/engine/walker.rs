@@ -427,16 +427,21 @@ mod tests {
         );
     }
 
+    /// One lane, one node at a time, every node of the same weight.
+    fn one_lane_of_one() -> Schedule<impl Fn(&u32), impl Fn(&u32) -> u64> {
+        Schedule {
+            parallelism: 1,
+            lane_of: |_: &u32| (),
+            weight_of: |_: &u32| 1,
+        }
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_node_that_gives_its_slot_back_lets_the_next_node_of_its_lane_start() {
         // One lane of one. Node 0 gives its slot back, then waits until node 1 has started:
         // had the slot stayed taken, node 1 could not start and the walk would never end.
         let dag = dag(&[], &[0, 1]);
-        let schedule = Schedule {
-            parallelism: 1,
-            lane_of: |_: &u32| (),
-            weight_of: |_: &u32| 1,
-        };
+        let schedule = one_lane_of_one();
         let started = Arc::new(tokio::sync::Notify::new());
         let stop = StopFlag::new();
         let walk = walk_scheduled(&dag, &schedule, &stop, |node, mut slot| {
@@ -462,11 +467,7 @@ mod tests {
     async fn a_node_holds_its_slot_until_it_ends_unless_it_gives_it_back() {
         // One lane of one: node 1 starts only after node 0 has ended.
         let dag = dag(&[], &[0, 1]);
-        let schedule = Schedule {
-            parallelism: 1,
-            lane_of: |_: &u32| (),
-            weight_of: |_: &u32| 1,
-        };
+        let schedule = one_lane_of_one();
         let log = Arc::new(Mutex::new(Vec::new()));
         walk_scheduled(&dag, &schedule, &StopFlag::new(), |node, slot| {
             let log = log.clone();

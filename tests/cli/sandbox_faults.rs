@@ -12,6 +12,19 @@ fn group_path() -> String {
     format!("/subscriptions/{SUB}/resourceGroups/rg-demo?api-version=2024-11-01")
 }
 
+/// `GET` of the resource group through `client`, as it went.
+async fn get_group(
+    env: &Env,
+    client: &reqwest::Client,
+    token: &str,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .get(env.url(&group_path()))
+        .bearer_auth(token)
+        .send()
+        .await
+}
+
 #[tokio::test]
 async fn throttling_answers_429_with_retry_after_in_each_services_shape_but_entra_stays_up() {
     let env = start();
@@ -63,12 +76,7 @@ async fn server_errors_and_dropped_connections_are_injected() {
         drop_rate: 1.0,
         ..Faults::none()
     });
-    let dropped = env
-        .http
-        .get(env.url(&group_path()))
-        .bearer_auth(&token)
-        .send()
-        .await;
+    let dropped = get_group(&env, &env.http, &token).await;
     assert!(dropped.is_err(), "the connection closes without an answer");
     let last = env.sandbox.journal().pop().unwrap();
     assert_eq!((last.status, last.fault.as_deref()), (0, Some("drop")));
@@ -91,12 +99,7 @@ async fn http2_and_http1_are_both_offered_and_a_drop_fails_only_that_request() {
         (&env.http, reqwest::Version::HTTP_2),
         (&http1, reqwest::Version::HTTP_11),
     ] {
-        let answer = client
-            .get(env.url(&group_path()))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let answer = get_group(&env, client, &token).await.unwrap();
         assert_eq!((answer.status().as_u16(), answer.version()), (200, version));
     }
     // A drop on a shared HTTP/2 connection resets that stream only: the connection serves on.
@@ -104,12 +107,7 @@ async fn http2_and_http1_are_both_offered_and_a_drop_fails_only_that_request() {
         drop_rate: 1.0,
         ..Faults::none()
     });
-    let dropped = env
-        .http
-        .get(env.url(&group_path()))
-        .bearer_auth(&token)
-        .send()
-        .await;
+    let dropped = get_group(&env, &env.http, &token).await;
     assert!(dropped.is_err(), "no answer to a dropped request");
     env.sandbox.set_faults(Faults::none());
     env.call("GET", &group_path(), Some(&token), None)

@@ -77,10 +77,15 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let describe = format!("{} {}", request.method(), request.uri().path());
+        // Every server-side apply passes here: describe it only when the line is wanted.
+        let describe = tracing::enabled!(tracing::Level::DEBUG)
+            .then(|| format!("{} {}", request.method(), request.uri().path()));
         let answer = self.inner.call(request);
         Box::pin(async move {
             let answer = answer.await;
+            let Some(describe) = describe else {
+                return answer;
+            };
             match &answer {
                 Ok(response) => tracing::debug!(
                     request = describe,

@@ -109,15 +109,6 @@ fn managed_manifest(object: &WireMetadata, managed_by: Option<&String>, spec: &V
     })
 }
 
-/// A copy of `request` for another attempt (`http::Request` is not `Clone`).
-fn clone_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
-    let mut copy = http::Request::new(request.body().clone());
-    *copy.method_mut() = request.method().clone();
-    *copy.uri_mut() = request.uri().clone();
-    *copy.headers_mut() = request.headers().clone();
-    copy
-}
-
 fn describe(namespace: &str, name: &str) -> String {
     format!("SecretProviderClass `{namespace}/{name}`")
 }
@@ -153,13 +144,16 @@ impl SpcClient {
         ))
     }
 
-    /// Sends `request`, reading the answer as `T`.
+    /// Sends the request `build` makes (again for each retry), reading the answer as `T`.
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
-        request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+        build: impl Fn() -> Result<http::Request<Vec<u8>>, kube::core::request::Error>,
     ) -> Result<T, kube::Error> {
-        let request = request.map_err(kube::Error::BuildRequest)?;
-        with_retries(|| self.client.request::<T>(clone_request(&request))).await
+        with_retries(|| async {
+            let request = build().map_err(kube::Error::BuildRequest)?;
+            self.client.request::<T>(request).await
+        })
+        .await
     }
 
     /// Creates or updates the SecretProviderClass by server-side apply.
@@ -177,17 +171,20 @@ impl SpcClient {
     ) -> Result<LiveSpc, KubeError> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let patch = Patch::Apply(manifest);
-        let request = Self::requests(Some(namespace)).patch(name, &params, &patch);
+        let requests = Self::requests(Some(namespace));
         let applied: WireSpc = self
-            .send(request)
+            .send(|| requests.patch(name, &params, &patch))
             .await
             .map_err(|error| KubeError::from_kube("apply", describe(namespace, name), error))?;
         Ok(LiveSpc::from_wire(applied))
     }
 
     pub async fn get(&self, namespace: &str, name: &str) -> Result<Option<LiveSpc>, KubeError> {
-        let request = Self::requests(Some(namespace)).get(name, &Default::default());
-        match self.send::<WireSpc>(request).await {
+        let requests = Self::requests(Some(namespace));
+        match self
+            .send::<WireSpc>(|| requests.get(name, &Default::default()))
+            .await
+        {
             Ok(object) => Ok(Some(LiveSpc::from_wire(object))),
             Err(kube::Error::Api(status)) if status.is_not_found() => Ok(None),
             Err(error) => Err(KubeError::from_kube(
@@ -216,8 +213,11 @@ impl SpcClient {
     /// Every SecretProviderClass in the cluster, sorted by namespace and name; `None` when the
     /// cluster does not serve the API (the CSI driver, that is the add-on, is not installed).
     pub async fn list_all(&self) -> Result<Option<Vec<LiveSpc>>, KubeError> {
-        let request = Self::requests(None).list(&ListParams::default());
-        match self.send::<WireList>(request).await {
+        let requests = Self::requests(None);
+        match self
+            .send::<WireList>(|| requests.list(&ListParams::default()))
+            .await
+        {
             Ok(list) => {
                 let mut spcs: Vec<LiveSpc> =
                     list.items.into_iter().map(LiveSpc::from_wire).collect();

@@ -54,8 +54,7 @@ impl Ctx<'_> {
         object: &Value,
         warnings: &[String],
     ) -> KubeResponse {
-        let api_version = self.api_version();
-        if object.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str()) {
+        if in_version(object, &self.api_version()) {
             self.respond(status, object, warnings)
         } else {
             self.respond(status, &self.output(object), warnings)
@@ -78,4 +77,9 @@ impl Ctx<'_> {
         all.extend(warnings.iter().cloned());
         KubeResponse::json(status, body).with_warnings(&all)
     }
+}
+
+/// Whether `object` is stored in `api_version`, so [`Ctx::output`] would show it unchanged.
+pub fn in_version(object: &Value, api_version: &str) -> bool {
+    object.get("apiVersion").and_then(Value::as_str) == Some(api_version)
 }

@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::columns;
-use super::context::Ctx;
+use super::context::{Ctx, in_version};
 use super::object;
 use super::request::{self, Representation};
 use super::selector::{FieldSelector, LabelSelector};
@@ -90,10 +90,7 @@ struct ObjectList<'s> {
 /// `kind` and `apiVersion`) stored in the version asked for.
 fn shown_as_stored(ctx: &Ctx<'_>, items: &[&Value]) -> bool {
     let api_version = ctx.api_version();
-    ctx.def.custom
-        && items.iter().all(|item| {
-            item.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str())
-        })
+    ctx.def.custom && items.iter().all(|item| in_version(item, &api_version))
 }
 
 /// Typed lists from the real server carry no `kind`/`apiVersion` on items; custom resource
