@@ -6,12 +6,14 @@
 //! serve` running on `.vaultwire/sandbox` is found and used; else a sandbox is started in this
 //! process on an ephemeral port, sharing that directory's persisted world.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::commands::common::LoadedPlan;
+use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan};
+use crate::cli::output::Output;
 use crate::error::Error;
-use crate::plan::model::Cloud;
+use crate::plan::model::{Cloud, Target};
+use crate::plan::{check_seeing_target, read};
 use crate::providers::Environment;
 use crate::providers::azure::cloud::{SANDBOX_CA_VAR, SANDBOX_ENDPOINT_VAR};
 use crate::providers::backend::{AzureBackend, provider_error};
@@ -19,6 +21,8 @@ use crate::providers::session::AzureSession;
 use crate::sandbox::handle::{Sandbox, SandboxHandle};
 use crate::sandbox::ids;
 use crate::sandbox::options::SandboxOptions;
+use crate::state::store::state_path;
+use crate::task::joined;
 
 /// The sandbox directory commands share with `vaultwire sandbox serve`; `VAULTWIRE_SANDBOX_DIR`
 /// overrides it.
@@ -35,27 +39,110 @@ pub struct Connected {
     _sandbox: Option<SandboxHandle>,
 }
 
-pub async fn connect(loaded: &LoadedPlan) -> Result<Connected, Error> {
-    let mut environment = Environment::from_process();
-    let mut sandbox = None;
-    if loaded.plan.target.cloud.value == Cloud::Sandbox && !environment.is_set(SANDBOX_ENDPOINT_VAR)
-    {
-        let dir = sandbox_dir(&environment);
-        let (endpoint, ca_file) = match Sandbox::served(&dir) {
-            Some(served) => (served.endpoint, served.ca_file),
-            None => {
-                let handle = Sandbox::start(SandboxOptions {
-                    dir: Some(dir.clone()),
-                    ..SandboxOptions::default()
-                })?;
-                let found = (handle.endpoint().to_owned(), dir.join("ca.pem"));
-                sandbox = Some(handle);
-                found
-            }
-        };
-        environment = sandbox_environment(environment, &endpoint, &ca_file);
+/// Signs in to `target`, first starting a sandbox in this process when the plan needs one and
+/// none is running.
+pub async fn connect(target: &Target) -> Result<Connected, Error> {
+    match route(target, Environment::from_process()) {
+        Route::Ready(environment) => signed_in(target, environment, None).await,
+        Route::StartSandbox { environment, dir } => {
+            let handle = Sandbox::start(SandboxOptions {
+                dir: Some(dir.clone()),
+                ..SandboxOptions::default()
+            })?;
+            let environment =
+                sandbox_environment(environment, handle.endpoint(), &dir.join("ca.pem"));
+            signed_in(target, environment, Some(handle)).await
+        }
     }
-    let session = AzureSession::connect(&loaded.plan.target, &environment)
+}
+
+/// A checked plan, its state (being read) and the signed-in backend.
+pub struct Prepared {
+    pub loaded: LoadedPlan,
+    pub state: StateRead,
+    pub connected: Connected,
+}
+
+/// Checks the plan file at `path` and, at the same time, reads its state and signs in to its
+/// target: both start as soon as `[target]` has decoded, while the resources are still being
+/// decoded and checked — for hundreds of resources that check takes as long as the sign-in's
+/// round trip. Neither changes anything, so when the plan turns out invalid the sign-in is
+/// abandoned and only the plan's problems are reported, as without it. A sandbox that would
+/// have to be started in this process (which creates its directory) waits for a valid plan.
+pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, Error> {
+    let source = read(path)?;
+    let mut state = None;
+    let mut signing_in = None;
+    let checked = check_seeing_target(&source, |target| {
+        state = Some(StateRead::start(state_path(
+            path,
+            target.state.as_ref().map(|s| s.value.as_str()),
+        )));
+        if let Route::Ready(environment) = route(target, Environment::from_process()) {
+            let target = target.clone();
+            signing_in = Some(tokio::spawn(async move {
+                signed_in(&target, environment, None).await
+            }));
+        }
+    });
+    tracing::debug!(signing_in = signing_in.is_some(), "plan checked");
+    let loaded = match loaded_plan(path, source, checked, output) {
+        Ok(loaded) => loaded,
+        Err(invalid) => {
+            if let Some(task) = signing_in {
+                task.abort();
+            }
+            return Err(invalid);
+        }
+    };
+    let state = state.unwrap_or_else(|| loaded.read_state_meanwhile());
+    let connected = match signing_in {
+        Some(task) => joined(task).await.map_err(|cancelled| Error::Runtime {
+            source: std::io::Error::other(cancelled),
+        })??,
+        None => connect(&loaded.plan.target).await?,
+    };
+    Ok(Prepared {
+        loaded,
+        state,
+        connected,
+    })
+}
+
+/// How to reach a plan's target.
+enum Route {
+    /// Through `environment` as it is (Azure, or a sandbox already running).
+    Ready(Environment),
+    /// A sandbox must be started in this process, on `dir`.
+    StartSandbox {
+        environment: Environment,
+        dir: PathBuf,
+    },
+}
+
+/// A `cloud = "sandbox"` plan uses the sandbox `VAULTWIRE_SANDBOX_ENDPOINT` names, else one
+/// `vaultwire sandbox serve` runs on the sandbox directory, else one started here.
+fn route(target: &Target, environment: Environment) -> Route {
+    if target.cloud.value != Cloud::Sandbox || environment.is_set(SANDBOX_ENDPOINT_VAR) {
+        return Route::Ready(environment);
+    }
+    let dir = sandbox_dir(&environment);
+    match Sandbox::served(&dir) {
+        Some(served) => Route::Ready(sandbox_environment(
+            environment,
+            &served.endpoint,
+            &served.ca_file,
+        )),
+        None => Route::StartSandbox { environment, dir },
+    }
+}
+
+async fn signed_in(
+    target: &Target,
+    environment: Environment,
+    sandbox: Option<SandboxHandle>,
+) -> Result<Connected, Error> {
+    let session = AzureSession::connect(target, &environment)
         .await
         .map_err(provider_error)?;
     Ok(Connected {

@@ -3,9 +3,9 @@
 use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
 use std::path::Path;
 
-use crate::cli::commands::common::{load_plan, release_at_exit};
+use crate::cli::commands::common::release_at_exit;
 use crate::cli::commands::{apply, audit, import, init, plan, sandbox, state, validate};
-use crate::cli::connect::connect;
+use crate::cli::connect::{Prepared, check_and_connect};
 use crate::cli::output::Output;
 use crate::engine::saved::{self, Mode, SavedChangeSet};
 use crate::error::{Error, Outcome};
@@ -20,10 +20,11 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             let command = plan::PlanCommand::from_args(args)?;
             let runtime = runtime()?;
             let outcome = runtime.block_on(async {
-                let loaded = load_plan(&command.plan, output)?;
-                tracing::debug!("plan checked");
-                let state = loaded.read_state_meanwhile();
-                let connected = connect(&loaded).await?;
+                let Prepared {
+                    loaded,
+                    state,
+                    connected,
+                } = check_and_connect(&command.plan, output).await?;
                 tracing::debug!("connected");
                 let state = state.get().await?;
                 tracing::debug!("state read");
@@ -62,8 +63,9 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::Import(args) => {
             let command = import::ImportCommand::from_args(&args)?;
             runtime()?.block_on(async {
-                let loaded = load_plan(&args.plan, output)?;
-                let connected = connect(&loaded).await?;
+                let Prepared {
+                    loaded, connected, ..
+                } = check_and_connect(&args.plan, output).await?;
                 import::run(&*connected.backend, &loaded, &command).await
             })
         }
@@ -106,9 +108,11 @@ fn run_apply(
 ) -> Result<Outcome, Error> {
     let runtime = runtime()?;
     let outcome = runtime.block_on(async {
-        let loaded = load_plan(plan_path, output)?;
-        let state = loaded.read_state_meanwhile();
-        let connected = connect(&loaded).await?;
+        let Prepared {
+            loaded,
+            state,
+            connected,
+        } = check_and_connect(plan_path, output).await?;
         let state = state.get().await?;
         let outcome = apply::run(
             connected.backend.clone(),

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::Error;
 use crate::plan::decode::decode;
 use crate::plan::diagnostic::Diagnostic;
-use crate::plan::model::Plan;
+use crate::plan::model::{Plan, Target};
 use crate::plan::validate::validate;
 
 /// A plan file's text and the name to show for it.
@@ -52,8 +52,16 @@ pub fn read(path: &Path) -> Result<PlanSource, Error> {
 
 /// Decodes and checks `source`, reporting every problem at once.
 pub fn check(source: &PlanSource) -> Checked {
+    check_seeing_target(source, |_| {})
+}
+
+/// [`check`], showing `on_target` the `[target]` table as soon as it has decoded without a
+/// problem — before the resources are decoded and checked, which takes milliseconds for
+/// hundreds of them — so the caller can sign in meanwhile. The plan may still turn out
+/// invalid: whatever `on_target` starts must be safe to abandon.
+pub fn check_seeing_target(source: &PlanSource, on_target: impl FnOnce(&Target)) -> Checked {
     let mut diagnostics = Vec::new();
-    let decoded = decode(&source.text, &mut diagnostics);
+    let decoded = decode(&source.text, &mut diagnostics, on_target);
     if let Some(decoded) = &decoded {
         diagnostics.extend(validate(decoded));
     }

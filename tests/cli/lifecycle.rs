@@ -233,3 +233,57 @@ fn apply_speaks_http2_to_entra_arm_and_the_cluster_api() {
         );
     }
 }
+
+/// Signing in starts beside the plan's check; a plan that turns out invalid is reported
+/// alone, as if the sign-in had never begun, whatever that sign-in would have said.
+#[test]
+fn an_invalid_plan_is_reported_alone_though_the_sign_in_began_beside_the_check() {
+    let repo = Repo::new();
+    repo.test.write(
+        "plans/example.toml",
+        &EXAMPLE.replacen("name = \"kv-vaultwire-demo\"", "name = \"kv\"", 1),
+    );
+    for (secret, why) in [
+        (
+            vaultwire::sandbox::ids::CLIENT_SECRET,
+            "a sign-in that works",
+        ),
+        ("not-the-secret", "a sign-in that fails"),
+    ] {
+        let output = repo
+            .vaultwire(&["plan", "plans/example.toml"])
+            .env("AZURE_CLIENT_SECRET", secret)
+            .output()
+            .expect("run vaultwire");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{why}: {stderr}");
+        assert!(stderr.contains("kv"), "{why}: {stderr}");
+        assert!(stderr.contains("error"), "{why}: {stderr}");
+        assert!(
+            !stderr.contains("sign in") && !stderr.contains("AADSTS"),
+            "{why}: only the plan's problems: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{why}: no plan shown");
+    }
+    assert!(repo.sandbox.journal().iter().all(|e| e.method != "PUT"));
+}
+
+/// A `cloud = "sandbox"` plan with nothing running starts a sandbox in the process, which
+/// creates `.vaultwire/sandbox`: that waits until the plan is known to be valid.
+#[test]
+fn an_invalid_sandbox_plan_starts_no_sandbox() {
+    let test = crate::support::Test::new();
+    test.write(
+        "plans/example.toml",
+        &EXAMPLE.replacen("name = \"kv-vaultwire-demo\"", "name = \"kv\"", 1),
+    );
+    let output = test
+        .vaultwire_process(&["plan", "plans/example.toml"])
+        .output()
+        .expect("run vaultwire");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        !test.path().join(".vaultwire").exists(),
+        "nothing is started or written for an invalid plan"
+    );
+}

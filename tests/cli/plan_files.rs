@@ -173,3 +173,43 @@ colour = "blue"
         .collect();
     assert_eq!(lines.len(), codes.len(), "each problem on its own line");
 }
+
+/// What [`plan::check_seeing_target`] showed its caller, and the check's verdict.
+fn seen_target(text: &str) -> (Option<String>, bool) {
+    let source = PlanSource {
+        name: "seen.toml".to_owned(),
+        text: text.to_owned(),
+    };
+    let mut seen = None;
+    let checked = plan::check_seeing_target(&source, |target| {
+        seen = Some(target.tenant_id.value.clone());
+    });
+    (seen, checked.plan.is_some())
+}
+
+#[test]
+fn the_target_is_shown_before_the_resources_are_checked_only_when_it_is_sound() {
+    let example = include_str!("../../plans/example.toml");
+    let (seen, valid) = seen_target(example);
+    assert!(valid);
+    let tenant = seen.expect("a sound target is shown");
+    assert!(example.contains(&tenant), "{tenant}");
+
+    // A mistake in a resource is found after the target was shown: the caller must be able
+    // to abandon what it started.
+    let broken_vault = example.replacen("name = \"kv-vaultwire-demo\"", "name = \"kv\"", 1);
+    assert_ne!(
+        broken_vault, example,
+        "the example's vault is kv-vaultwire-demo"
+    );
+    let (seen, valid) = seen_target(&broken_vault);
+    assert!(seen.is_some());
+    assert!(!valid);
+
+    // A target with a problem, or anything wrong before it, is never shown.
+    let bad_tenant = example.replacen("tenant_id = \"", "tenant_id = \"x", 1);
+    assert_eq!(seen_target(&bad_tenant), (None, false));
+    let bad_version = example.replacen("version = 1", "version = 7", 1);
+    assert_eq!(seen_target(&bad_version), (None, false));
+    assert_eq!(seen_target(&format!("{example}\n[[[")), (None, false));
+}

@@ -44,7 +44,7 @@ pub fn execute(args: AuditArgs, output: Output) -> Result<Outcome, Error> {
         .map_err(|source| Error::Runtime { source })?;
     runtime.block_on(async {
         // The same connection as plan and apply: a `cloud = "sandbox"` plan needs no setup.
-        let connected = connect(&loaded).await?;
+        let connected = connect(&loaded.plan.target).await?;
         let source = AzureAuditSource::new(
             connected.backend.session().clone(),
             connected.environment.clone(),

@@ -6,7 +6,7 @@ use crate::cli::output::Output;
 use crate::error::Error;
 use crate::plan::diagnostic::{Diagnostic, RenderStyle, render, summary};
 use crate::plan::model::Plan;
-use crate::plan::{PlanSource, check, read};
+use crate::plan::{Checked, PlanSource, check, read};
 use crate::state::model::StateFile;
 use crate::state::store;
 use crate::task::joined;
@@ -33,19 +33,22 @@ impl LoadedPlan {
         Ok(store::load(&self.state_path())?)
     }
 
-    /// Reads the state on a blocking thread while the caller does something else (signing
-    /// in: reading the state of hundreds of resources takes milliseconds of CPU).
+    /// Reads the state on a blocking thread while the caller does something else.
     pub fn read_state_meanwhile(&self) -> StateRead {
-        let path = self.state_path();
-        StateRead(tokio::task::spawn_blocking(move || store::load(&path)))
+        StateRead::start(self.state_path())
     }
 }
 
-/// The state being read by [`LoadedPlan::read_state_meanwhile`].
+/// A state file being read on a blocking thread (signing in meanwhile: reading the state of
+/// hundreds of resources takes milliseconds of CPU).
 #[derive(Debug)]
 pub struct StateRead(tokio::task::JoinHandle<Result<Option<StateFile>, store::StateError>>);
 
 impl StateRead {
+    pub fn start(path: PathBuf) -> Self {
+        Self(tokio::task::spawn_blocking(move || store::load(&path)))
+    }
+
     pub async fn get(self) -> Result<Option<StateFile>, Error> {
         let read = joined(self.0).await.map_err(|cancelled| Error::Runtime {
             source: std::io::Error::other(cancelled),
@@ -72,6 +75,16 @@ pub fn print_diagnostics(source: &PlanSource, diagnostics: &[Diagnostic], output
 pub fn load_plan(path: &Path, output: Output) -> Result<LoadedPlan, Error> {
     let source = read(path)?;
     let checked = check(&source);
+    loaded_plan(path, source, checked, output)
+}
+
+/// The plan `checked` found in `source`, its diagnostics printed; an error when invalid.
+pub fn loaded_plan(
+    path: &Path,
+    source: PlanSource,
+    checked: Checked,
+    output: Output,
+) -> Result<LoadedPlan, Error> {
     print_diagnostics(&source, &checked.diagnostics, output);
     match checked.plan {
         Some(plan) => Ok(LoadedPlan {

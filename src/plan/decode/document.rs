@@ -13,7 +13,7 @@ use crate::plan::address::{Address, ResourceKind, is_valid_key};
 use crate::plan::decode::reader::{Completeness, Field, Sink, Table};
 use crate::plan::decode::{addon, grant, spc, target, vault};
 use crate::plan::diagnostic::Diagnostic;
-use crate::plan::model::{AuditSettings, Plan, Span, Spanned};
+use crate::plan::model::{AuditSettings, Plan, Span, Spanned, Target};
 use crate::plan::names::kubernetes::NAMESPACE;
 use crate::plan::suggest::shown;
 
@@ -44,7 +44,11 @@ const SUPPORTED_VERSION: i64 = 1;
 
 /// Decodes `source`, pushing every problem found into `sink`. `None` when the file is not
 /// valid TOML.
-pub fn decode(source: &str, sink: &mut Sink) -> Option<Decoded> {
+///
+/// `on_target` sees the `[target]` table as soon as it has decoded, before the resources are,
+/// when nothing in the file so far had a problem (a caller can start signing in while the
+/// rest is decoded and checked; the plan may still turn out invalid).
+pub fn decode(source: &str, sink: &mut Sink, on_target: impl FnOnce(&Target)) -> Option<Decoded> {
     let (root, errors) = DeTable::parse_recoverable(source);
     if !errors.is_empty() {
         report_syntax_errors(source, &errors, sink);
@@ -65,6 +69,11 @@ pub fn decode(source: &str, sink: &mut Sink) -> Option<Decoded> {
         );
         None
     };
+    if let Some(target) = &target
+        && table.nothing_reported()
+    {
+        on_target(target);
+    }
     let vaults = resources(
         &mut table,
         ResourceKind::Vault,

@@ -92,6 +92,11 @@ impl<'t, 'i, 's> Table<'t, 'i, 's> {
         self.entries.contains_key(key)
     }
 
+    /// Whether no problem has been reported yet, in this table or before it.
+    pub fn nothing_reported(&self) -> bool {
+        self.sink.is_empty()
+    }
+
     /// Reports a problem with a value that was read; the table still decodes.
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.sink.push(diagnostic);
