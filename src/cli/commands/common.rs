@@ -71,7 +71,8 @@ pub fn print_diagnostics(source: &PlanSource, diagnostics: &[Diagnostic], output
 }
 
 /// Reads and checks the plan file; diagnostics (warnings included) go to stderr. An invalid
-/// plan is an error: nothing runs against Azure with it.
+/// plan is an error: nothing runs against Azure with it. (Commands that sign in use
+/// [`crate::cli::connect::check_and_connect`], which signs in beside the check.)
 pub fn load_plan(path: &Path, output: Output) -> Result<LoadedPlan, Error> {
     let source = read(path)?;
     let checked = check(&source);
