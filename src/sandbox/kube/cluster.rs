@@ -79,8 +79,12 @@ impl KubeCluster {
             .into_iter()
             .map(|spc| {
                 (
-                    super::object::namespace(spc).unwrap_or_default().to_owned(),
-                    super::object::name(spc).unwrap_or_default().to_owned(),
+                    super::object::namespace(&spc.object)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    super::object::name(&spc.object)
+                        .unwrap_or_default()
+                        .to_owned(),
                 )
             })
             .collect()

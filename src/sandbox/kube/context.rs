@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::request::{self, Query};
 use super::resources::{ResourceDef, ServedVersion};
+use super::store::Stored;
 use super::wire::KubeResponse;
 
 pub(super) struct Ctx<'a> {
@@ -61,6 +62,21 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Self::respond_object`] for an object just stored: its stored JSON when it already
+    /// carries this version.
+    pub fn respond_stored(
+        &self,
+        status: StatusCode,
+        stored: &Stored,
+        warnings: &[String],
+    ) -> KubeResponse {
+        if in_version(&stored.object, &self.api_version()) {
+            self.respond_json(status, stored.json().to_vec(), warnings)
+        } else {
+            self.respond(status, &self.output(&stored.object), warnings)
+        }
+    }
+
     /// A response carrying this version's deprecation warning, if any.
     pub fn respond<T: serde::Serialize + ?Sized>(
         &self,
@@ -68,6 +84,21 @@ impl Ctx<'_> {
         body: &T,
         warnings: &[String],
     ) -> KubeResponse {
+        KubeResponse::json(status, body).with_warnings(&self.warnings(warnings))
+    }
+
+    /// [`Self::respond`] with a body already written as JSON.
+    pub fn respond_json(
+        &self,
+        status: StatusCode,
+        body: Vec<u8>,
+        warnings: &[String],
+    ) -> KubeResponse {
+        KubeResponse::json_bytes(status, body).with_warnings(&self.warnings(warnings))
+    }
+
+    /// This version's deprecation warning, if any, then `warnings`.
+    fn warnings(&self, warnings: &[String]) -> Vec<String> {
         let mut all: Vec<String> = self
             .version
             .deprecation_warning
@@ -75,7 +106,7 @@ impl Ctx<'_> {
             .map(|w| (*w).to_owned())
             .collect();
         all.extend(warnings.iter().cloned());
-        KubeResponse::json(status, body).with_warnings(&all)
+        all
     }
 }
 

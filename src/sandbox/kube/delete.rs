@@ -117,7 +117,10 @@ pub(super) fn delete_collection(
     ctx: &Ctx<'_>,
 ) -> Result<KubeResponse, StatusError> {
     let options = options(ctx)?;
-    let selected: Vec<Value> = read::select(store, ctx)?.into_iter().cloned().collect();
+    let selected: Vec<Value> = read::select(store, ctx)?
+        .into_iter()
+        .map(|stored| stored.object.clone())
+        .collect();
     let mut deleted = Vec::new();
     for live in selected {
         let name = object::name(&live).unwrap_or_default();

@@ -12,7 +12,7 @@ use super::object;
 use super::request::{self, Representation};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::StatusError;
-use super::store::Store;
+use super::store::{Store, Stored};
 use super::wire::KubeResponse;
 
 pub(super) fn get(store: &Store, ctx: &Ctx<'_>, name: &str) -> Result<KubeResponse, StatusError> {
@@ -31,19 +31,17 @@ pub(super) fn list(store: &Store, ctx: &Ctx<'_>) -> Result<KubeResponse, StatusE
     if ctx.query.flag("watch") {
         return Err(StatusError::not_emulated("watch"));
     }
-    let items = select(store, ctx)?;
+    let stored = select(store, ctx)?;
     let revision = store.revision().to_string();
+    if request::representation(ctx.headers) == Representation::Object
+        && shown_as_stored(ctx, &stored)
+    {
+        // The usual case: each item's JSON as stored, copied rather than serialized again.
+        let body = object_list(ctx, &revision, &stored);
+        return Ok(ctx.respond_json(StatusCode::OK, body, &[]));
+    }
+    let items: Vec<&Value> = stored.iter().map(|stored| &stored.object).collect();
     let body = match request::representation(ctx.headers) {
-        Representation::Object if shown_as_stored(ctx, &items) => {
-            // The usual case, written without copying every object first.
-            let list = ObjectList {
-                kind: format!("{}List", ctx.def.kind),
-                api_version: ctx.api_version(),
-                metadata: json!({"resourceVersion": revision}),
-                items,
-            };
-            return Ok(ctx.respond(StatusCode::OK, &list, &[]));
-        }
         Representation::Object => {
             let items: Vec<Value> = items.iter().map(|item| list_item(ctx, item)).collect();
             json!({
@@ -66,31 +64,57 @@ pub(super) fn list(store: &Store, ctx: &Ctx<'_>) -> Result<KubeResponse, StatusE
 
 /// The objects a collection request selects, sorted by namespace and name. `limit` and
 /// `continue` are accepted and ignored: everything comes in one page.
-pub(super) fn select<'s>(store: &'s Store, ctx: &Ctx<'_>) -> Result<Vec<&'s Value>, StatusError> {
+pub(super) fn select<'s>(store: &'s Store, ctx: &Ctx<'_>) -> Result<Vec<&'s Stored>, StatusError> {
     let labels = LabelSelector::parse(ctx.query.get("labelSelector").unwrap_or_default())?;
     let fields = FieldSelector::parse(ctx.query.get("fieldSelector").unwrap_or_default(), ctx.def)?;
     Ok(store
         .list(ctx.def, ctx.namespace)
         .into_iter()
-        .filter(|item| labels.matches(object::labels(item)) && fields.matches(item))
+        .filter(|item| labels.matches(object::labels(&item.object)) && fields.matches(&item.object))
         .collect())
 }
 
-/// A list whose items are shown exactly as stored.
-#[derive(serde::Serialize)]
-struct ObjectList<'s> {
-    kind: String,
-    #[serde(rename = "apiVersion")]
-    api_version: String,
-    metadata: Value,
-    items: Vec<&'s Value>,
+/// A list whose items are shown exactly as stored, in the real server's key order:
+/// `{"kind":…,"apiVersion":…,"metadata":{"resourceVersion":…},"items":[…]}`.
+fn object_list(ctx: &Ctx<'_>, revision: &str, items: &[&Stored]) -> Vec<u8> {
+    let head = json!({"metadata": {"resourceVersion": revision}});
+    let mut body = Vec::with_capacity(
+        items
+            .iter()
+            .map(|item| item.json().len() + 1)
+            .sum::<usize>()
+            + 128,
+    );
+    body.extend_from_slice(b"{\"kind\":");
+    write_json(&mut body, &format!("{}List", ctx.def.kind));
+    body.extend_from_slice(b",\"apiVersion\":");
+    write_json(&mut body, &ctx.api_version());
+    body.extend_from_slice(b",\"metadata\":");
+    write_json(&mut body, &head["metadata"]);
+    body.extend_from_slice(b",\"items\":[");
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item.json());
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(body: &mut Vec<u8>, value: &T) {
+    // Writing a string or a `Value` to memory cannot fail.
+    let _ = serde_json::to_writer(&mut *body, value);
 }
 
 /// Whether [`list_item`] would show every item as stored: custom resources (their items keep
 /// `kind` and `apiVersion`) stored in the version asked for.
-fn shown_as_stored(ctx: &Ctx<'_>, items: &[&Value]) -> bool {
+fn shown_as_stored(ctx: &Ctx<'_>, items: &[&Stored]) -> bool {
     let api_version = ctx.api_version();
-    ctx.def.custom && items.iter().all(|item| in_version(item, &api_version))
+    ctx.def.custom
+        && items
+            .iter()
+            .all(|item| in_version(&item.object, &api_version))
 }
 
 /// Typed lists from the real server carry no `kind`/`apiVersion` on items; custom resource

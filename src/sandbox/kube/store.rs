@@ -4,6 +4,7 @@
 //! It stores and numbers; it must not validate or merge (the handlers do that before writing).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -41,7 +42,44 @@ pub(super) struct Store {
     minted: u64,
     /// Objects by resource (`secrets`, `deployments.apps`), then `namespace/name` (`name` for
     /// cluster-scoped objects), so lists come out sorted the way etcd keys sort.
-    objects: BTreeMap<String, BTreeMap<String, Value>>,
+    objects: BTreeMap<String, BTreeMap<String, Stored>>,
+}
+
+/// One stored object, and its JSON once something has written it: objects never change in
+/// place (a write stores a new one), so every later answer that shows it as stored — a list of
+/// fifty SecretProviderClasses, the answer to the write itself — copies these bytes instead of
+/// serializing the object again under the world's lock. Only the object is persisted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(super) struct Stored {
+    pub object: Value,
+    #[serde(skip)]
+    json: OnceLock<Box<[u8]>>,
+}
+
+impl Stored {
+    fn new(object: Value) -> Self {
+        Self {
+            object,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The object as JSON, written once.
+    pub fn json(&self) -> &[u8] {
+        self.json.get_or_init(|| {
+            // Writing a `Value` to memory cannot fail.
+            serde_json::to_vec(&self.object)
+                .unwrap_or_default()
+                .into_boxed_slice()
+        })
+    }
+}
+
+impl PartialEq for Stored {
+    fn eq(&self, other: &Self) -> bool {
+        self.object == other.object
+    }
 }
 
 impl Store {
@@ -87,22 +125,25 @@ impl Store {
         self.objects
             .get(&def.store_key())?
             .get(&object_key(namespace, name))
+            .map(|stored| &stored.object)
     }
 
     /// Objects of `def`, in one namespace or (with `None`) everywhere, sorted by namespace and
     /// name.
-    pub fn list(&self, def: &ResourceDef, namespace: Option<&str>) -> Vec<&Value> {
+    pub fn list(&self, def: &ResourceDef, namespace: Option<&str>) -> Vec<&Stored> {
         let Some(objects) = self.objects.get(&def.store_key()) else {
             return Vec::new();
         };
         objects
             .values()
-            .filter(|object| namespace.is_none_or(|ns| object::namespace(object) == Some(ns)))
+            .filter(|stored| {
+                namespace.is_none_or(|ns| object::namespace(&stored.object) == Some(ns))
+            })
             .collect()
     }
 
     /// Stores `object` under a new resourceVersion and returns what was stored.
-    pub fn write(&mut self, def: &ResourceDef, mut object: Value) -> Value {
+    pub fn write(&mut self, def: &ResourceDef, mut object: Value) -> &Stored {
         self.revision += 1;
         if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             metadata.insert(
@@ -115,11 +156,9 @@ impl Store {
             object::namespace(&object),
             object::name(&object).unwrap_or_default(),
         );
-        self.objects
-            .entry(def.store_key())
-            .or_default()
-            .insert(key, object.clone());
-        object
+        let objects = self.objects.entry(def.store_key()).or_default();
+        objects.insert(key.clone(), Stored::new(object));
+        &objects[&key]
     }
 
     pub fn remove(
@@ -134,7 +173,7 @@ impl Store {
             // A delete is a write: it moves the revision on, as etcd's does.
             self.revision += 1;
         }
-        removed
+        removed.map(|stored| stored.object)
     }
 
     /// Every stored object with its resource, for cascading deletes and inventories.
@@ -142,7 +181,7 @@ impl Store {
         let mut all = Vec::new();
         for def in RESOURCES {
             if let Some(objects) = self.objects.get(&def.store_key()) {
-                all.extend(objects.values().map(|object| (def, object)));
+                all.extend(objects.values().map(|stored| (def, &stored.object)));
             }
         }
         all

@@ -39,6 +39,18 @@ impl KubeResponse {
         body: &T,
         content_type: &'static str,
     ) -> Self {
+        // serde_json's writer rather than `Display`, which goes through `fmt` per token.
+        // Serializing a `Value` cannot fail.
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        Self::with_body(status, body, content_type)
+    }
+
+    /// A body already written as JSON.
+    pub(super) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Self {
+        Self::with_body(status, body, "application/json")
+    }
+
+    fn with_body(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Self {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         // The API server marks every answer private so proxies never cache one user's view.
@@ -49,9 +61,7 @@ impl KubeResponse {
         Self {
             status,
             headers,
-            // serde_json's writer rather than `Display`, which goes through `fmt` per token.
-            // Serializing a `Value` cannot fail.
-            body: serde_json::to_vec(body).unwrap_or_default(),
+            body,
         }
     }
 

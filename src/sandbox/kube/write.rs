@@ -61,12 +61,11 @@ pub(super) fn create(store: &mut Store, ctx: &Ctx<'_>) -> Result<KubeResponse, S
     let prepared = admission::prepare(ctx.def, store, None, body, ctx.namespace, &name, ctx.now)?;
     managed.update(ctx.def, None, &prepared, actor(ctx).as_actor());
     let candidate = with_managed(prepared, &managed);
-    let stored = if ctx.query.dry_run()? {
-        candidate
-    } else {
-        store.write(ctx.def, candidate)
-    };
-    Ok(ctx.respond_object(StatusCode::CREATED, &stored, &warnings))
+    if ctx.query.dry_run()? {
+        return Ok(ctx.respond_object(StatusCode::CREATED, &candidate, &warnings));
+    }
+    let stored = store.write(ctx.def, candidate);
+    Ok(ctx.respond_stored(StatusCode::CREATED, stored, &warnings))
 }
 
 pub(super) fn replace(
@@ -166,12 +165,12 @@ pub(super) fn finish(
                 .insert("resourceVersion".to_owned(), json!(version));
         }
     }
-    let stored = if ctx.query.dry_run()? {
-        super::store::canonical(candidate)
-    } else {
-        store.write(ctx.def, candidate)
-    };
-    Ok(ctx.respond_object(status, &stored, warnings))
+    if ctx.query.dry_run()? {
+        let shown = super::store::canonical(candidate);
+        return Ok(ctx.respond_object(status, &shown, warnings));
+    }
+    let stored = store.write(ctx.def, candidate);
+    Ok(ctx.respond_stored(status, stored, warnings))
 }
 
 /// The owned strings behind a [`Actor`] for this request.

@@ -369,3 +369,38 @@ fn built_in_resources_are_applied_too() {
         .expect(StatusCode::OK);
     assert_eq!(updated["data"], json!({"a": "1"}));
 }
+
+/// Stored objects keep the JSON their first answer wrote, for lists to copy: a later write must
+/// replace it, and a list must read exactly as one serialized from the objects.
+#[test]
+fn lists_show_each_object_as_last_written_byte_for_byte() {
+    let mut cluster = cluster();
+    let first = apply(&db(), "vaultwire", false, &spc("payments-db", "kv-one"))
+        .send(&mut cluster)
+        .expect(StatusCode::CREATED);
+    let listed = get(SPC_PATH).send(&mut cluster).expect(StatusCode::OK);
+    assert_eq!(listed["items"], json!([first]));
+    let second = apply(&db(), "vaultwire", false, &spc("payments-db", "kv-two"))
+        .send(&mut cluster)
+        .expect(StatusCode::OK);
+    assert_eq!(second["spec"]["parameters"]["keyvaultName"], "kv-two");
+    let answer = get(SPC_PATH).send(&mut cluster);
+    let listed = answer.expect(StatusCode::OK);
+    assert_eq!(listed["items"], json!([second]));
+    // `kind`, `apiVersion`, `metadata`, `items`: the real server's order for lists.
+    let expected = format!(
+        r#"{{"kind":"SecretProviderClassList","apiVersion":"secrets-store.csi.x-k8s.io/v1","metadata":{},"items":[{}]}}"#,
+        listed["metadata"], second
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&answer.0.body),
+        expected,
+        "the real server's key order, nothing more"
+    );
+    // A persisted world holds the objects only, and serves the same list once reloaded.
+    let saved = serde_json::to_value(&cluster).unwrap();
+    assert!(!saved.to_string().contains("\"json\""), "{saved}");
+    let mut reloaded: KubeCluster = serde_json::from_value(saved).unwrap();
+    let again = get(SPC_PATH).send(&mut reloaded);
+    assert_eq!(again.0.body, answer.0.body);
+}
