@@ -48,10 +48,10 @@ pub fn is_unknown(value: &Value) -> bool {
 pub fn compute(
     address: &Address,
     desired: Option<Attributes>,
-    live: Option<&Attributes>,
+    live: Option<Attributes>,
     schema: &Schema,
 ) -> ResourceChange {
-    let (action, replace_paths) = match (desired.as_ref(), live) {
+    let (action, replace_paths) = match (desired.as_ref(), live.as_ref()) {
         (None, None) => (Action::NoOp, Vec::new()),
         (Some(_), None) => (Action::Create, Vec::new()),
         (None, Some(_)) => (Action::Delete, Vec::new()),
@@ -83,7 +83,7 @@ pub fn compute(
     ResourceChange {
         address: address.clone(),
         action,
-        before: live.cloned(),
+        before: live,
         after: desired,
         replace_paths,
         reason,
@@ -136,7 +136,7 @@ mod tests {
             compute(&address, Some(some.clone()), None, &SCHEMA).action,
             Action::Create
         );
-        let delete = compute(&address, None, Some(&some), &SCHEMA);
+        let delete = compute(&address, None, Some(some.clone()), &SCHEMA);
         assert_eq!(delete.action, Action::Delete);
         assert_eq!(delete.reason, Some(Reason::NotInPlan));
         assert_eq!(compute(&address, None, None, &SCHEMA).action, Action::NoOp);
@@ -153,7 +153,7 @@ mod tests {
         let change = compute(
             &Address::vault("a"),
             Some(desired.clone()),
-            Some(&live),
+            Some(live.clone()),
             &SCHEMA,
         );
         assert_eq!(change.action, Action::NoOp);
@@ -166,7 +166,7 @@ mod tests {
         let change = compute(
             &Address::vault("a"),
             Some(desired.clone()),
-            Some(&live),
+            Some(live.clone()),
             &SCHEMA,
         );
         assert_eq!(change.action, Action::Replace);
@@ -179,7 +179,7 @@ mod tests {
         let change = compute(
             &Address::vault("a"),
             Some(desired.clone()),
-            Some(&live),
+            Some(live.clone()),
             &SCHEMA,
         );
         assert_eq!(change.action, Action::Update);
@@ -192,7 +192,7 @@ mod tests {
         let change = compute(
             &Address::grant("g"),
             Some(desired.clone()),
-            Some(&live),
+            Some(live.clone()),
             &SCHEMA,
         );
         assert_eq!(change.action, Action::Update);
@@ -217,7 +217,7 @@ mod tests {
             compute(
                 &Address::addon("a"),
                 Some(desired.clone()),
-                Some(&live),
+                Some(live.clone()),
                 &schema
             )
             .action,

@@ -21,6 +21,10 @@ pub struct PlanOptions {
     /// Limit to these addresses and what they depend on.
     pub targets: Vec<Address>,
     pub parallelism: usize,
+    /// Whether [`Planned::refreshed`] is filled. Apply, import, saved change sets and
+    /// `--refresh-only` start from the live records; a plan that is only shown does not, and
+    /// then skips a copy of every live resource (hundreds of SecretProviderClass manifests).
+    pub keep_refreshed: bool,
 }
 
 /// Everything `plan` computed; what `apply` executes.
@@ -163,13 +167,22 @@ pub fn diff_all(
         if let (Some(desired), None) = (&desired, &observed.live) {
             check_creatable(plan, address, desired, observed.soft_deleted)?;
         }
+        if let Some(entry) = prior.and_then(|prior| {
+            drift_of(
+                address,
+                prior,
+                observed.live.as_ref().map(|l| &l.attributes),
+            )
+        }) {
+            drift.push(entry);
+        }
         let schema = resources::schema(address.kind);
-        let mut change = compute(
-            address,
-            desired,
-            observed.live.as_ref().map(|l| &l.attributes),
-            schema,
-        );
+        let (live_attributes, live) = match observed.live {
+            Some(live) if options.keep_refreshed => (Some(live.attributes.clone()), Some(live)),
+            Some(live) => (Some(live.attributes), None),
+            None => (None, None),
+        };
+        let mut change = compute(address, desired, live_attributes, schema);
         if change.action == Action::Create && prior.is_some() {
             change.reason = Some(Reason::DeletedOutside);
         }
@@ -188,16 +201,7 @@ pub fn diff_all(
         {
             derived.addon_identities.remove(&address.key);
         }
-        if let Some(entry) = prior.and_then(|prior| {
-            drift_of(
-                address,
-                prior,
-                observed.live.as_ref().map(|l| &l.attributes),
-            )
-        }) {
-            drift.push(entry);
-        }
-        if let Some(live) = observed.live {
+        if let Some(live) = live {
             let dependencies = dag.dependencies_of(address).cloned().collect::<Vec<_>>();
             let dependencies = if dependencies.is_empty() {
                 prior.map(|p| p.dependencies.clone()).unwrap_or_default()

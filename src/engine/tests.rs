@@ -37,6 +37,7 @@ fn options(mode: Mode) -> PlanOptions {
         mode,
         targets: vec![],
         parallelism: 4,
+        keep_refreshed: true,
     }
 }
 
@@ -249,6 +250,30 @@ async fn refresh_only_changes_nothing_but_the_state() {
 }
 
 #[tokio::test]
+async fn a_plan_only_shown_has_the_same_changes_and_drift_without_the_live_records() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    run.backend.world.lock().unwrap().role_assignments.clear();
+    let kept = run.plan(EXAMPLE, Mode::Normal).await;
+    let shown = plan(
+        &*run.backend,
+        &parse(EXAMPLE),
+        run.state.as_ref(),
+        &PlanOptions {
+            keep_refreshed: false,
+            ..options(Mode::Normal)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(kept.change_set.has_changes());
+    assert_eq!(shown.change_set, kept.change_set);
+    assert_eq!(shown.derived, kept.derived);
+    assert_eq!(kept.refreshed.len(), 4, "all but the deleted grant");
+    assert!(shown.refreshed.is_empty());
+}
+
+#[tokio::test]
 async fn a_new_addon_identity_replaces_grants_and_updates_spcs() {
     let mut run = Run::new();
     run.apply(EXAMPLE, Mode::Normal).await.unwrap();
@@ -390,6 +415,7 @@ async fn targets_limit_the_plan_to_what_they_depend_on() {
             mode: Mode::Normal,
             targets: vec![Address::grant("demo-reads-payments")],
             parallelism: 4,
+            keep_refreshed: true,
         },
     )
     .await

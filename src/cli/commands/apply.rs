@@ -87,6 +87,7 @@ pub async fn run<B: Backend>(
                 mode: command.mode,
                 targets: Vec::new(),
                 parallelism: command.parallelism,
+                keep_refreshed: true,
             };
             plan(&*backend, &loaded.plan, state.as_ref(), &options).await?
         }

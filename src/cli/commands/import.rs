@@ -102,6 +102,7 @@ pub async fn run<B: Backend>(
         mode: Mode::Normal,
         targets: vec![address.clone()],
         parallelism: 4,
+        keep_refreshed: true,
     };
     let planned = plan(backend, &loaded.plan, state.as_ref(), &options).await?;
     let record = planned

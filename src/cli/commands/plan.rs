@@ -66,6 +66,8 @@ pub async fn run<B: Backend>(
         mode: command.mode,
         targets: command.targets.clone(),
         parallelism: command.parallelism,
+        // The change set saved with `--out` and `--refresh-only`'s state update carry them.
+        keep_refreshed: command.out.is_some() || command.mode == Mode::RefreshOnly,
     };
     let planned = plan(backend, &loaded.plan, state.as_ref(), &options).await?;
     let rendered = match command.format {
