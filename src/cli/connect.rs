@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan};
+use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan, state_path_of};
 use crate::cli::output::Output;
 use crate::error::Error;
 use crate::plan::model::{Cloud, Target};
@@ -21,7 +21,6 @@ use crate::providers::session::AzureSession;
 use crate::sandbox::handle::{Sandbox, SandboxHandle};
 use crate::sandbox::ids;
 use crate::sandbox::options::SandboxOptions;
-use crate::state::store::state_path;
 use crate::task::joined;
 
 /// The sandbox directory commands share with `vaultwire sandbox serve`; `VAULTWIRE_SANDBOX_DIR`
@@ -42,7 +41,11 @@ pub struct Connected {
 /// Signs in to `target`, first starting a sandbox in this process when the plan needs one and
 /// none is running.
 pub async fn connect(target: &Target) -> Result<Connected, Error> {
-    match route(target, Environment::from_process()) {
+    connect_by(target, route(target, Environment::from_process())).await
+}
+
+async fn connect_by(target: &Target, route: Route) -> Result<Connected, Error> {
+    match route {
         Route::Ready(environment) => signed_in(target, environment, None).await,
         Route::StartSandbox { environment, dir } => {
             let handle = Sandbox::start(SandboxOptions {
@@ -73,16 +76,18 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
     let source = read(path)?;
     let mut state = None;
     let mut signing_in = None;
+    // Where a sandbox must first be started: that waits for the check.
+    let mut start_after_check = None;
     let checked = check_seeing_target(&source, |target| {
-        state = Some(StateRead::start(state_path(
-            path,
-            target.state.as_ref().map(|s| s.value.as_str()),
-        )));
-        if let Route::Ready(environment) = route(target, Environment::from_process()) {
-            let target = target.clone();
-            signing_in = Some(tokio::spawn(async move {
-                signed_in(&target, environment, None).await
-            }));
+        state = Some(StateRead::start(state_path_of(path, target)));
+        match route(target, Environment::from_process()) {
+            Route::Ready(environment) => {
+                let target = target.clone();
+                signing_in = Some(tokio::spawn(async move {
+                    signed_in(&target, environment, None).await
+                }));
+            }
+            start => start_after_check = Some(start),
         }
     });
     tracing::debug!(signing_in = signing_in.is_some(), "plan checked");
@@ -96,11 +101,14 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
         }
     };
     let state = state.unwrap_or_else(|| loaded.read_state_meanwhile());
-    let connected = match signing_in {
-        Some(task) => joined(task).await.map_err(|cancelled| Error::Runtime {
+    let target = &loaded.plan.target;
+    let connected = match (signing_in, start_after_check) {
+        (Some(task), _) => joined(task).await.map_err(|cancelled| Error::Runtime {
             source: std::io::Error::other(cancelled),
         })??,
-        None => connect(&loaded.plan.target).await?,
+        (None, Some(route)) => connect_by(target, route).await?,
+        // `[target]` was not seen early (a warning before it): routed only now.
+        (None, None) => connect(target).await?,
     };
     Ok(Prepared {
         loaded,

@@ -64,9 +64,11 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             let command = import::ImportCommand::from_args(&args)?;
             runtime()?.block_on(async {
                 let Prepared {
-                    loaded, connected, ..
+                    loaded,
+                    state,
+                    connected,
                 } = check_and_connect(&args.plan, output).await?;
-                import::run(&*connected.backend, &loaded, &command).await
+                import::run(&*connected.backend, &loaded, state, &command).await
             })
         }
         Command::State(StateCommand::List(args)) => state::list(args, output),

@@ -56,14 +56,21 @@ impl Run {
     }
 
     async fn plan(&self, text: &str, mode: Mode) -> Planned {
-        plan(
-            &*self.backend,
-            &parse(text),
-            self.state.as_ref(),
-            &options(mode),
-        )
-        .await
-        .unwrap()
+        self.plan_with(text, &options(mode)).await
+    }
+
+    async fn plan_with(&self, text: &str, options: &PlanOptions) -> Planned {
+        plan(&*self.backend, &parse(text), self.state.as_ref(), options)
+            .await
+            .unwrap()
+    }
+
+    /// The example applied, then its role assignment deleted outside vaultwire.
+    async fn with_grant_deleted_outside() -> Self {
+        let mut run = Self::new();
+        run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+        run.backend.world.lock().unwrap().role_assignments.clear();
+        run
     }
 
     async fn apply(&mut self, text: &str, mode: Mode) -> Result<ApplyReport, ApplyError> {
@@ -236,9 +243,7 @@ async fn drift_is_reported_and_repaired() {
 
 #[tokio::test]
 async fn refresh_only_changes_nothing_but_the_state() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
-    run.backend.world.lock().unwrap().role_assignments.clear();
+    let run = Run::with_grant_deleted_outside().await;
     let planned = run.plan(EXAMPLE, Mode::RefreshOnly).await;
     assert!(!planned.change_set.has_changes());
     assert_eq!(planned.change_set.drift.len(), 1);
@@ -251,21 +256,17 @@ async fn refresh_only_changes_nothing_but_the_state() {
 
 #[tokio::test]
 async fn a_plan_only_shown_has_the_same_changes_and_drift_without_the_live_records() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
-    run.backend.world.lock().unwrap().role_assignments.clear();
+    let run = Run::with_grant_deleted_outside().await;
     let kept = run.plan(EXAMPLE, Mode::Normal).await;
-    let shown = plan(
-        &*run.backend,
-        &parse(EXAMPLE),
-        run.state.as_ref(),
-        &PlanOptions {
-            keep_refreshed: false,
-            ..options(Mode::Normal)
-        },
-    )
-    .await
-    .unwrap();
+    let shown = run
+        .plan_with(
+            EXAMPLE,
+            &PlanOptions {
+                keep_refreshed: false,
+                ..options(Mode::Normal)
+            },
+        )
+        .await;
     assert!(kept.change_set.has_changes());
     assert_eq!(shown.change_set, kept.change_set);
     assert_eq!(shown.derived, kept.derived);

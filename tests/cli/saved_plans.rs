@@ -79,3 +79,37 @@ fn a_saved_change_set_holds_no_secret_and_no_token() {
     assert!(!saved.contains(vaultwire::sandbox::ids::CLIENT_SECRET));
     assert!(!saved.contains("eyJ"), "no JWT in the saved change set");
 }
+
+/// A saved change set carries the live records of what it leaves alone: applying it keeps every
+/// resource in the state, as `apply` without a saved file does.
+#[test]
+fn a_saved_change_set_keeps_the_resources_it_does_not_change_in_the_state() {
+    let repo = Repo::new();
+    repo.apply();
+    let before = repo.state();
+    repo.test.write(
+        "plans/example.toml",
+        &EXAMPLE.replacen(
+            "rotation_poll_interval = \"2m\"",
+            "rotation_poll_interval = \"5m\"",
+            1,
+        ),
+    );
+    let plan = repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    assert!(
+        plan.contains("0 to add, 1 to change, 0 to destroy"),
+        "{plan}"
+    );
+    repo.expect(0, &["apply", "changes.json"]);
+    let after = repo.state();
+    for (address, record) in before["resources"].as_object().unwrap() {
+        if address == "addon.demo" {
+            continue;
+        }
+        assert_eq!(
+            after["resources"][address]["attributes"], record["attributes"],
+            "{address} is still recorded as it was"
+        );
+    }
+    repo.assert_converged();
+}

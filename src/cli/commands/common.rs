@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::output::Output;
 use crate::error::Error;
 use crate::plan::diagnostic::{Diagnostic, RenderStyle, render, summary};
-use crate::plan::model::Plan;
+use crate::plan::model::{Plan, Target};
 use crate::plan::{Checked, PlanSource, check, read};
 use crate::state::model::StateFile;
 use crate::state::store;
@@ -22,10 +22,7 @@ pub struct LoadedPlan {
 impl LoadedPlan {
     /// Where this plan's state lives.
     pub fn state_path(&self) -> PathBuf {
-        store::state_path(
-            &self.path,
-            self.plan.target.state.as_ref().map(|s| s.value.as_str()),
-        )
+        state_path_of(&self.path, &self.plan.target)
     }
 
     /// The state, if there is one yet.
@@ -37,6 +34,11 @@ impl LoadedPlan {
     pub fn read_state_meanwhile(&self) -> StateRead {
         StateRead::start(self.state_path())
     }
+}
+
+/// Where the state of the plan at `plan_path` with `target` lives.
+pub fn state_path_of(plan_path: &Path, target: &Target) -> PathBuf {
+    store::state_path(plan_path, target.state.as_ref().map(|s| s.value.as_str()))
 }
 
 /// A state file being read on a blocking thread (signing in meanwhile: reading the state of

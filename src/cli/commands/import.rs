@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::cli::args::ImportArgs;
-use crate::cli::commands::common::LoadedPlan;
+use crate::cli::commands::common::{LoadedPlan, StateRead};
 use crate::engine::backend::Backend;
 use crate::engine::plan::{PlanOptions, plan};
 use crate::engine::saved::Mode;
@@ -85,13 +85,14 @@ fn same_resource(kind: ResourceKind, given: &str, found: &str) -> bool {
 pub async fn run<B: Backend>(
     backend: &B,
     loaded: &LoadedPlan,
+    state: StateRead,
     command: &ImportCommand,
 ) -> Result<Outcome, Error> {
     let address = &command.address;
     if !crate::graph::build(&loaded.plan).contains(address) {
         return Err(ImportError::NotInPlan(address.clone()).into());
     }
-    let state = loaded.load_state()?;
+    let state = state.get().await?;
     if state
         .as_ref()
         .is_some_and(|state| state.resources.contains_key(address))

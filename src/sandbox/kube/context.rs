@@ -73,7 +73,7 @@ impl Ctx<'_> {
         if in_version(&stored.object, &self.api_version()) {
             self.respond_json(status, stored.json().to_vec(), warnings)
         } else {
-            self.respond(status, &self.output(&stored.object), warnings)
+            self.respond_object(status, &stored.object, warnings)
         }
     }
 

@@ -33,15 +33,14 @@ pub(super) fn list(store: &Store, ctx: &Ctx<'_>) -> Result<KubeResponse, StatusE
     }
     let stored = select(store, ctx)?;
     let revision = store.revision().to_string();
-    if request::representation(ctx.headers) == Representation::Object
-        && shown_as_stored(ctx, &stored)
-    {
+    let representation = request::representation(ctx.headers);
+    if representation == Representation::Object && shown_as_stored(ctx, &stored) {
         // The usual case: each item's JSON as stored, copied rather than serialized again.
         let body = object_list(ctx, &revision, &stored);
         return Ok(ctx.respond_json(StatusCode::OK, body, &[]));
     }
     let items: Vec<&Value> = stored.iter().map(|stored| &stored.object).collect();
-    let body = match request::representation(ctx.headers) {
+    let body = match representation {
         Representation::Object => {
             let items: Vec<Value> = items.iter().map(|item| list_item(ctx, item)).collect();
             json!({
@@ -77,7 +76,6 @@ pub(super) fn select<'s>(store: &'s Store, ctx: &Ctx<'_>) -> Result<Vec<&'s Stor
 /// A list whose items are shown exactly as stored, in the real server's key order:
 /// `{"kind":…,"apiVersion":…,"metadata":{"resourceVersion":…},"items":[…]}`.
 fn object_list(ctx: &Ctx<'_>, revision: &str, items: &[&Stored]) -> Vec<u8> {
-    let head = json!({"metadata": {"resourceVersion": revision}});
     let mut body = Vec::with_capacity(
         items
             .iter()
@@ -90,7 +88,7 @@ fn object_list(ctx: &Ctx<'_>, revision: &str, items: &[&Stored]) -> Vec<u8> {
     body.extend_from_slice(b",\"apiVersion\":");
     write_json(&mut body, &ctx.api_version());
     body.extend_from_slice(b",\"metadata\":");
-    write_json(&mut body, &head["metadata"]);
+    write_json(&mut body, &json!({"resourceVersion": revision}));
     body.extend_from_slice(b",\"items\":[");
     for (index, item) in items.iter().enumerate() {
         if index > 0 {
