@@ -94,8 +94,15 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
     let loaded = match loaded_plan(path, source, checked, output) {
         Ok(loaded) => loaded,
         Err(invalid) => {
+            // Abandoned, and waited for: exiting while a worker is still inside a TLS
+            // handshake or a blocking thread still parses the state aborted the process now
+            // and then (SIGABRT from the C libraries' exit handlers).
             if let Some(task) = signing_in {
                 task.abort();
+                let _ = task.await;
+            }
+            if let Some(state) = state {
+                let _ = state.get().await;
             }
             return Err(invalid);
         }
@@ -103,12 +110,23 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
     let state = state.unwrap_or_else(|| loaded.read_state_meanwhile());
     let target = &loaded.plan.target;
     let connected = match (signing_in, start_after_check) {
-        (Some(task), _) => joined(task).await.map_err(|cancelled| Error::Runtime {
-            source: std::io::Error::other(cancelled),
-        })??,
-        (None, Some(route)) => connect_by(target, route).await?,
+        (Some(task), _) => joined(task)
+            .await
+            .map_err(|cancelled| Error::Runtime {
+                source: std::io::Error::other(cancelled),
+            })
+            .and_then(|signed_in| signed_in),
+        (None, Some(route)) => connect_by(target, route).await,
         // `[target]` was not seen early (a warning before it): routed only now.
-        (None, None) => connect(target).await?,
+        (None, None) => connect(target).await,
+    };
+    let connected = match connected {
+        Ok(connected) => connected,
+        Err(failed) => {
+            // As for an invalid plan: no thread may still be reading the state at exit.
+            let _ = state.get().await;
+            return Err(failed);
+        }
     };
     Ok(Prepared {
         loaded,
