@@ -169,12 +169,7 @@ pub fn live_spc(manifest: serde_json::Value) -> LiveSpc {
         namespace: text("/metadata/namespace"),
         name: text("/metadata/name"),
         resource_version: Some("42".to_owned()),
-        provider: Some(text("/spec/provider")),
         parameters,
-        secret_objects: manifest
-            .pointer("/spec/secretObjects")
-            .cloned()
-            .unwrap_or(serde_json::Value::Null),
         managed_by_vaultwire: true,
         manifest,
     }

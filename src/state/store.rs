@@ -93,27 +93,42 @@ pub fn load(path: &Path) -> Result<Option<StateFile>, StateError> {
 }
 
 fn parse(path: &Path, text: &str) -> Result<StateFile, StateError> {
-    // Look at the version before the full parse, so a newer format gets a clear message rather
-    // than an "unknown field" error.
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|source| StateError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
-    let found = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    if found != u64::from(FORMAT_VERSION) {
-        return Err(StateError::UnsupportedVersion {
-            path: path.to_owned(),
-            found,
-        });
-    }
-    serde_json::from_value(value).map_err(|source| StateError::Parse {
+    // One pass straight into the model: a state of hundreds of resources is a megabyte, read
+    // beside the sign-in on every run. Only when that fails, or finds another version, is the
+    // version looked at on its own, so a newer format gets a clear message rather than an
+    // "unknown field" error.
+    let unsupported = |found| StateError::UnsupportedVersion {
         path: path.to_owned(),
-        source,
-    })
+        found,
+    };
+    match serde_json::from_str::<StateFile>(text) {
+        Ok(state) if state.format_version == FORMAT_VERSION => Ok(state),
+        Ok(state) => Err(unsupported(u64::from(state.format_version))),
+        Err(source) => match format_version(text) {
+            Some(found) if found != u64::from(FORMAT_VERSION) => Err(unsupported(found)),
+            _ => Err(StateError::Parse {
+                path: path.to_owned(),
+                source,
+            }),
+        },
+    }
+}
+
+/// `format_version` of a state file that did not parse, when it is JSON with one (0 when that
+/// is missing or not a number, as an old or foreign file would have it).
+fn format_version(text: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        format_version: Option<serde_json::Value>,
+    }
+    let versioned: Versioned = serde_json::from_str(text).ok()?;
+    Some(
+        versioned
+            .format_version
+            .as_ref()
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0),
+    )
 }
 
 /// Writes `state` to `path` atomically, keeping the previous file as `.backup`.
@@ -295,6 +310,40 @@ mod tests {
             StateError::UnsupportedVersion { found: 2, .. }
         ));
         assert!(error.to_string().contains("format_version 2"));
+    }
+
+    #[test]
+    fn a_newer_format_of_another_shape_is_refused_by_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.state.json");
+        for (text, found) in [
+            (r#"{"format_version": 3, "resources": [{"id": 1}]}"#, 3),
+            (
+                r#"{"format_version": 8589934592, "resources": {}}"#,
+                8_589_934_592,
+            ),
+            (r#"{"resources": {}, "lineage": 7}"#, 0),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            match load(&path) {
+                Err(StateError::UnsupportedVersion { found: got, .. }) => {
+                    assert_eq!(got, found, "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_current_format_that_does_not_fit_the_model_is_a_parse_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.state.json");
+        let text = format!(
+            r#"{{"format_version": {FORMAT_VERSION}, "lineage": "x", "serial": "one", "resources": {{}}}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        let error = load(&path).unwrap_err();
+        assert!(matches!(error, StateError::Parse { .. }), "{error:?}");
     }
 
     #[test]

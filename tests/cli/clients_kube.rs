@@ -172,12 +172,12 @@ async fn secret_provider_classes_are_served_with_the_addon_and_applied_read_list
         "live and desired compare equal"
     );
     assert!(applied.managed_by_vaultwire);
-    assert_eq!(applied.provider.as_deref(), Some("azure"));
+    assert_eq!(applied.provider(), Some("azure"));
     assert_eq!(
         applied.parameters.get("userAssignedIdentityID"),
         Some(&identity.client_id)
     );
-    assert_eq!(applied.secret_objects[0]["secretName"], "payments-db");
+    assert_eq!(applied.secret_objects()[0]["secretName"], "payments-db");
 
     let read = spcs.get("payments", "payments-db").await.unwrap().unwrap();
     assert_eq!(read, applied);

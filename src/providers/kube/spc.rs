@@ -117,25 +117,32 @@ impl SpcSpec {
             .collect()
     }
 
-    /// The whole object to server-side apply.
+    /// The whole object to server-side apply. Built from its parts: `json!` would serialize
+    /// each part into a new value once more, for every SecretProviderClass of a plan.
     pub fn manifest(&self) -> Value {
-        let mut spec = json!({
-            "provider": "azure",
-            "parameters": self.parameters(),
-        });
+        let mut spec = Map::new();
+        spec.insert("provider".into(), "azure".into());
+        let parameters: Map<String, Value> = self
+            .parameters()
+            .into_iter()
+            .map(|(key, value)| (key, Value::String(value)))
+            .collect();
+        spec.insert("parameters".into(), Value::Object(parameters));
         if !self.sync.is_empty() {
-            spec["secretObjects"] = json!(self.secret_objects());
+            spec.insert("secretObjects".into(), Value::Array(self.secret_objects()));
         }
-        json!({
-            "apiVersion": "secrets-store.csi.x-k8s.io/v1",
-            "kind": "SecretProviderClass",
-            "metadata": {
-                "name": self.name,
-                "namespace": self.namespace,
-                "labels": BTreeMap::from([MANAGED_BY]),
-            },
-            "spec": spec,
-        })
+        let mut labels = Map::new();
+        labels.insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
+        let mut metadata = Map::new();
+        metadata.insert("name".into(), self.name.as_str().into());
+        metadata.insert("namespace".into(), self.namespace.as_str().into());
+        metadata.insert("labels".into(), Value::Object(labels));
+        let mut manifest = Map::new();
+        manifest.insert("apiVersion".into(), "secrets-store.csi.x-k8s.io/v1".into());
+        manifest.insert("kind".into(), "SecretProviderClass".into());
+        manifest.insert("metadata".into(), Value::Object(metadata));
+        manifest.insert("spec".into(), Value::Object(spec));
+        Value::Object(manifest)
     }
 
     /// The manifest as YAML, as `kubectl get -o yaml` would show it.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::Request;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use super::retry::with_retries;
 use super::{FIELD_MANAGER, KubeError, MANAGED_BY, SpcSpec, spc_api_resource};
@@ -22,10 +22,7 @@ pub struct LiveSpc {
     pub namespace: String,
     pub name: String,
     pub resource_version: Option<String>,
-    pub provider: Option<String>,
     pub parameters: BTreeMap<String, String>,
-    /// `spec.secretObjects` verbatim (`null` when absent).
-    pub secret_objects: Value,
     /// Carries vaultwire's `app.kubernetes.io/managed-by` label.
     pub managed_by_vaultwire: bool,
     /// What vaultwire manages of the object, in the shape it applies: `apiVersion`, `kind`,
@@ -61,11 +58,11 @@ struct WireList {
 impl LiveSpc {
     fn from_wire(object: WireSpc) -> Self {
         let WireSpc { metadata, spec } = object;
-        let label = metadata
+        let managed_by = metadata
             .labels
             .as_ref()
-            .and_then(|labels| labels.get(MANAGED_BY.0));
-        let manifest = managed_manifest(&metadata, label, &spec);
+            .and_then(|labels| labels.get(MANAGED_BY.0))
+            .cloned();
         let parameters = spec
             .get("parameters")
             .and_then(Value::as_object)
@@ -76,37 +73,64 @@ impl LiveSpc {
                     .collect()
             })
             .unwrap_or_default();
-        let managed_by_vaultwire = label.is_some_and(|value| value == MANAGED_BY.1);
+        let managed_by_vaultwire = managed_by.as_deref() == Some(MANAGED_BY.1);
+        let WireMetadata {
+            name,
+            namespace,
+            resource_version,
+            ..
+        } = metadata;
         Self {
-            namespace: metadata.namespace.unwrap_or_default(),
-            name: metadata.name.unwrap_or_default(),
-            resource_version: metadata.resource_version,
-            provider: spec
-                .get("provider")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            manifest: managed_manifest(name.as_deref(), namespace.as_deref(), managed_by, spec),
+            namespace: namespace.unwrap_or_default(),
+            name: name.unwrap_or_default(),
+            resource_version,
             parameters,
-            secret_objects: spec.get("secretObjects").cloned().unwrap_or(Value::Null),
             managed_by_vaultwire,
-            manifest,
         }
+    }
+
+    /// `spec.provider`.
+    pub fn provider(&self) -> Option<&str> {
+        self.manifest
+            .pointer("/spec/provider")
+            .and_then(Value::as_str)
+    }
+
+    /// `spec.secretObjects` verbatim (`null` when absent).
+    pub fn secret_objects(&self) -> &Value {
+        self.manifest
+            .pointer("/spec/secretObjects")
+            .unwrap_or(&Value::Null)
     }
 }
 
-/// The object as vaultwire applies it, so desired and live compare field for field.
-fn managed_manifest(object: &WireMetadata, managed_by: Option<&String>, spec: &Value) -> Value {
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("name".into(), json!(object.name));
-    metadata.insert("namespace".into(), json!(object.namespace));
+/// The object as vaultwire applies it, so desired and live compare field for field. Built
+/// from its parts rather than with `json!`, which would copy the whole `spec` once more: a
+/// plan lists every SecretProviderClass of every cluster.
+fn managed_manifest(
+    name: Option<&str>,
+    namespace: Option<&str>,
+    managed_by: Option<String>,
+    spec: Value,
+) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), name.into());
+    metadata.insert("namespace".into(), namespace.into());
     if let Some(value) = managed_by {
-        metadata.insert("labels".into(), json!({ MANAGED_BY.0: value }));
+        let mut labels = Map::new();
+        labels.insert(MANAGED_BY.0.into(), Value::String(value));
+        metadata.insert("labels".into(), Value::Object(labels));
     }
-    json!({
-        "apiVersion": "secrets-store.csi.x-k8s.io/v1",
-        "kind": "SecretProviderClass",
-        "metadata": metadata,
-        "spec": spec,
-    })
+    let mut manifest = Map::new();
+    manifest.insert(
+        "apiVersion".into(),
+        Value::String("secrets-store.csi.x-k8s.io/v1".into()),
+    );
+    manifest.insert("kind".into(), Value::String("SecretProviderClass".into()));
+    manifest.insert("metadata".into(), Value::Object(metadata));
+    manifest.insert("spec".into(), spec);
+    Value::Object(manifest)
 }
 
 fn describe(namespace: &str, name: &str) -> String {
