@@ -60,15 +60,18 @@ async fn tokens_and_client_secrets_never_reach_the_logs() {
 
     let http = ScriptedHttp::new();
     let vault = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv";
+    // The ARM token, and the AKS API servers' token fetched beside it.
+    for _ in 0..2 {
+        http.expect(
+            "POST",
+            &format!("/{TENANT}/oauth2/v2.0/token"),
+            Reply::json(
+                200,
+                json!({"token_type": "Bearer", "expires_in": 3600, "access_token": ACCESS_TOKEN}),
+            ),
+        );
+    }
     http.expect(
-        "POST",
-        &format!("/{TENANT}/oauth2/v2.0/token"),
-        Reply::json(
-            200,
-            json!({"token_type": "Bearer", "expires_in": 3600, "access_token": ACCESS_TOKEN}),
-        ),
-    )
-    .expect(
         "GET",
         vault,
         Reply::arm_error(429, "TooManyRequests", "slow down").header("retry-after", "1"),
@@ -95,7 +98,7 @@ async fn tokens_and_client_secrets_never_reach_the_logs() {
     let requests = http.requests();
     assert!(requests[0].body.contains(CLIENT_SECRET));
     assert_eq!(
-        requests[2].header("authorization"),
+        requests[3].header("authorization"),
         Some(format!("Bearer {ACCESS_TOKEN}").as_str())
     );
 

@@ -21,6 +21,10 @@ type Slot = Arc<Mutex<Option<AccessToken>>>;
 #[derive(Debug)]
 pub(crate) struct CachingCredential {
     inner: Arc<dyn TokenCredential>,
+    /// Scopes with a credential instance of their own. azure_identity's credentials hold one
+    /// lock across every scope's token request, so through one instance a second scope's
+    /// token waits a whole round trip for the first's.
+    own: HashMap<String, Arc<dyn TokenCredential>>,
     /// A slot per scope, so fetching one scope's token never waits for another's.
     tokens: std::sync::Mutex<HashMap<String, Slot>>,
 }
@@ -29,8 +33,15 @@ impl CachingCredential {
     pub(crate) fn new(inner: Arc<dyn TokenCredential>) -> Self {
         Self {
             inner,
+            own: HashMap::new(),
             tokens: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Fetches `scope`'s tokens through `credential` instead of the shared one.
+    pub(crate) fn with_own(mut self, scope: &str, credential: Arc<dyn TokenCredential>) -> Self {
+        self.own.insert(scope.to_owned(), credential);
+        self
     }
 
     fn slot(&self, key: String) -> Slot {
@@ -50,7 +61,9 @@ impl TokenCredential for CachingCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let slot = self.slot(scopes.join(" "));
+        let key = scopes.join(" ");
+        let inner = self.own.get(&key).unwrap_or(&self.inner).clone();
+        let slot = self.slot(key);
         // Held across the fetch on purpose: concurrent callers for a scope wait for one token
         // request.
         let mut cached = slot.lock().await;
@@ -59,7 +72,7 @@ impl TokenCredential for CachingCredential {
         {
             return Ok(token.clone());
         }
-        let token = self.inner.get_token(scopes, options).await?;
+        let token = inner.get_token(scopes, options).await?;
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -79,6 +92,18 @@ mod tests {
         }
         cache.get_token(&["scope-b"], None).await.unwrap();
         assert_eq!(inner.scopes(), ["scope-a", "scope-b"]);
+    }
+
+    #[tokio::test]
+    async fn a_scope_with_its_own_instance_is_fetched_through_it_alone() {
+        let shared = FakeCredential::new();
+        let own = FakeCredential::new();
+        let cache = CachingCredential::new(shared.clone()).with_own("scope-aks", own.clone());
+        cache.get_token(&["scope-arm"], None).await.unwrap();
+        cache.get_token(&["scope-aks"], None).await.unwrap();
+        cache.get_token(&["scope-aks"], None).await.unwrap();
+        assert_eq!(shared.scopes(), ["scope-arm"]);
+        assert_eq!(own.scopes(), ["scope-aks"]);
     }
 
     #[tokio::test]

@@ -42,6 +42,20 @@ impl Credential {
         self.kind
     }
 
+    /// As [`Credential::from_token_credential`], with `scope`'s tokens fetched through a
+    /// credential instance of its own (`own`), so they never wait behind another scope's.
+    fn with_own_instance_for(
+        kind: CredentialKind,
+        inner: Arc<dyn TokenCredential>,
+        scope: &str,
+        own: Arc<dyn TokenCredential>,
+    ) -> Self {
+        Self {
+            kind,
+            inner: Arc::new(CachingCredential::new(inner).with_own(scope, own)),
+        }
+    }
+
     /// The credential for azure_core pipelines and kube token requests.
     pub fn token_credential(&self) -> Arc<dyn TokenCredential> {
         self.inner.clone()
@@ -104,7 +118,8 @@ impl AuthError {
     }
 }
 
-/// Signs in with the credential `method` selects, proving it by getting an ARM token.
+/// Signs in with the credential `method` selects, proving it by getting an ARM token (and
+/// fetching, beside it, the token of the AKS API servers).
 pub async fn sign_in(
     method: &AuthMethod,
     env: &Environment,
@@ -124,7 +139,7 @@ pub async fn sign_in(
             }
         };
         let kind = source.kind();
-        let inner = match build(source, cloud, tenant_id) {
+        let inner = match build(source.clone(), cloud, tenant_id) {
             Ok(inner) => inner,
             Err(error) => {
                 attempts.push(Attempt {
@@ -134,8 +149,23 @@ pub async fn sign_in(
                 continue;
             }
         };
-        let credential = Credential::from_token_credential(kind, inner);
-        match credential.inner.get_token(&[cloud.arm_scope()], None).await {
+        // The AKS API servers' token is asked for beside ARM's, through an instance of its
+        // own (one instance would fetch them one after the other): it is needed as soon as
+        // the first cluster's kubeconfig arrives, and asked for then it would queue behind
+        // a refresh's burst of ARM reads. Its outcome matters only when a cluster needs it,
+        // which asks again (the run's token cache keeps the answer).
+        let credential = match build(source, cloud, tenant_id) {
+            Ok(own) => {
+                Credential::with_own_instance_for(kind, inner, cloud.aks_server_scope(), own)
+            }
+            Err(_) => Credential::from_token_credential(kind, inner),
+        };
+        let (arm, aks) = ([cloud.arm_scope()], [cloud.aks_server_scope()]);
+        let (proof, _aks) = tokio::join!(
+            credential.inner.get_token(&arm, None),
+            credential.inner.get_token(&aks, None)
+        );
+        match proof {
             Ok(_) => {
                 tracing::debug!(credential = %kind, "signed in to azure");
                 return Ok(credential);
@@ -220,6 +250,7 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::azure::cloud::AKS_SERVER_APP_SCOPE;
     use crate::providers::testing::{Reply, ScriptedHttp};
 
     const TENANT: &str = "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c";
@@ -235,14 +266,16 @@ mod tests {
     #[tokio::test]
     async fn client_secret_signs_in_at_the_clouds_authority_with_the_arm_scope() {
         let http = ScriptedHttp::new();
-        http.expect(
-            "POST",
-            &format!("/{TENANT}/oauth2/v2.0/token"),
-            Reply::json(
-                200,
-                serde_json::json!({"token_type": "Bearer", "expires_in": 3600, "access_token": "tok-123"}),
-            ),
-        );
+        for token in ["tok-123", "tok-aks"] {
+            http.expect(
+                "POST",
+                &format!("/{TENANT}/oauth2/v2.0/token"),
+                Reply::json(
+                    200,
+                    serde_json::json!({"token_type": "Bearer", "expires_in": 3600, "access_token": token}),
+                ),
+            );
+        }
         let cloud = AzureCloud::public().with_http_client(http.clone());
         let credential = sign_in(
             &AuthMethod::ClientSecret,
@@ -265,19 +298,66 @@ mod tests {
                 .contains("scope=https%3A%2F%2Fmanagement.core.windows.net%2F%2F.default")
         );
         assert!(!format!("{credential:?}").contains("tok-123"));
+        // The AKS API servers' token was fetched beside it, and is served from the run's cache.
+        assert!(http.requests()[1].body.contains(&format!(
+            "scope={}",
+            form_urlencoded::byte_serialize(AKS_SERVER_APP_SCOPE.as_bytes()).collect::<String>()
+        )));
+        let aks = credential
+            .token_credential()
+            .get_token(&[AKS_SERVER_APP_SCOPE], None)
+            .await
+            .unwrap();
+        assert_eq!(aks.token.secret(), "tok-aks");
+        assert_eq!(http.requests().len(), 2);
     }
 
     #[tokio::test]
-    async fn when_nothing_works_one_error_lists_every_attempt_and_why() {
+    async fn a_failed_aks_token_does_not_fail_the_sign_in() {
         let http = ScriptedHttp::new();
         http.expect(
             "POST",
             &format!("/{TENANT}/oauth2/v2.0/token"),
             Reply::json(
-                401,
-                serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
+                200,
+                serde_json::json!({"token_type": "Bearer", "expires_in": 3600, "access_token": "tok-arm"}),
             ),
         );
+        http.expect(
+            "POST",
+            &format!("/{TENANT}/oauth2/v2.0/token"),
+            Reply::json(
+                400,
+                serde_json::json!({"error": "invalid_scope", "error_description": "AADSTS70011: The provided value for scope is not valid."}),
+            ),
+        );
+        let cloud = AzureCloud::public().with_http_client(http.clone());
+        let credential = sign_in(
+            &AuthMethod::ClientSecret,
+            &client_secret_env("s3cret"),
+            &cloud,
+            TENANT,
+        )
+        .await
+        .unwrap();
+        assert_eq!(credential.kind(), CredentialKind::ClientSecret);
+        assert_eq!(http.requests().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn when_nothing_works_one_error_lists_every_attempt_and_why() {
+        let http = ScriptedHttp::new();
+        // The ARM token, and the AKS token asked for beside it.
+        for _ in 0..2 {
+            http.expect(
+                "POST",
+                &format!("/{TENANT}/oauth2/v2.0/token"),
+                Reply::json(
+                    401,
+                    serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
+                ),
+            );
+        }
         let cloud = AzureCloud::public().with_http_client(http.clone());
         // Only client secret is configured; `auth = "client-secret"` tries just that one.
         let error = sign_in(
