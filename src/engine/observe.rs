@@ -126,12 +126,15 @@ pub fn add_reads(
     }
 }
 
-/// Finds `address` in `world`.
+/// Finds `address` in `world`. A SecretProviderClass's manifest is moved out of `world`, not
+/// copied (copying hundreds of them was most of a refresh's matching): the one other address
+/// that can find the same object — the old key of a SecretProviderClass renamed in the plan
+/// file, still in the state — finds it [`taken`], and the caller copies it from the first.
 pub fn observe(
     address: &Address,
     attributes: &Attributes,
     settings: &Attributes,
-    world: &LiveWorld,
+    world: &mut LiveWorld,
     context: &Context,
 ) -> Observed {
     match address.kind {
@@ -284,23 +287,29 @@ fn observe_access_policy(
     }
 }
 
+/// What a manifest moved out of a [`LiveWorld`] leaves behind; never a manifest itself (one is
+/// always an object).
+pub fn taken(manifest: &Value) -> bool {
+    manifest.is_null()
+}
+
 fn observe_spc(
     attributes: &Attributes,
     settings: &Attributes,
-    world: &LiveWorld,
+    world: &mut LiveWorld,
     context: &Context,
 ) -> Observed {
     let cluster = cluster_ref(attributes, settings);
     let namespace = text(attributes, "namespace");
     let name = text(attributes, "name");
-    let live = world.spcs.get(&cluster.key).and_then(|spcs| {
+    let live = world.spcs.get_mut(&cluster.key).and_then(|spcs| {
         // Sorted by namespace and name (`LiveWorld::spcs`): thousands of lookups in a list of
         // thousands stay cheap.
         spcs.binary_search_by(|spc| {
             (spc.namespace.as_str(), spc.name.as_str()).cmp(&(namespace, name))
         })
         .ok()
-        .and_then(|index| spcs.get(index))
+        .and_then(|index| spcs.get_mut(index))
         .map(|spc| {
             let cluster_id = context.cluster_id(
                 text(attributes, "resource_group"),
@@ -313,7 +322,7 @@ fn observe_spc(
                     ("resource_group", json!(text(attributes, "resource_group"))),
                     ("namespace", json!(namespace)),
                     ("name", json!(name)),
-                    ("manifest", spc.manifest.clone()),
+                    ("manifest", std::mem::take(&mut spc.manifest)),
                 ]
                 .into_iter()
                 .map(|(key, value)| (key.to_owned(), value))
@@ -373,7 +382,7 @@ mod tests {
                 &Address::spc("s"),
                 &attributes,
                 &Attributes::new(),
-                &world,
+                &mut world.clone(),
                 &Context {
                     cloud: crate::plan::model::Cloud::Sandbox,
                     subscription_id: "s".into(),

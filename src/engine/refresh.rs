@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::backend::{Backend, BackendError, Live, ReadPlan};
-use crate::engine::observe::{Observed, add_reads, observe};
+use crate::engine::observe::{Observed, add_reads, observe, taken};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::Plan;
 use crate::resources::{self, AddonIdentity, Context, Derived};
@@ -69,8 +69,10 @@ pub async fn refresh<B: Backend>(
             add_reads(&mut read_plan, address, &attributes, &settings);
         }
     }
-    let world = backend.read(&read_plan, parallelism).await?;
+    let mut world = backend.read(&read_plan, parallelism).await?;
     let mut refreshed = Refreshed::default();
+    // Who took each SecretProviderClass's manifest out of `world`, by live ID.
+    let mut manifest_taken_by: BTreeMap<String, Address> = BTreeMap::new();
     let (addons, others): (Vec<&Address>, Vec<&Address>) = addresses
         .iter()
         .partition(|address| address.kind == ResourceKind::Addon);
@@ -80,7 +82,12 @@ pub async fn refresh<B: Backend>(
         else {
             continue;
         };
-        let observed = observe(address, &attributes, &settings, &world, context);
+        let mut observed = observe(address, &attributes, &settings, &mut world, context);
+        if address.kind == ResourceKind::Spc
+            && let Some(live) = observed.live.as_mut()
+        {
+            share_manifest(live, address, &mut manifest_taken_by, &refreshed.observed);
+        }
         if address.kind == ResourceKind::Addon
             && let Some(identity) = observed.live.as_ref().and_then(addon_identity)
         {
@@ -92,6 +99,31 @@ pub async fn refresh<B: Backend>(
         refreshed.observed.insert(address.clone(), observed);
     }
     Ok(refreshed)
+}
+
+/// Records who took a SecretProviderClass's manifest out of the world, or, when an earlier
+/// address did, copies it from that address's observation.
+fn share_manifest(
+    live: &mut Live,
+    address: &Address,
+    taken_by: &mut BTreeMap<String, Address>,
+    observed: &BTreeMap<Address, Observed>,
+) {
+    let Some(manifest) = live.attributes.get_mut("manifest") else {
+        return;
+    };
+    if !taken(manifest) {
+        taken_by.insert(live.id.clone(), address.clone());
+        return;
+    }
+    if let Some(first) = taken_by
+        .get(&live.id)
+        .and_then(|first| observed.get(first))
+        .and_then(|first| first.live.as_ref())
+        .and_then(|first| first.attributes.get("manifest"))
+    {
+        *manifest = first.clone();
+    }
 }
 
 /// The identity of a live, enabled add-on.

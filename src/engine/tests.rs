@@ -501,3 +501,36 @@ async fn a_change_counts_as_done_only_once_the_state_file_holds_it() {
         "{spc:?}"
     );
 }
+
+#[tokio::test]
+async fn a_secret_provider_class_renamed_in_the_plan_file_is_found_live_by_both_keys() {
+    // The old key, in the state, and the new one, in the plan file, name the same object; the
+    // refresh moves its manifest to the first and copies it to the second.
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let renamed = EXAMPLE.replace(
+        "[spc.shop-api]\n",
+        "[spc.storefront]\nname = \"shop-api\"\n",
+    );
+    let planned = run.plan(&renamed, Mode::Normal).await;
+    let change = |address: &str| {
+        planned
+            .change_set
+            .changes
+            .iter()
+            .find(|change| change.address.to_string() == address)
+            .unwrap_or_else(|| panic!("no change for {address}"))
+    };
+    let old = change("spc.shop-api");
+    let new = change("spc.storefront");
+    assert_eq!(old.action, Action::Delete);
+    assert_eq!(new.action, Action::NoOp, "{new:#?}");
+    let live_manifest = |change: &crate::diff::change::ResourceChange| {
+        change
+            .before
+            .as_ref()
+            .map(|before| before["manifest"].clone())
+    };
+    assert!(live_manifest(old).is_some_and(|manifest| manifest["kind"] == "SecretProviderClass"));
+    assert_eq!(live_manifest(old), live_manifest(new));
+}
