@@ -6,14 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diff::action::Action;
 use crate::diff::change::{ChangeSet, Drift, Reason, ResourceChange};
 use crate::diff::compute::{compute, differing_properties};
+use crate::engine::backend::Live;
 use crate::engine::backend::{Backend, BackendError};
-use crate::engine::refresh::{Refreshed, refresh};
+use crate::engine::refresh::{Refreshed, addon_identity, refresh};
 use crate::engine::saved::Mode;
-use crate::graph;
+use crate::graph::{self, Dag};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::Plan;
-use crate::resources::{self, AddonIdentity, Context};
-use crate::state::model::{ResourceState, StateFile};
+use crate::resources::{self, AddonIdentity, Context, Derived};
+use crate::state::model::{Attributes, ResourceState, StateFile};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOptions {
@@ -118,24 +119,103 @@ pub async fn plan<B: Backend>(
     let context = Context::of(plan);
     let selected = select(plan, state, &options.targets)?;
     let refreshing = std::time::Instant::now();
-    let refreshed = refresh(
-        backend,
-        plan,
-        state,
-        &selected,
-        &context,
-        options.parallelism,
-    )
-    .await?;
+    // The groundwork is laid while the refresh's reads are on the network (it yields first,
+    // so they are sent before it starts).
+    let (refreshed, groundwork) = futures::join!(
+        refresh(
+            backend,
+            plan,
+            state,
+            &selected,
+            &context,
+            options.parallelism,
+        ),
+        async {
+            tokio::task::yield_now().await;
+            Groundwork::lay(plan, state, &selected, &context, options.mode)
+        }
+    );
+    let refreshed = refreshed?;
     tracing::debug!(
         elapsed_ms = refreshing.elapsed().as_millis(),
         addresses = selected.len(),
         "refreshed"
     );
     let diffing = std::time::Instant::now();
-    let planned = diff_all(plan, state, &selected, refreshed, &context, options);
+    let planned = diff_all(
+        plan, state, &selected, refreshed, groundwork, &context, options,
+    );
     tracing::debug!(elapsed_ms = diffing.elapsed().as_millis(), "diffed");
     planned
+}
+
+/// What the diff needs that nothing live changes, worked out while the refresh waits on the
+/// network: the dependency graph, and the desired properties of every address as they are
+/// with the add-on identities the state recorded — which a plan that changes no identity
+/// (every plan run twice) goes on to use. For hundreds of SecretProviderClasses, rendering
+/// their manifests was half the diff.
+pub struct Groundwork {
+    dag: Dag<Address>,
+    /// The identities `desired` was computed with.
+    derived: Derived,
+    /// Desired properties (`None`: not in the plan file) of every selected address but the
+    /// add-ons, which are few and set the identities.
+    desired: BTreeMap<Address, Option<Attributes>>,
+}
+
+impl Groundwork {
+    pub fn lay(
+        plan: &Plan,
+        state: Option<&StateFile>,
+        selected: &BTreeSet<Address>,
+        context: &Context,
+        mode: Mode,
+    ) -> Self {
+        let derived = recorded_identities(state);
+        let desired = match mode {
+            Mode::Destroy => BTreeMap::new(),
+            _ => selected
+                .iter()
+                .filter(|address| address.kind != ResourceKind::Addon)
+                .map(|address| {
+                    let desired = resources::desired(plan, address, context, &derived);
+                    (address.clone(), desired)
+                })
+                .collect(),
+        };
+        Self {
+            dag: graph::build(plan),
+            derived,
+            desired,
+        }
+    }
+
+    /// `address`'s desired properties, computed with [`Groundwork::derived`].
+    fn take_desired(&mut self, address: &Address) -> Option<Option<Attributes>> {
+        self.desired.remove(address)
+    }
+}
+
+/// The identities of the add-ons the state records as enabled, as refresh reads live ones.
+pub(crate) fn recorded_identities(state: Option<&StateFile>) -> Derived {
+    let mut derived = Derived::default();
+    for (address, record) in state.iter().flat_map(|state| &state.resources) {
+        if address.kind != ResourceKind::Addon {
+            continue;
+        }
+        let live = Live {
+            id: String::new(),
+            attributes: record.attributes.clone(),
+            derived: record.derived.clone(),
+            version: None,
+        };
+        if let Some(identity) = addon_identity(&live) {
+            derived
+                .addon_identities
+                .insert(address.key.clone(), identity);
+        }
+    }
+    derived
 }
 
 /// The pure half of [`plan`]: from refresh results to the change set.
@@ -144,13 +224,19 @@ pub fn diff_all(
     state: Option<&StateFile>,
     selected: &BTreeSet<Address>,
     mut refreshed: Refreshed,
+    mut groundwork: Groundwork,
     context: &Context,
     options: &PlanOptions,
 ) -> Result<Planned, PlanError> {
-    let dag = graph::build(plan);
+    let dag = std::mem::take(&mut groundwork.dag);
     // Identities that will change during apply are unknown until then.
     let mut derived = std::mem::take(&mut refreshed.derived);
-    let mut changes = Vec::new();
+    // Whether the groundwork's desired properties hold: known once the add-ons are diffed.
+    let mut groundwork_holds = None;
+    // Sized once: growing a vector of hundreds of changes reallocates it again and again,
+    // each time after the refresh freed thousands of small values (mimalloc then sweeps its
+    // pages for room).
+    let mut changes = Vec::with_capacity(selected.len());
     let mut drift = Vec::new();
     let mut records = BTreeMap::new();
     // Add-ons first, so their planned action decides whether their identity is known.
@@ -160,9 +246,16 @@ pub fn diff_all(
     for address in addons.into_iter().chain(others) {
         let observed = refreshed.observed.remove(address).unwrap_or_default();
         let prior = state.and_then(|s| s.resources.get(address));
-        let desired = match options.mode {
-            Mode::Destroy => None,
-            _ => resources::desired(plan, address, context, &derived),
+        let laid = if address.kind == ResourceKind::Addon {
+            None
+        } else {
+            let holds = *groundwork_holds.get_or_insert_with(|| groundwork.derived == derived);
+            holds.then(|| groundwork.take_desired(address)).flatten()
+        };
+        let desired = match (options.mode, laid) {
+            (Mode::Destroy, _) => None,
+            (_, Some(desired)) => desired,
+            (_, None) => resources::desired(plan, address, context, &derived),
         };
         if let (Some(desired), None) = (&desired, &observed.live) {
             check_creatable(plan, address, desired, observed.soft_deleted)?;

@@ -534,3 +534,15 @@ async fn a_secret_provider_class_renamed_in_the_plan_file_is_found_live_by_both_
     assert!(live_manifest(old).is_some_and(|manifest| manifest["kind"] == "SecretProviderClass"));
     assert_eq!(live_manifest(old), live_manifest(new));
 }
+
+#[tokio::test]
+async fn the_identities_the_state_records_are_those_a_plan_run_again_finds() {
+    // The diff's groundwork is rendered with the state's identities while the refresh reads
+    // live ones; a plan run again must find them equal, or the groundwork is never used.
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let recorded = crate::engine::plan::recorded_identities(run.state.as_ref());
+    assert!(!recorded.addon_identities.is_empty());
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    assert_eq!(recorded.addon_identities, planned.derived);
+}
