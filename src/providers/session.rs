@@ -147,6 +147,7 @@ impl AzureSession {
                     aks.user_kubeconfig(&id),
                     credential.get_token(&scopes, None)
                 );
+                tracing::debug!(cluster, "kubeconfig received");
                 ClusterAccess::Arm {
                     kubeconfig: kubeconfig?,
                 }

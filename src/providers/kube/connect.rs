@@ -223,6 +223,7 @@ impl ClusterConnection {
                 source: Box::new(source),
             })?
             .with_valid_until(valid_until);
+        tracing::debug!(cluster = self.cluster, "client built");
         *cached = Some((client.clone(), expires));
         Ok(client)
     }
