@@ -53,32 +53,35 @@ pub fn credentials(call: &Call<'_>, world: &mut World, rg: &str, name: &str, adm
         .properties
         .get("aadProfile")
         .is_some_and(Value::is_object);
-    let principal = Principal {
-        object_id: call.caller.object_id.clone(),
-        app_id: call.caller.app_id.clone(),
-    };
-    let Ok(token) = auth::issue(
-        call.ctx,
-        &principal,
-        ids::AKS_SERVER_APP_ID,
-        auth::ACCESS_TOKEN_SECONDS,
-    ) else {
-        return response::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "cannot sign a token",
-        );
-    };
     let user = if admin {
         format!("clusterAdmin_{}_{}", cluster.resource_group, cluster.name)
     } else {
         format!("clusterUser_{}_{}", cluster.resource_group, cluster.name)
     };
+    // A token is signed only for a kubeconfig that carries one: an Entra user gets kubelogin
+    // (and its token from Entra), and signing one to throw away held the world's lock as long
+    // as the rest of the answer.
     let auth = if entra && !admin {
         kubeconfig::UserAuth::Kubelogin {
             tenant_id: world.tenant_id.clone(),
         }
     } else {
+        let principal = Principal {
+            object_id: call.caller.object_id.clone(),
+            app_id: call.caller.app_id.clone(),
+        };
+        let Ok(token) = auth::issue(
+            call.ctx,
+            &principal,
+            ids::AKS_SERVER_APP_ID,
+            auth::ACCESS_TOKEN_SECONDS,
+        ) else {
+            return response::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "cannot sign a token",
+            );
+        };
         kubeconfig::UserAuth::Token(token)
     };
     let config = kubeconfig::render(
