@@ -114,7 +114,7 @@ pub async fn apply<B: Backend>(
         options,
         reporter,
         stop,
-        async {},
+        || {},
     )
     .await
 }
@@ -133,7 +133,7 @@ pub async fn apply_showing<B: Backend>(
     options: &ApplyOptions,
     reporter: Arc<dyn Reporter>,
     stop: &StopFlag,
-    show: impl std::future::Future<Output = ()>,
+    show: impl FnOnce() + Send,
 ) -> Result<ApplyReport, ApplyError> {
     let context = Arc::new(Context::of(&plan));
     // The walk starts from the state as refresh saw it (gone resources dropped, live ones
@@ -158,9 +158,9 @@ pub async fn apply_showing<B: Backend>(
                 .unwrap_or_else(|cancelled| Err(ApplyError::LockNotTaken(cancelled.to_string())))
         }
     };
-    let showing = async {
+    let showing = || {
         let showing = Instant::now();
-        show.await;
+        show();
         tracing::debug!(elapsed_ms = showing.elapsed().as_millis(), "plan shown");
         if !clusters.is_empty() {
             reporter.event(Event::Locking {
@@ -170,7 +170,7 @@ pub async fn apply_showing<B: Backend>(
     };
     // The plan is shown and the walk's bookkeeping computed while the lock request is on the
     // wire.
-    let preparing = async {
+    let preparing = || {
         let dag = walk_graph(&plan, planned, &base);
         let changes: Arc<BTreeMap<Address, ResourceChange>> = Arc::new(
             planned
@@ -192,8 +192,8 @@ pub async fn apply_showing<B: Backend>(
         let lanes = lanes(&plan, &base, &dag);
         (dag, changes, dependencies, lanes)
     };
-    let (locks, (), (dag, changes, dependencies, lanes)) =
-        tokio::join!(locking, showing, preparing);
+    let (locks, (dag, changes, dependencies, lanes)) =
+        tokio::join!(locking, async { beside(showing, preparing) });
     let locks = locks?;
     // Saved with the first change (each change waits until the file holds it), or the flush.
     writer.set_resources(base);
@@ -588,4 +588,26 @@ fn check_consistent(change: &ResourceChange, desired: &Attributes) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Runs `first` and `second` (CPU work: printing a large plan, the walk's bookkeeping) on two
+/// threads at once, off the runtime's workers so tasks woken meanwhile (the lock request's
+/// connection) run elsewhere. On a single-threaded runtime (tests) one after the other.
+fn beside<T: Send>(first: impl FnOnce() + Send, second: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let other = scope.spawn(second);
+                first();
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        }),
+        _ => {
+            first();
+            second()
+        }
+    }
 }

@@ -120,10 +120,10 @@ pub async fn run<B: Backend>(
         },
         reporter.clone(),
         &stop,
-        async {
+        || {
             // A saved change set was shown when it was saved.
             if !asks && saved.is_none() {
-                off_the_workers(show);
+                show();
             }
         },
     )
@@ -133,17 +133,6 @@ pub async fn run<B: Backend>(
     let report = report?;
     release_at_exit((planned, writer));
     finish(what, &report, stop.is_stopped())
-}
-
-/// Runs `f` (CPU work, such as rendering a large plan) without holding up other tasks: on a
-/// multi-threaded runtime, tasks woken meanwhile (the lock request's connection) run elsewhere
-/// instead of waiting behind it.
-fn off_the_workers(f: impl FnOnce()) {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
 }
 
 fn finish(what: &'static str, report: &ApplyReport, stopped: bool) -> Result<Outcome, Error> {
