@@ -4,8 +4,8 @@
 //! The chains are what the engine must do, not what it happens to do: each request in them
 //! needs the answer of the one before. Requests off the chain (other vaults, clusters and
 //! SecretProviderClasses) run beside it and cost nothing here. The sign-in is a request like
-//! any other (the sandbox delays Entra's answers too); the Kubernetes token is fetched beside
-//! the cluster's credential, so it adds no link.
+//! any other (the sandbox delays Entra's answers too); the Kubernetes (AKS server) token is
+//! fetched beside the ARM token at sign-in, so it adds no link.
 
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ const fn link(request: &'static str, why: &'static str) -> Link {
 
 const SIGN_IN: Link = link(
     "POST /{tenant}/oauth2/v2.0/token",
-    "sign in: an ARM token (the AKS server token is fetched beside the next link)",
+    "sign in: an ARM token (and the AKS server token beside it)",
 );
 
 const CREDENTIAL: Link = link(

@@ -257,12 +257,14 @@ SecretProviderClasses per cluster take 5 rounds of L, not 1.
 
 The bound also ignores CPU. On this machine vaultwire and the sandbox share two cores, so
 whatever either computes — starting the process and checking the plan (about 15 ms for S2's
-530 resources; the sign-in and the state read start once `[target]` is read, beside the rest
-of the check, but share the two cores with it), TLS handshakes on both ends (one HTTP/2
-connection per server, so one per cluster), building ten clusters' clients as their
-credentials arrive, parsing and rendering 500 SecretProviderClasses, saving the state, the
-sandbox's server-side apply and lists (one world behind one lock: ten clusters' requests take
-turns, where ten real API servers would not) — adds to the wall time wherever it cannot hide
-behind a wait. That is most of what S2 spends above its bound. On this virtual machine a
-median also moves by ±10 % from one `cargo bench` to the next.
+530 resources; the sign-in, which fetches the ARM and AKS tokens at once, and the state read
+start once `[target]` is read, beside the rest of the check, but share the two cores with
+it), TLS handshakes on both ends (one HTTP/2 connection per server, so one per cluster),
+building ten clusters' clients as their credentials arrive, parsing 500 SecretProviderClasses
+and comparing them (their desired manifests are rendered while the refresh waits on the
+network), printing the plan, saving the state, the sandbox's server-side apply and lists (one
+world behind one lock: ten clusters' requests take turns, where ten real API servers would
+not) — adds to the wall time wherever it cannot hide behind a wait. That is most of what S2
+spends above its bound. On this virtual machine a median also moves by ±10 % from one
+`cargo bench` to the next.
 ";

@@ -13,7 +13,7 @@ use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan, state_pat
 use crate::cli::output::Output;
 use crate::error::Error;
 use crate::plan::model::{Cloud, Target};
-use crate::plan::{check_seeing_target, read};
+use crate::plan::{check_seeing_target, read, target_ahead};
 use crate::providers::Environment;
 use crate::providers::azure::cloud::{SANDBOX_CA_VAR, SANDBOX_ENDPOINT_VAR};
 use crate::providers::backend::{AzureBackend, provider_error};
@@ -78,7 +78,7 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
     let mut signing_in = None;
     // Where a sandbox must first be started: that waits for the check.
     let mut start_after_check = None;
-    let checked = check_seeing_target(&source, |target| {
+    let mut start = |target: &Target| {
         state = Some(StateRead::start(state_path_of(path, target)));
         match route(target, Environment::from_process()) {
             Route::Ready(environment) => {
@@ -89,24 +89,39 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
             }
             start => start_after_check = Some(start),
         }
+    };
+    // Before the whole file is even parsed when `[target]` can be read on its own; else as
+    // soon as the check has decoded it. A target read ahead that the check then reads
+    // differently is abandoned for the check's.
+    let ahead = target_ahead(&source);
+    if let Some(target) = &ahead {
+        start(target);
+    }
+    let checked = check_seeing_target(&source, |target| {
+        if ahead.is_none() {
+            start(target);
+        }
     });
     tracing::debug!(signing_in = signing_in.is_some(), "plan checked");
-    let loaded = match loaded_plan(path, source, checked, output) {
-        Ok(loaded) => loaded,
-        Err(invalid) => {
-            // Abandoned, and waited for: exiting while a worker is still inside a TLS
-            // handshake or a blocking thread still parses the state aborted the process now
-            // and then (SIGABRT from the C libraries' exit handlers).
-            if let Some(task) = signing_in {
-                task.abort();
-                let _ = task.await;
-            }
-            if let Some(state) = state {
-                let _ = state.get().await;
-            }
-            return Err(invalid);
-        }
+    let loaded = loaded_plan(path, source, checked, output);
+    let read_ahead_wrongly = match (&loaded, &ahead) {
+        (Ok(loaded), Some(ahead)) => loaded.plan.target != *ahead,
+        _ => false,
     };
+    if loaded.is_err() || read_ahead_wrongly {
+        // Abandoned, and waited for: exiting while a worker is still inside a TLS
+        // handshake or a blocking thread still parses the state aborted the process now
+        // and then (SIGABRT from the C libraries' exit handlers).
+        if let Some(task) = signing_in.take() {
+            task.abort();
+            let _ = task.await;
+        }
+        if let Some(state) = state.take() {
+            let _ = state.get().await;
+        }
+        start_after_check = None;
+    }
+    let loaded = loaded?;
     let state = state.unwrap_or_else(|| loaded.read_state_meanwhile());
     let target = &loaded.plan.target;
     let connected = match (signing_in, start_after_check) {
@@ -117,7 +132,8 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
             })
             .and_then(|signed_in| signed_in),
         (None, Some(route)) => connect_by(target, route).await,
-        // `[target]` was not seen early (a warning before it): routed only now.
+        // `[target]` was not seen early (a warning before it), or was read ahead wrongly:
+        // routed only now.
         (None, None) => connect(target).await,
     };
     let connected = match connected {

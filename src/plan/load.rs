@@ -50,6 +50,45 @@ pub fn read(path: &Path) -> Result<PlanSource, Error> {
     })
 }
 
+/// `[target]` read from `source` ahead of the whole file, when it is there as an ordinary
+/// `[target]` table and decodes without a problem — so the sign-in can start before the
+/// file's hundreds of resource tables are even parsed (parsing them takes milliseconds).
+///
+/// Everything but the lines before the first table and the `[target]` table is blanked
+/// (newlines kept), so what decodes carries the spans the whole file gives it: a caller
+/// compares it with the target [`check_seeing_target`] sees, and starts over when they differ
+/// (a `[target]` that TOML continues elsewhere, say). `None` whenever the shortcut is unsure.
+pub fn target_ahead(source: &PlanSource) -> Option<Target> {
+    let text = &source.text;
+    let mut kept = String::with_capacity(text.len());
+    // Root keys come before the first table; `[target]` lasts until the next table header.
+    let mut keep = true;
+    let mut seen_target = false;
+    for line in text.split_inclusive('\n') {
+        let header = line.trim_start();
+        if header.starts_with('[') {
+            let name = header.split('#').next().unwrap_or_default().trim();
+            keep = name == "[target]" && !seen_target;
+            seen_target |= keep;
+        }
+        if keep {
+            kept.push_str(line);
+        } else {
+            kept.extend(
+                line.bytes()
+                    .map(|byte| if byte == b'\n' { '\n' } else { ' ' }),
+            );
+        }
+    }
+    if !seen_target {
+        return None;
+    }
+    let mut found = None;
+    let mut problems = Vec::new();
+    decode(&kept, &mut problems, |target| found = Some(target.clone()));
+    found.filter(|_| problems.is_empty())
+}
+
 /// Decodes and checks `source`, reporting every problem at once.
 pub fn check(source: &PlanSource) -> Checked {
     check_seeing_target(source, |_| {})

@@ -13,5 +13,5 @@ pub mod validate;
 
 pub use address::{Address, ResourceKind};
 pub use diagnostic::{Diagnostic, Severity};
-pub use load::{Checked, PlanSource, check, check_seeing_target, read};
+pub use load::{Checked, PlanSource, check, check_seeing_target, read, target_ahead};
 pub use model::Plan;

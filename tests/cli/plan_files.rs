@@ -213,3 +213,51 @@ fn the_target_is_shown_before_the_resources_are_checked_only_when_it_is_sound() 
     assert_eq!(seen_target(&bad_version), (None, false));
     assert_eq!(seen_target(&format!("{example}\n[[[")), (None, false));
 }
+
+fn ahead(text: &str) -> Option<vaultwire::plan::model::Target> {
+    vaultwire::plan::target_ahead(&vaultwire::plan::PlanSource {
+        name: "plan.toml".into(),
+        text: text.into(),
+    })
+}
+
+fn checked_target(text: &str) -> Option<vaultwire::plan::model::Target> {
+    vaultwire::plan::check(&vaultwire::plan::PlanSource {
+        name: "plan.toml".into(),
+        text: text.into(),
+    })
+    .plan
+    .map(|plan| plan.target)
+}
+
+#[test]
+fn the_target_is_read_ahead_of_the_file_exactly_as_the_check_reads_it() {
+    let example = include_str!("../../plans/example.toml");
+    let read_ahead = ahead(example).expect("the example's `[target]` reads on its own");
+    // Spans included: the caller compares the two to know the early sign-in was right.
+    assert_eq!(Some(read_ahead), checked_target(example));
+
+    // `[target]` last, after every resource: still read ahead, at its place in the file.
+    let start = example.find("[target]").unwrap();
+    let end = start + example[start..].find("\n[").unwrap() + 1;
+    let moved = format!(
+        "{}{}\n{}",
+        &example[..start],
+        &example[end..],
+        &example[start..end]
+    );
+    assert!(ahead(&moved).is_some());
+    assert_eq!(ahead(&moved), checked_target(&moved));
+
+    // Unsure means no shortcut: no `[target]` table, one with a problem, or a file whose
+    // root keys do not read.
+    assert_eq!(ahead(&example.replacen("[target]", "[targets]", 1)), None);
+    assert_eq!(
+        ahead(&example.replacen("tenant_id = \"", "tenant_id = \"x", 1)),
+        None
+    );
+    assert_eq!(
+        ahead(&example.replacen("version = 1", "version = [", 1)),
+        None
+    );
+}
