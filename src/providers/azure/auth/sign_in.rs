@@ -263,28 +263,39 @@ mod tests {
         ])
     }
 
-    #[tokio::test]
-    async fn client_secret_signs_in_at_the_clouds_authority_with_the_arm_scope() {
-        let http = ScriptedHttp::new();
-        for token in ["tok-123", "tok-aks"] {
-            http.expect(
-                "POST",
-                &format!("/{TENANT}/oauth2/v2.0/token"),
-                Reply::json(
-                    200,
-                    serde_json::json!({"token_type": "Bearer", "expires_in": 3600, "access_token": token}),
-                ),
-            );
-        }
+    /// Scripts Entra's answer to the next token request.
+    fn token_reply(http: &Arc<ScriptedHttp>, status: u16, body: serde_json::Value) {
+        http.expect(
+            "POST",
+            &format!("/{TENANT}/oauth2/v2.0/token"),
+            Reply::json(status, body),
+        );
+    }
+
+    fn token(access_token: &str) -> serde_json::Value {
+        serde_json::json!({"token_type": "Bearer", "expires_in": 3600, "access_token": access_token})
+    }
+
+    async fn sign_in_with_secret(
+        http: &Arc<ScriptedHttp>,
+        secret: &str,
+    ) -> Result<Credential, AuthError> {
         let cloud = AzureCloud::public().with_http_client(http.clone());
-        let credential = sign_in(
+        sign_in(
             &AuthMethod::ClientSecret,
-            &client_secret_env("s3cret"),
+            &client_secret_env(secret),
             &cloud,
             TENANT,
         )
         .await
-        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn client_secret_signs_in_at_the_clouds_authority_with_the_arm_scope() {
+        let http = ScriptedHttp::new();
+        token_reply(&http, 200, token("tok-123"));
+        token_reply(&http, 200, token("tok-aks"));
+        let credential = sign_in_with_secret(&http, "s3cret").await.unwrap();
         assert_eq!(credential.kind(), CredentialKind::ClientSecret);
         let request = &http.requests()[0];
         assert!(
@@ -315,31 +326,13 @@ mod tests {
     #[tokio::test]
     async fn a_failed_aks_token_does_not_fail_the_sign_in() {
         let http = ScriptedHttp::new();
-        http.expect(
-            "POST",
-            &format!("/{TENANT}/oauth2/v2.0/token"),
-            Reply::json(
-                200,
-                serde_json::json!({"token_type": "Bearer", "expires_in": 3600, "access_token": "tok-arm"}),
-            ),
+        token_reply(&http, 200, token("tok-arm"));
+        token_reply(
+            &http,
+            400,
+            serde_json::json!({"error": "invalid_scope", "error_description": "AADSTS70011: The provided value for scope is not valid."}),
         );
-        http.expect(
-            "POST",
-            &format!("/{TENANT}/oauth2/v2.0/token"),
-            Reply::json(
-                400,
-                serde_json::json!({"error": "invalid_scope", "error_description": "AADSTS70011: The provided value for scope is not valid."}),
-            ),
-        );
-        let cloud = AzureCloud::public().with_http_client(http.clone());
-        let credential = sign_in(
-            &AuthMethod::ClientSecret,
-            &client_secret_env("s3cret"),
-            &cloud,
-            TENANT,
-        )
-        .await
-        .unwrap();
+        let credential = sign_in_with_secret(&http, "s3cret").await.unwrap();
         assert_eq!(credential.kind(), CredentialKind::ClientSecret);
         assert_eq!(http.requests().len(), 2);
     }
@@ -349,25 +342,16 @@ mod tests {
         let http = ScriptedHttp::new();
         // The ARM token, and the AKS token asked for beside it.
         for _ in 0..2 {
-            http.expect(
-                "POST",
-                &format!("/{TENANT}/oauth2/v2.0/token"),
-                Reply::json(
-                    401,
-                    serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
-                ),
+            token_reply(
+                &http,
+                401,
+                serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
             );
         }
-        let cloud = AzureCloud::public().with_http_client(http.clone());
         // Only client secret is configured; `auth = "client-secret"` tries just that one.
-        let error = sign_in(
-            &AuthMethod::ClientSecret,
-            &client_secret_env("wrong-secret"),
-            &cloud,
-            TENANT,
-        )
-        .await
-        .unwrap_err();
+        let error = sign_in_with_secret(&http, "wrong-secret")
+            .await
+            .unwrap_err();
         let AuthError::NoCredential { attempts } = &error;
         assert_eq!(attempts.len(), 1);
         assert!(matches!(
