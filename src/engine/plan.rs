@@ -6,9 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diff::action::Action;
 use crate::diff::change::{ChangeSet, Drift, Reason, ResourceChange};
 use crate::diff::compute::{compute, differing_properties};
-use crate::engine::backend::Live;
 use crate::engine::backend::{Backend, BackendError};
-use crate::engine::refresh::{Refreshed, addon_identity, refresh};
+use crate::engine::refresh::{Refreshed, enabled_identity, refresh};
 use crate::engine::saved::Mode;
 use crate::graph::{self, Dag};
 use crate::plan::address::{Address, ResourceKind};
@@ -203,13 +202,7 @@ pub(crate) fn recorded_identities(state: Option<&StateFile>) -> Derived {
         if address.kind != ResourceKind::Addon {
             continue;
         }
-        let live = Live {
-            id: String::new(),
-            attributes: record.attributes.clone(),
-            derived: record.derived.clone(),
-            version: None,
-        };
-        if let Some(identity) = addon_identity(&live) {
+        if let Some(identity) = enabled_identity(&record.attributes, &record.derived) {
             derived
                 .addon_identities
                 .insert(address.key.clone(), identity);

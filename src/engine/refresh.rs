@@ -128,15 +128,23 @@ fn share_manifest(
 
 /// The identity of a live, enabled add-on.
 pub fn addon_identity(live: &Live) -> Option<AddonIdentity> {
-    let enabled = live
-        .attributes
+    enabled_identity(&live.attributes, &live.derived)
+}
+
+/// The identity in `derived` when `attributes` say the add-on is enabled: of a live add-on or
+/// of one the state records.
+pub fn enabled_identity(
+    attributes: &Attributes,
+    derived: &BTreeMap<String, serde_json::Value>,
+) -> Option<AddonIdentity> {
+    let enabled = attributes
         .get("enabled")
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
     if !enabled {
         return None;
     }
-    live.derived
+    derived
         .get("identity")
         .and_then(|value| serde_json::from_value(value.clone()).ok())
 }
