@@ -611,3 +611,48 @@ fn beside<T: Send>(first: impl FnOnce() + Send, second: impl FnOnce() -> T + Sen
         }
     }
 }
+
+#[cfg(test)]
+mod beside_tests {
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+
+    use super::beside;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_run_at_once_on_a_multi_threaded_runtime() {
+        // Each tells the other it started and waits to hear the same: run one after the other,
+        // the first gives up after a while.
+        let (to_second, from_first) = channel();
+        let (to_first, from_second) = channel();
+        let patience = Duration::from_secs(5);
+        let met = std::sync::Mutex::new(None);
+        let first_met = &met;
+        let second_met = beside(
+            move || {
+                let _ = to_second.send(());
+                *first_met.lock().unwrap() = Some(from_second.recv_timeout(patience).is_ok());
+            },
+            move || {
+                let _ = to_first.send(());
+                from_first.recv_timeout(patience).is_ok()
+            },
+        );
+        assert_eq!(*met.lock().unwrap(), Some(true));
+        assert!(second_met);
+    }
+
+    #[tokio::test]
+    async fn one_after_the_other_on_a_single_threaded_runtime() {
+        let order = std::sync::Mutex::new(Vec::new());
+        let second = beside(
+            || order.lock().unwrap().push("first"),
+            || {
+                order.lock().unwrap().push("second");
+                "done"
+            },
+        );
+        assert_eq!(second, "done");
+        assert_eq!(*order.lock().unwrap(), ["first", "second"]);
+    }
+}

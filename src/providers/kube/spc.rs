@@ -117,8 +117,7 @@ impl SpcSpec {
             .collect()
     }
 
-    /// The whole object to server-side apply. Built from its parts: `json!` would serialize
-    /// each part into a new value once more, for every SecretProviderClass of a plan.
+    /// The whole object to server-side apply.
     pub fn manifest(&self) -> Value {
         let mut spec = Map::new();
         spec.insert("provider".into(), "azure".into());
@@ -131,24 +130,39 @@ impl SpcSpec {
         if !self.sync.is_empty() {
             spec.insert("secretObjects".into(), Value::Array(self.secret_objects()));
         }
-        let mut labels = Map::new();
-        labels.insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
-        let mut metadata = Map::new();
-        metadata.insert("name".into(), self.name.as_str().into());
-        metadata.insert("namespace".into(), self.namespace.as_str().into());
-        metadata.insert("labels".into(), Value::Object(labels));
-        let mut manifest = Map::new();
-        manifest.insert("apiVersion".into(), "secrets-store.csi.x-k8s.io/v1".into());
-        manifest.insert("kind".into(), "SecretProviderClass".into());
-        manifest.insert("metadata".into(), Value::Object(metadata));
-        manifest.insert("spec".into(), Value::Object(spec));
-        Value::Object(manifest)
+        envelope(
+            self.name.as_str().into(),
+            self.namespace.as_str().into(),
+            Some(MANAGED_BY.1.into()),
+            Value::Object(spec),
+        )
     }
 
     /// The manifest as YAML, as `kubectl get -o yaml` would show it.
     pub fn to_yaml(&self) -> String {
         serde_norway::to_string(&self.manifest()).unwrap_or_default()
     }
+}
+
+/// A SecretProviderClass as vaultwire applies it and compares it: `apiVersion`, `kind`,
+/// `metadata` (`name`, `namespace`, and the `app.kubernetes.io/managed-by` label when there
+/// is one) and `spec`. Built from its parts: `json!` would serialize each part into a new
+/// value once more, for every SecretProviderClass of a plan.
+pub fn envelope(name: Value, namespace: Value, managed_by: Option<String>, spec: Value) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), name);
+    metadata.insert("namespace".into(), namespace);
+    if let Some(value) = managed_by {
+        let mut labels = Map::new();
+        labels.insert(MANAGED_BY.0.into(), Value::String(value));
+        metadata.insert("labels".into(), Value::Object(labels));
+    }
+    let mut manifest = Map::new();
+    manifest.insert("apiVersion".into(), "secrets-store.csi.x-k8s.io/v1".into());
+    manifest.insert("kind".into(), "SecretProviderClass".into());
+    manifest.insert("metadata".into(), Value::Object(metadata));
+    manifest.insert("spec".into(), spec);
+    Value::Object(manifest)
 }
 
 /// One KeyVaultObject, in the provider's field names and order.

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::Request;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::retry::with_retries;
+use super::spc::envelope;
 use super::{FIELD_MANAGER, KubeError, MANAGED_BY, SpcSpec, spc_api_resource};
 
 /// A SecretProviderClass as the cluster has it.
@@ -81,7 +82,13 @@ impl LiveSpc {
             ..
         } = metadata;
         Self {
-            manifest: managed_manifest(name.as_deref(), namespace.as_deref(), managed_by, spec),
+            // In the shape vaultwire applies, so desired and live compare field for field.
+            manifest: envelope(
+                name.as_deref().into(),
+                namespace.as_deref().into(),
+                managed_by,
+                spec,
+            ),
             namespace: namespace.unwrap_or_default(),
             name: name.unwrap_or_default(),
             resource_version,
@@ -103,34 +110,6 @@ impl LiveSpc {
             .pointer("/spec/secretObjects")
             .unwrap_or(&Value::Null)
     }
-}
-
-/// The object as vaultwire applies it, so desired and live compare field for field. Built
-/// from its parts rather than with `json!`, which would copy the whole `spec` once more: a
-/// plan lists every SecretProviderClass of every cluster.
-fn managed_manifest(
-    name: Option<&str>,
-    namespace: Option<&str>,
-    managed_by: Option<String>,
-    spec: Value,
-) -> Value {
-    let mut metadata = Map::new();
-    metadata.insert("name".into(), name.into());
-    metadata.insert("namespace".into(), namespace.into());
-    if let Some(value) = managed_by {
-        let mut labels = Map::new();
-        labels.insert(MANAGED_BY.0.into(), Value::String(value));
-        metadata.insert("labels".into(), Value::Object(labels));
-    }
-    let mut manifest = Map::new();
-    manifest.insert(
-        "apiVersion".into(),
-        Value::String("secrets-store.csi.x-k8s.io/v1".into()),
-    );
-    manifest.insert("kind".into(), Value::String("SecretProviderClass".into()));
-    manifest.insert("metadata".into(), Value::Object(metadata));
-    manifest.insert("spec".into(), spec);
-    Value::Object(manifest)
 }
 
 fn describe(namespace: &str, name: &str) -> String {
