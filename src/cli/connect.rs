@@ -79,7 +79,7 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
     // Where a sandbox must first be started: that waits for the check.
     let mut start_after_check = None;
     let mut start = |target: &Target| {
-        state = Some(StateRead::start(state_path_of(path, target)));
+        // The sign-in first: its round trip is the longer wait.
         match route(target, Environment::from_process()) {
             Route::Ready(environment) => {
                 let target = target.clone();
@@ -89,6 +89,7 @@ pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, 
             }
             start => start_after_check = Some(start),
         }
+        state = Some(StateRead::start(state_path_of(path, target)));
     };
     // Before the whole file is even parsed when `[target]` can be read on its own; else as
     // soon as the check has decoded it. A target read ahead that the check then reads

@@ -58,18 +58,23 @@ pub fn read(path: &Path) -> Result<PlanSource, Error> {
 /// (newlines kept), so what decodes carries the spans the whole file gives it: a caller
 /// compares it with the target [`check_seeing_target`] sees, and starts over when they differ
 /// (a `[target]` that TOML continues elsewhere, say). `None` whenever the shortcut is unsure.
+/// The text after `[target]` is left out rather than blanked: nothing there can change what
+/// came before, and lexing a blanked 200 KB file took two milliseconds.
 pub fn target_ahead(source: &PlanSource) -> Option<Target> {
     let text = &source.text;
-    let mut kept = String::with_capacity(text.len());
+    let mut kept = String::new();
     // Root keys come before the first table; `[target]` lasts until the next table header.
     let mut keep = true;
     let mut seen_target = false;
     for line in text.split_inclusive('\n') {
         let header = line.trim_start();
         if header.starts_with('[') {
+            if seen_target {
+                break;
+            }
             let name = header.split('#').next().unwrap_or_default().trim();
-            keep = name == "[target]" && !seen_target;
-            seen_target |= keep;
+            keep = name == "[target]";
+            seen_target = keep;
         }
         if keep {
             kept.push_str(line);
