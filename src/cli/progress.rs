@@ -2,6 +2,11 @@
 //! and when it finishes (with its duration), "Still waiting… [Ns elapsed]" while a
 //! long-running operation runs, and — only on a terminal — a spinner line showing what is in
 //! flight.
+//!
+//! An approved run's plan is written by the reporter too ([`ProgressReporter::print_first`]),
+//! on a thread of its own: the changes start as soon as the run lock is held, while a slow
+//! reader (a CI log, a pipe) is still taking the plan in, and their lines are held back until
+//! the plan is out — the output reads exactly as if the plan had been written first.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,36 +22,99 @@ use crate::plan::address::Address;
 pub struct ProgressReporter {
     inner: Arc<Inner>,
     spinner: Option<std::thread::JoinHandle<()>>,
+    /// The thread writing the plan, if one is.
+    printing: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 struct Inner {
     state: Mutex<State>,
     stopped: AtomicBool,
+    /// Where lines go (stdout). Taken after `state` when both are needed.
+    out: Mutex<Box<dyn Write + Send>>,
 }
 
 #[derive(Default)]
 struct State {
     in_flight: BTreeMap<Address, Instant>,
     spinner_shown: bool,
+    /// Lines held back while the plan is being written.
+    held: Option<Vec<String>>,
 }
 
 impl ProgressReporter {
     /// `spinner`: draw the in-flight line (only when stderr is a terminal and colour is on).
     pub fn new(spinner: bool) -> Self {
+        Self::writing_to(Box::new(std::io::stdout()), spinner)
+    }
+
+    fn writing_to(out: Box<dyn Write + Send>, spinner: bool) -> Self {
         let inner = Arc::new(Inner {
             state: Mutex::new(State::default()),
             stopped: AtomicBool::new(false),
+            out: Mutex::new(out),
         });
         let spinner = spinner.then(|| {
             let inner = inner.clone();
             std::thread::spawn(move || spin(&inner))
         });
-        Self { inner, spinner }
+        Self {
+            inner,
+            spinner,
+            printing: Mutex::new(None),
+        }
+    }
+
+    /// Writes `text` (the plan) on a thread of its own and returns at once; events reported
+    /// meanwhile are written after it, in order.
+    pub fn print_first(&self, text: String) {
+        if let Ok(mut state) = self.inner.state.lock() {
+            state.held.get_or_insert_with(Vec::new);
+        }
+        let inner = self.inner.clone();
+        let thread = std::thread::spawn(move || {
+            if let Ok(mut out) = inner.out.lock() {
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            let Ok(mut state) = inner.state.lock() else {
+                return;
+            };
+            let held = state.held.take().unwrap_or_default();
+            if let Ok(mut out) = inner.out.lock() {
+                for line in held {
+                    let _ = writeln!(out, "{line}");
+                }
+                let _ = out.flush();
+            }
+        });
+        if let Ok(mut printing) = self.printing.lock()
+            && let Some(earlier) = printing.replace(thread)
+        {
+            let _ = earlier.join();
+        }
+    }
+
+    /// Returns once the plan [`ProgressReporter::print_first`] started is written.
+    pub fn printed(&self) {
+        let thread = self
+            .printing
+            .lock()
+            .ok()
+            .and_then(|mut printing| printing.take());
+        if let Some(thread) = thread
+            && let Err(panic) = thread.join()
+        {
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
 impl Drop for ProgressReporter {
     fn drop(&mut self) {
+        // Never exit with half a plan written.
+        if let Some(thread) = self.printing.get_mut().ok().and_then(Option::take) {
+            let _ = thread.join();
+        }
         self.inner.stopped.store(true, Ordering::SeqCst);
         if let Some(spinner) = self.spinner.take() {
             let _ = spinner.join();
@@ -111,8 +179,16 @@ impl Reporter for ProgressReporter {
             }
             _ => {}
         }
+        let text = line(&event);
+        if let Some(held) = state.held.as_mut() {
+            held.push(text);
+            return;
+        }
         clear_spinner(&mut state);
-        println!("{}", line(&event));
+        if let Ok(mut out) = self.inner.out.lock() {
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
     }
 }
 
@@ -193,6 +269,74 @@ fn duration(elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
+
+    /// Output shared with the test; the first write (the plan) waits for the test's go-ahead.
+    #[derive(Clone)]
+    struct SlowReader {
+        written: Arc<Mutex<Vec<u8>>>,
+        go_ahead: Arc<Mutex<mpsc::Receiver<()>>>,
+        /// Whether the first write went ahead because it was told to (not after waiting in vain).
+        told: Arc<Mutex<Option<bool>>>,
+    }
+
+    impl Write for SlowReader {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let mut told = self.told.lock().unwrap();
+            if told.is_none() {
+                let heard = self
+                    .go_ahead
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(5));
+                *told = Some(heard.is_ok());
+            }
+            self.written.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn events_while_the_plan_is_written_neither_wait_for_it_nor_come_before_it() {
+        let (go, go_ahead) = mpsc::channel();
+        let reader = SlowReader {
+            written: Arc::default(),
+            go_ahead: Arc::new(Mutex::new(go_ahead)),
+            told: Arc::default(),
+        };
+        let reporter = ProgressReporter::writing_to(Box::new(reader.clone()), false);
+        reporter.print_first("Plan: 1 to add, 0 to change, 0 to destroy.\n".to_owned());
+        // The reader is still taking the plan in: the event must not wait for it.
+        reporter.event(Event::Started {
+            address: Address::addon("demo"),
+            action: Action::Create,
+            id: None,
+        });
+        go.send(()).unwrap();
+        reporter.printed();
+        assert_eq!(
+            *reader.told.lock().unwrap(),
+            Some(true),
+            "the event waited for the plan"
+        );
+        reporter.event(Event::Finished {
+            address: Address::addon("demo"),
+            action: Action::Create,
+            elapsed: Duration::from_millis(850),
+            id: None,
+        });
+        drop(reporter);
+        assert_eq!(
+            String::from_utf8(reader.written.lock().unwrap().clone()).unwrap(),
+            "Plan: 1 to add, 0 to change, 0 to destroy.\n\
+             addon.demo: Creating...\n\
+             addon.demo: Creation complete after 850ms\n"
+        );
+    }
 
     #[test]
     fn lines_read_like_terraform() {

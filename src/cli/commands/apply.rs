@@ -93,12 +93,12 @@ pub async fn run<B: Backend>(
         }
     };
     let what = command.what();
-    let show = || print!("{}", human::render(&planned.change_set, output.color));
-    // Asking for approval comes before the lock; an approved run prints the plan while its
-    // lock request is out.
+    let render = || human::render(&planned.change_set, output.color);
+    // Asking for approval comes before the lock; an approved run renders the plan while its
+    // lock request is out, and writes it while the changes start (their lines follow it).
     let asks = planned.change_set.has_changes() && saved.is_none() && !command.auto_approve;
     if asks {
-        show();
+        print!("{}", render());
         confirm(what, output)?;
     }
     let writer = Arc::new(StateWriter::new(
@@ -123,12 +123,13 @@ pub async fn run<B: Backend>(
         || {
             // A saved change set was shown when it was saved.
             if !asks && saved.is_none() {
-                show();
+                reporter.print_first(render());
             }
         },
     )
     .await;
     signals.abort();
+    reporter.printed();
     drop(reporter);
     let report = report?;
     release_at_exit((planned, writer));
