@@ -133,7 +133,8 @@ fn spin(inner: &Inner) {
         let Ok(mut state) = inner.state.lock() else {
             return;
         };
-        if state.in_flight.is_empty() {
+        // Nothing drawn across a plan still being written to the same terminal.
+        if state.in_flight.is_empty() || state.held.is_some() {
             clear_spinner(&mut state);
             continue;
         }
