@@ -124,6 +124,9 @@ impl Error {
             | Error::Audit(_)
             | Error::InvalidRate { .. } => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
+            Error::Apply(crate::engine::apply::ApplyError::StateChanged { .. }) => {
+                exit_code::STALE_CHANGE_SET
+            }
             Error::Apply(_) => exit_code::ERROR,
             Error::Stale(_) => exit_code::STALE_CHANGE_SET,
             Error::Interrupted => exit_code::INTERRUPTED,
@@ -148,6 +151,10 @@ impl Error {
                     .to_owned(),
             ),
             Error::Apply(crate::engine::apply::ApplyError::Backend(error)) => error.help.clone(),
+            Error::Apply(crate::engine::apply::ApplyError::StateChanged { .. }) => Some(
+                "nothing was changed; run it again to plan from the state file as it is now"
+                    .to_owned(),
+            ),
             Error::Stale(_) => Some(
                 "run `vaultwire plan --out FILE` again and review the new change set".to_owned(),
             ),
@@ -160,5 +167,28 @@ impl Error {
             Error::Sandbox(error) => error.help(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::apply::ApplyError;
+
+    #[test]
+    fn a_state_another_run_rewrote_is_stale_and_says_nothing_was_changed() {
+        let error = Error::Apply(ApplyError::StateChanged {
+            path: "state/example.state.json".into(),
+        });
+        assert_eq!(error.exit_code(), exit_code::STALE_CHANGE_SET);
+        assert_eq!(
+            error.to_string(),
+            "another run changed the state file `state/example.state.json` after this run read it"
+        );
+        assert!(
+            error
+                .help()
+                .is_some_and(|help| help.starts_with("nothing was changed"))
+        );
     }
 }

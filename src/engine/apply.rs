@@ -80,6 +80,9 @@ pub enum ApplyError {
     State(String),
     #[error("the run lock could not be taken: {0}")]
     LockNotTaken(String),
+    /// Another run wrote the state file after this run read it (and before it took the lock).
+    #[error("another run changed the state file `{}` after this run read it", path.display())]
+    StateChanged { path: std::path::PathBuf },
 }
 
 /// The clusters a run touches: those of every selected add-on and SecretProviderClass.
@@ -144,13 +147,30 @@ pub async fn apply_showing<B: Backend>(
     // A task of its own, so the lock requests go out at once even while this task is busy
     // printing the plan.
     let locking = {
-        let (backend, clusters, holder) =
-            (backend.clone(), clusters.clone(), options.holder.clone());
+        let (backend, clusters, holder, writer) = (
+            backend.clone(),
+            clusters.clone(),
+            options.holder.clone(),
+            writer.clone(),
+        );
         let task = tokio::spawn(async move {
             if clusters.is_empty() {
                 return Ok(None);
             }
-            lock(&*backend, &clusters, &holder).await.map(Some)
+            let locks = lock(&*backend, &clusters, &holder).await?;
+            // Held now: nobody else writes the state file. If someone did since this run
+            // read it, the plan is of a state that is no longer the file's.
+            let refused = match writer.unchanged_since_read().await {
+                Ok(true) => return Ok(Some(locks)),
+                Ok(false) => ApplyError::StateChanged {
+                    path: writer.path().unwrap_or_default(),
+                },
+                Err(error) => ApplyError::State(error.to_string()),
+            };
+            if let Err(error) = backend.unlock(&locks).await {
+                tracing::warn!("cannot release the run lock: {error}");
+            }
+            Err(refused)
         });
         async move {
             joined(task)

@@ -47,6 +47,9 @@ pub struct StateWriter {
     /// [`PACE`], but for tests.
     pace: Duration,
     path: Option<PathBuf>,
+    /// The file as the run read it (`Some(None)`: there was none), when the run must check
+    /// that nobody wrote it since; see [`StateWriter::unchanged_since_read`].
+    read_as: Option<Option<store::Stamp>>,
 }
 
 #[derive(Debug)]
@@ -97,7 +100,37 @@ impl StateWriter {
             hurry: Notify::new(),
             pace: PACE,
             path,
+            read_as: None,
         }
+    }
+
+    /// Where the state is saved (`None`: in memory only).
+    pub fn path(&self) -> Option<PathBuf> {
+        self.path.clone()
+    }
+
+    /// The writer of a run that read the file as `stamp` (`None`: there was none) before it
+    /// took the run lock.
+    pub fn read_as(mut self, stamp: Option<store::Stamp>) -> Self {
+        self.read_as = Some(stamp);
+        self
+    }
+
+    /// Whether the file is still as the run read it — to be asked once the run lock is held:
+    /// another run that finished between this run's read and its lock has written it, and
+    /// this run's plan no longer starts from what the file says. (Writers hold the lock, so
+    /// once it is held the answer cannot change.) `true` when nothing is known to compare.
+    pub async fn unchanged_since_read(&self) -> Result<bool, StateError> {
+        let (Some(path), Some(read_as)) = (self.path.clone(), self.read_as.clone()) else {
+            return Ok(true);
+        };
+        let now = tokio::task::spawn_blocking(move || store::stamp(&path))
+            .await
+            .map_err(|join| StateError::Read {
+                path: self.path.clone().unwrap_or_default(),
+                source: std::io::Error::other(join.to_string()),
+            })??;
+        Ok(now == read_as)
     }
 
     /// A writer whose lazy saves keep `pace` apart (tests).

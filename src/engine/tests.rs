@@ -546,3 +546,72 @@ async fn the_identities_the_state_records_are_those_a_plan_run_again_finds() {
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
     assert_eq!(recorded.addon_identities, planned.derived);
 }
+
+#[tokio::test]
+async fn a_state_file_another_run_wrote_after_this_one_read_it_stops_the_run_before_any_change() {
+    let run = Run::new();
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.state.json");
+    // This run found no state file; another run then saved one before this run's lock.
+    let writer = Arc::new(StateWriter::new(StateFile::new(), Some(path.clone())).read_as(None));
+    let theirs = crate::state::store::to_text(&StateFile::new());
+    std::fs::write(&path, &theirs).unwrap();
+
+    let error = run
+        .apply_planned(EXAMPLE, &planned, writer, Arc::new(Silent))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&error, ApplyError::StateChanged { path: named } if *named == path),
+        "{error:?}"
+    );
+    // Nothing was changed, the lock was given back, and the other run's file is as it left it.
+    assert_eq!(
+        run.backend.journal().last().map(String::as_str),
+        Some("unlock")
+    );
+    assert!(
+        !run.backend
+            .journal()
+            .iter()
+            .any(|entry| entry.starts_with("write")),
+        "{:?}",
+        run.backend.journal()
+    );
+    assert!(run.backend.world.lock().unwrap().locks.is_empty());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), theirs);
+}
+
+#[tokio::test]
+async fn a_state_file_as_this_run_read_it_lets_the_run_go_on() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.state.json");
+    let ours = run.state.clone().unwrap();
+    std::fs::write(&path, crate::state::store::to_text(&ours)).unwrap();
+    // Changed live since, so the run has work to do.
+    run.backend.world.lock().unwrap().role_assignments.clear();
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let writer = Arc::new(
+        StateWriter::new(ours.clone(), Some(path.clone()))
+            .read_as(Some(crate::state::store::Stamp::of(&ours))),
+    );
+
+    let report = run
+        .apply_planned(EXAMPLE, &planned, writer, Arc::new(Silent))
+        .await
+        .unwrap();
+
+    assert!(report.is_complete(), "{report:?}");
+    assert!(
+        run.backend
+            .journal()
+            .iter()
+            .any(|entry| entry.starts_with("write grant.")),
+        "{:?}",
+        run.backend.journal()
+    );
+}

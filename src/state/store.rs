@@ -92,6 +92,42 @@ pub fn load(path: &Path) -> Result<Option<StateFile>, StateError> {
     parse(path, &text).map(Some)
 }
 
+/// Which write of which state a file holds: its lineage and serial.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Stamp {
+    pub lineage: String,
+    pub serial: u64,
+}
+
+impl Stamp {
+    pub fn of(state: &StateFile) -> Self {
+        Self {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+        }
+    }
+}
+
+/// The stamp of the state file at `path` (`None`: there is none), read without the rest of
+/// the file being decoded into the model.
+pub fn stamp(path: &Path) -> Result<Option<Stamp>, StateError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    match serde_json::from_str::<Stamp>(&text) {
+        Ok(stamp) => Ok(Some(stamp)),
+        // Not a state this version can read: `parse` says why.
+        Err(_) => parse(path, &text).map(|state| Some(Stamp::of(&state))),
+    }
+}
+
 fn parse(path: &Path, text: &str) -> Result<StateFile, StateError> {
     // One pass straight into the model: a state of hundreds of resources is a megabyte, read
     // beside the sign-in on every run. Only when that fails, or finds another version, is the
@@ -216,6 +252,24 @@ mod tests {
     use super::*;
     use crate::plan::address::Address;
     use crate::state::model::ResourceState;
+
+    #[test]
+    fn a_stamp_is_the_lineage_and_serial_of_the_file_or_none_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.state.json");
+        assert_eq!(stamp(&path).unwrap(), None);
+        let state = sample();
+        std::fs::write(&path, to_text(&state)).unwrap();
+        assert_eq!(
+            stamp(&path).unwrap(),
+            Some(Stamp {
+                lineage: state.lineage.clone(),
+                serial: 3
+            })
+        );
+        std::fs::write(&path, "{ not json").unwrap();
+        assert!(matches!(stamp(&path), Err(StateError::Parse { .. })));
+    }
 
     fn sample() -> StateFile {
         let mut state = StateFile::new();

@@ -23,6 +23,7 @@ use crate::engine::state_writer::StateWriter;
 use crate::engine::walker::StopFlag;
 use crate::error::{Error, Outcome};
 use crate::state::model::StateFile;
+use crate::state::store::Stamp;
 
 /// Validated settings of `apply` and `destroy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,10 +102,11 @@ pub async fn run<B: Backend>(
         print!("{}", render());
         confirm(what, output)?;
     }
-    let writer = Arc::new(StateWriter::new(
-        state.unwrap_or_default(),
-        Some(loaded.state_path()),
-    ));
+    // Checked once the run lock is held: another run may have written the file since.
+    let read_as = state.as_ref().map(Stamp::of);
+    let writer = Arc::new(
+        StateWriter::new(state.unwrap_or_default(), Some(loaded.state_path())).read_as(read_as),
+    );
     let stop = StopFlag::new();
     let signals = tokio::spawn(stop_on_signal(stop.clone()));
     let reporter = Arc::new(ProgressReporter::new(output.color_stderr));
