@@ -79,17 +79,22 @@ pub fn backup_path(path: &Path) -> PathBuf {
 
 /// Reads the state at `path`; `Ok(None)` when there is none yet.
 pub fn load(path: &Path) -> Result<Option<StateFile>, StateError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let Some(text) = read_text(path)? else {
+        return Ok(None);
     };
     parse(path, &text).map(Some)
+}
+
+/// The text of the file at `path`; `None` when there is none.
+fn read_text(path: &Path) -> Result<Option<String>, StateError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 /// Which write of which state a file holds: its lineage and serial.
@@ -111,15 +116,8 @@ impl Stamp {
 /// The stamp of the state file at `path` (`None`: there is none), read without the rest of
 /// the file being decoded into the model.
 pub fn stamp(path: &Path) -> Result<Option<Stamp>, StateError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let Some(text) = read_text(path)? else {
+        return Ok(None);
     };
     match serde_json::from_str::<Stamp>(&text) {
         Ok(stamp) => Ok(Some(stamp)),
