@@ -1,6 +1,7 @@
 //! A change set as structured lines — marker, indent, text — which the human and Markdown
 //! renderers format (with colour, or as a `diff` block). Decides nothing; only lays out.
 
+use super::yaml;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
@@ -225,11 +226,11 @@ fn manifest_lines(
 ) -> Vec<Line> {
     let (before, after) = match action {
         // A create or delete shows the whole manifest coming or going.
-        Action::Create => (String::new(), after.map(to_yaml).unwrap_or_default()),
-        Action::Delete => (before.map(to_yaml).unwrap_or_default(), String::new()),
+        Action::Create => (String::new(), after.map(yaml::to_yaml).unwrap_or_default()),
+        Action::Delete => (before.map(yaml::to_yaml).unwrap_or_default(), String::new()),
         _ => (
-            before.map(to_yaml).unwrap_or_default(),
-            after.map(to_yaml).unwrap_or_default(),
+            before.map(yaml::to_yaml).unwrap_or_default(),
+            after.map(yaml::to_yaml).unwrap_or_default(),
         ),
     };
     if before == after {
@@ -251,10 +252,6 @@ fn manifest_lines(
     }
     lines.push(Line::new(Marker::None, 3, "YAML"));
     lines
-}
-
-fn to_yaml(value: &Value) -> String {
-    serde_norway::to_string(value).unwrap_or_else(|_| value.to_string())
 }
 
 /// A property value as one line: strings quoted, everything else compact JSON, and values

@@ -5,6 +5,7 @@ pub mod human;
 pub mod json;
 pub mod lines;
 pub mod markdown;
+mod yaml;
 
 #[cfg(test)]
 mod tests;
