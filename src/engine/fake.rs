@@ -37,6 +37,31 @@ pub struct FakeWorld {
 #[derive(Debug, Default)]
 pub struct FakeBackend {
     pub world: Mutex<FakeWorld>,
+    /// Runs once, when the next lock is taken: what another run does just before this one
+    /// gets the lock.
+    pub before_lock: LockHook,
+}
+
+#[derive(Default)]
+pub struct LockHook(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl LockHook {
+    pub fn set(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.0.lock().unwrap() = Some(Box::new(hook));
+    }
+
+    fn run(&self) {
+        let hook = self.0.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+}
+
+impl std::fmt::Debug for LockHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LockHook")
+    }
 }
 
 fn text<'a>(attributes: &'a Attributes, key: &str) -> &'a str {
@@ -308,6 +333,7 @@ impl Backend for FakeBackend {
     }
 
     async fn lock(&self, clusters: &[ClusterRef], holder: &str) -> Result<Locks, BackendError> {
+        self.before_lock.run();
         let mut world = self.world.lock().unwrap();
         world.journal.push("lock".to_owned());
         for cluster in clusters {

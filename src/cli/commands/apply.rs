@@ -219,3 +219,7 @@ async fn stop_on_signal(stop: StopFlag) {
         "\nInterrupt received: no new changes will start; waiting for running ones to finish..."
     );
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -1,0 +1,59 @@
+//! `apply` as the command runs it, over a fake backend.
+
+use super::*;
+use crate::audit::testing::example_plan;
+use crate::engine::apply::ApplyError;
+use crate::engine::fake::FakeBackend;
+use crate::state::store::to_text;
+
+#[tokio::test]
+async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plan, source) = example_plan();
+    let loaded = LoadedPlan {
+        path: dir.path().join("plans/example.toml"),
+        source,
+        plan,
+    };
+    // This run finds no state file; another run saves one just before this one gets the lock.
+    let state_path = loaded.state_path();
+    let theirs = to_text(&StateFile::new());
+    let backend = Arc::new(FakeBackend::with_cluster());
+    backend.before_lock.set({
+        let (state_path, theirs) = (state_path.clone(), theirs.clone());
+        move || {
+            std::fs::create_dir_all(state_path.parent().unwrap()).unwrap();
+            std::fs::write(&state_path, theirs).unwrap();
+        }
+    });
+    let command = ApplyCommand {
+        mode: Mode::Normal,
+        auto_approve: true,
+        parallelism: 4,
+        saved: None,
+    };
+
+    let error = run(
+        backend.clone(),
+        &loaded,
+        None,
+        None,
+        &command,
+        Output::plain(),
+    )
+    .await
+    .unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Apply(ApplyError::StateChanged { .. })),
+        "{error:?}"
+    );
+    assert_eq!(error.exit_code(), 3);
+    let journal = backend.journal();
+    assert!(
+        !journal.iter().any(|entry| entry.starts_with("write")),
+        "{journal:?}"
+    );
+    assert_eq!(journal.last().map(String::as_str), Some("unlock"));
+    assert_eq!(std::fs::read_to_string(&state_path).unwrap(), theirs);
+}
