@@ -22,16 +22,21 @@ pub fn to_yaml(value: &Value) -> String {
 /// Writes `value` (a map, as manifests are) or gives up (`None`).
 fn write_document(out: &mut String, value: &Value) -> Option<()> {
     match value {
-        Value::Object(map) if !map.is_empty() => write_map(out, map, 0),
+        Value::Object(map) if !map.is_empty() => write_map(out, map, 0, false),
         _ => None,
     }
 }
 
-/// The entries of a non-empty map, each on its own line at `indent`.
-fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize) -> Option<()> {
+/// The entries of a non-empty map, each on its own line at `indent` — but the first one of a
+/// list item, which follows its `- ` (`after_dash`).
+fn write_map(
+    out: &mut String,
+    map: &Map<String, Value>,
+    indent: usize,
+    after_dash: bool,
+) -> Option<()> {
     for (index, (key, value)) in map.iter().enumerate() {
-        // The first entry of a list item follows its `- `.
-        if index > 0 || out.ends_with('\n') || out.is_empty() {
+        if index > 0 || !after_dash {
             push_indent(out, indent);
         }
         out.push_str(plain(key)?);
@@ -48,7 +53,7 @@ fn write_value(out: &mut String, value: &Value, indent: usize) -> Option<()> {
         Value::Array(items) if items.is_empty() => out.push_str(" []\n"),
         Value::Object(map) => {
             out.push('\n');
-            write_map(out, map, indent + 2)?;
+            write_map(out, map, indent + 2, false)?;
         }
         // A list under a key sits at the key's own indentation.
         Value::Array(items) => {
@@ -73,7 +78,7 @@ fn write_items(out: &mut String, items: &[Value], indent: usize) -> Option<()> {
         match item {
             Value::Object(map) if !map.is_empty() => {
                 out.push(' ');
-                write_map(out, map, indent + 2)?;
+                write_map(out, map, indent + 2, true)?;
             }
             // Lists in lists and blocks in lists are rare in manifests: left to serde_norway.
             Value::Array(_) => return None,
@@ -93,8 +98,8 @@ fn write_block(out: &mut String, text: &str, indent: usize) -> Option<()> {
         Some(body) => ("|", body),
         None => ("|-", text),
     };
-    // A text starting with a space or an empty line needs an indentation indicator; characters a block
-    // cannot hold as they are need escapes.
+    // A text starting with a space or an empty line needs an indentation indicator;
+    // characters a block cannot hold as they are need escapes.
     if body.starts_with([' ', '\n'])
         || body.is_empty()
         || body
@@ -135,8 +140,7 @@ fn write_scalar(value: &Value) -> Option<String> {
 /// `text` when it can stand unquoted: made of characters that mean nothing to YAML where they
 /// stand, and not read back as another type.
 fn plain(text: &str) -> Option<&str> {
-    let mut chars = text.chars();
-    let first = chars.next()?;
+    let first = text.chars().next()?;
     let safe = |c: char| c.is_ascii_alphanumeric() || "-._/()".contains(c);
     let spaced_safely = !text.ends_with(' ')
         && !text.contains("  ")
@@ -152,27 +156,24 @@ fn plain(text: &str) -> Option<&str> {
     Some(text)
 }
 
-/// Strings a YAML reader might take for a boolean, null, number or date — which serde_norway
-/// quotes. Erring towards "might": those go to serde_norway. A GUID starting with a digit has
-/// letters no number has, and stays plain.
+/// Words and digit-led text (no sign or dot: [`plain`] has ruled those out) a YAML reader might
+/// take for a boolean, null, number or date — which serde_norway quotes. Erring towards
+/// "might": those go to serde_norway. A GUID starting with a digit has letters no number has,
+/// and stays plain.
 fn means_something_else(text: &str) -> bool {
     if SPECIAL_WORDS.contains(&text) {
         return true;
     }
-    let Some(first) = text.chars().next() else {
-        return true;
-    };
-    if !(first.is_ascii_digit() || "+-.".contains(first)) {
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
         return false;
     }
-    let unsigned = text.trim_start_matches(['+', '-']);
     let radix_prefixed = ["0x", "0o", "0b", "0X", "0O", "0B"]
         .iter()
-        .any(|prefix| unsigned.starts_with(prefix));
+        .any(|prefix| text.starts_with(prefix));
     let letters_no_number_has = text
         .chars()
         .any(|c| c.is_ascii_alphabetic() && !"eE".contains(c));
-    radix_prefixed || !letters_no_number_has || !first.is_ascii_digit()
+    radix_prefixed || !letters_no_number_has
 }
 
 /// Whether single quotes are all `text` needs, as serde_norway writes it: `'true'`, `'false'`
