@@ -86,15 +86,17 @@ pub fn select(
     state: Option<&StateFile>,
     targets: &[Address],
 ) -> Result<BTreeSet<Address>, PlanError> {
-    let dag = graph::build(plan);
-    let in_state = |address: &Address| state.is_some_and(|s| s.resources.contains_key(address));
-    let mut all: BTreeSet<Address> = dag.nodes().cloned().collect();
-    if let Some(state) = state {
-        all.extend(state.resources.keys().cloned());
-    }
     if targets.is_empty() {
+        // Only the graph's nodes: its edges are needed to close over targets, and the diff
+        // builds it anyway (off the refresh's path, while reads are on the network).
+        let mut all: BTreeSet<Address> = graph::addresses(plan).collect();
+        if let Some(state) = state {
+            all.extend(state.resources.keys().cloned());
+        }
         return Ok(all);
     }
+    let dag = graph::build(plan);
+    let in_state = |address: &Address| state.is_some_and(|s| s.resources.contains_key(address));
     let mut selected = BTreeSet::new();
     for target in targets {
         if dag.contains(target) {

@@ -16,6 +16,15 @@ use crate::plan::address::Address;
 use crate::plan::model::{Grant, Plan, Principal, Spc, SpcIdentity};
 
 /// Builds the dependency graph of every resource in `plan`.
+/// Every address the plan file defines — the graph's nodes, without working out its edges.
+pub fn addresses(plan: &Plan) -> impl Iterator<Item = Address> + '_ {
+    let vaults = plan.vaults.keys().map(Address::vault);
+    let addons = plan.addons.keys().map(Address::addon);
+    let grants = plan.grants.keys().map(Address::grant);
+    let spcs = plan.spcs.keys().map(Address::spc);
+    vaults.chain(addons).chain(grants).chain(spcs)
+}
+
 pub fn build(plan: &Plan) -> Dag<Address> {
     let mut dag = Dag::new();
     for key in plan.vaults.keys() {
@@ -105,4 +114,23 @@ fn explicit_dependencies(plan: &Plan) -> Vec<(Address, Vec<Address>)> {
             .map(|(key, r)| (Address::spc(key), values(&r.depends_on))),
     );
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::audit::testing::example_plan;
+
+    #[test]
+    fn the_plans_addresses_are_its_graphs_nodes() {
+        let (plan, _) = example_plan();
+        let listed: BTreeSet<Address> = addresses(&plan).collect();
+        let nodes: BTreeSet<Address> = build(&plan).nodes().cloned().collect();
+        assert_eq!(listed, nodes);
+        // Every kind is there to compare.
+        let kinds: BTreeSet<String> = listed.iter().map(|a| format!("{:?}", a.kind)).collect();
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+    }
 }

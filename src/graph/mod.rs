@@ -3,5 +3,5 @@
 pub mod build;
 pub mod dag;
 
-pub use build::{build, grant_lets_spc_read};
+pub use build::{addresses, build, grant_lets_spc_read};
 pub use dag::{Cycle, Dag};
