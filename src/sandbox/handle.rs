@@ -212,6 +212,11 @@ impl SandboxHandle {
         lock(&self.instance.journal).entries()
     }
 
+    /// Connections accepted since the journal was last cleared, a request on them or not.
+    pub fn connections_accepted(&self) -> u64 {
+        lock(&self.instance.journal).connections()
+    }
+
     /// Requests per route, such as `PUT Microsoft.KeyVault/vaults`.
     pub fn counters(&self) -> BTreeMap<String, u64> {
         lock(&self.instance.journal).counters()

@@ -22,6 +22,8 @@ pub struct JournalEntry {
     pub status: u16,
     /// `HTTP/1.1` or `HTTP/2.0`, as the client negotiated.
     pub version: String,
+    /// The connection it came on: the sandbox numbers them from 1 as it accepts them.
+    pub connection: u64,
     /// Set when the sandbox injected the outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
@@ -31,6 +33,8 @@ pub struct JournalEntry {
 pub struct Journal {
     entries: VecDeque<JournalEntry>,
     counters: BTreeMap<String, u64>,
+    /// Connections accepted, whether or not a request then came on them.
+    connections: u64,
 }
 
 impl Journal {
@@ -46,6 +50,16 @@ impl Journal {
         self.entries.iter().cloned().collect()
     }
 
+    /// Counts a connection the server accepted.
+    pub fn connection_accepted(&mut self) {
+        self.connections += 1;
+    }
+
+    /// Connections accepted since the journal was last cleared.
+    pub fn connections(&self) -> u64 {
+        self.connections
+    }
+
     /// Requests per route, sorted by route.
     pub fn counters(&self) -> BTreeMap<String, u64> {
         self.counters.clone()
@@ -54,5 +68,6 @@ impl Journal {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.counters.clear();
+        self.connections = 0;
     }
 }

@@ -42,6 +42,8 @@ pub async fn run(
     instance: Arc<Instance>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Numbers the connections in accept order, for the journal.
+    let mut connections: u64 = 0;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -50,6 +52,9 @@ pub async fn run(
         let Ok((stream, _)) = accepted else {
             continue;
         };
+        connections += 1;
+        let connection = connections;
+        lock(&instance.journal).connection_accepted();
         // As real servers do: an HTTP/2 answer is several small writes (headers, data), and
         // Nagle's algorithm would hold the last one back until the client's delayed ACK.
         let _ = stream.set_nodelay(true);
@@ -60,7 +65,7 @@ pub async fn run(
             let Ok(tls) = acceptor.accept(stream).await else {
                 return;
             };
-            let service = service_fn(move |request| answer(instance.clone(), request));
+            let service = service_fn(move |request| answer(instance.clone(), connection, request));
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let connection = builder.serve_connection(TokioIo::new(tls), service);
             tokio::pin!(connection);
@@ -74,6 +79,7 @@ pub async fn run(
 
 async fn answer(
     instance: Arc<Instance>,
+    connection: u64,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, DropConnection> {
     let (parts, body) = request.into_parts();
@@ -113,7 +119,15 @@ async fn answer(
     let label = router::label(&req);
     let (resp, fault) = match action {
         FaultAction::Drop => {
-            record(&instance, &req, &version, label, 0, Some("drop"));
+            record(
+                &instance,
+                &req,
+                &version,
+                connection,
+                label,
+                0,
+                Some("drop"),
+            );
             return Err(DropConnection);
         }
         FaultAction::Throttle => (router::throttled(area, &req, now), Some("throttle")),
@@ -133,6 +147,7 @@ async fn answer(
         &instance,
         &req,
         &version,
+        connection,
         label,
         resp.status.as_u16(),
         fault,
@@ -144,6 +159,7 @@ fn record(
     instance: &Instance,
     req: &Req,
     version: &str,
+    connection: u64,
     label: &str,
     status: u16,
     fault: Option<&str>,
@@ -155,6 +171,7 @@ fn record(
         route: format!("{} {label}", req.method),
         status,
         version: version.to_owned(),
+        connection,
         fault: fault.map(str::to_owned),
     });
 }

@@ -232,6 +232,26 @@ fn apply_speaks_http2_to_entra_arm_and_the_cluster_api() {
             "requests under `{prefix}`"
         );
     }
+    // Entra and ARM share the sandbox's address: one connection for both. And no connection
+    // is opened for nothing: the sign-in's two token requests, made at once, share one (the
+    // second waits for the first's connection rather than opening its own only to close it).
+    let connections = |azure_only: bool| {
+        journal
+            .iter()
+            .filter(|entry| {
+                !azure_only
+                    || entry.path.contains("/oauth2/")
+                    || entry.path.starts_with("/subscriptions/")
+            })
+            .map(|entry| entry.connection)
+            .collect::<std::collections::BTreeSet<u64>>()
+    };
+    assert_eq!(connections(true).len(), 1, "{journal:#?}");
+    assert_eq!(
+        connections(false).len() as u64,
+        repo.sandbox.connections_accepted(),
+        "connections accepted without a request on them"
+    );
 }
 
 /// Signing in starts beside the plan's check; a plan that turns out invalid is reported

@@ -143,6 +143,11 @@ impl AzureCloud {
         let client = reqwest::Client::builder()
             // Only the sandbox CA: neither the platform's roots nor any other CA.
             .tls_certs_only(certificates)
+            // The sandbox speaks HTTP/2 (ALPN `h2`). Known up front, requests made at once
+            // share the one connection being opened; found out by ALPN, each of them opens
+            // a connection (a TLS handshake on both ends) only to close all but one — as the
+            // sign-in's two token requests did.
+            .http2_prior_knowledge()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))
