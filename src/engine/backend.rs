@@ -136,6 +136,48 @@ pub struct LiveWorld {
     pub spcs: BTreeMap<ClusterKey, Vec<SpcObservation>>,
 }
 
+impl LiveWorld {
+    /// Adds what one read found.
+    pub fn add(&mut self, found: Found) {
+        match found {
+            Found::Vault(key, observation) => {
+                self.vaults.insert(key, observation);
+            }
+            Found::Addon(key, Some(observation)) => {
+                self.addons.insert(key, observation);
+            }
+            Found::Addon(_, None) => {}
+            Found::RoleAssignments(scope, assignments) => {
+                self.role_assignments.insert(scope, assignments);
+            }
+            Found::Spcs(key, mut spcs) => {
+                // Sorted already as listed; the lookup relies on it, so make sure.
+                spcs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+                self.spcs.insert(key, spcs);
+            }
+        }
+    }
+}
+
+/// What one read of a [`ReadPlan`] found, handed over as soon as it is in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Vault(VaultKey, VaultObservation),
+    /// A cluster's add-on; `None` when the cluster does not exist.
+    Addon(ClusterKey, Option<AddonObservation>),
+    RoleAssignments(String, Vec<RoleAssignmentObservation>),
+    /// A cluster's SecretProviderClasses.
+    Spcs(ClusterKey, Vec<SpcObservation>),
+}
+
+impl Found {
+    /// Whether this is an Azure read — a vault, cluster or role-assignment list — rather than
+    /// a cluster's list of SecretProviderClasses.
+    pub fn from_azure(&self) -> bool {
+        !matches!(self, Found::Spcs(..))
+    }
+}
+
 /// A resource as it is live after a read or a write: what the state records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Live {
@@ -229,12 +271,15 @@ pub struct Locks {
 
 /// What the engine needs from Azure and the clusters.
 pub trait Backend: Send + Sync + 'static {
-    /// Reads everything `plan` asks for, up to `parallelism` requests at once.
+    /// Reads everything `plan` asks for, up to `parallelism` requests at once, handing what
+    /// each read found to `found` as soon as that read is in — so the caller works on it while
+    /// the other reads are still on the network.
     fn read(
         &self,
         plan: &ReadPlan,
         parallelism: usize,
-    ) -> impl Future<Output = Result<LiveWorld, BackendError>> + Send;
+        found: &mut (dyn FnMut(Found) + Send),
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn write(&self, write: Write) -> impl Future<Output = Result<Live, BackendError>> + Send;
 

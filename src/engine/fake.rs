@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::engine::backend::{
     AccessPolicyObservation, AddonObservation, Backend, BackendError, ClusterKey, ClusterRef,
-    Delete, Live, LiveWorld, Locks, ReadPlan, RoleAssignmentObservation, SpcObservation, VaultKey,
+    Delete, Found, Live, Locks, ReadPlan, RoleAssignmentObservation, SpcObservation, VaultKey,
     VaultObservation, Write,
 };
 use crate::engine::observe::parse_vault_id;
@@ -32,6 +32,9 @@ pub struct FakeWorld {
     pub failing: BTreeSet<Address>,
     /// Identities handed out so far, to make new ones distinct.
     pub identity_counter: u32,
+    /// Reads are handed over in this order: every SecretProviderClass list first, or last
+    /// (the default, as over a network the lists come in after the Azure reads).
+    pub lists_first: bool,
 }
 
 #[derive(Debug, Default)]
@@ -108,10 +111,16 @@ impl FakeBackend {
 }
 
 impl Backend for FakeBackend {
-    async fn read(&self, plan: &ReadPlan, _parallelism: usize) -> Result<LiveWorld, BackendError> {
+    async fn read(
+        &self,
+        plan: &ReadPlan,
+        _parallelism: usize,
+        found: &mut (dyn FnMut(Found) + Send),
+    ) -> Result<(), BackendError> {
         let mut world = self.world.lock().unwrap();
         world.journal.push("read".to_owned());
-        let mut live = LiveWorld::default();
+        let mut azure = Vec::new();
+        let mut lists = Vec::new();
         for key in plan.vaults.keys() {
             let observation = match world.vaults.get(key) {
                 Some((id, attributes)) => VaultObservation::Found {
@@ -124,29 +133,28 @@ impl Backend for FakeBackend {
                     soft_deleted: world.soft_deleted.contains(key),
                 },
             };
-            live.vaults.insert(key.clone(), observation);
+            azure.push(Found::Vault(key.clone(), observation));
         }
         for key in &plan.clusters {
-            if let Some((attributes, identity)) = world.addons.get(key) {
-                live.addons.insert(
-                    key.clone(),
-                    AddonObservation {
-                        cluster_id: Self::cluster_id(key),
-                        attributes: attributes.clone(),
-                        identity: identity.clone(),
-                        version: None,
-                    },
-                );
-            }
+            let addon = world
+                .addons
+                .get(key)
+                .map(|(attributes, identity)| AddonObservation {
+                    cluster_id: Self::cluster_id(key),
+                    attributes: attributes.clone(),
+                    identity: identity.clone(),
+                    version: None,
+                });
+            azure.push(Found::Addon(key.clone(), addon));
         }
         for scope in &plan.role_assignment_scopes {
-            let found = world
+            let assignments = world
                 .role_assignments
                 .iter()
                 .filter(|a| a.scope.eq_ignore_ascii_case(scope))
                 .cloned()
                 .collect();
-            live.role_assignments.insert(scope.clone(), found);
+            azure.push(Found::RoleAssignments(scope.clone(), assignments));
         }
         for cluster in &plan.spc_clusters {
             let spcs = world
@@ -163,9 +171,15 @@ impl Backend for FakeBackend {
                         .collect()
                 })
                 .unwrap_or_default();
-            live.spcs.insert(cluster.key.clone(), spcs);
+            lists.push(Found::Spcs(cluster.key.clone(), spcs));
         }
-        Ok(live)
+        let order = if world.lists_first {
+            lists.into_iter().chain(azure).collect::<Vec<_>>()
+        } else {
+            azure.into_iter().chain(lists).collect()
+        };
+        order.into_iter().for_each(found);
+        Ok(())
     }
 
     async fn write(&self, write: Write) -> Result<Live, BackendError> {

@@ -7,13 +7,15 @@ use crate::diff::action::Action;
 use crate::diff::change::{ChangeSet, Drift, Reason, ResourceChange};
 use crate::diff::compute::{compute, differing_properties};
 use crate::engine::backend::{Backend, BackendError};
-use crate::engine::refresh::{Refreshed, enabled_identity, refresh};
+use crate::engine::observe::Observed;
+use crate::engine::refresh::{Batch, Refresh, enabled_identity};
 use crate::engine::saved::Mode;
 use crate::graph::{self, Dag};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::Plan;
 use crate::resources::{self, AddonIdentity, Context, Derived};
 use crate::state::model::{Attributes, ResourceState, StateFile};
+use futures::StreamExt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOptions {
@@ -111,6 +113,10 @@ pub fn select(
 }
 
 /// Plans `plan` against the `state` and live Azure and clusters.
+///
+/// Each batch of the refresh is diffed as soon as it is observed — above all each cluster's
+/// SecretProviderClasses as soon as its list is in — so what is left after the last read is
+/// that read's share of the work.
 pub async fn plan<B: Backend>(
     backend: &B,
     plan: &Plan,
@@ -120,34 +126,62 @@ pub async fn plan<B: Backend>(
     let context = Context::of(plan);
     let selected = select(plan, state, &options.targets)?;
     let refreshing = std::time::Instant::now();
-    // The groundwork is laid while the refresh's reads are on the network (it yields first,
-    // so they are sent before it starts).
-    let (refreshed, groundwork) = futures::join!(
-        refresh(
-            backend,
-            plan,
-            state,
-            &selected,
-            &context,
-            options.parallelism,
-        ),
-        async {
-            tokio::task::yield_now().await;
-            Groundwork::lay(plan, state, &selected, &context, options.mode)
+    let (reads, mut refresh) = Refresh::start(plan, state, &selected, &context);
+    let (arrived, mut arrivals) = futures::channel::mpsc::unbounded();
+    let addresses = selected.len();
+    let reading = async move {
+        let mut hand_over = |found| {
+            // Only fails once the diff stopped on an error of its own.
+            let _ = arrived.unbounded_send(found);
+        };
+        let read = backend
+            .read(&reads, options.parallelism, &mut hand_over)
+            .await;
+        tracing::debug!(
+            elapsed_ms = refreshing.elapsed().as_millis(),
+            addresses,
+            "refreshed"
+        );
+        read
+    };
+    let diffing = async {
+        // The groundwork is laid while the reads are on the network (yielding first, so
+        // they are sent before it starts).
+        tokio::task::yield_now().await;
+        let lay = || Groundwork::lay(plan, state, &selected, &context, options.mode);
+        let mut groundwork = Some(lay());
+        let mut diff = None;
+        while let Some(found) = arrivals.next().await {
+            refresh.add(found);
+            while let Some(batch) = refresh.next_batch(plan, state, &context) {
+                // The first batch holds the add-ons: their identities are all known by now.
+                let diff = diff.get_or_insert_with(|| {
+                    let groundwork = groundwork.take().unwrap_or_else(lay);
+                    Diff::new(groundwork, refresh.derived().clone(), &selected)
+                });
+                diff.all(plan, state, batch, &context, options)?;
+            }
         }
-    );
-    let refreshed = refreshed?;
-    tracing::debug!(
-        elapsed_ms = refreshing.elapsed().as_millis(),
-        addresses = selected.len(),
-        "refreshed"
-    );
-    let diffing = std::time::Instant::now();
-    let planned = diff_all(
-        plan, state, &selected, refreshed, groundwork, &context, options,
-    );
-    tracing::debug!(elapsed_ms = diffing.elapsed().as_millis(), "diffed");
-    planned
+        Ok::<_, PlanError>((diff, groundwork))
+    };
+    let (read, diffed) = futures::join!(reading, diffing);
+    // A failed read first: the diff may have stopped only for want of what it would have read.
+    read?;
+    let (diff, groundwork) = diffed?;
+    let mut diff = match (diff, groundwork) {
+        (Some(diff), _) => diff,
+        (None, groundwork) => Diff::new(
+            groundwork
+                .unwrap_or_else(|| Groundwork::lay(plan, state, &selected, &context, options.mode)),
+            refresh.derived().clone(),
+            &selected,
+        ),
+    };
+    let rest = refresh.rest(plan, state, &context);
+    diff.all(plan, state, rest, &context, options)?;
+    let planned = diff.finish(&selected, options);
+    tracing::debug!(elapsed_ms = refreshing.elapsed().as_millis(), "diffed");
+    Ok(planned)
 }
 
 /// What the diff needs that nothing live changes, worked out while the refresh waits on the
@@ -213,44 +247,84 @@ pub(crate) fn recorded_identities(state: Option<&StateFile>) -> Derived {
     derived
 }
 
-/// The pure half of [`plan`]: from refresh results to the change set.
-pub fn diff_all(
-    plan: &Plan,
-    state: Option<&StateFile>,
-    selected: &BTreeSet<Address>,
-    mut refreshed: Refreshed,
-    mut groundwork: Groundwork,
-    context: &Context,
-    options: &PlanOptions,
-) -> Result<Planned, PlanError> {
-    let dag = std::mem::take(&mut groundwork.dag);
-    // Identities that will change during apply are unknown until then.
-    let mut derived = std::mem::take(&mut refreshed.derived);
-    // Whether the groundwork's desired properties hold: known once the add-ons are diffed.
-    let mut groundwork_holds = None;
-    // Sized once: growing a vector of hundreds of changes reallocates it again and again,
-    // each time after the refresh freed thousands of small values (mimalloc then sweeps its
-    // pages for room).
-    let mut changes = Vec::with_capacity(selected.len());
-    let mut drift = Vec::new();
-    let mut records = BTreeMap::new();
-    // Add-ons first, so their planned action decides whether their identity is known.
-    let (addons, others): (Vec<&Address>, Vec<&Address>) = selected
-        .iter()
-        .partition(|address| address.kind == ResourceKind::Addon);
-    for address in addons.into_iter().chain(others) {
-        let observed = refreshed.observed.remove(address).unwrap_or_default();
+/// The pure half of [`plan`]: from observations to the change set, one batch at a time as
+/// the refresh makes them — add-ons in the first, so their planned action decides whether
+/// their identity is known before anything uses it.
+pub struct Diff {
+    dag: Dag<Address>,
+    /// Identities known at plan time; those that will change during apply are unknown until
+    /// then.
+    derived: Derived,
+    groundwork: Groundwork,
+    /// Whether the groundwork's desired properties hold: known once the add-ons are diffed.
+    groundwork_holds: Option<bool>,
+    changes: Vec<ResourceChange>,
+    drift: Vec<Drift>,
+    records: BTreeMap<Address, ResourceState>,
+}
+
+impl Diff {
+    /// A diff starting from the live add-on identities `derived`, with the `groundwork` laid
+    /// while reads were on the network.
+    pub fn new(mut groundwork: Groundwork, derived: Derived, selected: &BTreeSet<Address>) -> Self {
+        Self {
+            dag: std::mem::take(&mut groundwork.dag),
+            derived,
+            groundwork,
+            groundwork_holds: None,
+            // Sized once: growing a vector of hundreds of changes reallocates it again and
+            // again, each time after the refresh freed thousands of small values (mimalloc
+            // then sweeps its pages for room).
+            changes: Vec::with_capacity(selected.len()),
+            drift: Vec::new(),
+            records: BTreeMap::new(),
+        }
+    }
+
+    /// Diffs one batch of observed addresses.
+    pub fn all(
+        &mut self,
+        plan: &Plan,
+        state: Option<&StateFile>,
+        batch: Batch,
+        context: &Context,
+        options: &PlanOptions,
+    ) -> Result<(), PlanError> {
+        for (address, observed) in batch {
+            self.one(plan, state, &address, observed, context, options)?;
+        }
+        Ok(())
+    }
+
+    fn one(
+        &mut self,
+        plan: &Plan,
+        state: Option<&StateFile>,
+        address: &Address,
+        observed: Observed,
+        context: &Context,
+        options: &PlanOptions,
+    ) -> Result<(), PlanError> {
         let prior = state.and_then(|s| s.resources.get(address));
         let laid = if address.kind == ResourceKind::Addon {
             None
         } else {
-            let holds = *groundwork_holds.get_or_insert_with(|| groundwork.derived == derived);
-            holds.then(|| groundwork.take_desired(address)).flatten()
+            let holds = match self.groundwork_holds {
+                Some(holds) => holds,
+                None => {
+                    let holds = self.groundwork.derived == self.derived;
+                    self.groundwork_holds = Some(holds);
+                    holds
+                }
+            };
+            holds
+                .then(|| self.groundwork.take_desired(address))
+                .flatten()
         };
         let desired = match (options.mode, laid) {
             (Mode::Destroy, _) => None,
             (_, Some(desired)) => desired,
-            (_, None) => resources::desired(plan, address, context, &derived),
+            (_, None) => resources::desired(plan, address, context, &self.derived),
         };
         if let (Some(desired), None) = (&desired, &observed.live) {
             check_creatable(plan, address, desired, observed.soft_deleted)?;
@@ -262,7 +336,7 @@ pub fn diff_all(
                 observed.live.as_ref().map(|l| &l.attributes),
             )
         }) {
-            drift.push(entry);
+            self.drift.push(entry);
         }
         let schema = resources::schema(address.kind);
         let (live_attributes, live) = match observed.live {
@@ -287,10 +361,14 @@ pub fn diff_all(
             && (matches!(change.action, Action::Create | Action::Replace)
                 || identity_changes(&change))
         {
-            derived.addon_identities.remove(&address.key);
+            self.derived.addon_identities.remove(&address.key);
         }
         if let Some(live) = live {
-            let dependencies = dag.dependencies_of(address).cloned().collect::<Vec<_>>();
+            let dependencies = self
+                .dag
+                .dependencies_of(address)
+                .cloned()
+                .collect::<Vec<_>>();
             let dependencies = if dependencies.is_empty() {
                 prior.map(|p| p.dependencies.clone()).unwrap_or_default()
             } else {
@@ -301,7 +379,8 @@ pub fn diff_all(
             } else {
                 prior.map(|p| p.settings.clone()).unwrap_or_default()
             };
-            records.insert(address.clone(), live.into_state(dependencies, settings));
+            self.records
+                .insert(address.clone(), live.into_state(dependencies, settings));
         }
         if options.mode == Mode::RefreshOnly {
             change.action = Action::NoOp;
@@ -309,31 +388,36 @@ pub fn diff_all(
             change.replace_paths.clear();
             change.reason = None;
         }
-        changes.push(change);
+        self.changes.push(change);
+        Ok(())
     }
-    let mut change_set = ChangeSet {
-        changes,
-        drift,
-        warnings: Vec::new(),
-    };
-    if !options.targets.is_empty() {
-        change_set.warnings.push(format!(
-            "only {} and what they depend on are planned (--target); the rest of the plan file may not match live. Use --target only in exceptional circumstances.",
-            options
-                .targets
-                .iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+
+    /// The change set of every batch diffed.
+    pub fn finish(self, selected: &BTreeSet<Address>, options: &PlanOptions) -> Planned {
+        let mut change_set = ChangeSet {
+            changes: self.changes,
+            drift: self.drift,
+            warnings: Vec::new(),
+        };
+        if !options.targets.is_empty() {
+            change_set.warnings.push(format!(
+                "only {} and what they depend on are planned (--target); the rest of the plan file may not match live. Use --target only in exceptional circumstances.",
+                options
+                    .targets
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        change_set.normalize();
+        Planned {
+            change_set,
+            derived: self.derived.addon_identities,
+            refreshed: self.records,
+            selected: selected.clone(),
+        }
     }
-    change_set.normalize();
-    Ok(Planned {
-        change_set,
-        derived: derived.addon_identities,
-        refreshed: records,
-        selected: selected.clone(),
-    })
 }
 
 fn plan_defines(plan: &Plan, address: &Address) -> bool {

@@ -1,5 +1,6 @@
-//! Refresh: read every selected address live, in one batched round of reads, keeping the
-//! state's view (prior) and the live view apart so drift can be reported on its own.
+//! Refresh: read every selected address live, in one batched round of reads observed as they
+//! come in, keeping the state's view (prior) and the live view apart so drift can be reported
+//! on its own.
 //!
 //! An address recorded in the state is looked up where the state says it is, so a renamed or
 //! moved resource shows as a replacement rather than a silent orphan; a new address is looked
@@ -8,20 +9,12 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::backend::{Backend, BackendError, Live, ReadPlan};
-use crate::engine::observe::{Observed, add_reads, observe, taken};
+use crate::engine::backend::{ClusterKey, Found, Live, LiveWorld, ReadPlan};
+use crate::engine::observe::{Observed, add_reads, cluster_ref, observe, taken};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::Plan;
 use crate::resources::{self, AddonIdentity, Context, Derived};
 use crate::state::model::{Attributes, StateFile};
-
-/// What refresh found for every selected address.
-#[derive(Debug, Clone, Default)]
-pub struct Refreshed {
-    pub observed: BTreeMap<Address, Observed>,
-    /// Add-on identities read live, by addon key.
-    pub derived: Derived,
-}
 
 /// The attributes that say where `address` is: the state's when it has the address, else the
 /// plan file's with what is known of derived values (a grant to the add-on identity is found
@@ -50,55 +43,159 @@ pub fn lookup_attributes<'a>(
     ))
 }
 
-/// Reads `addresses` live through `backend`: one batched read, then add-ons first (their
-/// identities tell where grants are), then everything else.
-pub async fn refresh<B: Backend>(
-    backend: &B,
-    plan: &Plan,
-    state: Option<&StateFile>,
-    addresses: &BTreeSet<Address>,
-    context: &Context,
-    parallelism: usize,
-) -> Result<Refreshed, BackendError> {
-    let unknown = Derived::default();
-    let mut read_plan = ReadPlan::default();
-    for address in addresses {
-        if let Some((attributes, settings)) =
-            lookup_attributes(plan, state, address, context, &unknown)
-        {
-            add_reads(&mut read_plan, address, &attributes, &settings);
+/// Observations made once the reads they need are in.
+pub type Batch = Vec<(Address, Observed)>;
+
+/// One refresh of the selected addresses, observed as its reads come in: the add-ons, vaults
+/// and grants once every Azure read is in (add-ons first: their identities tell where grants
+/// are), then each cluster's SecretProviderClasses as soon as that cluster's list is — rather
+/// than all of it after the last list, which left matching and diffing hundreds of
+/// SecretProviderClasses for after the network wait.
+pub struct Refresh {
+    world: LiveWorld,
+    /// Azure reads (vaults, clusters, role-assignment lists) not yet in.
+    azure_reads_left: usize,
+    /// Add-ons, then the other addresses but SecretProviderClasses listed by cluster; `None`
+    /// once observed.
+    azure: Option<Vec<Address>>,
+    /// The SecretProviderClass addresses of each listed cluster, until observed.
+    listed: BTreeMap<ClusterKey, Vec<Address>>,
+    /// Add-on identities read live, by addon key.
+    derived: Derived,
+    /// Who took each SecretProviderClass's manifest out of `world`, by live ID.
+    manifest_taken_by: BTreeMap<String, Address>,
+}
+
+impl Refresh {
+    /// What to read for `addresses`, and the refresh that observes them from it.
+    pub fn start(
+        plan: &Plan,
+        state: Option<&StateFile>,
+        addresses: &BTreeSet<Address>,
+        context: &Context,
+    ) -> (ReadPlan, Self) {
+        let unknown = Derived::default();
+        let mut read_plan = ReadPlan::default();
+        let mut listed: BTreeMap<ClusterKey, Vec<Address>> = BTreeMap::new();
+        let (mut addons, mut others) = (Vec::new(), Vec::new());
+        for address in addresses {
+            let located = lookup_attributes(plan, state, address, context, &unknown);
+            if let Some((attributes, settings)) = &located {
+                add_reads(&mut read_plan, address, attributes, settings);
+            }
+            match (address.kind, located) {
+                (ResourceKind::Addon, _) => addons.push(address.clone()),
+                (ResourceKind::Spc, Some((attributes, settings))) => listed
+                    .entry(cluster_ref(&attributes, &settings).key)
+                    .or_default()
+                    .push(address.clone()),
+                _ => others.push(address.clone()),
+            }
         }
-    }
-    let mut world = backend.read(&read_plan, parallelism).await?;
-    let mut refreshed = Refreshed::default();
-    // Who took each SecretProviderClass's manifest out of `world`, by live ID.
-    let mut manifest_taken_by: BTreeMap<String, Address> = BTreeMap::new();
-    let (addons, others): (Vec<&Address>, Vec<&Address>) = addresses
-        .iter()
-        .partition(|address| address.kind == ResourceKind::Addon);
-    for address in addons.into_iter().chain(others) {
-        let Some((attributes, settings)) =
-            lookup_attributes(plan, state, address, context, &refreshed.derived)
-        else {
-            continue;
+        addons.extend(others);
+        let azure_reads_left = read_plan.vaults.len()
+            + read_plan.clusters.len()
+            + read_plan.role_assignment_scopes.len();
+        let refresh = Self {
+            world: LiveWorld::default(),
+            azure_reads_left,
+            azure: Some(addons),
+            listed,
+            derived: Derived::default(),
+            manifest_taken_by: BTreeMap::new(),
         };
-        let mut observed = observe(address, &attributes, &settings, &mut world, context);
-        if address.kind == ResourceKind::Spc
-            && let Some(live) = observed.live.as_mut()
-        {
-            share_manifest(live, address, &mut manifest_taken_by, &refreshed.observed);
-        }
-        if address.kind == ResourceKind::Addon
-            && let Some(identity) = observed.live.as_ref().and_then(addon_identity)
-        {
-            refreshed
-                .derived
-                .addon_identities
-                .insert(address.key.clone(), identity);
-        }
-        refreshed.observed.insert(address.clone(), observed);
+        (read_plan, refresh)
     }
-    Ok(refreshed)
+
+    /// Takes in what one read found.
+    pub fn add(&mut self, found: Found) {
+        if found.from_azure() {
+            self.azure_reads_left = self.azure_reads_left.saturating_sub(1);
+        }
+        self.world.add(found);
+    }
+
+    /// The next addresses whose reads are all in, observed: the Azure batch first, then one
+    /// listed cluster's SecretProviderClasses at a time. `None` until more reads come in.
+    pub fn next_batch(
+        &mut self,
+        plan: &Plan,
+        state: Option<&StateFile>,
+        context: &Context,
+    ) -> Option<Batch> {
+        if self.azure_reads_left == 0
+            && let Some(addresses) = self.azure.take()
+        {
+            return Some(self.observe(plan, state, context, addresses));
+        }
+        if self.azure.is_some() {
+            return None;
+        }
+        let cluster = self
+            .listed
+            .keys()
+            .find(|cluster| self.world.spcs.contains_key(*cluster))?
+            .clone();
+        let addresses = self.listed.remove(&cluster).unwrap_or_default();
+        Some(self.observe(plan, state, context, addresses))
+    }
+
+    /// Every address not observed yet, once no more reads will come in: what a failed or
+    /// missing read leaves (a cluster that does not exist has no list).
+    pub fn rest(&mut self, plan: &Plan, state: Option<&StateFile>, context: &Context) -> Batch {
+        let mut addresses = self.azure.take().unwrap_or_default();
+        addresses.extend(std::mem::take(&mut self.listed).into_values().flatten());
+        self.observe(plan, state, context, addresses)
+    }
+
+    /// The add-on identities read live so far, by addon key (all of them once the Azure batch
+    /// is out).
+    pub fn derived(&self) -> &Derived {
+        &self.derived
+    }
+
+    fn observe(
+        &mut self,
+        plan: &Plan,
+        state: Option<&StateFile>,
+        context: &Context,
+        addresses: Vec<Address>,
+    ) -> Batch {
+        // Kept by address too, for a second address of the same SecretProviderClass.
+        let mut batch: BTreeMap<Address, Observed> = BTreeMap::new();
+        let mut order = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let Some((attributes, settings)) =
+                lookup_attributes(plan, state, &address, context, &self.derived)
+            else {
+                order.push(address.clone());
+                batch.insert(address, Observed::default());
+                continue;
+            };
+            let mut observed = observe(&address, &attributes, &settings, &mut self.world, context);
+            if address.kind == ResourceKind::Spc
+                && let Some(live) = observed.live.as_mut()
+            {
+                share_manifest(live, &address, &mut self.manifest_taken_by, &batch);
+            }
+            if address.kind == ResourceKind::Addon
+                && let Some(identity) = observed.live.as_ref().and_then(addon_identity)
+            {
+                self.derived
+                    .addon_identities
+                    .insert(address.key.clone(), identity);
+            }
+            order.push(address.clone());
+            batch.insert(address, observed);
+        }
+        order
+            .into_iter()
+            .map(|address| {
+                let observed = batch.remove(&address).unwrap_or_default();
+                (address, observed)
+            })
+            .collect()
+    }
 }
 
 /// Records who took a SecretProviderClass's manifest out of the world, or, when an earlier
@@ -147,4 +244,93 @@ pub fn enabled_identity(
     derived
         .get("identity")
         .and_then(|value| serde_json::from_value(value.clone()).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::testing::example_plan;
+    use crate::engine::backend::VaultObservation;
+
+    fn addresses(batch: &Batch) -> Vec<String> {
+        batch
+            .iter()
+            .map(|(address, _)| address.to_string())
+            .collect()
+    }
+
+    /// The example plan's refresh from scratch, and the reads it asks for, one of each kind.
+    fn started() -> (Plan, ReadPlan, Refresh, [Found; 4]) {
+        let (plan, _) = example_plan();
+        let selected = crate::engine::plan::select(&plan, None, &[]).unwrap();
+        let (reads, refresh) = Refresh::start(&plan, None, &selected, &Context::of(&plan));
+        let one = |n: usize| assert_eq!(n, 1, "{reads:#?}");
+        one(reads.vaults.len());
+        one(reads.clusters.len());
+        one(reads.role_assignment_scopes.len());
+        one(reads.spc_clusters.len());
+        let found = [
+            Found::Vault(
+                reads.vaults.keys().next().unwrap().clone(),
+                VaultObservation::Missing {
+                    soft_deleted: false,
+                },
+            ),
+            Found::Addon(reads.clusters.first().unwrap().clone(), None),
+            Found::RoleAssignments(
+                reads.role_assignment_scopes.first().unwrap().clone(),
+                Vec::new(),
+            ),
+            Found::Spcs(reads.spc_clusters.first().unwrap().key.clone(), Vec::new()),
+        ];
+        (plan, reads, refresh, found)
+    }
+
+    #[test]
+    fn a_clusters_list_waits_for_the_azure_reads_then_comes_out_on_its_own() {
+        let (plan, _, mut refresh, [vault, addon, assignments, list]) = started();
+        let context = Context::of(&plan);
+        // The list is in first: nothing can be observed until every Azure read is.
+        refresh.add(list);
+        assert!(refresh.next_batch(&plan, None, &context).is_none());
+        refresh.add(vault);
+        refresh.add(addon);
+        assert!(refresh.next_batch(&plan, None, &context).is_none());
+        refresh.add(assignments);
+        // Add-ons first: their identities say where grants are.
+        let azure = refresh.next_batch(&plan, None, &context).unwrap();
+        assert_eq!(
+            addresses(&azure),
+            ["addon.demo", "vault.payments", "grant.demo-reads-payments"]
+        );
+        let listed = refresh.next_batch(&plan, None, &context).unwrap();
+        assert_eq!(addresses(&listed), ["spc.payments-db", "spc.shop-api"]);
+        assert!(refresh.next_batch(&plan, None, &context).is_none());
+        assert!(refresh.rest(&plan, None, &context).is_empty());
+    }
+
+    #[test]
+    fn a_clusters_list_is_observed_as_soon_as_it_is_in() {
+        let (plan, _, mut refresh, [vault, addon, assignments, list]) = started();
+        let context = Context::of(&plan);
+        for found in [vault, addon, assignments] {
+            refresh.add(found);
+        }
+        assert!(refresh.next_batch(&plan, None, &context).is_some());
+        assert!(refresh.next_batch(&plan, None, &context).is_none());
+        refresh.add(list);
+        let listed = refresh.next_batch(&plan, None, &context).unwrap();
+        assert_eq!(addresses(&listed), ["spc.payments-db", "spc.shop-api"]);
+    }
+
+    #[test]
+    fn what_no_read_brought_is_observed_at_the_end_as_not_live() {
+        let (plan, _, mut refresh, [vault, _, _, _]) = started();
+        let context = Context::of(&plan);
+        refresh.add(vault);
+        assert!(refresh.next_batch(&plan, None, &context).is_none());
+        let rest = refresh.rest(&plan, None, &context);
+        assert_eq!(rest.len(), 5, "{:?}", addresses(&rest));
+        assert!(rest.iter().all(|(_, observed)| observed.live.is_none()));
+    }
 }

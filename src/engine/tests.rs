@@ -615,3 +615,39 @@ async fn a_state_file_as_this_run_read_it_lets_the_run_go_on() {
         run.backend.journal()
     );
 }
+
+#[tokio::test]
+async fn a_plan_is_the_same_whichever_order_its_reads_come_in() {
+    // Over the network the clusters' lists come in after the Azure reads and are diffed as
+    // they come; here they come first, and wait for the add-ons.
+    async fn both_orders(run: &Run, text: &str) {
+        let mut planned = Vec::new();
+        for lists_first in [false, true] {
+            run.backend.world.lock().unwrap().lists_first = lists_first;
+            planned.push(run.plan(text, Mode::Normal).await);
+        }
+        assert_eq!(planned[0], planned[1]);
+    }
+    let mut run = Run::new();
+    // From scratch, applied, and run again.
+    both_orders(&run, EXAMPLE).await;
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    both_orders(&run, EXAMPLE).await;
+    // A SecretProviderClass found by two keys (renamed in the plan file).
+    let renamed = EXAMPLE.replace(
+        "[spc.shop-api]\n",
+        "[spc.storefront]\nname = \"shop-api\"\n",
+    );
+    both_orders(&run, &renamed).await;
+    // Drift, and an add-on identity that changed: the groundwork no longer holds.
+    {
+        let mut world = run.backend.world.lock().unwrap();
+        world.role_assignments.clear();
+        for (_, identity) in world.addons.values_mut() {
+            if let Some(identity) = identity {
+                identity.client_id = "client-new".into();
+            }
+        }
+    }
+    both_orders(&run, EXAMPLE).await;
+}

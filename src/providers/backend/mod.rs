@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::engine::backend::{
-    Backend, BackendError, ClusterKey, ClusterRef, Delete, Live, LiveWorld, Locks, ReadPlan, Write,
+    Backend, BackendError, ClusterKey, ClusterRef, Delete, Found, Live, Locks, ReadPlan, Write,
 };
 use crate::providers::azure::aks::LiveCluster;
 use crate::providers::kube::{ClusterConnection, LeaseLock};
@@ -109,8 +109,13 @@ pub fn provider_error(error: ProviderError) -> BackendError {
 }
 
 impl Backend for AzureBackend {
-    async fn read(&self, plan: &ReadPlan, parallelism: usize) -> Result<LiveWorld, BackendError> {
-        read::read(self, plan, parallelism).await
+    async fn read(
+        &self,
+        plan: &ReadPlan,
+        parallelism: usize,
+        found: &mut (dyn FnMut(Found) + Send),
+    ) -> Result<(), BackendError> {
+        read::read(self, plan, parallelism, found).await
     }
 
     async fn write(&self, write: Write) -> Result<Live, BackendError> {

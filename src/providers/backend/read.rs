@@ -1,6 +1,6 @@
 //! One refresh: every vault, cluster, role-assignment list and SecretProviderClass list the
 //! engine asks for, at most [`READS_PER_SLOT`] × `parallelism` reads at a time, the longest
-//! chains first.
+//! chains first, each handed to the engine as soon as it is in.
 
 use futures::StreamExt;
 use futures::stream;
@@ -9,24 +9,15 @@ use super::convert::{
     access_policies, addon_observation, role_assignment_observation, vault_attributes,
 };
 use super::{AzureBackend, provider_error};
-use crate::engine::backend::AddonObservation;
 use crate::engine::backend::{
-    BackendError, ClusterKey, ClusterRef, LiveWorld, ReadPlan, RoleAssignmentObservation,
-    SpcObservation, VaultKey, VaultObservation,
+    BackendError, ClusterKey, ClusterRef, Found, ReadPlan, SpcObservation, VaultKey,
+    VaultObservation,
 };
 use crate::providers::ProviderError;
 use crate::providers::azure::aks::ClusterId;
 use crate::providers::azure::keyvault::VaultId;
 use crate::providers::kube::{KubeError, SpcClient};
 use crate::task::joined;
-
-/// One read and what it found.
-enum Found {
-    Vault(VaultKey, VaultObservation),
-    Addon(ClusterKey, Option<AddonObservation>),
-    RoleAssignments(String, Vec<RoleAssignmentObservation>),
-    Spcs(ClusterKey, Vec<SpcObservation>),
-}
 
 /// A read waiting its turn.
 type PendingRead<'a> = futures::future::BoxFuture<'a, Result<Found, BackendError>>;
@@ -43,7 +34,8 @@ pub async fn read(
     backend: &AzureBackend,
     plan: &ReadPlan,
     parallelism: usize,
-) -> Result<LiveWorld, BackendError> {
+    found: &mut (dyn FnMut(Found) + Send),
+) -> Result<(), BackendError> {
     // Two-request chains first (a cluster's credentials, then its list; a vault, then its
     // soft-deleted namesake), so they never wait behind single reads.
     let mut reads: Vec<PendingRead<'_>> = Vec::new();
@@ -60,31 +52,13 @@ pub async fn read(
     for scope in &plan.role_assignment_scopes {
         reads.push(Box::pin(read_role_assignments(backend, scope.clone())));
     }
-    let results: Vec<Result<Found, BackendError>> = stream::iter(reads)
-        .buffer_unordered(parallelism.max(1).saturating_mul(READS_PER_SLOT))
-        .collect()
-        .await;
-    let mut world = LiveWorld::default();
-    for result in results {
-        match result? {
-            Found::Vault(key, observation) => {
-                world.vaults.insert(key, observation);
-            }
-            Found::Addon(key, Some(observation)) => {
-                world.addons.insert(key, observation);
-            }
-            Found::Addon(_, None) => {}
-            Found::RoleAssignments(scope, assignments) => {
-                world.role_assignments.insert(scope, assignments);
-            }
-            Found::Spcs(key, mut spcs) => {
-                // Sorted already as listed; the lookup relies on it, so make sure.
-                spcs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-                world.spcs.insert(key, spcs);
-            }
-        }
+    let mut reading =
+        stream::iter(reads).buffer_unordered(parallelism.max(1).saturating_mul(READS_PER_SLOT));
+    // The first failure ends the refresh; the reads still in flight are dropped with it.
+    while let Some(read) = reading.next().await {
+        found(read?);
     }
-    Ok(world)
+    Ok(())
 }
 
 async fn read_vault(
