@@ -148,37 +148,22 @@ pub async fn plan<B: Backend>(
         // The groundwork is laid while the reads are on the network (yielding first, so
         // they are sent before it starts).
         tokio::task::yield_now().await;
-        let lay = || Groundwork::lay(plan, state, &selected, &context, options.mode);
-        let mut groundwork = Some(lay());
-        let mut diff = None;
+        let groundwork = Groundwork::lay(plan, state, &selected, &context, options.mode);
+        let mut diff = Diff::new(groundwork, &selected);
         while let Some(found) = arrivals.next().await {
             refresh.add(found);
             while let Some(batch) = refresh.next_batch(plan, state, &context) {
-                // The first batch holds the add-ons: their identities are all known by now.
-                let diff = diff.get_or_insert_with(|| {
-                    let groundwork = groundwork.take().unwrap_or_else(lay);
-                    Diff::new(groundwork, refresh.derived().clone(), &selected)
-                });
-                diff.all(plan, state, batch, &context, options)?;
+                diff.all(plan, state, batch, refresh.derived(), &context, options)?;
             }
         }
-        Ok::<_, PlanError>((diff, groundwork))
+        Ok::<_, PlanError>(diff)
     };
     let (read, diffed) = futures::join!(reading, diffing);
     // A failed read first: the diff may have stopped only for want of what it would have read.
     read?;
-    let (diff, groundwork) = diffed?;
-    let mut diff = match (diff, groundwork) {
-        (Some(diff), _) => diff,
-        (None, groundwork) => Diff::new(
-            groundwork
-                .unwrap_or_else(|| Groundwork::lay(plan, state, &selected, &context, options.mode)),
-            refresh.derived().clone(),
-            &selected,
-        ),
-    };
+    let mut diff = diffed?;
     let rest = refresh.rest(plan, state, &context);
-    diff.all(plan, state, rest, &context, options)?;
+    diff.all(plan, state, rest, refresh.derived(), &context, options)?;
     let planned = diff.finish(&selected, options);
     tracing::debug!(elapsed_ms = refreshing.elapsed().as_millis(), "diffed");
     Ok(planned)
@@ -253,8 +238,8 @@ pub(crate) fn recorded_identities(state: Option<&StateFile>) -> Derived {
 pub struct Diff {
     dag: Dag<Address>,
     /// Identities known at plan time; those that will change during apply are unknown until
-    /// then.
-    derived: Derived,
+    /// then. Set by the first batch.
+    derived: Option<Derived>,
     groundwork: Groundwork,
     /// Whether the groundwork's desired properties hold: known once the add-ons are diffed.
     groundwork_holds: Option<bool>,
@@ -264,12 +249,11 @@ pub struct Diff {
 }
 
 impl Diff {
-    /// A diff starting from the live add-on identities `derived`, with the `groundwork` laid
-    /// while reads were on the network.
-    pub fn new(mut groundwork: Groundwork, derived: Derived, selected: &BTreeSet<Address>) -> Self {
+    /// A diff of `selected` with the `groundwork` laid while reads were on the network.
+    pub fn new(mut groundwork: Groundwork, selected: &BTreeSet<Address>) -> Self {
         Self {
             dag: std::mem::take(&mut groundwork.dag),
-            derived,
+            derived: None,
             groundwork,
             groundwork_holds: None,
             // Sized once: growing a vector of hundreds of changes reallocates it again and
@@ -281,15 +265,20 @@ impl Diff {
         }
     }
 
-    /// Diffs one batch of observed addresses.
+    /// Diffs one batch of observed addresses. `live` are the add-on identities the refresh
+    /// read; the diff starts from those it has at the first batch, which holds every add-on.
     pub fn all(
         &mut self,
         plan: &Plan,
         state: Option<&StateFile>,
         batch: Batch,
+        live: &Derived,
         context: &Context,
         options: &PlanOptions,
     ) -> Result<(), PlanError> {
+        if self.derived.is_none() {
+            self.derived = Some(live.clone());
+        }
         for (address, observed) in batch {
             self.one(plan, state, &address, observed, context, options)?;
         }
@@ -305,6 +294,7 @@ impl Diff {
         context: &Context,
         options: &PlanOptions,
     ) -> Result<(), PlanError> {
+        let derived = self.derived.get_or_insert_with(Derived::default);
         let prior = state.and_then(|s| s.resources.get(address));
         let laid = if address.kind == ResourceKind::Addon {
             None
@@ -312,7 +302,7 @@ impl Diff {
             let holds = match self.groundwork_holds {
                 Some(holds) => holds,
                 None => {
-                    let holds = self.groundwork.derived == self.derived;
+                    let holds = self.groundwork.derived == *derived;
                     self.groundwork_holds = Some(holds);
                     holds
                 }
@@ -324,7 +314,7 @@ impl Diff {
         let desired = match (options.mode, laid) {
             (Mode::Destroy, _) => None,
             (_, Some(desired)) => desired,
-            (_, None) => resources::desired(plan, address, context, &self.derived),
+            (_, None) => resources::desired(plan, address, context, derived),
         };
         if let (Some(desired), None) = (&desired, &observed.live) {
             check_creatable(plan, address, desired, observed.soft_deleted)?;
@@ -361,7 +351,7 @@ impl Diff {
             && (matches!(change.action, Action::Create | Action::Replace)
                 || identity_changes(&change))
         {
-            self.derived.addon_identities.remove(&address.key);
+            derived.addon_identities.remove(&address.key);
         }
         if let Some(live) = live {
             let dependencies = self
@@ -413,7 +403,7 @@ impl Diff {
         change_set.normalize();
         Planned {
             change_set,
-            derived: self.derived.addon_identities,
+            derived: self.derived.unwrap_or_default().addon_identities,
             refreshed: self.records,
             selected: selected.clone(),
         }

@@ -140,8 +140,8 @@ impl Refresh {
         Some(self.observe(plan, state, context, addresses))
     }
 
-    /// Every address not observed yet, once no more reads will come in: what a failed or
-    /// missing read leaves (a cluster that does not exist has no list).
+    /// Every address not observed yet, once the backend handed over every read: none when it
+    /// brought all the plan asked for; what it did not bring is observed as not live.
     pub fn rest(&mut self, plan: &Plan, state: Option<&StateFile>, context: &Context) -> Batch {
         let mut addresses = self.azure.take().unwrap_or_default();
         addresses.extend(std::mem::take(&mut self.listed).into_values().flatten());
@@ -259,11 +259,12 @@ mod tests {
             .collect()
     }
 
-    /// The example plan's refresh from scratch, and the reads it asks for, one of each kind.
-    fn started() -> (Plan, ReadPlan, Refresh, [Found; 4]) {
+    /// The example plan's refresh from scratch, and what its reads find: one of each kind.
+    fn started() -> (Plan, Context, Refresh, [Found; 4]) {
         let (plan, _) = example_plan();
+        let context = Context::of(&plan);
         let selected = crate::engine::plan::select(&plan, None, &[]).unwrap();
-        let (reads, refresh) = Refresh::start(&plan, None, &selected, &Context::of(&plan));
+        let (reads, refresh) = Refresh::start(&plan, None, &selected, &context);
         let one = |n: usize| assert_eq!(n, 1, "{reads:#?}");
         one(reads.vaults.len());
         one(reads.clusters.len());
@@ -283,13 +284,12 @@ mod tests {
             ),
             Found::Spcs(reads.spc_clusters.first().unwrap().key.clone(), Vec::new()),
         ];
-        (plan, reads, refresh, found)
+        (plan, context, refresh, found)
     }
 
     #[test]
     fn a_clusters_list_waits_for_the_azure_reads_then_comes_out_on_its_own() {
-        let (plan, _, mut refresh, [vault, addon, assignments, list]) = started();
-        let context = Context::of(&plan);
+        let (plan, context, mut refresh, [vault, addon, assignments, list]) = started();
         // The list is in first: nothing can be observed until every Azure read is.
         refresh.add(list);
         assert!(refresh.next_batch(&plan, None, &context).is_none());
@@ -311,8 +311,7 @@ mod tests {
 
     #[test]
     fn a_clusters_list_is_observed_as_soon_as_it_is_in() {
-        let (plan, _, mut refresh, [vault, addon, assignments, list]) = started();
-        let context = Context::of(&plan);
+        let (plan, context, mut refresh, [vault, addon, assignments, list]) = started();
         for found in [vault, addon, assignments] {
             refresh.add(found);
         }
@@ -325,8 +324,7 @@ mod tests {
 
     #[test]
     fn what_no_read_brought_is_observed_at_the_end_as_not_live() {
-        let (plan, _, mut refresh, [vault, _, _, _]) = started();
-        let context = Context::of(&plan);
+        let (plan, context, mut refresh, [vault, _, _, _]) = started();
         refresh.add(vault);
         assert!(refresh.next_batch(&plan, None, &context).is_none());
         let rest = refresh.rest(&plan, None, &context);

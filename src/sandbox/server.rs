@@ -87,7 +87,10 @@ async fn answer(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Ok(to_hyper(Resp::empty(http::StatusCode::PAYLOAD_TOO_LARGE))),
     };
-    let version = format!("{:?}", parts.version);
+    let via = Via {
+        version: format!("{:?}", parts.version),
+        connection,
+    };
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let mut req = Req::new(parts.method, path_and_query);
     req.headers = parts.headers;
@@ -119,15 +122,7 @@ async fn answer(
     let label = router::label(&req);
     let (resp, fault) = match action {
         FaultAction::Drop => {
-            record(
-                &instance,
-                &req,
-                &version,
-                connection,
-                label,
-                0,
-                Some("drop"),
-            );
+            record(&instance, &req, &via, label, 0, Some("drop"));
             return Err(DropConnection);
         }
         FaultAction::Throttle => (router::throttled(area, &req, now), Some("throttle")),
@@ -143,23 +138,22 @@ async fn answer(
             (resp, None)
         }
     };
-    record(
-        &instance,
-        &req,
-        &version,
-        connection,
-        label,
-        resp.status.as_u16(),
-        fault,
-    );
+    record(&instance, &req, &via, label, resp.status.as_u16(), fault);
     Ok(to_hyper(resp))
+}
+
+/// How a request came in, as the journal keeps it.
+struct Via {
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    version: String,
+    /// The connection's number, in the order the server accepted them.
+    connection: u64,
 }
 
 fn record(
     instance: &Instance,
     req: &Req,
-    version: &str,
-    connection: u64,
+    via: &Via,
     label: &str,
     status: u16,
     fault: Option<&str>,
@@ -170,8 +164,8 @@ fn record(
         path: req.path.clone(),
         route: format!("{} {label}", req.method),
         status,
-        version: version.to_owned(),
-        connection,
+        version: via.version.clone(),
+        connection: via.connection,
         fault: fault.map(str::to_owned),
     });
 }
