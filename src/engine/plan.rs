@@ -236,7 +236,6 @@ pub(crate) fn recorded_identities(state: Option<&StateFile>) -> Derived {
 /// the refresh makes them — add-ons in the first, so their planned action decides whether
 /// their identity is known before anything uses it.
 pub struct Diff {
-    dag: Dag<Address>,
     /// Identities known at plan time; those that will change during apply are unknown until
     /// then. Set by the first batch.
     derived: Option<Derived>,
@@ -250,9 +249,8 @@ pub struct Diff {
 
 impl Diff {
     /// A diff of `selected` with the `groundwork` laid while reads were on the network.
-    pub fn new(mut groundwork: Groundwork, selected: &BTreeSet<Address>) -> Self {
+    pub fn new(groundwork: Groundwork, selected: &BTreeSet<Address>) -> Self {
         Self {
-            dag: std::mem::take(&mut groundwork.dag),
             derived: None,
             groundwork,
             groundwork_holds: None,
@@ -276,9 +274,7 @@ impl Diff {
         context: &Context,
         options: &PlanOptions,
     ) -> Result<(), PlanError> {
-        if self.derived.is_none() {
-            self.derived = Some(live.clone());
-        }
+        self.derived.get_or_insert_with(|| live.clone());
         for (address, observed) in batch {
             self.one(plan, state, &address, observed, context, options)?;
         }
@@ -355,6 +351,7 @@ impl Diff {
         }
         if let Some(live) = live {
             let dependencies = self
+                .groundwork
                 .dag
                 .dependencies_of(address)
                 .cloned()

@@ -15,7 +15,6 @@ use crate::graph::dag::Dag;
 use crate::plan::address::Address;
 use crate::plan::model::{Grant, Plan, Principal, Spc, SpcIdentity};
 
-/// Builds the dependency graph of every resource in `plan`.
 /// Every address the plan file defines — the graph's nodes, without working out its edges.
 pub fn addresses(plan: &Plan) -> impl Iterator<Item = Address> + '_ {
     let vaults = plan.vaults.keys().map(Address::vault);
@@ -25,17 +24,14 @@ pub fn addresses(plan: &Plan) -> impl Iterator<Item = Address> + '_ {
     vaults.chain(addons).chain(grants).chain(spcs)
 }
 
+/// Builds the dependency graph of every resource in `plan`.
 pub fn build(plan: &Plan) -> Dag<Address> {
     let mut dag = Dag::new();
-    for key in plan.vaults.keys() {
-        dag.add_node(Address::vault(key));
-    }
-    for key in plan.addons.keys() {
-        dag.add_node(Address::addon(key));
+    for address in addresses(plan) {
+        dag.add_node(address);
     }
     for (key, grant) in &plan.grants {
         let address = Address::grant(key);
-        dag.add_node(address.clone());
         if plan.vaults.contains_key(grant.vault.as_str()) {
             dag.add_dependency(address.clone(), Address::vault(grant.vault.as_str()));
         }
@@ -47,7 +43,6 @@ pub fn build(plan: &Plan) -> Dag<Address> {
     }
     for (key, spc) in &plan.spcs {
         let address = Address::spc(key);
-        dag.add_node(address.clone());
         if plan.addons.contains_key(spc.addon.as_str()) {
             dag.add_dependency(address.clone(), Address::addon(spc.addon.as_str()));
         }

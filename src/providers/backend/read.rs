@@ -52,13 +52,30 @@ pub async fn read(
     for scope in &plan.role_assignment_scopes {
         reads.push(Box::pin(read_role_assignments(backend, scope.clone())));
     }
-    let mut reading =
+    let reading =
         stream::iter(reads).buffer_unordered(parallelism.max(1).saturating_mul(READS_PER_SLOT));
-    // The first failure ends the refresh; the reads still in flight are dropped with it.
-    while let Some(read) = reading.next().await {
-        found(read?);
+    hand_over_all(reading, found).await
+}
+
+/// Hands each read's findings over as it completes. After a failure — the outcome — the rest
+/// still run to their end, unused: dropped instead, a list's task of its own would go on
+/// unawaited, and a process exiting on the error while that task is inside a TLS handshake
+/// can abort.
+async fn hand_over_all(
+    mut reads: impl futures::Stream<Item = Result<Found, BackendError>> + Unpin,
+    found: &mut (dyn FnMut(Found) + Send),
+) -> Result<(), BackendError> {
+    let mut failed = None;
+    while let Some(read) = reads.next().await {
+        match read {
+            Ok(read) if failed.is_none() => found(read),
+            Ok(_) => {}
+            Err(error) => {
+                failed.get_or_insert(error);
+            }
+        }
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 async fn read_vault(
@@ -168,4 +185,65 @@ async fn read_spcs(
             })
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures::FutureExt;
+
+    use super::*;
+    use crate::engine::backend::ClusterKey;
+
+    #[tokio::test]
+    async fn after_a_failed_read_the_others_still_finish_and_nothing_more_is_handed_over() {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let slow_list = |name: &'static str| {
+            let finished = finished.clone();
+            async move {
+                for _ in 0..5 {
+                    tokio::task::yield_now().await;
+                }
+                finished.fetch_add(1, Ordering::SeqCst);
+                Ok(Found::Spcs(ClusterKey::new("rg", name), Vec::new()))
+            }
+            .boxed()
+        };
+        let reads: Vec<PendingRead<'_>> = vec![
+            async { Err(BackendError::new("403 on the vault")) }.boxed(),
+            slow_list("aks-a"),
+            slow_list("aks-b"),
+        ];
+        let mut handed_over = Vec::new();
+        let outcome = hand_over_all(stream::iter(reads).buffer_unordered(3), &mut |found| {
+            handed_over.push(found)
+        })
+        .await;
+        assert_eq!(outcome.unwrap_err().to_string(), "403 on the vault");
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            2,
+            "a read was dropped mid-way"
+        );
+        assert!(handed_over.is_empty(), "{handed_over:?}");
+    }
+
+    #[tokio::test]
+    async fn every_read_is_handed_over_as_it_completes() {
+        let reads: Vec<PendingRead<'_>> = ["aks-a", "aks-b"]
+            .into_iter()
+            .map(|name| {
+                async move { Ok(Found::Spcs(ClusterKey::new("rg", name), Vec::new())) }.boxed()
+            })
+            .collect();
+        let mut handed_over = Vec::new();
+        hand_over_all(stream::iter(reads).buffer_unordered(2), &mut |found| {
+            handed_over.push(found)
+        })
+        .await
+        .unwrap();
+        assert_eq!(handed_over.len(), 2);
+    }
 }
