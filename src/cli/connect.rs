@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan, state_path_of};
 use crate::cli::output::Output;
@@ -66,41 +67,56 @@ pub struct Prepared {
     pub connected: Connected,
 }
 
+/// How long the plan check and the state read wait for a sign-in started ahead of them. The
+/// sign-in's first milliseconds are CPU work — building its HTTP client, its TLS handshake (on
+/// both ends when the sandbox shares the machine) — and the check and the state read, started
+/// at the same instant on a two-core machine, held it back: with this head start S2's no-op
+/// plan has its token 3 ms sooner and ends 3–4 ms sooner (48 runs each). Waiting costs nothing
+/// while the check still ends before the token is back: the check of S2's 530 resources takes
+/// 15–20 ms, and a sign-in takes at least a round trip after its handshake.
+const SIGN_IN_HEAD_START: Duration = Duration::from_millis(4);
+
 /// Checks the plan file at `path` and, at the same time, reads its state and signs in to its
 /// target: both start as soon as `[target]` has decoded, while the resources are still being
 /// decoded and checked — for hundreds of resources that check takes as long as the sign-in's
-/// round trip. Neither changes anything, so when the plan turns out invalid the sign-in is
-/// abandoned and only the plan's problems are reported, as without it. A sandbox that would
-/// have to be started in this process (which creates its directory) waits for a valid plan.
+/// round trip. When `[target]` can be read ahead of the check, the sign-in goes first, with
+/// [`SIGN_IN_HEAD_START`] to itself. Neither changes anything, so when the plan turns out
+/// invalid the sign-in is abandoned and only the plan's problems are reported, as without it.
+/// A sandbox that would have to be started in this process (which creates its directory) waits
+/// for a valid plan.
 pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, Error> {
     let source = read(path)?;
     let mut state = None;
     let mut signing_in = None;
     // Where a sandbox must first be started: that waits for the check.
     let mut start_after_check = None;
-    let mut start = |target: &Target| {
-        // The sign-in first: its round trip is the longer wait.
-        match route(target, Environment::from_process()) {
-            Route::Ready(environment) => {
-                let target = target.clone();
-                signing_in = Some(tokio::spawn(async move {
-                    signed_in(&target, environment, None).await
-                }));
-            }
-            start => start_after_check = Some(start),
+    let mut sign_in = |target: &Target| match route(target, Environment::from_process()) {
+        Route::Ready(environment) => {
+            let target = target.clone();
+            signing_in = Some(tokio::spawn(async move {
+                signed_in(&target, environment, None).await
+            }));
+            true
         }
-        state = Some(StateRead::start(state_path_of(path, target)));
+        start => {
+            start_after_check = Some(start);
+            false
+        }
     };
     // Before the whole file is even parsed when `[target]` can be read on its own; else as
     // soon as the check has decoded it. A target read ahead that the check then reads
     // differently is abandoned for the check's.
     let ahead = target_ahead(&source);
     if let Some(target) = &ahead {
-        start(target);
+        if sign_in(target) {
+            tokio::time::sleep(SIGN_IN_HEAD_START).await;
+        }
+        state = Some(StateRead::start(state_path_of(path, target)));
     }
     let checked = check_seeing_target(&source, |target| {
         if ahead.is_none() {
-            start(target);
+            sign_in(target);
+            state = Some(StateRead::start(state_path_of(path, target)));
         }
     });
     tracing::debug!(signing_in = signing_in.is_some(), "plan checked");
