@@ -257,9 +257,9 @@ SecretProviderClasses per cluster take 5 rounds of L, not 1.
 
 The bound also ignores CPU. On this machine vaultwire and the sandbox share two cores, so
 whatever either computes — starting the process and checking the plan (about 15 ms for S2's
-530 resources; the sign-in, which fetches the ARM and AKS tokens at once, and the state read
-start once `[target]` is read, beside the rest of the check, but share the two cores with
-it), TLS handshakes on both ends (one HTTP/2 connection per server, so one per cluster),
+530 resources; the sign-in, which fetches the ARM and AKS tokens at once, starts once
+`[target]` is read, and the rest of the check and the state read 4 ms later, during its round
+trip, on the same two cores), TLS handshakes on both ends (one HTTP/2 connection per server, so one per cluster),
 building ten clusters' clients as their credentials arrive, parsing 500 SecretProviderClasses
 and comparing them (their desired manifests are rendered while the refresh waits on the
 network), printing the plan, saving the state, the sandbox's server-side apply and lists (one
