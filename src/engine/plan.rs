@@ -295,14 +295,9 @@ impl Diff {
         let laid = if address.kind == ResourceKind::Addon {
             None
         } else {
-            let holds = match self.groundwork_holds {
-                Some(holds) => holds,
-                None => {
-                    let holds = self.groundwork.derived == *derived;
-                    self.groundwork_holds = Some(holds);
-                    holds
-                }
-            };
+            let holds = *self
+                .groundwork_holds
+                .get_or_insert_with(|| self.groundwork.derived == *derived);
             holds
                 .then(|| self.groundwork.take_desired(address))
                 .flatten()
