@@ -218,10 +218,11 @@ const METHOD: &str = "## How it is measured
   file; `--parallelism` and everything else are the defaults.
 - The sandbox runs inside the benchmark process, in memory, on its own runtime thread, with
   `SandboxOptions { faults: Faults { latency, .. }, lro_duration, extra_clusters }`: the latency
-  is added before every Entra, ARM, Key Vault and Kubernetes answer, cluster PUTs run
-  for the LRO duration, and S2's nine extra clusters are `extra_clusters`. It shares the
-  machine's cores with vaultwire, so its own CPU per request is part of every wall time, as a
-  slow server's would be.
+  is added before every Entra, ARM, Key Vault and Kubernetes answer (counted from the
+  request's arrival, to a fraction of a millisecond), cluster PUTs run for the LRO duration,
+  and S2's nine extra clusters are `extra_clusters`. It shares the machine's cores with
+  vaultwire, so its own CPU per request is part of every wall time, as a slow server's would
+  be.
 - Requests are the sandbox's counters for the run (every Entra, ARM and Kubernetes request).
   \"Fewest possible\" counts one read per vault, cluster, role-assignment list, credential and
   SecretProviderClass list (plus a soft-deleted lookup per missing vault), one write per
@@ -262,9 +263,9 @@ whatever either computes — starting the process and checking the plan (about 1
 trip, on the same two cores), TLS handshakes on both ends (one HTTP/2 connection per server, so one per cluster),
 building ten clusters' clients as their credentials arrive, parsing 500 SecretProviderClasses
 and comparing them (their desired manifests are rendered while the refresh waits on the
-network), printing the plan, saving the state, the sandbox's server-side apply and lists (one
-world behind one lock: ten clusters' requests take turns, where ten real API servers would
-not) — adds to the wall time wherever it cannot hide behind a wait. That is most of what S2
+network), printing the plan, saving the state, the sandbox's answers (one world answered
+by one thread, in the order the answers fall due: ten clusters' requests take turns, where
+ten real API servers would not) — adds to the wall time wherever it cannot hide behind a wait. That is most of what S2
 spends above its bound. On this virtual machine a median also moves by ±10 % from one
 `cargo bench` to the next.
 ";

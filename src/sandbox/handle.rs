@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::sandbox::answerer::Answerer;
 use crate::sandbox::auth::{self, Principal};
 use crate::sandbox::error::SandboxError;
 use crate::sandbox::faults::FaultState;
@@ -81,6 +82,7 @@ impl Sandbox {
             store: Mutex::new(store),
             faults: Mutex::new(FaultState::new(options.faults.clone(), options.seed)),
             journal: Mutex::new(Journal::default()),
+            answerer: Answerer::start().map_err(SandboxError::Runtime)?,
             timing: Mutex::new(Timing {
                 lro_duration: options.lro_duration,
                 rbac_delay: options.rbac_propagation_delay,

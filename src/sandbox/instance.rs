@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::sandbox::answerer::Answerer;
 use crate::sandbox::arm::operations::settle;
 use crate::sandbox::context::Ctx;
 use crate::sandbox::exchange::{Req, Resp};
@@ -36,6 +37,8 @@ pub struct Instance {
     pub store: Mutex<Store>,
     pub faults: Mutex<FaultState>,
     pub journal: Mutex<Journal>,
+    /// Works out every answer, each when its latency has passed.
+    pub answerer: Answerer,
     pub timing: Mutex<Timing>,
 }
 

@@ -5,6 +5,7 @@
 //! world, faults and the admin API.
 
 pub mod admin;
+pub mod answerer;
 pub mod arm;
 pub mod auth;
 pub mod context;

@@ -1,6 +1,7 @@
 //! The HTTPS listener: TLS handshakes, HTTP/1.1 and HTTP/2 connections (by ALPN, as ARM and
 //! API servers offer both), reading each request, injecting faults and latency, handing the
-//! request to the synchronous handlers, and journaling it.
+//! request to the synchronous handlers (on the answering thread, see `answerer.rs`), and
+//! journaling it.
 
 use std::sync::Arc;
 
@@ -82,6 +83,7 @@ async fn answer(
     connection: u64,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, DropConnection> {
+    let arrived = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -115,31 +117,32 @@ async fn answer(
         };
         (action, faults.faults.latency)
     };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    // Worked out once the latency has passed, so the answer reflects the world at the moment
+    // it is sent (an operation that finished during the latency shows as finished).
+    let worker = instance.clone();
+    let answering = instance.answerer.answer_at(arrived + latency, move || {
+        let label = router::label(&req);
+        let now = jiff::Timestamp::now();
+        let (resp, fault) = match action {
+            FaultAction::Drop => {
+                record(&worker, &req, &via, label, 0, Some("drop"));
+                return None;
+            }
+            FaultAction::Throttle => (router::throttled(area, &req, now), Some("throttle")),
+            FaultAction::ServerError { status } => {
+                (router::server_error(area, &req, status, now), Some("error"))
+            }
+            FaultAction::Pass => (worker.answer(&req), None),
+        };
+        record(&worker, &req, &via, label, resp.status.as_u16(), fault);
+        Some(resp)
+    });
+    match answering.await {
+        Some(Some(resp)) => Ok(to_hyper(resp)),
+        Some(None) => Err(DropConnection),
+        // The sandbox is stopping.
+        None => Ok(to_hyper(Resp::empty(http::StatusCode::SERVICE_UNAVAILABLE))),
     }
-    let now = jiff::Timestamp::now();
-    let label = router::label(&req);
-    let (resp, fault) = match action {
-        FaultAction::Drop => {
-            record(&instance, &req, &via, label, 0, Some("drop"));
-            return Err(DropConnection);
-        }
-        FaultAction::Throttle => (router::throttled(area, &req, now), Some("throttle")),
-        FaultAction::ServerError { status } => {
-            (router::server_error(area, &req, status, now), Some("error"))
-        }
-        FaultAction::Pass => {
-            let worker = instance.clone();
-            let request = req.clone();
-            let resp = tokio::task::spawn_blocking(move || worker.answer(&request))
-                .await
-                .unwrap_or_else(|_| Resp::empty(http::StatusCode::INTERNAL_SERVER_ERROR));
-            (resp, None)
-        }
-    };
-    record(&instance, &req, &via, label, resp.status.as_u16(), fault);
-    Ok(to_hyper(resp))
 }
 
 /// How a request came in, as the journal keeps it.
