@@ -30,8 +30,13 @@ impl Field<'_, '_, '_> {
             .find(|(spelling, _)| *spelling == text)
             .map(|(_, value)| Spanned::new(*value, span.clone()));
         if found.is_none() {
-            let diagnostic =
-                problems::invalid_choice(text, &self.path, T::WHAT, span, &spellings::<T>());
+            let diagnostic = problems::invalid_choice(
+                text,
+                &self.path.to_string(),
+                T::WHAT,
+                span,
+                &spellings::<T>(),
+            );
             self.push(diagnostic);
         }
         found

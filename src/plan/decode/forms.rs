@@ -10,7 +10,7 @@ impl Field<'_, '_, '_> {
     /// The value is not an inline table at all; `help` shows the forms.
     pub fn not_a_form<T>(mut self, help: &str) -> Option<T> {
         let diagnostic = problems::wrong_type(
-            &self.path,
+            &self.path.to_string(),
             "an inline table",
             self.value.get_ref(),
             self.span(),

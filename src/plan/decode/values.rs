@@ -4,13 +4,14 @@
 //! A value that breaks a naming rule is reported and still kept, so the checks across
 //! resources can run on it; only a value of the wrong type is dropped.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use toml::de::DeValue;
 
 use crate::plan::address::Address;
 use crate::plan::decode::problems;
-use crate::plan::decode::reader::{Field, Sink};
+use crate::plan::decode::reader::{Field, FieldPath, Sink};
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::duration::GoDuration;
 use crate::plan::model::Spanned;
@@ -88,7 +89,7 @@ impl Field<'_, '_, '_> {
             check_name(self.sink, key_rule, &key);
             let field = Field {
                 value,
-                path: format!("{}.{}", self.path, shown(&key.value)),
+                path: FieldPath::key(self.path.to_string().into(), Cow::Owned(shown(&key.value))),
                 example: None,
                 sink: &mut *self.sink,
             };
