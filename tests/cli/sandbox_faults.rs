@@ -291,3 +291,39 @@ async fn drift_disables_the_add_on_and_deletes_role_assignments_behind_arms_back
     .await
     .expect(404);
 }
+
+#[tokio::test]
+async fn latency_holds_back_every_answer_and_answers_go_out_in_the_order_requests_came() {
+    let env = start();
+    let token = env.arm_token().await;
+    let latency = std::time::Duration::from_millis(150);
+    env.sandbox.set_faults(Faults {
+        latency,
+        ..Faults::none()
+    });
+    env.sandbox.clear_journal();
+    let groups = ["rg-demo", "rg-missing-1", "rg-missing-2", "rg-missing-3"];
+    // Sent 10 ms apart, each while the ones before it still wait on the latency.
+    let sent = groups.iter().enumerate().map(|(index, group)| {
+        let (env, token) = (&env, &token);
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(10) * index as u32).await;
+            let sent = std::time::Instant::now();
+            let path =
+                format!("/subscriptions/{SUB}/resourceGroups/{group}?api-version=2024-11-01");
+            let reply = env.call("GET", &path, Some(token), None).await;
+            (sent.elapsed(), reply.status)
+        }
+    });
+    for (waited, status) in futures::future::join_all(sent).await {
+        assert!(waited >= latency, "answered after {waited:?}");
+        assert!(status == 200 || status == 404, "{status}");
+    }
+    let answered: Vec<String> = env
+        .sandbox
+        .journal()
+        .iter()
+        .map(|entry| entry.path.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(answered, groups);
+}
