@@ -82,7 +82,7 @@ impl Answerer {
 
     /// Runs `job` on the answering thread at `at` (at once if that has passed), after every
     /// job due earlier.
-    pub fn at(&self, at: Instant, job: impl FnOnce() + Send + 'static) {
+    fn at(&self, at: Instant, job: impl FnOnce() + Send + 'static) {
         let mut jobs = lock(&self.queue.jobs);
         let order = jobs.next;
         jobs.next += 1;
@@ -96,7 +96,7 @@ impl Answerer {
     }
 
     /// Runs `job` on the answering thread at `at` (queued now, waited for by the future) and
-    /// returns what it returns; `None` when the answerer stopped first.
+    /// returns what it returns; `None` when the answerer stopped first or the job panicked.
     pub fn answer_at<R: Send + 'static>(
         &self,
         at: Instant,
@@ -139,7 +139,9 @@ impl Queue {
                 continue;
             };
             drop(jobs);
-            (due.job)();
+            // A handler's bug costs its own request an answer (its waiter sees none), not
+            // every later one: the thread carries on.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(due.job));
             jobs = lock(&self.jobs);
         }
     }
@@ -210,6 +212,16 @@ mod tests {
         let done = answerer.answer_at(Instant::now(), move || drop(held));
         drop(answerer);
         assert_eq!(done.await, Some(()));
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_loses_its_answer_and_the_next_job_still_runs() {
+        let answerer = Answerer::start().unwrap();
+        let now = Instant::now();
+        let failed = answerer.answer_at(now, || -> () { panic!("a handler's bug") });
+        let next = answerer.answer_at(now, || "answered");
+        assert_eq!(failed.await, None);
+        assert_eq!(next.await, Some("answered"));
     }
 
     #[tokio::test]

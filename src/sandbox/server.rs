@@ -140,8 +140,10 @@ async fn answer(
     match answering.await {
         Some(Some(resp)) => Ok(to_hyper(resp)),
         Some(None) => Err(DropConnection),
-        // The sandbox is stopping.
-        None => Ok(to_hyper(Resp::empty(http::StatusCode::SERVICE_UNAVAILABLE))),
+        // The handler panicked (a sandbox bug), or the sandbox is stopping.
+        None => Ok(to_hyper(Resp::empty(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+        ))),
     }
 }
 
