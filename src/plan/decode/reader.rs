@@ -411,3 +411,43 @@ impl<'t, 'i> Items<'t, 'i, '_> {
         ok.then_some(values)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::{PlanSource, check};
+
+    const EXAMPLE: &str = include_str!("../../../plans/example.toml");
+
+    /// The messages of checking the example with `from` replaced by `to`.
+    fn messages_with(from: &str, to: &str) -> Vec<String> {
+        assert!(EXAMPLE.contains(from), "{from}");
+        let checked = check(&PlanSource {
+            name: "test.toml".into(),
+            text: EXAMPLE.replacen(from, to, 1),
+        });
+        checked.diagnostics.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn a_wrong_value_is_named_by_its_full_path_written_out_for_the_message() {
+        let item = messages_with(
+            r#"{ name = "db-password", type = "secret" },"#,
+            r#""db-password","#,
+        );
+        assert!(
+            item.iter()
+                .any(|m| m.contains("`spc.payments-db.objects[0]`")),
+            "{item:?}"
+        );
+        let key = messages_with(
+            "[vault.payments]\n",
+            "[vault.payments]\ntags = { env = 1 }\n",
+        );
+        assert!(
+            key.iter().any(|m| m.contains("`vault.payments.tags.env`")),
+            "{key:?}"
+        );
+        let top = messages_with("version = 1", "version = \"1\"");
+        assert!(top.iter().any(|m| m.contains("`version`")), "{top:?}");
+    }
+}

@@ -84,12 +84,13 @@ impl Field<'_, '_, '_> {
         };
         let mut map = BTreeMap::new();
         let mut ok = true;
+        let table: std::rc::Rc<str> = self.path.to_string().into();
         for (key, value) in entries.iter() {
             let key = Spanned::new(key.get_ref().to_string(), key.span());
             check_name(self.sink, key_rule, &key);
             let field = Field {
                 value,
-                path: FieldPath::key(self.path.to_string().into(), Cow::Owned(shown(&key.value))),
+                path: FieldPath::key(table.clone(), Cow::Owned(shown(&key.value))),
                 example: None,
                 sink: &mut *self.sink,
             };
