@@ -219,7 +219,9 @@ const METHOD: &str = "## How it is measured
 - The sandbox runs inside the benchmark process, in memory, on its own runtime thread, with
   `SandboxOptions { faults: Faults { latency, .. }, lro_duration, extra_clusters }`: the latency
   is added before every Entra, ARM, Key Vault and Kubernetes answer (counted from the
-  request's arrival, to a fraction of a millisecond), cluster PUTs run for the LRO duration,
+  request's arrival, to a fraction of a millisecond; the answer is worked out halfway through
+  it, as a real service gets a request half a round trip after it was sent, and sent at its
+  end), cluster PUTs run for the LRO duration,
   and S2's nine extra clusters are `extra_clusters`. It shares the machine's cores with
   vaultwire, so its own CPU per request is part of every wall time, as a slow server's would
   be.
@@ -265,7 +267,8 @@ building ten clusters' clients as their credentials arrive, parsing 500 SecretPr
 and comparing them (their desired manifests are rendered while the refresh waits on the
 network), printing the plan, saving the state, the sandbox's answers (one world answered
 by one thread, in the order the answers fall due: ten clusters' requests take turns, where
-ten real API servers would not) — adds to the wall time wherever it cannot hide behind a wait. That is most of what S2
+ten real API servers would not; each worked out halfway through its latency, while vaultwire
+waits, but sent, encrypted, by the sandbox when it is due) — adds to the wall time wherever it cannot hide behind a wait. That is most of what S2
 spends above its bound. On this virtual machine a median also moves by ±10 % from one
 `cargo bench` to the next.
 ";

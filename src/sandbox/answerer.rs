@@ -1,8 +1,9 @@
-//! When and where the sandbox answers: every answer is worked out on one thread, once the
-//! request's latency has passed, in the order the answers fall due.
+//! When and where the sandbox answers: every answer is worked out on one thread, halfway
+//! through the request's latency, in the order the answers fall due; the thread also says when
+//! the whole latency has passed and the answer may go (see `server.rs`).
 //!
 //! One thread because the answers share one world (see `persist.rs`): a blocking thread per
-//! request, all waking at the end of the same latency, spent their time handing the world's
+//! request, all waking after the same latency, spent their time handing the world's
 //! lock to one another — a refresh's burst of forty ARM reads took twice the work it held.
 //! Due-order because a client sends what it needs first first (a cluster's credentials before
 //! the reads beside them), and a real service's answers are not held up by later requests.

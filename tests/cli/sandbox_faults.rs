@@ -327,3 +327,35 @@ async fn latency_holds_back_every_answer_and_answers_go_out_in_the_order_request
         .collect();
     assert_eq!(answered, groups);
 }
+
+#[tokio::test]
+async fn a_request_is_worked_out_halfway_through_its_latency_and_answered_when_it_has_passed() {
+    let env = start();
+    let token = env.arm_token().await;
+    let latency = std::time::Duration::from_millis(400);
+    env.sandbox.set_faults(Faults {
+        latency,
+        ..Faults::none()
+    });
+    env.sandbox.clear_journal();
+    let path = group_path();
+    let sent = std::time::Instant::now();
+    let reply = env.call("GET", &path, Some(&token), None);
+    tokio::pin!(reply);
+    // Three quarters of the way through: worked out (so journaled), not yet answered.
+    let early = tokio::time::timeout(latency * 3 / 4, reply.as_mut()).await;
+    assert!(early.is_err(), "answered before the latency had passed");
+    let looked = sent.elapsed();
+    let worked_out = env.sandbox.journal().len();
+    reply.await.expect(200);
+    assert!(
+        sent.elapsed() >= latency,
+        "answered after {:?}",
+        sent.elapsed()
+    );
+    // A test machine stalled past the latency would look too late to tell the difference.
+    assert!(
+        worked_out == 1 || looked >= latency,
+        "not worked out {looked:?} after it was sent"
+    );
+}
