@@ -87,6 +87,23 @@ async fn a_cluster_with_local_accounts_keeps_its_own_credentials() {
     assert!(!format!("{connection:?}").contains(FAKE_TOKEN));
 }
 
+#[test]
+fn a_kubeconfig_from_azure_reads_as_kubes_own_reader_reads_it_and_so_do_several_documents() {
+    let text = aad_kubeconfig();
+    let as_json = |kubeconfig: Kubeconfig| serde_json::to_value(kubeconfig).unwrap();
+    assert_eq!(
+        as_json(read_arm_kubeconfig(&text).unwrap()),
+        as_json(Kubeconfig::from_yaml(&text).unwrap())
+    );
+    // Not what ARM sends, but what kubectl reads: the second document's context is kept.
+    let two = format!(
+        "{text}---\ncontexts:\n- name: other\n  context:\n    cluster: aks-demo\n    user: u\n"
+    );
+    let read = read_arm_kubeconfig(&two).unwrap();
+    let contexts: Vec<&str> = read.contexts.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(contexts, ["aks-demo", "other"]);
+}
+
 #[tokio::test]
 async fn a_garbled_kubeconfig_from_azure_is_an_error_naming_the_cluster() {
     let error = ClusterConnection::from_arm(
