@@ -51,12 +51,27 @@ pub fn compute(
     live: Option<Attributes>,
     schema: &Schema,
 ) -> ResourceChange {
+    let changed = match (desired.as_ref(), live.as_ref()) {
+        (Some(desired), Some(live)) => differing_properties(desired, live, schema),
+        _ => Vec::new(),
+    };
+    compute_from_changes(address, desired, live, schema, changed)
+}
+
+/// [`compute`], given the properties whose desired value differs from the live one (as
+/// [`differing_properties`] finds them; unused unless both are present).
+pub fn compute_from_changes(
+    address: &Address,
+    desired: Option<Attributes>,
+    live: Option<Attributes>,
+    schema: &Schema,
+    changed: Vec<String>,
+) -> ResourceChange {
     let (action, replace_paths) = match (desired.as_ref(), live.as_ref()) {
         (None, None) => (Action::NoOp, Vec::new()),
         (Some(_), None) => (Action::Create, Vec::new()),
         (None, Some(_)) => (Action::Delete, Vec::new()),
         (Some(desired), Some(live)) => {
-            let changed = differing_properties(desired, live, schema);
             let replace: Vec<String> = changed
                 .iter()
                 .filter(|property| {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diff::action::Action;
 use crate::diff::change::{ChangeSet, Drift, Reason, ResourceChange};
-use crate::diff::compute::{compute, differing_properties};
+use crate::diff::compute::{Schema, compute, compute_from_changes, differing_properties};
 use crate::engine::backend::{Backend, BackendError};
 use crate::engine::observe::Observed;
 use crate::engine::refresh::{Batch, Refresh, enabled_identity};
@@ -178,9 +178,19 @@ pub struct Groundwork {
     dag: Dag<Address>,
     /// The identities `desired` was computed with.
     derived: Derived,
-    /// Desired properties (`None`: not in the plan file) of every selected address but the
-    /// add-ons, which are few and set the identities.
-    desired: BTreeMap<Address, Option<Attributes>>,
+    /// Desired properties of every selected address but the add-ons, which are few and set
+    /// the identities.
+    desired: BTreeMap<Address, Laid>,
+}
+
+/// An address's desired properties as the groundwork worked them out.
+struct Laid {
+    /// `None`: not in the plan file.
+    desired: Option<Attributes>,
+    /// Whether they are exactly what the state records — as they are for most addresses of a
+    /// plan run twice. Then live differs from desired where it differs from the state, and
+    /// one comparison serves both the drift and the change.
+    as_recorded: bool,
 }
 
 impl Groundwork {
@@ -199,7 +209,17 @@ impl Groundwork {
                 .filter(|address| address.kind != ResourceKind::Addon)
                 .map(|address| {
                     let desired = resources::desired(plan, address, context, &derived);
-                    (address.clone(), desired)
+                    let recorded = state
+                        .and_then(|state| state.resources.get(address))
+                        .map(|record| &record.attributes);
+                    let as_recorded = desired.is_some() && desired.as_ref() == recorded;
+                    (
+                        address.clone(),
+                        Laid {
+                            desired,
+                            as_recorded,
+                        },
+                    )
                 })
                 .collect(),
         };
@@ -211,7 +231,7 @@ impl Groundwork {
     }
 
     /// `address`'s desired properties, computed with [`Groundwork::derived`].
-    fn take_desired(&mut self, address: &Address) -> Option<Option<Attributes>> {
+    fn take_desired(&mut self, address: &Address) -> Option<Laid> {
         self.desired.remove(address)
     }
 }
@@ -302,30 +322,35 @@ impl Diff {
                 .then(|| self.groundwork.take_desired(address))
                 .flatten()
         };
-        let desired = match (options.mode, laid) {
-            (Mode::Destroy, _) => None,
-            (_, Some(desired)) => desired,
-            (_, None) => resources::desired(plan, address, context, derived),
+        let (desired, as_recorded) = match (options.mode, laid) {
+            (Mode::Destroy, _) => (None, false),
+            (_, Some(laid)) => (laid.desired, laid.as_recorded),
+            (_, None) => (resources::desired(plan, address, context, derived), false),
         };
         if let (Some(desired), None) = (&desired, &observed.live) {
             check_creatable(plan, address, desired, observed.soft_deleted)?;
         }
-        if let Some(entry) = prior.and_then(|prior| {
-            drift_of(
-                address,
-                prior,
-                observed.live.as_ref().map(|l| &l.attributes),
-            )
-        }) {
-            self.drift.push(entry);
-        }
         let schema = resources::schema(address.kind);
+        // What live changed of the state's record (the drift), and so of the desired
+        // properties when they are the record's.
+        let mut drifted = None;
+        if let Some(prior) = prior {
+            let live = observed.live.as_ref().map(|live| &live.attributes);
+            let (entry, changed) = drift_of(address, prior, live, schema);
+            self.drift.extend(entry);
+            drifted = changed.filter(|_| as_recorded);
+        }
         let (live_attributes, live) = match observed.live {
             Some(live) if options.keep_refreshed => (Some(live.attributes.clone()), Some(live)),
             Some(live) => (Some(live.attributes), None),
             None => (None, None),
         };
-        let mut change = compute(address, desired, live_attributes, schema);
+        let mut change = match drifted {
+            Some(changed) => {
+                compute_from_changes(address, desired, live_attributes, schema, changed)
+            }
+            None => compute(address, desired, live_attributes, schema),
+        };
         if change.action == Action::Create && prior.is_some() {
             change.reason = Some(Reason::DeletedOutside);
         }
@@ -479,25 +504,31 @@ fn identity_changes(change: &ResourceChange) -> bool {
 }
 
 /// The drift of one address: what the state recorded against what is live.
+/// The drift of `address` from its state record, and the recorded properties live differs
+/// in (`None` when it is not live).
 fn drift_of(
     address: &Address,
     prior: &ResourceState,
     live: Option<&crate::state::model::Attributes>,
-) -> Option<Drift> {
+    schema: &Schema,
+) -> (Option<Drift>, Option<Vec<String>>) {
     match live {
-        None => Some(Drift {
-            address: address.clone(),
-            before: Some(prior.attributes.clone()),
-            after: None,
-        }),
+        None => (
+            Some(Drift {
+                address: address.clone(),
+                before: Some(prior.attributes.clone()),
+                after: None,
+            }),
+            None,
+        ),
         Some(live) => {
-            let schema = resources::schema(address.kind);
             let changed = differing_properties(&prior.attributes, live, schema);
-            (!changed.is_empty()).then(|| Drift {
+            let drift = (!changed.is_empty()).then(|| Drift {
                 address: address.clone(),
                 before: Some(prior.attributes.clone()),
                 after: Some(live.clone()),
-            })
+            });
+            (drift, Some(changed))
         }
     }
 }

@@ -241,6 +241,59 @@ async fn drift_is_reported_and_repaired() {
     assert!(!after.change_set.has_changes());
 }
 
+/// The plan as applied, edited live: one comparison of live against the state record decides
+/// both the drift and the change of an address whose desired properties are the record's.
+#[tokio::test]
+async fn drift_from_a_record_the_plan_still_wants_is_a_change_of_the_same_properties() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    {
+        let mut world = run.backend.world.lock().unwrap();
+        for (_, attributes) in world.vaults.values_mut() {
+            attributes.insert("soft_delete_retention_days".into(), serde_json::json!(30));
+        }
+        for spcs in world.spcs.values_mut() {
+            for manifest in spcs.values_mut() {
+                manifest["spec"]["parameters"]["usePodIdentity"] = serde_json::json!("true");
+            }
+        }
+    }
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let drifted: Vec<String> = planned
+        .change_set
+        .drift
+        .iter()
+        .map(|d| d.address.to_string())
+        .collect();
+    assert_eq!(
+        drifted,
+        ["vault.payments", "spc.payments-db", "spc.shop-api"]
+    );
+    let vault = planned.change_set.get(&Address::vault("payments")).unwrap();
+    assert_eq!(vault.action, Action::Replace);
+    assert_eq!(vault.replace_paths, ["soft_delete_retention_days"]);
+    let spc = planned.change_set.get(&Address::spc("shop-api")).unwrap();
+    assert_eq!(spc.action, Action::Update);
+}
+
+/// The state records what was applied; the plan file now wants something else of a
+/// SecretProviderClass that live still has as recorded: no drift, and still a change.
+#[tokio::test]
+async fn a_changed_spc_that_live_has_as_recorded_is_updated_without_drift() {
+    let mut run = Run::new();
+    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let edited = EXAMPLE.replace(
+        "{ name = \"api-key\", type = \"secret\" },",
+        "{ name = \"api-key-v2\", type = \"secret\" },",
+    );
+    assert_ne!(edited, EXAMPLE);
+    let planned = run.plan(&edited, Mode::Normal).await;
+    assert!(planned.change_set.drift.is_empty());
+    let action_of = |address: Address| planned.change_set.get(&address).unwrap().action;
+    assert_eq!(action_of(Address::spc("shop-api")), Action::Update);
+    assert_eq!(action_of(Address::spc("payments-db")), Action::NoOp);
+}
+
 #[tokio::test]
 async fn refresh_only_changes_nothing_but_the_state() {
     let run = Run::with_grant_deleted_outside().await;
