@@ -111,11 +111,31 @@ pub fn differing_properties(
     live: &Attributes,
     schema: &Schema,
 ) -> Vec<String> {
+    differing(desired, live, schema, true)
+}
+
+/// [`differing_properties`] of desired properties known to hold no value known only after
+/// apply: it skips looking for one, a walk of every value (of every SecretProviderClass
+/// manifest, in a plan's diff).
+pub fn differing_known_properties(
+    desired: &Attributes,
+    live: &Attributes,
+    schema: &Schema,
+) -> Vec<String> {
+    differing(desired, live, schema, false)
+}
+
+fn differing(
+    desired: &Attributes,
+    live: &Attributes,
+    schema: &Schema,
+    may_be_unknown: bool,
+) -> Vec<String> {
     desired
         .iter()
         .filter(|(property, wanted)| match live.get(*property) {
             None => !wanted.is_null(),
-            Some(_) if is_unknown(wanted) => true,
+            Some(_) if may_be_unknown && is_unknown(wanted) => true,
             Some(actual) => !(schema.same)(property, wanted, actual),
         })
         .map(|(property, _)| property.clone())

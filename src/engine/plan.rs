@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diff::action::Action;
 use crate::diff::change::{ChangeSet, Drift, Reason, ResourceChange};
-use crate::diff::compute::{Schema, compute, compute_from_changes, differing_properties};
+use crate::diff::compute::{
+    Schema, compute, compute_from_changes, differing_known_properties, differing_properties,
+    is_unknown,
+};
 use crate::engine::backend::{Backend, BackendError};
 use crate::engine::observe::Observed;
 use crate::engine::refresh::{Batch, Refresh, enabled_identity};
@@ -187,9 +190,10 @@ pub struct Groundwork {
 struct Laid {
     /// `None`: not in the plan file.
     desired: Option<Attributes>,
-    /// Whether they are exactly what the state records — as they are for most addresses of a
-    /// plan run twice. Then live differs from desired where it differs from the state, and
-    /// one comparison serves both the drift and the change.
+    /// Whether they are exactly what the state records, with no value known only after
+    /// apply — as they are for most addresses of a plan run twice. Then live differs from
+    /// desired where it differs from the state, and one comparison, which need not look for
+    /// unknown values, serves both the drift and the change.
     as_recorded: bool,
 }
 
@@ -212,7 +216,9 @@ impl Groundwork {
                     let recorded = state
                         .and_then(|state| state.resources.get(address))
                         .map(|record| &record.attributes);
-                    let as_recorded = desired.is_some() && desired.as_ref() == recorded;
+                    let as_recorded = desired.as_ref().is_some_and(|desired| {
+                        Some(desired) == recorded && !desired.values().any(is_unknown)
+                    });
                     (
                         address.clone(),
                         Laid {
@@ -336,7 +342,7 @@ impl Diff {
         let mut drifted = None;
         if let Some(prior) = prior {
             let live = observed.live.as_ref().map(|live| &live.attributes);
-            let (entry, changed) = drift_of(address, prior, live, schema);
+            let (entry, changed) = drift_of(address, prior, live, schema, as_recorded);
             self.drift.extend(entry);
             drifted = changed.filter(|_| as_recorded);
         }
@@ -505,12 +511,13 @@ fn identity_changes(change: &ResourceChange) -> bool {
 
 /// The drift of one address: what the state recorded against what is live.
 /// The drift of `address` from its state record, and the recorded properties live differs
-/// in (`None` when it is not live).
+/// in (`None` when it is not live). `known`: the record holds no value known only after apply.
 fn drift_of(
     address: &Address,
     prior: &ResourceState,
     live: Option<&crate::state::model::Attributes>,
     schema: &Schema,
+    known: bool,
 ) -> (Option<Drift>, Option<Vec<String>>) {
     match live {
         None => (
@@ -522,7 +529,11 @@ fn drift_of(
             None,
         ),
         Some(live) => {
-            let changed = differing_properties(&prior.attributes, live, schema);
+            let changed = if known {
+                differing_known_properties(&prior.attributes, live, schema)
+            } else {
+                differing_properties(&prior.attributes, live, schema)
+            };
             let drift = (!changed.is_empty()).then(|| Drift {
                 address: address.clone(),
                 before: Some(prior.attributes.clone()),
@@ -530,5 +541,74 @@ fn drift_of(
             });
             (drift, Some(changed))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::testing::example_plan;
+
+    fn record(
+        attributes: Attributes,
+        derived: BTreeMap<String, serde_json::Value>,
+    ) -> ResourceState {
+        ResourceState {
+            id: "id".into(),
+            attributes,
+            derived,
+            version: None,
+            dependencies: Vec::new(),
+            settings: Attributes::new(),
+        }
+    }
+
+    #[test]
+    fn desired_properties_are_taken_as_recorded_only_when_equal_and_known() {
+        let (plan, _) = example_plan();
+        let context = Context::of(&plan);
+        let selected = select(&plan, None, &[]).unwrap();
+        let spc = Address::spc("payments-db");
+        let as_laid = |state: &StateFile| {
+            let mut laid = Groundwork::lay(&plan, Some(state), &selected, &context, Mode::Normal);
+            laid.take_desired(&spc).unwrap()
+        };
+        // No add-on recorded: its identity, and so the manifest's client ID, is unknown.
+        let mut state = StateFile::new();
+        let unknown = as_laid(&state).desired.unwrap();
+        assert!(unknown.values().any(is_unknown));
+        state
+            .resources
+            .insert(spc.clone(), record(unknown, BTreeMap::new()));
+        assert!(!as_laid(&state).as_recorded, "an unknown value");
+        // The add-on recorded with its identity: every value known.
+        let identity = AddonIdentity {
+            client_id: "client".into(),
+            object_id: "object".into(),
+            resource_id: "resource".into(),
+        };
+        state.resources.insert(
+            Address::addon("demo"),
+            record(
+                [("enabled".to_owned(), serde_json::json!(true))].into(),
+                [(
+                    "identity".to_owned(),
+                    serde_json::to_value(identity).unwrap(),
+                )]
+                .into(),
+            ),
+        );
+        let known = as_laid(&state).desired.unwrap();
+        assert!(!known.values().any(is_unknown));
+        state
+            .resources
+            .insert(spc.clone(), record(known.clone(), BTreeMap::new()));
+        assert!(as_laid(&state).as_recorded);
+        let mut changed = known;
+        changed.insert("namespace".into(), serde_json::json!("elsewhere"));
+        state
+            .resources
+            .insert(spc.clone(), record(changed, BTreeMap::new()));
+        assert!(!as_laid(&state).as_recorded, "a value differs");
     }
 }
