@@ -156,20 +156,10 @@ pub fn live_spc(manifest: serde_json::Value) -> LiveSpc {
             .unwrap_or_default()
             .to_owned()
     };
-    let parameters = manifest
-        .pointer("/spec/parameters")
-        .and_then(serde_json::Value::as_object)
-        .map(|map| {
-            map.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
     LiveSpc {
         namespace: text("/metadata/namespace"),
         name: text("/metadata/name"),
         resource_version: Some("42".to_owned()),
-        parameters,
         managed_by_vaultwire: true,
         manifest,
     }

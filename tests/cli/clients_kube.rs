@@ -174,8 +174,8 @@ async fn secret_provider_classes_are_served_with_the_addon_and_applied_read_list
     assert!(applied.managed_by_vaultwire);
     assert_eq!(applied.provider(), Some("azure"));
     assert_eq!(
-        applied.parameters.get("userAssignedIdentityID"),
-        Some(&identity.client_id)
+        applied.parameter("userAssignedIdentityID"),
+        Some(identity.client_id.as_str())
     );
     assert_eq!(applied.secret_objects()[0]["secretName"], "payments-db");
 

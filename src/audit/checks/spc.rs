@@ -246,7 +246,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
 
 fn vault(plan: &Plan, spc: &Spc, live: &LiveSpc, gathered: &Gathered, subject: &Subject) -> Check {
     let field = "spec.parameters.keyvaultName";
-    let Some(named) = live.parameters.get("keyvaultName") else {
+    let Some(named) = live.parameter("keyvaultName") else {
         return subject
             .check(
                 CheckId::SpcVault,
@@ -283,7 +283,7 @@ fn vault(plan: &Plan, spc: &Spc, live: &LiveSpc, gathered: &Gathered, subject: &
 }
 
 fn identity(spc: &Spc, live: &LiveSpc, gathered: &Gathered, subject: &Subject) -> Check {
-    let parameter = |name: &str| live.parameters.get(name).map(String::as_str);
+    let parameter = |name: &str| live.parameter(name);
     let (field, expected, what) = match &spc.identity.value {
         SpcIdentity::Addon(addon) => {
             let Some(identity) = addon_identity(gathered, addon.as_str()) else {

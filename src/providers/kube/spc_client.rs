@@ -23,7 +23,6 @@ pub struct LiveSpc {
     pub namespace: String,
     pub name: String,
     pub resource_version: Option<String>,
-    pub parameters: BTreeMap<String, String>,
     /// Carries vaultwire's `app.kubernetes.io/managed-by` label.
     pub managed_by_vaultwire: bool,
     /// What vaultwire manages of the object, in the shape it applies: `apiVersion`, `kind`,
@@ -64,16 +63,6 @@ impl LiveSpc {
             .as_ref()
             .and_then(|labels| labels.get(MANAGED_BY.0))
             .cloned();
-        let parameters = spec
-            .get("parameters")
-            .and_then(Value::as_object)
-            .map(|parameters| {
-                parameters
-                    .iter()
-                    .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
         let managed_by_vaultwire = managed_by.as_deref() == Some(MANAGED_BY.1);
         let WireMetadata {
             name,
@@ -92,9 +81,18 @@ impl LiveSpc {
             namespace: namespace.unwrap_or_default(),
             name: name.unwrap_or_default(),
             resource_version,
-            parameters,
             managed_by_vaultwire,
         }
+    }
+
+    /// A string parameter of its `spec.parameters` (read where asked: a refresh lists
+    /// hundreds and looks at none).
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.manifest
+            .get("spec")?
+            .get("parameters")?
+            .get(name)?
+            .as_str()
     }
 
     /// `spec.provider`.

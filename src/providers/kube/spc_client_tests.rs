@@ -39,8 +39,8 @@ async fn apply_is_a_forced_server_side_apply_under_vaultwires_field_manager() {
     assert_eq!(live.resource_version.as_deref(), Some("42"));
     assert!(live.managed_by_vaultwire);
     assert_eq!(
-        live.parameters["clientID"],
-        "bbbbbbbb-0000-0000-0000-000000000001"
+        live.parameter("clientID"),
+        Some("bbbbbbbb-0000-0000-0000-000000000001")
     );
 
     let request = &kube.requests()[0];
