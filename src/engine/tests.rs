@@ -65,12 +65,23 @@ impl Run {
             .unwrap()
     }
 
-    /// The example applied, then its role assignment deleted outside vaultwire.
-    async fn with_grant_deleted_outside() -> Self {
+    /// The example applied.
+    async fn applied() -> Self {
         let mut run = Self::new();
         run.apply(EXAMPLE, Mode::Normal).await.unwrap();
-        run.backend.world.lock().unwrap().role_assignments.clear();
         run
+    }
+
+    /// The example applied, then its role assignment deleted outside vaultwire.
+    async fn with_grant_deleted_outside() -> Self {
+        let run = Self::applied().await;
+        run.world().role_assignments.clear();
+        run
+    }
+
+    /// The live world, to change as someone outside vaultwire would.
+    fn world(&self) -> std::sync::MutexGuard<'_, crate::engine::fake::FakeWorld> {
+        self.backend.world.lock().unwrap()
     }
 
     async fn apply(&mut self, text: &str, mode: Mode) -> Result<ApplyReport, ApplyError> {
@@ -117,6 +128,16 @@ impl Run {
             .position(|e| e == entry)
             .unwrap_or_else(|| panic!("`{entry}` not in {journal:?}"))
     }
+}
+
+/// The addresses that drifted, in the change set's order.
+fn drifted(planned: &Planned) -> Vec<String> {
+    planned
+        .change_set
+        .drift
+        .iter()
+        .map(|drift| drift.address.to_string())
+        .collect()
 }
 
 fn actions(planned: &Planned) -> Vec<(String, Action)> {
@@ -177,8 +198,7 @@ async fn apply_from_scratch_runs_in_dependency_order_then_plans_no_changes() {
 
 #[tokio::test]
 async fn a_changed_property_updates_in_place_and_a_removed_spc_is_deleted() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let mut run = Run::applied().await;
     let edited = EXAMPLE
         .replace(
             "rotation_poll_interval = \"2m\"",
@@ -210,23 +230,19 @@ async fn a_changed_property_updates_in_place_and_a_removed_spc_is_deleted() {
 
 #[tokio::test]
 async fn drift_is_reported_and_repaired() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let mut run = Run::applied().await;
     {
-        let mut world = run.backend.world.lock().unwrap();
+        let mut world = run.world();
         world.role_assignments.clear();
         for (attributes, _) in world.addons.values_mut() {
             attributes.insert("secret_rotation".into(), serde_json::json!(false));
         }
     }
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
-    let drifted: Vec<String> = planned
-        .change_set
-        .drift
-        .iter()
-        .map(|d| d.address.to_string())
-        .collect();
-    assert_eq!(drifted, ["addon.demo", "grant.demo-reads-payments"]);
+    assert_eq!(
+        drifted(&planned),
+        ["addon.demo", "grant.demo-reads-payments"]
+    );
     let grant = planned
         .change_set
         .get(&Address::grant("demo-reads-payments"))
@@ -245,10 +261,9 @@ async fn drift_is_reported_and_repaired() {
 /// both the drift and the change of an address whose desired properties are the record's.
 #[tokio::test]
 async fn drift_from_a_record_the_plan_still_wants_is_a_change_of_the_same_properties() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let run = Run::applied().await;
     {
-        let mut world = run.backend.world.lock().unwrap();
+        let mut world = run.world();
         for (_, attributes) in world.vaults.values_mut() {
             attributes.insert("soft_delete_retention_days".into(), serde_json::json!(30));
         }
@@ -259,14 +274,8 @@ async fn drift_from_a_record_the_plan_still_wants_is_a_change_of_the_same_proper
         }
     }
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
-    let drifted: Vec<String> = planned
-        .change_set
-        .drift
-        .iter()
-        .map(|d| d.address.to_string())
-        .collect();
     assert_eq!(
-        drifted,
+        drifted(&planned),
         ["vault.payments", "spc.payments-db", "spc.shop-api"]
     );
     let vault = planned.change_set.get(&Address::vault("payments")).unwrap();
@@ -280,8 +289,7 @@ async fn drift_from_a_record_the_plan_still_wants_is_a_change_of_the_same_proper
 /// SecretProviderClass that live still has as recorded: no drift, and still a change.
 #[tokio::test]
 async fn a_changed_spc_that_live_has_as_recorded_is_updated_without_drift() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let run = Run::applied().await;
     let edited = EXAMPLE.replace(
         "{ name = \"api-key\", type = \"secret\" },",
         "{ name = \"api-key-v2\", type = \"secret\" },",
@@ -329,10 +337,9 @@ async fn a_plan_only_shown_has_the_same_changes_and_drift_without_the_live_recor
 
 #[tokio::test]
 async fn a_new_addon_identity_replaces_grants_and_updates_spcs() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let mut run = Run::applied().await;
     {
-        let mut world = run.backend.world.lock().unwrap();
+        let mut world = run.world();
         for (_, identity) in world.addons.values_mut() {
             if let Some(identity) = identity {
                 identity.client_id = "client-new".into();
@@ -384,8 +391,7 @@ async fn a_failure_skips_dependents_and_keeps_what_succeeded() {
 
 #[tokio::test]
 async fn destroy_deletes_spcs_before_disabling_the_addon_and_honours_on_destroy() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let mut run = Run::applied().await;
     let report = run.apply(EXAMPLE, Mode::Destroy).await.unwrap();
     assert!(report.is_complete(), "{report:?}");
     let addon = run.journal_position("delete addon.demo");
@@ -413,8 +419,7 @@ async fn a_held_lock_stops_the_run_before_any_change() {
 
 #[tokio::test]
 async fn a_run_that_finds_the_lock_taken_leaves_the_state_file_alone() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let run = Run::applied().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("example.state.json");
     crate::state::store::save(&path, run.state.as_ref().unwrap()).unwrap();
@@ -559,8 +564,7 @@ async fn a_change_counts_as_done_only_once_the_state_file_holds_it() {
 async fn a_secret_provider_class_renamed_in_the_plan_file_is_found_live_by_both_keys() {
     // The old key, in the state, and the new one, in the plan file, name the same object; the
     // refresh moves its manifest to the first and copies it to the second.
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let run = Run::applied().await;
     let renamed = EXAMPLE.replace(
         "[spc.shop-api]\n",
         "[spc.storefront]\nname = \"shop-api\"\n",
@@ -592,8 +596,7 @@ async fn a_secret_provider_class_renamed_in_the_plan_file_is_found_live_by_both_
 async fn the_identities_the_state_records_are_those_a_plan_run_again_finds() {
     // The diff's groundwork is rendered with the state's identities while the refresh reads
     // live ones; a plan run again must find them equal, or the groundwork is never used.
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let run = Run::applied().await;
     let recorded = crate::engine::plan::recorded_identities(run.state.as_ref());
     assert!(!recorded.addon_identities.is_empty());
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
@@ -639,8 +642,7 @@ async fn a_state_file_another_run_wrote_after_this_one_read_it_stops_the_run_bef
 
 #[tokio::test]
 async fn a_state_file_as_this_run_read_it_lets_the_run_go_on() {
-    let mut run = Run::new();
-    run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    let run = Run::applied().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("example.state.json");
     let ours = run.state.clone().unwrap();
