@@ -509,7 +509,6 @@ fn identity_changes(change: &ResourceChange) -> bool {
                 .and_then(serde_json::Value::as_bool)
 }
 
-/// The drift of one address: what the state recorded against what is live.
 /// The drift of `address` from its state record, and the recorded properties live differs
 /// in (`None` when it is not live). `known`: the record holds no value known only after apply.
 fn drift_of(
