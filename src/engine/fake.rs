@@ -102,6 +102,71 @@ impl FakeBackend {
         self.world.lock().unwrap().journal.clone()
     }
 
+    /// What every read of `plan` finds in the world, Azure's first unless `lists_first`.
+    fn observations(&self, plan: &ReadPlan) -> Vec<Found> {
+        let mut world = self.world.lock().unwrap();
+        world.journal.push("read".to_owned());
+        let mut azure = Vec::new();
+        let mut lists = Vec::new();
+        for key in plan.vaults.keys() {
+            let observation = match world.vaults.get(key) {
+                Some((id, attributes)) => VaultObservation::Found {
+                    id: id.clone(),
+                    attributes: attributes.clone(),
+                    access_policies: world.access_policies.get(key).cloned().unwrap_or_default(),
+                    version: None,
+                },
+                None => VaultObservation::Missing {
+                    soft_deleted: world.soft_deleted.contains(key),
+                },
+            };
+            azure.push(Found::Vault(key.clone(), observation));
+        }
+        for key in &plan.clusters {
+            let addon = world
+                .addons
+                .get(key)
+                .map(|(attributes, identity)| AddonObservation {
+                    cluster_id: Self::cluster_id(key),
+                    attributes: attributes.clone(),
+                    identity: identity.clone(),
+                    version: None,
+                });
+            azure.push(Found::Addon(key.clone(), addon));
+        }
+        for scope in &plan.role_assignment_scopes {
+            let assignments = world
+                .role_assignments
+                .iter()
+                .filter(|a| a.scope.eq_ignore_ascii_case(scope))
+                .cloned()
+                .collect();
+            azure.push(Found::RoleAssignments(scope.clone(), assignments));
+        }
+        for cluster in &plan.spc_clusters {
+            let spcs = world
+                .spcs
+                .get(&cluster.key)
+                .map(|spcs| {
+                    spcs.iter()
+                        .map(|((namespace, name), manifest)| SpcObservation {
+                            namespace: namespace.clone(),
+                            name: name.clone(),
+                            manifest: manifest.clone(),
+                            resource_version: None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            lists.push(Found::Spcs(cluster.key.clone(), spcs));
+        }
+        if world.lists_first {
+            lists.into_iter().chain(azure).collect::<Vec<_>>()
+        } else {
+            azure.into_iter().chain(lists).collect()
+        }
+    }
+
     fn cluster_id(key: &ClusterKey) -> String {
         format!(
             "/subscriptions/s/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
@@ -117,73 +182,7 @@ impl Backend for FakeBackend {
         _parallelism: usize,
         found: &mut (dyn FnMut(Found) + Send),
     ) -> Result<(), BackendError> {
-        let order = {
-            let mut world = self.world.lock().unwrap();
-            world.journal.push("read".to_owned());
-            let mut azure = Vec::new();
-            let mut lists = Vec::new();
-            for key in plan.vaults.keys() {
-                let observation = match world.vaults.get(key) {
-                    Some((id, attributes)) => VaultObservation::Found {
-                        id: id.clone(),
-                        attributes: attributes.clone(),
-                        access_policies: world
-                            .access_policies
-                            .get(key)
-                            .cloned()
-                            .unwrap_or_default(),
-                        version: None,
-                    },
-                    None => VaultObservation::Missing {
-                        soft_deleted: world.soft_deleted.contains(key),
-                    },
-                };
-                azure.push(Found::Vault(key.clone(), observation));
-            }
-            for key in &plan.clusters {
-                let addon = world
-                    .addons
-                    .get(key)
-                    .map(|(attributes, identity)| AddonObservation {
-                        cluster_id: Self::cluster_id(key),
-                        attributes: attributes.clone(),
-                        identity: identity.clone(),
-                        version: None,
-                    });
-                azure.push(Found::Addon(key.clone(), addon));
-            }
-            for scope in &plan.role_assignment_scopes {
-                let assignments = world
-                    .role_assignments
-                    .iter()
-                    .filter(|a| a.scope.eq_ignore_ascii_case(scope))
-                    .cloned()
-                    .collect();
-                azure.push(Found::RoleAssignments(scope.clone(), assignments));
-            }
-            for cluster in &plan.spc_clusters {
-                let spcs = world
-                    .spcs
-                    .get(&cluster.key)
-                    .map(|spcs| {
-                        spcs.iter()
-                            .map(|((namespace, name), manifest)| SpcObservation {
-                                namespace: namespace.clone(),
-                                name: name.clone(),
-                                manifest: manifest.clone(),
-                                resource_version: None,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                lists.push(Found::Spcs(cluster.key.clone(), spcs));
-            }
-            if world.lists_first {
-                lists.into_iter().chain(azure).collect::<Vec<_>>()
-            } else {
-                azure.into_iter().chain(lists).collect()
-            }
-        };
+        let order = self.observations(plan);
         // One at a time, as a real refresh's reads come in: the diff sees each before the next.
         for observation in order {
             found(observation);

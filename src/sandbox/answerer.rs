@@ -110,6 +110,15 @@ impl Answerer {
         });
         async move { receiver.await.ok() }
     }
+
+    /// Resolves at `at` (at once if it has passed), after every job due earlier: when an
+    /// answer worked out before its time may go. Precise where tokio's timer is not.
+    pub fn until(&self, at: Instant) -> impl Future<Output = ()> + Send + 'static {
+        let due = self.answer_at(at, || ());
+        async move {
+            due.await;
+        }
+    }
 }
 
 impl Queue {

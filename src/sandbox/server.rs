@@ -143,8 +143,8 @@ async fn answer(
     });
     let answered = answering.await;
     if !latency.is_zero() {
-        // Resolves once the answer is due (at once when working it out took longer).
-        instance.answerer.answer_at(arrived + latency, || ()).await;
+        // At once when working the answer out took longer.
+        instance.answerer.until(arrived + latency).await;
     }
     match answered {
         Some(Some(resp)) => Ok(to_hyper(resp)),

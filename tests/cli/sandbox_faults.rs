@@ -292,16 +292,23 @@ async fn drift_disables_the_add_on_and_deletes_role_assignments_behind_arms_back
     .expect(404);
 }
 
-#[tokio::test]
-async fn latency_holds_back_every_answer_and_answers_go_out_in_the_order_requests_came() {
+/// A sandbox that adds `latency` to every answer from now on, an ARM token got before it,
+/// and an empty journal.
+async fn signed_in_with_latency(latency: std::time::Duration) -> (Env, String) {
     let env = start();
     let token = env.arm_token().await;
-    let latency = std::time::Duration::from_millis(150);
     env.sandbox.set_faults(Faults {
         latency,
         ..Faults::none()
     });
     env.sandbox.clear_journal();
+    (env, token)
+}
+
+#[tokio::test]
+async fn latency_holds_back_every_answer_and_answers_go_out_in_the_order_requests_came() {
+    let latency = std::time::Duration::from_millis(150);
+    let (env, token) = signed_in_with_latency(latency).await;
     let groups = ["rg-demo", "rg-missing-1", "rg-missing-2", "rg-missing-3"];
     // Sent 10 ms apart, each while the ones before it still wait on the latency.
     let sent = groups.iter().enumerate().map(|(index, group)| {
@@ -330,14 +337,8 @@ async fn latency_holds_back_every_answer_and_answers_go_out_in_the_order_request
 
 #[tokio::test]
 async fn a_request_is_worked_out_halfway_through_its_latency_and_answered_when_it_has_passed() {
-    let env = start();
-    let token = env.arm_token().await;
     let latency = std::time::Duration::from_millis(400);
-    env.sandbox.set_faults(Faults {
-        latency,
-        ..Faults::none()
-    });
-    env.sandbox.clear_journal();
+    let (env, token) = signed_in_with_latency(latency).await;
     let path = group_path();
     let sent = std::time::Instant::now();
     let reply = env.call("GET", &path, Some(&token), None);
