@@ -262,7 +262,7 @@ The bound also ignores CPU. On this machine vaultwire and the sandbox share two 
 whatever either computes — starting the process and checking the plan (about 15 ms for S2's
 530 resources; the sign-in, which fetches the ARM and AKS tokens at once, starts once
 `[target]` is read, and the rest of the check and the state read 4 ms later, during its round
-trip, on the same two cores), TLS handshakes on both ends (one HTTP/2 connection per server, so one per cluster),
+trip, on the same two cores), TLS handshakes on both ends (two HTTP/2 connections: one for Entra and ARM, one that the ten clusters' API servers share, being at one address with one CA),
 building ten clusters' clients as their credentials arrive, parsing 500 SecretProviderClasses
 and comparing them (their desired manifests are rendered while the refresh waits on the
 network), printing the plan, saving the state, the sandbox's answers (one world answered

@@ -13,7 +13,7 @@ use crate::providers::azure::keyvault::KeyVaultClient;
 use crate::providers::azure::keyvault_data::SecretsClient;
 use crate::providers::azure::rbac::{RbacClient, RbacOptions};
 use crate::providers::azure::{ArmClient, ArmClientOptions, AzureCloud, Credential, sign_in};
-use crate::providers::kube::{ClusterAccess, ClusterConnection, load_kubeconfig};
+use crate::providers::kube::{ClusterAccess, ClusterConnection, KubeTransports, load_kubeconfig};
 use crate::providers::{Environment, ProviderError};
 
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct AzureSession {
     arm: ArmClient,
     subscription_id: String,
     tenant_id: String,
+    /// Shared by the run's clusters: those behind one address share a connection.
+    kube_transports: KubeTransports,
 }
 
 impl AzureSession {
@@ -55,6 +57,7 @@ impl AzureSession {
             arm,
             subscription_id: subscription_id.to_owned(),
             tenant_id: tenant_id.to_owned(),
+            kube_transports: KubeTransports::default(),
         }
     }
 
@@ -158,6 +161,7 @@ impl AzureSession {
             access,
             self.credential.token_credential(),
             self.cloud.aks_server_scope(),
+            &self.kube_transports,
         )
         .await?)
     }

@@ -254,6 +254,51 @@ fn apply_speaks_http2_to_entra_arm_and_the_cluster_api() {
     );
 }
 
+/// A second cluster's add-on, grant and SecretProviderClass, appended to the example plan.
+const SECOND_CLUSTER: &str = r#"
+[addon.two]
+cluster = "aks-two"
+resource_group = "rg-demo"
+
+[grant.two-reads-payments]
+vault = "payments"
+principal = { addon = "two" }
+role = "Key Vault Secrets User"
+
+[spc.two-db]
+addon = "two"
+namespace = "payments"
+vault = "payments"
+identity = { addon = "two" }
+objects = [{ name = "db-password", type = "secret" }]
+"#;
+
+#[test]
+fn clusters_behind_one_address_share_one_connection() {
+    // The sandbox serves every cluster's API under a path prefix of its one address, as a
+    // proxy such as Rancher's does: the clusters trust the same CA and show no client
+    // certificate, so their requests need only one TLS connection between them.
+    let repo = Repo::with_options(vaultwire::sandbox::SandboxOptions {
+        extra_clusters: vec!["aks-two".to_owned()],
+        ..vaultwire::sandbox::SandboxOptions::default()
+    });
+    repo.test
+        .write("plans/example.toml", &format!("{EXAMPLE}{SECOND_CLUSTER}"));
+    repo.sandbox.clear_journal();
+    repo.apply();
+    let journal = repo.sandbox.journal();
+    let kube = |cluster: &str| {
+        journal
+            .iter()
+            .filter(|entry| entry.path.starts_with(&format!("/k8s/clusters/{cluster}/")))
+            .map(|entry| entry.connection)
+            .collect::<std::collections::BTreeSet<u64>>()
+    };
+    let demo = kube("aks-demo");
+    assert_eq!(demo.len(), 1, "{journal:#?}");
+    assert_eq!(kube("aks-two"), demo, "{journal:#?}");
+}
+
 /// Signing in starts beside the plan's check; a plan that turns out invalid is reported
 /// alone, as if the sign-in had never begun, whatever that sign-in would have said. Each case
 /// runs repeatedly: exiting while the abandoned sign-in was still in a TLS handshake once

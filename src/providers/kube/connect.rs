@@ -18,6 +18,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use tokio::sync::Mutex;
 
 use super::KubeError;
+use super::http::KubeTransports;
 use crate::providers::Environment;
 use crate::providers::azure::aks::ClusterKubeconfig;
 
@@ -97,6 +98,7 @@ pub struct ClusterConnection {
     cluster: String,
     config: kube::Config,
     entra: Option<EntraTokens>,
+    transports: KubeTransports,
     cached: Mutex<Option<(kube::Client, Option<OffsetDateTime>)>>,
 }
 
@@ -115,21 +117,23 @@ impl std::fmt::Debug for ClusterConnection {
 const REFRESH_MARGIN: Duration = Duration::minutes(5);
 
 impl ClusterConnection {
-    /// Connects to `cluster` as `access` says; `credential` and `scope` (the AKS server
-    /// application) serve AAD-enabled clusters reached through ARM.
+    /// Connects to `cluster` as `access` says, over a connection pool of `transports`;
+    /// `credential` and `scope` (the AKS server application) serve AAD-enabled clusters reached
+    /// through ARM.
     pub async fn open(
         cluster: &str,
         access: ClusterAccess,
         credential: Arc<dyn TokenCredential>,
         scope: &str,
+        transports: &KubeTransports,
     ) -> Result<Self, KubeError> {
         match access {
             ClusterAccess::Context {
                 kubeconfig,
                 context,
-            } => Self::from_context(cluster, *kubeconfig, &context).await,
+            } => Self::from_context(cluster, *kubeconfig, &context, transports).await,
             ClusterAccess::Arm { kubeconfig } => {
-                Self::from_arm(cluster, &kubeconfig, credential, scope).await
+                Self::from_arm(cluster, &kubeconfig, credential, scope, transports).await
             }
         }
     }
@@ -139,6 +143,7 @@ impl ClusterConnection {
         cluster: &str,
         kubeconfig: Kubeconfig,
         context: &str,
+        transports: &KubeTransports,
     ) -> Result<Self, KubeError> {
         let options = KubeConfigOptions {
             context: Some(context.to_owned()),
@@ -150,7 +155,7 @@ impl ClusterConnection {
                 context: context.to_owned(),
                 source: Box::new(source),
             })?;
-        Ok(Self::new(cluster, config, None))
+        Ok(Self::new(cluster, config, None, transports))
     }
 
     /// Connects with the kubeconfig ARM returned, using `credential`'s tokens for `scope` (the
@@ -160,6 +165,7 @@ impl ClusterConnection {
         kubeconfig: &ClusterKubeconfig,
         credential: Arc<dyn TokenCredential>,
         scope: &str,
+        transports: &KubeTransports,
     ) -> Result<Self, KubeError> {
         let unusable = |source| KubeError::ArmKubeconfig {
             cluster: cluster.to_owned(),
@@ -175,14 +181,20 @@ impl ClusterConnection {
             credential,
             scope: scope.to_owned(),
         });
-        Ok(Self::new(cluster, config, entra))
+        Ok(Self::new(cluster, config, entra, transports))
     }
 
-    fn new(cluster: &str, config: kube::Config, entra: Option<EntraTokens>) -> Self {
+    fn new(
+        cluster: &str,
+        config: kube::Config,
+        entra: Option<EntraTokens>,
+        transports: &KubeTransports,
+    ) -> Self {
         Self {
             cluster: cluster.to_owned(),
             config,
             entra,
+            transports: transports.clone(),
             cached: Mutex::new(None),
         }
     }
@@ -225,7 +237,7 @@ impl ClusterConnection {
         }
         let valid_until =
             expires.and_then(|expires| jiff::Timestamp::from_second(expires.unix_timestamp()).ok());
-        let client = super::http::client(config)
+        let client = super::http::client(config, &self.transports)
             .map_err(|source| KubeError::Client {
                 cluster: self.cluster.clone(),
                 source: Box::new(source),

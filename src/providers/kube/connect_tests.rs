@@ -43,10 +43,15 @@ users:
 async fn an_aad_cluster_gets_vaultwires_entra_token_instead_of_kubelogin() {
     let credential = FakeCredential::new();
     let kubeconfig = ClusterKubeconfig::new(aad_kubeconfig().into_bytes());
-    let connection =
-        ClusterConnection::from_arm("aks-demo", &kubeconfig, credential.clone(), AKS_SCOPE)
-            .await
-            .unwrap();
+    let connection = ClusterConnection::from_arm(
+        "aks-demo",
+        &kubeconfig,
+        credential.clone(),
+        AKS_SCOPE,
+        &KubeTransports::default(),
+    )
+    .await
+    .unwrap();
     assert!(connection.uses_entra_token());
     assert!(connection.config().auth_info.exec.is_none());
     assert_eq!(connection.cluster_url().path(), "/k8s/clusters/aks-demo");
@@ -77,6 +82,7 @@ async fn a_cluster_with_local_accounts_keeps_its_own_credentials() {
         &ClusterKubeconfig::new(yaml.into_bytes()),
         credential.clone(),
         AKS_SCOPE,
+        &KubeTransports::default(),
     )
     .await
     .unwrap();
@@ -111,6 +117,7 @@ async fn a_garbled_kubeconfig_from_azure_is_an_error_naming_the_cluster() {
         &ClusterKubeconfig::new(b"credentialValue1".to_vec()),
         FakeCredential::new(),
         AKS_SCOPE,
+        &KubeTransports::default(),
     )
     .await
     .unwrap_err();
@@ -142,18 +149,25 @@ async fn the_plans_context_is_used_from_the_users_kubeconfig() {
         kubeconfig: Box::new(kubeconfig.clone()),
         context: "aks-other".into(),
     };
-    let connection = ClusterConnection::open("aks-other", access, FakeCredential::new(), AKS_SCOPE)
-        .await
-        .unwrap();
+    let connection = ClusterConnection::open(
+        "aks-other",
+        access,
+        FakeCredential::new(),
+        AKS_SCOPE,
+        &KubeTransports::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(connection.cluster_url().path(), "/k8s/clusters/aks-other");
     assert!(
         !connection.uses_entra_token(),
         "the user's own auth is kept"
     );
 
-    let error = ClusterConnection::from_context("x", kubeconfig, "missing")
-        .await
-        .unwrap_err();
+    let error =
+        ClusterConnection::from_context("x", kubeconfig, "missing", &KubeTransports::default())
+            .await
+            .unwrap_err();
     assert!(matches!(error, KubeError::Context { ref context, .. } if context == "missing"));
 }
 
@@ -165,4 +179,75 @@ fn without_any_kubeconfig_the_error_says_where_it_looked() {
         load_kubeconfig(&env),
         Err(KubeError::NoKubeconfig)
     ));
+}
+
+/// A kubeconfig for `cluster` behind the sandbox's one address, with `user` as its user entry.
+fn kubeconfig_with_user(cluster: &str, user: &str) -> ClusterKubeconfig {
+    let exec = aad_kubeconfig();
+    let start = exec.find("    exec:\n").unwrap();
+    let yaml = format!("{}{user}", &exec[..start]).replace("aks-demo", cluster);
+    ClusterKubeconfig::new(yaml.into_bytes())
+}
+
+#[tokio::test]
+async fn clusters_that_trust_the_same_certificates_share_connections_unless_they_show_their_own() {
+    let transports = KubeTransports::default();
+    let connect = |kubeconfig: ClusterKubeconfig| {
+        let transports = transports.clone();
+        async move {
+            let connection = ClusterConnection::from_arm(
+                "aks",
+                &kubeconfig,
+                FakeCredential::new(),
+                AKS_SCOPE,
+                &transports,
+            )
+            .await
+            .unwrap();
+            connection.client().await.unwrap();
+        }
+    };
+    let token = "    token: local-account-token\n";
+    connect(ClusterKubeconfig::new(aad_kubeconfig().into_bytes())).await;
+    connect(kubeconfig_with_user("aks-two", token)).await;
+    assert_eq!(transports.pools(), 1, "same CA, no client certificate");
+
+    // A certificate of another issuer, trusted as a CA by one cluster and shown as a client
+    // certificate by another.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["other".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let encode = |pem: String| azure_core::base64::encode(pem.as_bytes());
+    let other_ca = aad_kubeconfig().replace(&ca_data(), &encode(cert.pem()));
+    connect(ClusterKubeconfig::new(other_ca.into_bytes())).await;
+    assert_eq!(transports.pools(), 2, "another CA is another pool");
+    let insecure = aad_kubeconfig().replace(
+        &format!("certificate-authority-data: {}", ca_data()),
+        "insecure-skip-tls-verify: true",
+    );
+    connect(ClusterKubeconfig::new(insecure.into_bytes())).await;
+    assert_eq!(transports.pools(), 3, "trusting anything is another pool");
+
+    let certificate_user = format!(
+        "    client-certificate-data: {}\n    client-key-data: {}\n",
+        encode(cert.pem()),
+        encode(key.serialize_pem())
+    );
+    let three = ClusterConnection::from_arm(
+        "aks-three",
+        &kubeconfig_with_user("aks-three", &certificate_user),
+        FakeCredential::new(),
+        AKS_SCOPE,
+        &transports,
+    )
+    .await
+    .unwrap();
+    three.client().await.unwrap();
+    assert!(
+        super::super::http::Trust::of(three.config()).is_none(),
+        "a client certificate is the cluster's own: never pooled with another"
+    );
+    assert_eq!(transports.pools(), 3);
 }

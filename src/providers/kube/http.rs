@@ -5,9 +5,20 @@
 //! flight needs a connection of its own and a TLS handshake — ten for the ten server-side
 //! applies `--parallelism` allows at once.
 //!
+//! The connection pools under those layers are the run's [`KubeTransports`]: clusters that
+//! trust the same certificates and show no client certificate of their own share one pool, so
+//! API servers behind one address (a proxy serving clusters under path prefixes, as Rancher
+//! does, or the sandbox) share one connection and one TLS handshake, and a client rebuilt with
+//! a fresh token keeps the connection it had.
+//!
 //! A kubeconfig that needs more than this stack offers (a proxy, a TLS server name override)
 //! gets kube's own client instead.
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kube::client::ConfigExt;
@@ -16,11 +27,84 @@ use tokio_rustls::rustls;
 use tower::ServiceBuilder;
 use tower::retry::RetryLayer;
 
-/// A client for `config`, over HTTP/2 where the server offers it.
-pub fn client(config: kube::Config) -> Result<kube::Client, kube::Error> {
-    if config.proxy_url.is_some() || config.tls_server_name.is_some() {
-        return kube::Client::try_from(config);
+/// A connection pool: HTTP/2 or HTTP/1.1 over TLS (or plain HTTP), to any number of origins.
+type Transport =
+    hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, kube::client::Body>;
+
+/// The run's connection pools for Kubernetes API servers, one per [`Trust`]; cheap to clone.
+#[derive(Clone, Default)]
+pub struct KubeTransports {
+    pools: Arc<Mutex<Vec<(Trust, Transport)>>>,
+}
+
+/// Counts the pools; what they trust is not for logs.
+impl std::fmt::Debug for KubeTransports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pools = self.pools.lock().map_or(0, |pools| pools.len());
+        f.debug_struct("KubeTransports")
+            .field("pools", &pools)
+            .finish()
     }
+}
+
+/// What a connection to an API server depends on besides its address: the certificates
+/// trusted and how long connecting may take. A client certificate is the other thing a TLS
+/// connection carries; configs with one (or an exec plugin, which may hand one out) get a
+/// pool of their own.
+#[derive(PartialEq, Eq)]
+pub(super) struct Trust {
+    root_cert: Option<Vec<Vec<u8>>>,
+    root_cert_file: Option<PathBuf>,
+    accept_invalid_certs: bool,
+    connect_timeout: Option<Duration>,
+}
+
+impl Trust {
+    /// `None` when the config may present a client certificate.
+    pub(super) fn of(config: &kube::Config) -> Option<Self> {
+        let user = &config.auth_info;
+        let identity = user.client_certificate.is_some()
+            || user.client_certificate_data.is_some()
+            || user.client_key.is_some()
+            || user.client_key_data.is_some()
+            || user.exec.is_some();
+        (!identity).then(|| Self {
+            root_cert: config.root_cert.clone(),
+            root_cert_file: config.root_cert_file.clone(),
+            accept_invalid_certs: config.accept_invalid_certs,
+            connect_timeout: config.connect_timeout,
+        })
+    }
+}
+
+impl KubeTransports {
+    /// The pool for `config`: a shared one when its [`Trust`] has one, else a new one.
+    fn for_config(&self, config: &kube::Config) -> Result<Transport, kube::Error> {
+        let Some(trust) = Trust::of(config) else {
+            return transport(config);
+        };
+        // Held while a pool is built (a tenth of a millisecond, nothing awaited), so clusters
+        // connecting at once find the first one's pool rather than each building its own.
+        let mut pools = self
+            .pools
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, shared)) = pools.iter().find(|(known, _)| *known == trust) {
+            return Ok(shared.clone());
+        }
+        let built = transport(config)?;
+        pools.push((trust, built.clone()));
+        Ok(built)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pools(&self) -> usize {
+        self.pools.lock().map_or(0, |pools| pools.len())
+    }
+}
+
+/// A new connection pool for `config`'s TLS settings.
+fn transport(config: &kube::Config) -> Result<Transport, kube::Error> {
     // kube's `rustls_client_config` builds on the process's default crypto provider, which is
     // aws-lc-rs (the only one built in); kube's own builder installs it the same way.
     if rustls::crypto::CryptoProvider::get_default().is_none() {
@@ -37,8 +121,18 @@ pub fn client(config: kube::Config) -> Result<kube::Client, kube::Error> {
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(tcp);
-    let http: hyper_util::client::legacy::Client<_, kube::client::Body> =
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+    Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector))
+}
+
+/// A client for `config`, over HTTP/2 where the server offers it, on a pool of `transports`.
+pub fn client(
+    config: kube::Config,
+    transports: &KubeTransports,
+) -> Result<kube::Client, kube::Error> {
+    if config.proxy_url.is_some() || config.tls_server_name.is_some() {
+        return kube::Client::try_from(config);
+    }
+    let http = transports.for_config(&config)?;
     let retry = config
         .default_retry
         .then(|| RetryLayer::new(RetryPolicy::server_retry()));

@@ -11,6 +11,7 @@ mod spc_client;
 
 pub use connect::{ClusterAccess, ClusterConnection, load_kubeconfig};
 pub use error::KubeError;
+pub use http::KubeTransports;
 pub use lease::{LeaseLock, LockDecision, LockError, LockHolder, decide};
 pub use spc::{
     FIELD_MANAGER, MANAGED_BY, SpcIdentityRef, SpcSpec, render_objects, spc_api_resource,
