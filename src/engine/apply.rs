@@ -26,6 +26,7 @@ use crate::graph;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::{OnDestroy, Plan};
 use crate::resources::{self, Context, Derived};
+use crate::state::StateError;
 use crate::state::model::{Attributes, ResourceState};
 use crate::task::joined;
 
@@ -85,14 +86,22 @@ pub enum ApplyError {
     StateChanged { path: std::path::PathBuf },
 }
 
-/// The clusters a run touches: those of every selected add-on and SecretProviderClass.
+/// The clusters whose locks a run takes before it writes the state file: every add-on's in the
+/// plan file, whatever `--target` selected, and those of the selected addresses only the state
+/// still has (a deleted add-on's or SecretProviderClass's). The locks guard the state file as
+/// well as the clusters, and a run writes the whole file: a run targeting only a vault, run
+/// while another applies the plan, would otherwise write the file beside it, and one of the two
+/// would lose the other's records. As `terraform apply -target` still locks the whole state.
 pub fn clusters(planned: &Planned, plan: &Plan) -> Vec<ClusterRef> {
     let mut clusters: BTreeMap<_, ClusterRef> = BTreeMap::new();
-    for address in &planned.selected {
-        if !matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc) {
-            continue;
-        }
-        if let Some(cluster) = cluster_of(plan, address, planned.refreshed.get(address)) {
+    let in_plan = plan.addons.keys().map(|key| Address::addon(key.clone()));
+    let selected = planned
+        .selected
+        .iter()
+        .filter(|address| matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc))
+        .cloned();
+    for address in in_plan.chain(selected) {
+        if let Some(cluster) = cluster_of(plan, &address, planned.refreshed.get(&address)) {
             clusters.entry(cluster.key.clone()).or_insert(cluster);
         }
     }
@@ -312,6 +321,44 @@ pub async fn apply_showing<B: Backend>(
         }
     }
     Ok(report)
+}
+
+/// Writes the state file for a run that changes nothing live (`plan --refresh-only`,
+/// `import`) as an apply writes it: holding the locks of the plan's [`clusters`], and only if
+/// the file is still as the run read it. `write` records the run's changes in `writer`; they
+/// are on disk before the locks are given back.
+pub async fn write_state_locked<B: Backend, R>(
+    backend: &B,
+    plan: &Plan,
+    planned: &Planned,
+    writer: &Arc<StateWriter>,
+    holder: &str,
+    write: impl FnOnce(&Arc<StateWriter>) -> Result<R, StateError>,
+) -> Result<R, ApplyError> {
+    let clusters = clusters(planned, plan);
+    let locks = if clusters.is_empty() {
+        None
+    } else {
+        Some(lock(backend, &clusters, holder).await?)
+    };
+    let written = async {
+        let state_error = |error: StateError| ApplyError::State(error.to_string());
+        if !writer.unchanged_since_read().await.map_err(state_error)? {
+            return Err(ApplyError::StateChanged {
+                path: writer.path().unwrap_or_default(),
+            });
+        }
+        let written = write(writer).map_err(state_error)?;
+        writer.flush().await.map_err(state_error)?;
+        Ok(written)
+    }
+    .await;
+    if let Some(locks) = &locks
+        && let Err(error) = backend.unlock(locks).await
+    {
+        tracing::warn!("cannot release the run lock: {error}");
+    }
+    written
 }
 
 async fn lock<B: Backend>(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::diff::action::Action;
 use crate::diff::change::UNKNOWN;
-use crate::engine::apply::{ApplyError, ApplyOptions, ApplyReport, apply};
+use crate::engine::apply::{ApplyError, ApplyOptions, ApplyReport, apply, write_state_locked};
 use crate::engine::events::Silent;
 use crate::engine::fake::FakeBackend;
 use crate::engine::plan::{PlanOptions, Planned, plan};
@@ -418,6 +418,32 @@ async fn a_held_lock_stops_the_run_before_any_change() {
 }
 
 #[tokio::test]
+async fn a_run_targeting_only_a_vault_still_takes_the_plans_cluster_locks() {
+    // The locks guard the state file, which a targeted run writes whole as well.
+    let run = Run::new();
+    run.world().locks.insert(
+        crate::engine::backend::ClusterKey::new("rg-demo", "aks-demo"),
+        "someone else".into(),
+    );
+    let targeted = PlanOptions {
+        targets: vec![Address::vault("payments")],
+        ..options(Mode::Normal)
+    };
+    let planned = run.plan_with(EXAMPLE, &targeted).await;
+    assert_eq!(
+        actions(&planned),
+        [("vault.payments".to_owned(), Action::Create)]
+    );
+    let writer = Arc::new(StateWriter::new(StateFile::new(), None));
+    let error = run
+        .apply_planned(EXAMPLE, &planned, writer, Arc::new(Silent))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApplyError::Locked { ref holder, .. } if holder == "someone else"));
+    assert!(!run.backend.journal().iter().any(|e| e.starts_with("write")));
+}
+
+#[tokio::test]
 async fn a_run_that_finds_the_lock_taken_leaves_the_state_file_alone() {
     let run = Run::applied().await;
     let dir = tempfile::tempdir().unwrap();
@@ -638,6 +664,75 @@ async fn a_state_file_another_run_wrote_after_this_one_read_it_stops_the_run_bef
     );
     assert!(run.backend.world.lock().unwrap().locks.is_empty());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), theirs);
+}
+
+#[tokio::test]
+async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_first() {
+    // `plan --refresh-only` and `import`: the lock, then the file as read, then the write.
+    let run = Run::applied().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.state.json");
+    let ours = run.state.clone().unwrap();
+    std::fs::write(&path, crate::state::store::to_text(&ours)).unwrap();
+    run.world().role_assignments.clear();
+    let planned = run.plan(EXAMPLE, Mode::RefreshOnly).await;
+    let write = |writer: &Arc<StateWriter>| {
+        Ok(writer.merge_refreshed(&planned.selected, &planned.refreshed))
+    };
+    let writer_of = |read_as: &StateFile| {
+        Arc::new(
+            StateWriter::new(read_as.clone(), Some(path.clone()))
+                .read_as(Some(crate::state::store::Stamp::of(read_as))),
+        )
+    };
+
+    // Another run saved a newer serial after this one read the file.
+    let mut theirs = ours.clone();
+    theirs.serial += 1;
+    let theirs = crate::state::store::to_text(&theirs);
+    std::fs::write(&path, &theirs).unwrap();
+    let error = write_state_locked(
+        &*run.backend,
+        &parse(EXAMPLE),
+        &planned,
+        &writer_of(&ours),
+        "test",
+        write,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, ApplyError::StateChanged { .. }),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), theirs);
+    assert_eq!(
+        run.backend.journal().last().map(String::as_str),
+        Some("unlock")
+    );
+
+    // The file as read: written, between the lock and its release.
+    std::fs::write(&path, crate::state::store::to_text(&ours)).unwrap();
+    let journal_before = run.backend.journal().len();
+    let updated = write_state_locked(
+        &*run.backend,
+        &parse(EXAMPLE),
+        &planned,
+        &writer_of(&ours),
+        "test",
+        write,
+    )
+    .await
+    .unwrap();
+    assert!(updated, "the deleted grant is forgotten");
+    let saved = crate::state::store::load(&path).unwrap().unwrap();
+    assert!(
+        !saved
+            .resources
+            .contains_key(&Address::grant("demo-reads-payments"))
+    );
+    assert_eq!(run.backend.journal()[journal_before..], ["lock", "unlock"]);
+    assert!(run.world().locks.is_empty());
 }
 
 #[tokio::test]

@@ -108,3 +108,67 @@ fn ctrl_c_finishes_running_work_saves_the_state_and_exits_130() {
     repo.apply();
     repo.assert_converged();
 }
+
+/// Holds `aks-demo`'s run lock as a run on another machine would (a Lease renewed just now,
+/// for 60 s); returns the holder.
+fn lock_held_elsewhere(repo: &Repo) -> &'static str {
+    let holder = "ci@build-agent-7 pid 4242 run 5f0c2d9e-8b1a-4c3e-9f7d-2a6b1e0c4d8f";
+    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ");
+    let lease = repo.test.write(
+        "lease.yaml",
+        &format!(
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: vaultwire-lock\n  namespace: kube-system\nspec:\n  holderIdentity: \"{holder}\"\n  leaseDurationSeconds: 60\n  acquireTime: \"{now}\"\n  renewTime: \"{now}\"\n"
+        ),
+    );
+    repo.kubectl(&["create", "-f", &lease.display().to_string()]);
+    holder
+}
+
+#[test]
+fn refresh_only_and_import_write_the_state_only_under_the_run_lock() {
+    // Both write the state file, as apply does, so they wait their turn as apply does: a run
+    // elsewhere that holds the lock may be writing the file.
+    let repo = Repo::new();
+    repo.apply();
+    repo.expect(0, &["state", "rm", "plans/example.toml", "spc.shop-api"]);
+    let state = repo.test.path().join("state/example.state.json");
+    let before = std::fs::read_to_string(&state).unwrap();
+    let holder = lock_held_elsewhere(&repo);
+    for args in [
+        &["plan", "plans/example.toml", "--refresh-only"][..],
+        &[
+            "import",
+            "plans/example.toml",
+            "spc.shop-api",
+            "shop/shop-api",
+        ][..],
+    ] {
+        let output = repo.run(args);
+        assert_eq!(output.status.code(), Some(5), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "another run holds the lock of cluster `aks-demo`: {holder}"
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), before, "{args:?}");
+    }
+    repo.kubectl(&["delete", "lease", "-n", "kube-system", "vaultwire-lock"]);
+    repo.expect(
+        0,
+        &[
+            "import",
+            "plans/example.toml",
+            "spc.shop-api",
+            "shop/shop-api",
+        ],
+    );
+    repo.assert_converged();
+    assert!(
+        !repo
+            .kubectl(&["get", "leases", "-n", "kube-system", "-o", "name"])
+            .contains("vaultwire-lock"),
+        "the import gave the lock back"
+    );
+}

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::commands::common::{LoadedPlan, release_at_exit};
+use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
 use crate::cli::output::Output;
 use crate::cli::progress::ProgressReporter;
 use crate::diff::render::human;
@@ -53,21 +53,6 @@ fn progress_interval() -> Duration {
         .and_then(|value| value.parse::<u64>().ok())
         .filter(|seconds| *seconds > 0)
         .map_or(Duration::from_secs(10), Duration::from_secs)
-}
-
-/// The identity other runs see when this one holds a lock.
-fn holder() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|name| name.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".to_owned());
-    format!(
-        "{user}@{host} pid {} run {}",
-        std::process::id(),
-        uuid::Uuid::new_v4()
-    )
 }
 
 pub async fn run<B: Backend>(
@@ -117,7 +102,7 @@ pub async fn run<B: Backend>(
         writer.clone(),
         &ApplyOptions {
             parallelism: command.parallelism,
-            holder: holder(),
+            holder: lock_holder(),
             progress_interval: progress_interval(),
         },
         reporter.clone(),

@@ -109,3 +109,19 @@ pub fn loaded_plan(
 pub fn release_at_exit<T>(value: T) {
     std::mem::forget(value);
 }
+
+/// The identity other runs see when this one holds a lock (apply, destroy, and the state
+/// writes of `plan --refresh-only` and `import`).
+pub fn lock_holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    format!(
+        "{user}@{host} pid {} run {}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    )
+}

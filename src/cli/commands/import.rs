@@ -8,13 +8,15 @@
 use std::sync::Arc;
 
 use crate::cli::args::ImportArgs;
-use crate::cli::commands::common::{LoadedPlan, StateRead};
+use crate::cli::commands::common::{LoadedPlan, StateRead, lock_holder};
+use crate::engine::apply::write_state_locked;
 use crate::engine::backend::Backend;
 use crate::engine::plan::{PlanOptions, plan};
 use crate::engine::saved::Mode;
 use crate::engine::state_writer::StateWriter;
 use crate::error::{Error, Outcome};
 use crate::plan::address::{Address, ResourceKind};
+use crate::state::store::Stamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -121,11 +123,21 @@ pub async fn run<B: Backend>(
         }
         .into());
     }
-    let writer = Arc::new(StateWriter::new(
-        state.unwrap_or_default(),
-        Some(loaded.state_path()),
-    ));
-    writer.commit(address, Some(record)).await?;
+    // Written as an apply writes it: under the clusters' run locks, and only if no other run
+    // rewrote the file since it was read here.
+    let read_as = state.as_ref().map(Stamp::of);
+    let writer = Arc::new(
+        StateWriter::new(state.unwrap_or_default(), Some(loaded.state_path())).read_as(read_as),
+    );
+    write_state_locked(
+        backend,
+        &loaded.plan,
+        &planned,
+        &writer,
+        &lock_holder(),
+        |writer| writer.record(address, Some(record)).map(drop),
+    )
+    .await?;
     println!("{address}: Import prepared: found {}", command.id);
     println!(
         "\nImport successful! `{address}` is now managed; run `vaultwire plan` to see how it differs from the plan file."

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use crate::cli::args::{PlanArgs, PlanFormat};
 use std::sync::Arc;
 
-use crate::cli::commands::common::{LoadedPlan, release_at_exit};
+use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
 use crate::cli::output::Output;
 use crate::diff::render::{human, json, markdown};
+use crate::engine::apply::write_state_locked;
 use crate::engine::backend::Backend;
 use crate::engine::plan::{PlanOptions, Planned, plan};
 use crate::engine::saved::{self, Mode, SavedChangeSet, StateMarker};
@@ -16,6 +17,7 @@ use crate::engine::state_writer::StateWriter;
 use crate::error::{Error, Outcome};
 use crate::plan::address::Address;
 use crate::state::model::StateFile;
+use crate::state::store::Stamp;
 
 /// Validated settings of `plan`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,12 +88,21 @@ pub async fn run<B: Backend>(
             );
         }
     } else if command.mode == Mode::RefreshOnly {
-        let writer = Arc::new(StateWriter::new(
-            state.clone().unwrap_or_default(),
-            Some(loaded.state_path()),
-        ));
-        let updated = writer.merge_refreshed(&planned.selected, &planned.refreshed);
-        writer.flush().await?;
+        // Written as an apply writes it: under the clusters' run locks, and only if no other
+        // run rewrote the file since it was read here.
+        let writer = Arc::new(
+            StateWriter::new(state.clone().unwrap_or_default(), Some(loaded.state_path()))
+                .read_as(state.as_ref().map(Stamp::of)),
+        );
+        let updated = write_state_locked(
+            backend,
+            &loaded.plan,
+            &planned,
+            &writer,
+            &lock_holder(),
+            |writer| Ok(writer.merge_refreshed(&planned.selected, &planned.refreshed)),
+        )
+        .await?;
         if updated && command.format == PlanFormat::Human {
             println!("\nThe state was updated to match live Azure and the clusters.");
         }
