@@ -121,6 +121,16 @@ impl Run {
         .await
     }
 
+    /// The state saved to a file of its own, as a run reads it: the directory (to keep), the
+    /// file and the state.
+    fn state_in_a_file(&self) -> (tempfile::TempDir, std::path::PathBuf, StateFile) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("example.state.json");
+        let state = self.state.clone().unwrap();
+        std::fs::write(&path, crate::state::store::to_text(&state)).unwrap();
+        (dir, path, state)
+    }
+
     fn journal_position(&self, entry: &str) -> usize {
         let journal = self.backend.journal();
         journal
@@ -670,20 +680,24 @@ async fn a_state_file_another_run_wrote_after_this_one_read_it_stops_the_run_bef
 async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_first() {
     // `plan --refresh-only` and `import`: the lock, then the file as read, then the write.
     let run = Run::applied().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("example.state.json");
-    let ours = run.state.clone().unwrap();
-    std::fs::write(&path, crate::state::store::to_text(&ours)).unwrap();
+    let (_dir, path, ours) = run.state_in_a_file();
     run.world().role_assignments.clear();
     let planned = run.plan(EXAMPLE, Mode::RefreshOnly).await;
-    let write = |writer: &Arc<StateWriter>| {
-        Ok(writer.merge_refreshed(&planned.selected, &planned.refreshed))
-    };
-    let writer_of = |read_as: &StateFile| {
-        Arc::new(
-            StateWriter::new(read_as.clone(), Some(path.clone()))
-                .read_as(Some(crate::state::store::Stamp::of(read_as))),
+    // What `plan --refresh-only` writes, by a run that read the file as `ours`.
+    let write_as_read = || async {
+        let writer = Arc::new(
+            StateWriter::new(ours.clone(), Some(path.clone()))
+                .read_as(Some(crate::state::store::Stamp::of(&ours))),
+        );
+        write_state_locked(
+            &*run.backend,
+            &parse(EXAMPLE),
+            &planned,
+            &writer,
+            "test",
+            |writer| Ok(writer.merge_refreshed(&planned.selected, &planned.refreshed)),
         )
+        .await
     };
 
     // Another run saved a newer serial after this one read the file.
@@ -691,16 +705,7 @@ async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_f
     theirs.serial += 1;
     let theirs = crate::state::store::to_text(&theirs);
     std::fs::write(&path, &theirs).unwrap();
-    let error = write_state_locked(
-        &*run.backend,
-        &parse(EXAMPLE),
-        &planned,
-        &writer_of(&ours),
-        "test",
-        write,
-    )
-    .await
-    .unwrap_err();
+    let error = write_as_read().await.unwrap_err();
     assert!(
         matches!(error, ApplyError::StateChanged { .. }),
         "{error:?}"
@@ -714,16 +719,7 @@ async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_f
     // The file as read: written, between the lock and its release.
     std::fs::write(&path, crate::state::store::to_text(&ours)).unwrap();
     let journal_before = run.backend.journal().len();
-    let updated = write_state_locked(
-        &*run.backend,
-        &parse(EXAMPLE),
-        &planned,
-        &writer_of(&ours),
-        "test",
-        write,
-    )
-    .await
-    .unwrap();
+    let updated = write_as_read().await.unwrap();
     assert!(updated, "the deleted grant is forgotten");
     let saved = crate::state::store::load(&path).unwrap().unwrap();
     assert!(
@@ -738,12 +734,9 @@ async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_f
 #[tokio::test]
 async fn a_state_file_as_this_run_read_it_lets_the_run_go_on() {
     let run = Run::applied().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("example.state.json");
-    let ours = run.state.clone().unwrap();
-    std::fs::write(&path, crate::state::store::to_text(&ours)).unwrap();
+    let (_dir, path, ours) = run.state_in_a_file();
     // Changed live since, so the run has work to do.
-    run.backend.world.lock().unwrap().role_assignments.clear();
+    run.world().role_assignments.clear();
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
     let writer = Arc::new(
         StateWriter::new(ours.clone(), Some(path.clone()))
