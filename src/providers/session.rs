@@ -163,7 +163,8 @@ impl AzureSession {
             self.cloud.aks_server_scope(),
             &self.kube_transports,
         )
-        .await?)
+        .await?
+        .with_environment_proxy(env)?)
     }
 
     /// The credential as azure_core wants it, for callers building their own pipelines.
@@ -218,7 +219,7 @@ kind: Config
 clusters:
 - name: c
   cluster:
-    server: https://127.0.0.1:8443/k8s/clusters/aks-demo
+    server: https://aks-demo-dns-4f1c.hcp.westeurope.azmk8s.io:443
 contexts:
 - name: c
   context: {cluster: c, user: u}
@@ -234,11 +235,17 @@ users:
             Reply::json(200, serde_json::json!({"kubeconfigs": [{"name": "clusterUser", "value": azure_core::base64::encode(kubeconfig)}]})),
         );
         let (session, credential) = session(&http);
+        // Behind a proxy, as kubectl would be.
+        let env = Environment::from_pairs([("HTTPS_PROXY", "http://proxy.corp:3128")]);
         let connection = session
-            .cluster_connection(&addon(None), &Environment::default())
+            .cluster_connection(&addon(None), &env)
             .await
             .unwrap();
         assert!(connection.uses_entra_token());
+        assert_eq!(
+            connection.config().proxy_url,
+            Some(http::Uri::from_static("http://proxy.corp:3128"))
+        );
         connection.client().await.unwrap();
         assert!(
             credential

@@ -12,7 +12,10 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DynamicObject, ListParams};
 use vaultwire::providers::azure::aks::AddonSettings;
-use vaultwire::providers::kube::{LeaseLock, LockError, LockHolder, SpcClient, spc_api_resource};
+use vaultwire::providers::kube::{
+    ClusterConnection, KubeTransports, LeaseLock, LockError, LockHolder, SpcClient,
+    spc_api_resource,
+};
 use vaultwire::providers::{AzureSession, Environment};
 use vaultwire::sandbox::ids;
 
@@ -132,6 +135,85 @@ async fn a_session_connects_from_the_plans_target_and_reaches_its_addons_cluster
         .get("payments")
         .await
         .unwrap();
+}
+
+/// An HTTP proxy for tunnels: answers `CONNECT host:port` and relays both ways. Returns its URL
+/// and the request lines it was sent.
+async fn tunnelling_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let line = head.lines().next().unwrap_or_default().to_owned();
+                let target = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(line);
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                let established = b"HTTP/1.1 200 Connection established\r\n\r\n";
+                if client.write_all(established).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (url, asked)
+}
+
+#[tokio::test]
+async fn a_kubeconfig_context_with_a_proxy_url_reaches_the_cluster_through_the_proxy() {
+    let clients = Clients::start().await;
+    let (proxy, asked) = tunnelling_proxy().await;
+    let text = clients
+        .env
+        .sandbox
+        .kubeconfig(std::time::Duration::from_secs(3600))
+        .unwrap();
+    let mut kubeconfig = kube::config::Kubeconfig::from_yaml(&text).unwrap();
+    for named in &mut kubeconfig.clusters {
+        if let Some(cluster) = named.cluster.as_mut() {
+            cluster.proxy_url = Some(proxy.clone());
+        }
+    }
+    let connection = ClusterConnection::from_context(
+        "aks-demo",
+        kubeconfig,
+        "aks-demo",
+        &KubeTransports::default(),
+    )
+    .await
+    .unwrap();
+    Api::<Namespace>::all(connection.client().await.unwrap())
+        .get("payments")
+        .await
+        .unwrap();
+    let sandbox = clients
+        .env
+        .sandbox
+        .endpoint()
+        .trim_start_matches("https://");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [format!("CONNECT {sandbox} HTTP/1.1")]
+    );
 }
 
 #[tokio::test]

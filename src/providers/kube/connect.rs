@@ -199,6 +199,20 @@ impl ClusterConnection {
         }
     }
 
+    /// Sends the cluster's requests through the proxy `env` sets for its server
+    /// (`HTTPS_PROXY`, unless `NO_PROXY` names it), as kubectl does, when the kubeconfig sets
+    /// none of its own.
+    pub fn with_environment_proxy(mut self, env: &Environment) -> Result<Self, KubeError> {
+        if self.config.proxy_url.is_none() {
+            self.config.proxy_url = super::proxy::from_environment(env, &self.config.cluster_url)
+                .map_err(|source| KubeError::Proxy {
+                cluster: self.cluster.clone(),
+                source,
+            })?;
+        }
+        Ok(self)
+    }
+
     pub fn cluster(&self) -> &str {
         &self.cluster
     }

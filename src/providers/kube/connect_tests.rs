@@ -251,3 +251,105 @@ async fn clusters_that_trust_the_same_certificates_share_connections_unless_they
     );
     assert_eq!(transports.pools(), 3);
 }
+
+#[tokio::test]
+async fn a_kubeconfig_naming_a_tls_server_name_or_a_proxy_gets_kubes_own_client() {
+    // vaultwire's HTTP/2 stack offers neither; kube's client does, with its own connections.
+    let transports = KubeTransports::default();
+    for (setting, line) in [
+        (
+            "tls-server-name",
+            "    tls-server-name: api.aks-demo.internal\n",
+        ),
+        ("proxy-url", "    proxy-url: http://127.0.0.1:3128\n"),
+    ] {
+        let yaml = aad_kubeconfig().replace(
+            "    server: https://127.0.0.1:8443/k8s/clusters/aks-demo\n",
+            &format!("    server: https://127.0.0.1:8443/k8s/clusters/aks-demo\n{line}"),
+        );
+        let connection = ClusterConnection::from_arm(
+            "aks-demo",
+            &ClusterKubeconfig::new(yaml.into_bytes()),
+            FakeCredential::new(),
+            AKS_SCOPE,
+            &transports,
+        )
+        .await
+        .unwrap();
+        let config = connection.config();
+        assert!(
+            config.tls_server_name.is_some() || config.proxy_url.is_some(),
+            "{setting} read"
+        );
+        connection.client().await.unwrap();
+        assert_eq!(transports.pools(), 0, "{setting}: no pool of vaultwire's");
+    }
+}
+
+#[tokio::test]
+async fn the_environments_proxy_is_used_unless_the_kubeconfig_names_its_own() {
+    let env = Environment::from_pairs([
+        ("HTTPS_PROXY", "http://proxy.corp:3128"),
+        ("NO_PROXY", ".internal"),
+    ]);
+    let env = &env;
+    let connect = |server: &str, extra: &str| {
+        let yaml = aad_kubeconfig().replace(
+            "    server: https://127.0.0.1:8443/k8s/clusters/aks-demo\n",
+            &format!("    server: {server}\n{extra}"),
+        );
+        async move {
+            ClusterConnection::from_arm(
+                "aks-demo",
+                &ClusterKubeconfig::new(yaml.into_bytes()),
+                FakeCredential::new(),
+                AKS_SCOPE,
+                &KubeTransports::default(),
+            )
+            .await
+            .unwrap()
+            .with_environment_proxy(env)
+            .unwrap()
+        }
+    };
+    let proxy_of = |connection: &ClusterConnection| {
+        connection
+            .config()
+            .proxy_url
+            .as_ref()
+            .map(|url| url.to_string())
+    };
+    let aks = "https://aks-demo-dns-4f1c.hcp.westeurope.azmk8s.io:443";
+    assert_eq!(
+        proxy_of(&connect(aks, "").await).as_deref(),
+        Some("http://proxy.corp:3128/")
+    );
+    let own = connect(aks, "    proxy-url: http://own.proxy:8080\n").await;
+    assert_eq!(proxy_of(&own).as_deref(), Some("http://own.proxy:8080/"));
+    assert_eq!(
+        proxy_of(&connect("https://api.aks.internal:443", "").await),
+        None
+    );
+    assert_eq!(proxy_of(&connect("https://127.0.0.1:8443", "").await), None);
+
+    let garbled = Environment::from_pairs([("HTTPS_PROXY", "http://user:s3cret@/")]);
+    let error = ClusterConnection::from_arm(
+        "aks-demo",
+        &ClusterKubeconfig::new(
+            aad_kubeconfig()
+                .replace("127.0.0.1:8443", "aks.example.com")
+                .into_bytes(),
+        ),
+        FakeCredential::new(),
+        AKS_SCOPE,
+        &KubeTransports::default(),
+    )
+    .await
+    .unwrap()
+    .with_environment_proxy(&garbled)
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot choose a proxy for the kubernetes api of `aks-demo`"
+    );
+}

@@ -33,6 +33,12 @@ pub enum KubeError {
         #[source]
         source: Box<azure_core::Error>,
     },
+    #[error("cannot choose a proxy for the kubernetes api of `{cluster}`")]
+    Proxy {
+        cluster: String,
+        #[source]
+        source: super::proxy::ProxyVariableError,
+    },
     #[error("cannot set up a kubernetes client for `{cluster}`")]
     Client {
         cluster: String,

@@ -5,6 +5,7 @@ mod connect;
 mod error;
 mod http;
 mod lease;
+mod proxy;
 mod retry;
 mod spc;
 mod spc_client;
