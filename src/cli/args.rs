@@ -162,7 +162,18 @@ pub enum StateCommand {
     /// Show what the state records for one address.
     Show(StateAddressArgs),
     /// Forget an address without touching the resource (it is no longer managed).
-    Rm(StateAddressArgs),
+    Rm(StateRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateRmArgs {
+    #[command(flatten)]
+    pub state: StateAddressArgs,
+    /// Hold the clusters' run lock while the state is written, as apply does. `--lock=false`
+    /// edits the file offline: only with no other run going, for a cluster that cannot be
+    /// reached.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
 }
 
 #[derive(Debug, Args)]

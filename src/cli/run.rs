@@ -73,7 +73,18 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         }
         Command::State(StateCommand::List(args)) => state::list(args, output),
         Command::State(StateCommand::Show(args)) => state::show(args, output),
-        Command::State(StateCommand::Rm(args)) => state::rm(args, output),
+        Command::State(StateCommand::Rm(args)) if args.lock => {
+            let address = state::parse_address(&args.state.address)?;
+            runtime()?.block_on(async {
+                let Prepared {
+                    loaded,
+                    state,
+                    connected,
+                } = check_and_connect(&args.state.plan, output).await?;
+                state::rm(&*connected.backend, &loaded, state, &address).await
+            })
+        }
+        Command::State(StateCommand::Rm(args)) => state::rm_offline(args.state, output),
         Command::Sandbox(SandboxCommand::Serve(args)) => {
             sandbox::serve(sandbox::ServeOptions::from_args(args)?, output)
         }

@@ -93,16 +93,30 @@ pub enum ApplyError {
 /// while another applies the plan, would otherwise write the file beside it, and one of the two
 /// would lose the other's records. As `terraform apply -target` still locks the whole state.
 pub fn clusters(planned: &Planned, plan: &Plan) -> Vec<ClusterRef> {
-    let mut clusters: BTreeMap<_, ClusterRef> = BTreeMap::new();
-    let in_plan = plan.addons.keys().map(|key| Address::addon(key.clone()));
     let selected = planned
         .selected
         .iter()
-        .filter(|address| matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc))
-        .cloned();
-    for address in in_plan.chain(selected) {
-        if let Some(cluster) = cluster_of(plan, &address, planned.refreshed.get(&address)) {
+        .map(|address| (address, planned.refreshed.get(address)));
+    clusters_of(plan, selected)
+}
+
+/// [`clusters`] for a run that touches `addresses` (each with its state record, if any).
+pub fn clusters_of<'a>(
+    plan: &Plan,
+    addresses: impl IntoIterator<Item = (&'a Address, Option<&'a ResourceState>)>,
+) -> Vec<ClusterRef> {
+    let mut clusters: BTreeMap<_, ClusterRef> = BTreeMap::new();
+    let mut add = |address: &Address, recorded: Option<&ResourceState>| {
+        if let Some(cluster) = cluster_of(plan, address, recorded) {
             clusters.entry(cluster.key.clone()).or_insert(cluster);
+        }
+    };
+    for key in plan.addons.keys() {
+        add(&Address::addon(key.clone()), None);
+    }
+    for (address, recorded) in addresses {
+        if matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc) {
+            add(address, recorded);
         }
     }
     clusters.into_values().collect()
@@ -324,22 +338,20 @@ pub async fn apply_showing<B: Backend>(
 }
 
 /// Writes the state file for a run that changes nothing live (`plan --refresh-only`,
-/// `import`) as an apply writes it: holding the locks of the plan's [`clusters`], and only if
-/// the file is still as the run read it. `write` records the run's changes in `writer`; they
-/// are on disk before the locks are given back.
+/// `import`, `state rm`) as an apply writes it: holding the locks of `clusters` (see
+/// [`clusters`]), and only if the file is still as the run read it. `write` records the run's
+/// changes in `writer`; they are on disk before the locks are given back.
 pub async fn write_state_locked<B: Backend, R>(
     backend: &B,
-    plan: &Plan,
-    planned: &Planned,
+    clusters: &[ClusterRef],
     writer: &Arc<StateWriter>,
     holder: &str,
     write: impl FnOnce(&Arc<StateWriter>) -> Result<R, StateError>,
 ) -> Result<R, ApplyError> {
-    let clusters = clusters(planned, plan);
     let locks = if clusters.is_empty() {
         None
     } else {
-        Some(lock(backend, &clusters, holder).await?)
+        Some(lock(backend, clusters, holder).await?)
     };
     let written = async {
         let state_error = |error: StateError| ApplyError::State(error.to_string());

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::diff::action::Action;
 use crate::diff::change::UNKNOWN;
-use crate::engine::apply::{ApplyError, ApplyOptions, ApplyReport, apply, write_state_locked};
+use crate::engine::apply::{
+    ApplyError, ApplyOptions, ApplyReport, apply, clusters, write_state_locked,
+};
 use crate::engine::events::Silent;
 use crate::engine::fake::FakeBackend;
 use crate::engine::plan::{PlanOptions, Planned, plan};
@@ -691,8 +693,7 @@ async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_f
         );
         write_state_locked(
             &*run.backend,
-            &parse(EXAMPLE),
-            &planned,
+            &clusters(&planned, &parse(EXAMPLE)),
             &writer,
             "test",
             |writer| Ok(writer.merge_refreshed(&planned.selected, &planned.refreshed)),

@@ -125,8 +125,8 @@ fn lock_held_elsewhere(repo: &Repo) -> &'static str {
 }
 
 #[test]
-fn refresh_only_and_import_write_the_state_only_under_the_run_lock() {
-    // Both write the state file, as apply does, so they wait their turn as apply does: a run
+fn refresh_only_import_and_state_rm_write_the_state_only_under_the_run_lock() {
+    // They write the state file, as apply does, so they wait their turn as apply does: a run
     // elsewhere that holds the lock may be writing the file.
     let repo = Repo::new();
     repo.apply();
@@ -142,6 +142,7 @@ fn refresh_only_and_import_write_the_state_only_under_the_run_lock() {
             "spc.shop-api",
             "shop/shop-api",
         ][..],
+        &["state", "rm", "plans/example.toml", "spc.payments-db"][..],
     ] {
         let output = repo.run(args);
         assert_eq!(output.status.code(), Some(5), "{args:?}: {output:?}");
@@ -154,7 +155,27 @@ fn refresh_only_and_import_write_the_state_only_under_the_run_lock() {
         );
         assert_eq!(std::fs::read_to_string(&state).unwrap(), before, "{args:?}");
     }
+    // `--lock=false` is the way out when the lock's cluster cannot be reached.
+    repo.expect(
+        0,
+        &[
+            "state",
+            "rm",
+            "plans/example.toml",
+            "spc.payments-db",
+            "--lock=false",
+        ],
+    );
     repo.kubectl(&["delete", "lease", "-n", "kube-system", "vaultwire-lock"]);
+    repo.expect(
+        0,
+        &[
+            "import",
+            "plans/example.toml",
+            "spc.payments-db",
+            "payments/payments-db",
+        ],
+    );
     repo.expect(
         0,
         &[

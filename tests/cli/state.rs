@@ -64,20 +64,27 @@ fn show_prints_the_id_and_properties() {
 
 #[test]
 fn rm_forgets_an_address_bumps_the_serial_and_keeps_a_backup() {
-    let test = repo();
-    let text = stdout(
-        &test,
-        &["state", "rm", "plans/example.toml", "spc.payments-db"],
-    );
-    assert!(text.contains("Removed spc.payments-db"));
-    let state: serde_json::Value =
-        serde_json::from_str(&test.read("state/example.state.json")).unwrap();
-    assert_eq!(state["serial"], 5);
-    assert!(state["resources"].get("spc.payments-db").is_none());
-    assert!(state["resources"].get("vault.payments").is_some());
-    let backup: serde_json::Value =
-        serde_json::from_str(&test.read("state/example.state.json.backup")).unwrap();
-    assert_eq!(backup["serial"], 4);
+    // Under the run lock (a sandbox started in-process for the plan's cluster), and offline.
+    for lock in [None, Some("--lock=false")] {
+        let test = repo();
+        let mut args = vec!["state", "rm", "plans/example.toml", "spc.payments-db"];
+        args.extend(lock);
+        let text = stdout(&test, &args);
+        assert!(text.contains("Removed spc.payments-db"), "{lock:?}: {text}");
+        let state: serde_json::Value =
+            serde_json::from_str(&test.read("state/example.state.json")).unwrap();
+        assert_eq!(state["serial"], 5, "{lock:?}");
+        assert!(state["resources"].get("spc.payments-db").is_none());
+        assert!(state["resources"].get("vault.payments").is_some());
+        let backup: serde_json::Value =
+            serde_json::from_str(&test.read("state/example.state.json.backup")).unwrap();
+        assert_eq!(backup["serial"], 4, "{lock:?}");
+        assert_eq!(
+            test.path().join(".vaultwire").exists(),
+            lock.is_none(),
+            "{lock:?}: a sandbox is started only to take the lock"
+        );
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::cli::args::ImportArgs;
 use crate::cli::commands::common::{LoadedPlan, StateRead, lock_holder};
-use crate::engine::apply::write_state_locked;
+use crate::engine::apply::{clusters, write_state_locked};
 use crate::engine::backend::Backend;
 use crate::engine::plan::{PlanOptions, plan};
 use crate::engine::saved::Mode;
@@ -131,8 +131,7 @@ pub async fn run<B: Backend>(
     );
     write_state_locked(
         backend,
-        &loaded.plan,
-        &planned,
+        &clusters(&planned, &loaded.plan),
         &writer,
         &lock_holder(),
         |writer| writer.record(address, Some(record)).map(drop),

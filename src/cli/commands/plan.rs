@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
 use crate::cli::output::Output;
 use crate::diff::render::{human, json, markdown};
-use crate::engine::apply::write_state_locked;
+use crate::engine::apply::{clusters, write_state_locked};
 use crate::engine::backend::Backend;
 use crate::engine::plan::{PlanOptions, Planned, plan};
 use crate::engine::saved::{self, Mode, SavedChangeSet, StateMarker};
@@ -96,8 +96,7 @@ pub async fn run<B: Backend>(
         );
         let updated = write_state_locked(
             backend,
-            &loaded.plan,
-            &planned,
+            &clusters(&planned, &loaded.plan),
             &writer,
             &lock_holder(),
             |writer| Ok(writer.merge_refreshed(&planned.selected, &planned.refreshed)),

@@ -1,17 +1,22 @@
 //! `vaultwire state list|show|rm PLAN [ADDR]`: look at and edit the state file by hand.
 //!
-//! `rm` forgets an address without touching the resource, as `terraform state rm` does; the
-//! previous state is kept as `.backup` like every write.
+//! `rm` forgets an address without touching the resource, as `terraform state rm` does, and
+//! writes the file as every state write does: holding the clusters' run lock (unless
+//! `--lock=false`), with the previous state kept as `.backup`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::cli::args::{StateAddressArgs, StateListArgs};
-use crate::cli::commands::common::load_plan;
+use crate::cli::commands::common::{LoadedPlan, StateRead, load_plan, lock_holder};
 use crate::cli::output::Output;
+use crate::engine::apply::{clusters_of, write_state_locked};
+use crate::engine::backend::Backend;
+use crate::engine::state_writer::StateWriter;
 use crate::error::{Error, Outcome};
 use crate::plan::address::Address;
 use crate::state::model::{ResourceState, StateFile};
-use crate::state::store;
+use crate::state::store::{self, Stamp};
 
 pub fn list(args: StateListArgs, output: Output) -> Result<Outcome, Error> {
     let loaded = load_plan(&args.plan, output)?;
@@ -35,7 +40,8 @@ pub fn show(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
-pub fn rm(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
+/// `state rm --lock=false`: the file edited offline, without the run lock.
+pub fn rm_offline(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
     let address = parse_address(&args.address)?;
     let loaded = load_plan(&args.plan, output)?;
     let path = loaded.state_path();
@@ -47,14 +53,46 @@ pub fn rm(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
     }
     state.serial += 1;
     store::save(&path, &state)?;
+    print_removed(&address);
+    Ok(Outcome::Success)
+}
+
+/// `state rm`: the address forgotten as every state write is made — holding the run lock of
+/// the plan's clusters (and of the address's own, for a cluster the plan no longer has), and
+/// only if the file is still as it was read.
+pub async fn rm<B: Backend>(
+    backend: &B,
+    loaded: &LoadedPlan,
+    state: StateRead,
+    address: &Address,
+) -> Result<Outcome, Error> {
+    let path = loaded.state_path();
+    let state = state
+        .get()
+        .await?
+        .ok_or_else(|| not_in_state(address, &path))?;
+    let Some(record) = state.resources.get(address) else {
+        return Err(not_in_state(address, &path));
+    };
+    let clusters = clusters_of(&loaded.plan, [(address, Some(record))]);
+    let writer =
+        Arc::new(StateWriter::new(state.clone(), Some(path)).read_as(Some(Stamp::of(&state))));
+    write_state_locked(backend, &clusters, &writer, &lock_holder(), |writer| {
+        writer.record(address, None).map(drop)
+    })
+    .await?;
+    print_removed(address);
+    Ok(Outcome::Success)
+}
+
+fn print_removed(address: &Address) {
     println!("Removed {address}");
     println!(
         "Successfully removed 1 resource from the state; it still exists and is no longer managed."
     );
-    Ok(Outcome::Success)
 }
 
-fn parse_address(text: &str) -> Result<Address, Error> {
+pub fn parse_address(text: &str) -> Result<Address, Error> {
     text.parse().map_err(|source| Error::Address { source })
 }
 
