@@ -11,8 +11,8 @@ use crate::audit::model::{Report, Verdict};
 use crate::audit::render::{human, json, junit, sarif};
 use crate::audit::{AuditSource, AzureAuditSource, evaluate, gather};
 use crate::cli::args::{AuditArgs, AuditFormat};
-use crate::cli::commands::common::{LoadedPlan, load_plan};
-use crate::cli::connect::connect;
+use crate::cli::commands::common::LoadedPlan;
+use crate::cli::connect::{Prepared, check_and_connect};
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
 
@@ -34,17 +34,24 @@ impl AuditCommand {
     }
 }
 
-/// The command line's entry: load the plan, sign in, gather, judge, report.
+/// The command line's entry: check the plan and sign in (at once, as plan and apply do),
+/// gather, judge, report.
 pub fn execute(args: AuditArgs, output: Output) -> Result<Outcome, Error> {
     let command = AuditCommand::from_args(args);
-    let loaded = load_plan(&command.plan, output)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|source| Error::Runtime { source })?;
     runtime.block_on(async {
         // The same connection as plan and apply: a `cloud = "sandbox"` plan needs no setup.
-        let connected = connect(&loaded.plan.target).await?;
+        let Prepared {
+            loaded,
+            state,
+            connected,
+        } = check_and_connect(&command.plan, output).await?;
+        // The audit judges live clusters, not the state; its read, started beside the
+        // sign-in, is waited for all the same (no thread may still read it at exit).
+        let _ = state.get().await;
         let source = AzureAuditSource::new(
             connected.backend.session().clone(),
             connected.environment.clone(),
