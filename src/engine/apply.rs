@@ -177,20 +177,24 @@ pub async fn apply_showing<B: Backend>(
             writer.clone(),
         );
         let task = tokio::spawn(async move {
-            if clusters.is_empty() {
-                return Ok(None);
-            }
-            let locks = lock(&*backend, &clusters, &holder).await?;
+            // A plan with no add-on has no cluster to lock: the file's check is all there is.
+            let locks = if clusters.is_empty() {
+                None
+            } else {
+                Some(lock(&*backend, &clusters, &holder).await?)
+            };
             // Held now: nobody else writes the state file. If someone did since this run
             // read it, the plan is of a state that is no longer the file's.
             let refused = match writer.unchanged_since_read().await {
-                Ok(true) => return Ok(Some(locks)),
+                Ok(true) => return Ok(locks),
                 Ok(false) => ApplyError::StateChanged {
                     path: writer.path().unwrap_or_default(),
                 },
                 Err(error) => ApplyError::State(error.to_string()),
             };
-            if let Err(error) = backend.unlock(&locks).await {
+            if let Some(locks) = &locks
+                && let Err(error) = backend.unlock(locks).await
+            {
                 tracing::warn!("cannot release the run lock: {error}");
             }
             Err(refused)

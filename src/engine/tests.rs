@@ -733,6 +733,40 @@ async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_f
 }
 
 #[tokio::test]
+async fn a_plan_without_clusters_still_checks_the_state_file_before_any_change() {
+    // No add-on, so no cluster to hold a lock in: the check of the file is all there is.
+    let vault_only = EXAMPLE.split("\n[addon.demo]").next().unwrap();
+    let run = Run::new();
+    let planned = run.plan(vault_only, Mode::Normal).await;
+    assert_eq!(
+        actions(&planned),
+        [("vault.payments".to_owned(), Action::Create)]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.state.json");
+    let writer = Arc::new(StateWriter::new(StateFile::new(), Some(path.clone())).read_as(None));
+    let theirs = crate::state::store::to_text(&StateFile::new());
+    std::fs::write(&path, &theirs).unwrap();
+    let planned_with = run.backend.journal();
+
+    let error = run
+        .apply_planned(vault_only, &planned, writer, Arc::new(Silent))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, ApplyError::StateChanged { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        run.backend.journal(),
+        planned_with,
+        "nothing after the plan's reads"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), theirs);
+}
+
+#[tokio::test]
 async fn a_state_file_as_this_run_read_it_lets_the_run_go_on() {
     let run = Run::applied().await;
     let (_dir, path, ours) = run.state_in_a_file();
