@@ -176,29 +176,8 @@ pub async fn apply_showing<B: Backend>(
             options.holder.clone(),
             writer.clone(),
         );
-        let task = tokio::spawn(async move {
-            // A plan with no add-on has no cluster to lock: the file's check is all there is.
-            let locks = if clusters.is_empty() {
-                None
-            } else {
-                Some(lock(&*backend, &clusters, &holder).await?)
-            };
-            // Held now: nobody else writes the state file. If someone did since this run
-            // read it, the plan is of a state that is no longer the file's.
-            let refused = match writer.unchanged_since_read().await {
-                Ok(true) => return Ok(locks),
-                Ok(false) => ApplyError::StateChanged {
-                    path: writer.path().unwrap_or_default(),
-                },
-                Err(error) => ApplyError::State(error.to_string()),
-            };
-            if let Some(locks) = &locks
-                && let Err(error) = backend.unlock(locks).await
-            {
-                tracing::warn!("cannot release the run lock: {error}");
-            }
-            Err(refused)
-        });
+        let task =
+            tokio::spawn(async move { lock_as_read(&*backend, &clusters, &holder, &writer).await });
         async move {
             joined(task)
                 .await
@@ -306,11 +285,7 @@ pub async fn apply_showing<B: Backend>(
     if let Some(renewal) = renewal {
         renewal.abort();
     }
-    if let Some(locks) = &locks
-        && let Err(error) = backend.unlock(locks).await
-    {
-        tracing::warn!("cannot release the run lock: {error}");
-    }
+    release(&*backend, locks.as_ref()).await;
     flushed.map_err(|error| ApplyError::State(error.to_string()))?;
     let mut report = ApplyReport::default();
     for (address, outcome) in outcomes {
@@ -352,29 +327,49 @@ pub async fn write_state_locked<B: Backend, R>(
     holder: &str,
     write: impl FnOnce(&Arc<StateWriter>) -> Result<R, StateError>,
 ) -> Result<R, ApplyError> {
+    let locks = lock_as_read(backend, clusters, holder, writer).await?;
+    let state_error = |error: StateError| ApplyError::State(error.to_string());
+    let written = match write(writer) {
+        Ok(written) => writer.flush().await.map(|()| written).map_err(state_error),
+        Err(error) => Err(state_error(error)),
+    };
+    release(backend, locks.as_ref()).await;
+    written
+}
+
+/// Takes the locks of `clusters`, then checks that the state file is still as the run read
+/// it: with the locks held nobody else writes it, and if someone did before, the run's plan
+/// starts from a state that is no longer the file's — the locks are given back and the run
+/// refused. A plan with no add-on has no cluster to lock (`None`): the check is all there is.
+async fn lock_as_read<B: Backend>(
+    backend: &B,
+    clusters: &[ClusterRef],
+    holder: &str,
+    writer: &StateWriter,
+) -> Result<Option<Locks>, ApplyError> {
     let locks = if clusters.is_empty() {
         None
     } else {
         Some(lock(backend, clusters, holder).await?)
     };
-    let written = async {
-        let state_error = |error: StateError| ApplyError::State(error.to_string());
-        if !writer.unchanged_since_read().await.map_err(state_error)? {
-            return Err(ApplyError::StateChanged {
-                path: writer.path().unwrap_or_default(),
-            });
-        }
-        let written = write(writer).map_err(state_error)?;
-        writer.flush().await.map_err(state_error)?;
-        Ok(written)
-    }
-    .await;
-    if let Some(locks) = &locks
+    let refused = match writer.unchanged_since_read().await {
+        Ok(true) => return Ok(locks),
+        Ok(false) => ApplyError::StateChanged {
+            path: writer.path().unwrap_or_default(),
+        },
+        Err(error) => ApplyError::State(error.to_string()),
+    };
+    release(backend, locks.as_ref()).await;
+    Err(refused)
+}
+
+/// Gives the run's locks back; a failure only leaves them to expire, so it is logged.
+async fn release<B: Backend>(backend: &B, locks: Option<&Locks>) {
+    if let Some(locks) = locks
         && let Err(error) = backend.unlock(locks).await
     {
         tracing::warn!("cannot release the run lock: {error}");
     }
-    written
 }
 
 async fn lock<B: Backend>(

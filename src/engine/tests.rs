@@ -142,6 +142,30 @@ impl Run {
     }
 }
 
+/// The writer of a run that read `state` from the file at `path`.
+fn writer_as_read(path: &std::path::Path, state: &StateFile) -> Arc<StateWriter> {
+    Arc::new(
+        StateWriter::new(state.clone(), Some(path.to_owned()))
+            .read_as(Some(crate::state::store::Stamp::of(state))),
+    )
+}
+
+/// A run that found no state file, and the file another run saved after: the directory (to
+/// keep), the file, this run's writer and the other run's text.
+fn written_by_another_run() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Arc<StateWriter>,
+    String,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.state.json");
+    let writer = Arc::new(StateWriter::new(StateFile::new(), Some(path.clone())).read_as(None));
+    let theirs = crate::state::store::to_text(&StateFile::new());
+    std::fs::write(&path, &theirs).unwrap();
+    (dir, path, writer, theirs)
+}
+
 /// The addresses that drifted, in the change set's order.
 fn drifted(planned: &Planned) -> Vec<String> {
     planned
@@ -645,12 +669,7 @@ async fn the_identities_the_state_records_are_those_a_plan_run_again_finds() {
 async fn a_state_file_another_run_wrote_after_this_one_read_it_stops_the_run_before_any_change() {
     let run = Run::new();
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("example.state.json");
-    // This run found no state file; another run then saved one before this run's lock.
-    let writer = Arc::new(StateWriter::new(StateFile::new(), Some(path.clone())).read_as(None));
-    let theirs = crate::state::store::to_text(&StateFile::new());
-    std::fs::write(&path, &theirs).unwrap();
+    let (_dir, path, writer, theirs) = written_by_another_run();
 
     let error = run
         .apply_planned(EXAMPLE, &planned, writer, Arc::new(Silent))
@@ -687,10 +706,7 @@ async fn a_state_write_without_changes_live_holds_the_lock_and_checks_the_file_f
     let planned = run.plan(EXAMPLE, Mode::RefreshOnly).await;
     // What `plan --refresh-only` writes, by a run that read the file as `ours`.
     let write_as_read = || async {
-        let writer = Arc::new(
-            StateWriter::new(ours.clone(), Some(path.clone()))
-                .read_as(Some(crate::state::store::Stamp::of(&ours))),
-        );
+        let writer = writer_as_read(&path, &ours);
         write_state_locked(
             &*run.backend,
             &clusters(&planned, &parse(EXAMPLE)),
@@ -742,11 +758,7 @@ async fn a_plan_without_clusters_still_checks_the_state_file_before_any_change()
         actions(&planned),
         [("vault.payments".to_owned(), Action::Create)]
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("example.state.json");
-    let writer = Arc::new(StateWriter::new(StateFile::new(), Some(path.clone())).read_as(None));
-    let theirs = crate::state::store::to_text(&StateFile::new());
-    std::fs::write(&path, &theirs).unwrap();
+    let (_dir, path, writer, theirs) = written_by_another_run();
     let planned_with = run.backend.journal();
 
     let error = run
@@ -773,10 +785,7 @@ async fn a_state_file_as_this_run_read_it_lets_the_run_go_on() {
     // Changed live since, so the run has work to do.
     run.world().role_assignments.clear();
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
-    let writer = Arc::new(
-        StateWriter::new(ours.clone(), Some(path.clone()))
-            .read_as(Some(crate::state::store::Stamp::of(&ours))),
-    );
+    let writer = writer_as_read(&path, &ours);
 
     let report = run
         .apply_planned(EXAMPLE, &planned, writer, Arc::new(Silent))
