@@ -353,3 +353,48 @@ async fn the_environments_proxy_is_used_unless_the_kubeconfig_names_its_own() {
         "cannot choose a proxy for the kubernetes api of `aks-demo`"
     );
 }
+
+/// Tokens that expire within [`REFRESH_MARGIN`], so every client asked for is rebuilt.
+#[derive(Debug, Default)]
+struct ShortLivedTokens {
+    issued: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for ShortLivedTokens {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        self.issued
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(azure_core::credentials::AccessToken::new(
+            FAKE_TOKEN,
+            OffsetDateTime::now_utc() + Duration::minutes(1),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_client_rebuilt_with_a_fresh_token_keeps_the_clusters_pool() {
+    let tokens = Arc::new(ShortLivedTokens::default());
+    let transports = KubeTransports::default();
+    let connection = ClusterConnection::from_arm(
+        "aks-demo",
+        &ClusterKubeconfig::new(aad_kubeconfig().into_bytes()),
+        tokens.clone(),
+        AKS_SCOPE,
+        &transports,
+    )
+    .await
+    .unwrap();
+    connection.client().await.unwrap();
+    connection.client().await.unwrap();
+    assert_eq!(
+        tokens.issued.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "rebuilt for a fresh token"
+    );
+    assert_eq!(transports.pools(), 1, "on the pool it had");
+}
