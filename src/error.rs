@@ -97,8 +97,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("`--{flag}` must be between 0 and 1, not {value}")]
-    InvalidRate { flag: &'static str, value: f64 },
 }
 
 impl Error {
@@ -121,8 +119,7 @@ impl Error {
             | Error::Sandbox(_)
             | Error::Runtime { .. }
             | Error::Import(_)
-            | Error::Audit(_)
-            | Error::InvalidRate { .. } => exit_code::ERROR,
+            | Error::Audit(_) => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
             Error::Apply(crate::engine::apply::ApplyError::StateChanged { .. }) => {
                 exit_code::STALE_CHANGE_SET

@@ -2,15 +2,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use vaultwire::cli::{self, Cli, Output};
+use vaultwire::cli::{self, Output};
 
 /// mimalloc rather than the C library's allocator: see its line in Cargo.toml.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli::run::parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(code),
+    };
     let output = Output::detect(cli.global.no_color);
     cli::run::init_logging(cli.global.verbose, output);
     match cli::run(cli, output) {

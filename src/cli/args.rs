@@ -15,7 +15,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
     name = "vaultwire",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -23,6 +24,17 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit codes, as `--help` ends with them (the README has the same table).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success; with --detailed-exitcode, no changes
+  1    error, including a usage error such as an unknown flag
+  2    changes present (plan --detailed-exitcode)
+  3    stale: a saved change set or the state file changed since it was read
+  4    audit found violations
+  5    another run holds the lock of a target cluster
+  130  interrupted; the state holds everything that completed";
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -95,7 +107,7 @@ pub struct PlanArgs {
     pub targets: Vec<String>,
     /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
     /// cluster); the refresh reads up to four times as many at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = whole_number::<u16>(1, 256))]
     pub parallelism: u16,
 }
 
@@ -108,7 +120,7 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
     /// cluster); the refresh reads up to four times as many at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = whole_number::<u16>(1, 256))]
     pub parallelism: u16,
 }
 
@@ -121,7 +133,7 @@ pub struct DestroyArgs {
     pub auto_approve: bool,
     /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
     /// cluster).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = whole_number::<u16>(1, 256))]
     pub parallelism: u16,
 }
 
@@ -210,7 +222,7 @@ pub struct SandboxServeArgs {
     #[command(flatten)]
     pub dir: SandboxDirArgs,
     /// The port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = whole_number::<u16>(0, u16::MAX.into()))]
     pub port: u16,
     /// Seed another AKS cluster beside `aks-demo`, a copy of it under NAME (repeatable).
     #[arg(long = "extra-cluster", value_name = "NAME")]
@@ -223,26 +235,27 @@ pub struct SandboxServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct FaultArgs {
     /// Seed for every random choice the sandbox makes.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole_number::<u64>(0, u64::MAX))]
     pub seed: u64,
-    /// Latency added to every request, in milliseconds.
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    /// Latency added to every request, in milliseconds (at most 600000).
+    #[arg(long, default_value_t = 0, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
     pub latency_ms: u64,
     /// Fraction of requests answered 429 with Retry-After (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = fraction)]
     pub throttle_rate: f64,
     /// Fraction of requests answered with a 5xx error (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = fraction)]
     pub error_rate: f64,
     /// Fraction of requests dropped before a response: the connection closed (HTTP/1.1) or the
     /// stream reset (HTTP/2) (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = fraction)]
     pub drop_rate: f64,
-    /// How long long-running ARM operations take, in milliseconds.
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    /// How long long-running ARM operations take, in milliseconds (at most 600000).
+    #[arg(long, default_value_t = 2000, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
     pub lro_ms: u64,
-    /// How long a new role assignment or access policy takes to take effect, in milliseconds.
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    /// How long a new role assignment or access policy takes to take effect, in milliseconds
+    /// (at most 600000).
+    #[arg(long, default_value_t = 0, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
     pub rbac_delay_ms: u64,
 }
 
@@ -254,4 +267,34 @@ pub struct InitArgs {
     /// Name of the starter plan (`plans/NAME.toml`); defaults to the directory's name.
     #[arg(long)]
     pub name: Option<String>,
+}
+
+/// The longest duration a sandbox flag takes, in milliseconds (ten minutes): longer waits test
+/// nothing more, and far longer ones would overflow the clock they are added to.
+pub const MAX_MILLIS: u64 = 600_000;
+
+/// A value parser for a whole number from `min` to `max`. Negative and out-of-range numbers get
+/// the range in the message, where clap's own parser would take `-1` for a flag or say only
+/// "invalid digit".
+fn whole_number<T>(min: u64, max: u64) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+{
+    move |text: &str| {
+        text.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|number| (min..=max).contains(number))
+            .and_then(|number| T::try_from(number).ok())
+            .ok_or_else(|| format!("`{text}` is not a whole number from {min} to {max}"))
+    }
+}
+
+/// A value parser for a fraction from 0 to 1 (`0.2` is one request in five).
+fn fraction(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|rate| (0.0..=1.0).contains(rate))
+        .ok_or_else(|| format!("`{text}` is not a fraction from 0 to 1, such as 0.2"))
 }

@@ -10,6 +10,26 @@ use crate::cli::output::Output;
 use crate::engine::saved::{self, Mode, SavedChangeSet};
 use crate::error::{Error, Outcome};
 
+/// Parses the command line, or prints why it cannot and gives the exit code: 0 after `--help`
+/// and `--version`, 1 for a usage error. Never clap's 2, which `plan --detailed-exitcode`
+/// means "changes present" to every pipeline (Terraform exits 1 on usage errors too).
+pub fn parse<I, T>(args: I) -> Result<Cli, u8>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    use clap::error::ErrorKind;
+    Cli::try_parse_from(args).map_err(|error| {
+        // Printing to a closed pipe is no reason to change the exit code.
+        let _ = error.print();
+        match error.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => crate::exit_code::SUCCESS,
+            _ => crate::exit_code::ERROR,
+        }
+    })
+}
+
 /// Runs one command line. `main` owns printing the error and choosing the exit code.
 pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
     match cli.command {
@@ -86,7 +106,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         }
         Command::State(StateCommand::Rm(args)) => state::rm_offline(args.state, output),
         Command::Sandbox(SandboxCommand::Serve(args)) => {
-            sandbox::serve(sandbox::ServeOptions::from_args(args)?, output)
+            sandbox::serve(sandbox::ServeOptions::from_args(args), output)
         }
         Command::Sandbox(SandboxCommand::Reset(args)) => sandbox::reset(args, output),
         Command::Init(args) => init::run(&init::InitOptions::from_args(args)?, output),

@@ -39,12 +39,120 @@ fn every_subcommand_has_its_own_help() {
     }
 }
 
+/// Every subcommand, as a user types it (with the arguments it needs).
+const SUBCOMMANDS: &[&[&str]] = &[
+    &["validate", "p.toml"],
+    &["plan", "p.toml"],
+    &["apply", "p.toml"],
+    &["destroy", "p.toml"],
+    &["audit", "p.toml"],
+    &["import", "p.toml", "vault.x", "id"],
+    &["state", "list", "p.toml"],
+    &["state", "show", "p.toml", "vault.x"],
+    &["state", "rm", "p.toml", "vault.x"],
+    &["sandbox", "serve"],
+    &["sandbox", "reset"],
+    &["init"],
+];
+
 #[test]
-fn unknown_flags_are_usage_errors() {
-    let output = Test::new()
-        .vaultwire(&["plan", "p.toml", "--frobnicate"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--frobnicate"));
+fn help_ends_with_the_exit_codes() {
+    let output = Test::new().vaultwire(&["--help"]).output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let codes = &help[help.find("Exit codes:").expect("an exit code table")..];
+    insta::assert_snapshot!(codes);
+}
+
+/// A pipeline running `plan --detailed-exitcode` reads 2 as "changes present": a mistyped
+/// flag (`--paralelism`) must not look like that, on any subcommand (regression: clap's 2).
+#[test]
+fn a_usage_error_exits_1_on_every_subcommand_even_with_detailed_exitcode() {
+    let test = Test::new();
+    for command in SUBCOMMANDS {
+        for bad in [&["--paralelism", "4"][..], &["--detailed-exitcode"]] {
+            let args: Vec<&str> = command.iter().chain(bad).copied().collect();
+            if args == ["plan", "p.toml", "--detailed-exitcode"] {
+                continue;
+            }
+            let output = test.vaultwire(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(stderr.contains(bad[0]), "{args:?} names the flag: {stderr}");
+        }
+    }
+    for args in [
+        &["plan", "p.toml", "--detailed-exitcode", "--frobnicate"][..],
+        &["plan", "--detailed-exitcode"],
+        &["frobnicate"],
+        &[],
+        &["state"],
+    ] {
+        let output = test.vaultwire(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+    }
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let test = Test::new();
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["plan", "-h"],
+        &["state", "rm", "--help"],
+    ] {
+        let output = test.vaultwire(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert!(!output.stdout.is_empty(), "{args:?} prints to stdout");
+    }
+}
+
+/// Every numeric flag says what range it takes, negative numbers included (which clap took
+/// for flags: "unexpected argument '-0'").
+#[test]
+fn every_numeric_flag_gives_its_range() {
+    let test = Test::new();
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["plan", "p.toml"], "--parallelism", "from 1 to 256"),
+        (&["apply", "p.toml"], "--parallelism", "from 1 to 256"),
+        (&["destroy", "p.toml"], "--parallelism", "from 1 to 256"),
+        (&["sandbox", "serve"], "--port", "from 0 to 65535"),
+        (
+            &["sandbox", "serve"],
+            "--seed",
+            "from 0 to 18446744073709551615",
+        ),
+        (&["sandbox", "serve"], "--latency-ms", "from 0 to 600000"),
+        (&["sandbox", "serve"], "--lro-ms", "from 0 to 600000"),
+        (&["sandbox", "serve"], "--rbac-delay-ms", "from 0 to 600000"),
+        (
+            &["sandbox", "serve"],
+            "--throttle-rate",
+            "fraction from 0 to 1",
+        ),
+        (
+            &["sandbox", "serve"],
+            "--error-rate",
+            "fraction from 0 to 1",
+        ),
+        (&["sandbox", "serve"], "--drop-rate", "fraction from 0 to 1"),
+    ];
+    for (command, flag, range) in cases {
+        let too_big = if range.contains("fraction") {
+            "1.5"
+        } else {
+            "99999999999999999999"
+        };
+        for value in ["-0.5", "-1", too_big, "ten", "NaN"] {
+            let mut args = command.to_vec();
+            args.extend([*flag, value]);
+            let output = test.vaultwire(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(flag) && stderr.contains(range) && stderr.contains(value),
+                "{args:?} names the flag, the value and the range: {stderr}"
+            );
+        }
+    }
 }
