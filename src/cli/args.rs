@@ -6,6 +6,9 @@
 
 use std::path::PathBuf;
 
+use std::ffi::OsStr;
+
+use clap::builder::TypedValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Provision external secret storage for AKS as code: Azure Key Vaults, the AKS Key Vault
@@ -241,14 +244,14 @@ pub struct FaultArgs {
     #[arg(long, default_value_t = 0, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
     pub latency_ms: u64,
     /// Fraction of requests answered 429 with Retry-After (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = fraction)]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = Fraction)]
     pub throttle_rate: f64,
     /// Fraction of requests answered with a 5xx error (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = fraction)]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = Fraction)]
     pub error_rate: f64,
     /// Fraction of requests dropped before a response: the connection closed (HTTP/1.1) or the
     /// stream reset (HTTP/2) (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = fraction)]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_negative_numbers = true, value_parser = Fraction)]
     pub drop_rate: f64,
     /// How long long-running ARM operations take, in milliseconds (at most 600000).
     #[arg(long, default_value_t = 2000, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
@@ -273,28 +276,86 @@ pub struct InitArgs {
 /// nothing more, and far longer ones would overflow the clock they are added to.
 pub const MAX_MILLIS: u64 = 600_000;
 
-/// A value parser for a whole number from `min` to `max`. Negative and out-of-range numbers get
-/// the range in the message, where clap's own parser would take `-1` for a flag or say only
-/// "invalid digit".
-fn whole_number<T>(min: u64, max: u64) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync
-where
-    T: TryFrom<u64> + Clone + Send + Sync + 'static,
-{
-    move |text: &str| {
+/// A value parser for a whole number from `min` to `max`. Its error names the flag, the value
+/// and the range — negative numbers included, which clap's own parser took for flags.
+fn whole_number<T>(min: u64, max: u64) -> WholeNumber<T> {
+    WholeNumber {
+        min,
+        max,
+        into: std::marker::PhantomData,
+    }
+}
+
+#[derive(Debug)]
+struct WholeNumber<T> {
+    min: u64,
+    max: u64,
+    into: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for WholeNumber<T> {
+    fn clone(&self) -> Self {
+        whole_number(self.min, self.max)
+    }
+}
+
+impl<T: TryFrom<u64> + Clone + Send + Sync + 'static> TypedValueParser for WholeNumber<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_string_lossy();
         text.trim()
             .parse::<u64>()
             .ok()
-            .filter(|number| (min..=max).contains(number))
+            .filter(|number| (self.min..=self.max).contains(number))
             .and_then(|number| T::try_from(number).ok())
-            .ok_or_else(|| format!("`{text}` is not a whole number from {min} to {max}"))
+            .ok_or_else(|| {
+                let range = format!("a whole number from {} to {}", self.min, self.max);
+                out_of_range(command, arg, &text, &range)
+            })
     }
 }
 
 /// A value parser for a fraction from 0 to 1 (`0.2` is one request in five).
-fn fraction(text: &str) -> Result<f64, String> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|rate| (0.0..=1.0).contains(rate))
-        .ok_or_else(|| format!("`{text}` is not a fraction from 0 to 1, such as 0.2"))
+#[derive(Debug, Clone, Copy)]
+struct Fraction;
+
+impl TypedValueParser for Fraction {
+    type Value = f64;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<f64, clap::Error> {
+        let text = value.to_string_lossy();
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|rate| (0.0..=1.0).contains(rate))
+            .ok_or_else(|| out_of_range(command, arg, &text, "between 0 and 1"))
+    }
+}
+
+/// "`--error-rate` must be between 0 and 1, not -0.5", as clap prints its errors.
+fn out_of_range(
+    command: &clap::Command,
+    arg: Option<&clap::Arg>,
+    value: &str,
+    range: &str,
+) -> clap::Error {
+    let flag = arg
+        .and_then(clap::Arg::get_long)
+        .map_or_else(|| "the value".to_owned(), |long| format!("`--{long}`"));
+    clap::Error::raw(
+        clap::error::ErrorKind::ValueValidation,
+        format!("{flag} must be {range}, not {value}\n"),
+    )
+    .with_cmd(command)
 }
