@@ -10,6 +10,7 @@ pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod exit_code;
+pub mod files;
 pub mod graph;
 pub mod plan;
 pub mod providers;

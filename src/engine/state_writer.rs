@@ -77,6 +77,10 @@ fn failure(error: &StateError) -> StateError {
             path: path.clone(),
             source: std::io::Error::new(source.kind(), source.to_string()),
         },
+        StateError::SerialAtLimit { path, serial } => StateError::SerialAtLimit {
+            path: path.clone(),
+            serial: *serial,
+        },
         other => StateError::Write {
             path: PathBuf::new(),
             source: std::io::Error::other(other.to_string()),
@@ -318,8 +322,15 @@ impl StateWriter {
                     inner.saving = false;
                     return;
                 }
+                // A state at the limit is refused when it is read; this is the last guard.
+                let Some(serial) = inner.state.next_serial() else {
+                    let path = self.path.clone().unwrap_or_default();
+                    let serial = inner.state.serial;
+                    self.fail(inner, StateError::SerialAtLimit { path, serial });
+                    return;
+                };
                 inner.saves += 1;
-                inner.state.serial += 1;
+                inner.state.serial = serial;
                 let state = &inner.state;
                 let entries = inner.entries.get_or_insert_with(|| {
                     state
@@ -345,15 +356,22 @@ impl StateWriter {
                 None => Ok(()),
             };
             if let Err(error) = result {
-                let mut inner = self.lock();
-                inner.failed = Some(Arc::new(error));
-                inner.saving = false;
-                self.durable.send_modify(|_| {});
+                self.fail(&mut self.lock(), error);
                 return;
             }
             self.durable
                 .send_modify(|durable| *durable = (*durable).max(changes));
         }
+    }
+}
+
+impl StateWriter {
+    /// Ends the saver on a failed save (`inner` locked): every waiting and later commit and
+    /// flush reports it.
+    fn fail(&self, inner: &mut Inner, error: StateError) {
+        inner.failed = Some(Arc::new(error));
+        inner.saving = false;
+        self.durable.send_modify(|_| {});
     }
 }
 

@@ -211,3 +211,210 @@ async fn an_urgent_wait_does_not_wait_out_the_pace() {
     lazily.await.unwrap().unwrap();
     assert_eq!(writer.saves(), 2);
 }
+
+/// A state whose serial could not grow made the saver panic while everyone waited on it: a
+/// debug build hung holding the run lock until killed, a release build wrapped the serial to 0.
+#[tokio::test]
+async fn a_serial_at_its_limit_fails_every_commit_and_flush_and_writes_nothing() {
+    // A hang guard, not a timing assertion: the hang was the bug.
+    tokio::time::timeout(Duration::from_secs(30), serial_at_its_limit())
+        .await
+        .expect("no commit or flush hangs");
+}
+
+async fn serial_at_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.state.json");
+    let mut state = StateFile::new();
+    state.serial = crate::state::model::MAX_SERIAL;
+    let writer = Arc::new(StateWriter::new(state, Some(path.clone())));
+    let error = writer
+        .commit(&Address::vault("payments"), Some(record("/v")))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StateError::SerialAtLimit { .. }), "{error}");
+    assert!(matches!(
+        writer.flush().await,
+        Err(StateError::SerialAtLimit { .. })
+    ));
+    assert!(matches!(
+        writer.record(&Address::vault("other"), Some(record("/o"))),
+        Err(StateError::SerialAtLimit { .. })
+    ));
+    assert!(!path.exists());
+}
+
+mod any_state_file {
+    //! No state content makes vaultwire panic or hang: every mutation of a state file either
+    //! loads or is an error, and one that loads is written on by the run's writer.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A state as vaultwire writes it, with every kind of field filled.
+    fn sample() -> String {
+        let mut state = StateFile::new();
+        state.serial = 7;
+        for (address, id) in [
+            (Address::vault("payments"), "/subscriptions/s/vaults/kv"),
+            (
+                Address::addon("demo"),
+                "/subscriptions/s/managedClusters/aks",
+            ),
+            (Address::spc("db"), "/subscriptions/s/namespaces/p/spc/db"),
+        ] {
+            let mut record = record(id);
+            record
+                .attributes
+                .insert("name".into(), serde_json::json!("kv-demo"));
+            record
+                .derived
+                .insert("identity".into(), serde_json::json!({"client_id": "c"}));
+            record.version = Some("\"0x8D\"".into());
+            record.dependencies = vec![Address::vault("payments")];
+            record
+                .settings
+                .insert("on_destroy".into(), serde_json::json!("delete"));
+            state.resources.insert(address, record);
+        }
+        crate::state::text::to_text(&state)
+    }
+
+    /// Text that breaks JSON, or a state, in interesting ways.
+    const SNIPPETS: &[&str] = &[
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "null",
+        "-1",
+        "0",
+        "1e400",
+        "-0",
+        "true",
+        "18446744073709551615",
+        "18446744073709551616",
+        "\"\\u0000\"",
+        "\"\\ud800\"",
+        "\"format_version\": 2,",
+        "\"serial\": 18446744073709551615,",
+        "\"extra\": 1,",
+        "\"lineage\": \"not-a-uuid\",",
+        "\"vault.\": {},",
+        "\"spc.x\": {\"id\": 1},",
+        "<<<<<<< HEAD\n",
+    ];
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        /// Replaces the byte at this fraction of the text.
+        Byte(f64, u8),
+        Truncate(f64),
+        Insert(f64, usize),
+        /// Nests an array this deep at that place.
+        Nest(f64, usize),
+        /// Replaces the serial's value with this text.
+        Serial(String),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (0.0..1.0, any::<u8>()).prop_map(|(at, byte)| Mutation::Byte(at, byte)),
+            (0.0..1.0).prop_map(Mutation::Truncate),
+            (0.0..1.0, 0..SNIPPETS.len()).prop_map(|(at, i)| Mutation::Insert(at, i)),
+            (0.0..1.0, 1usize..300).prop_map(|(at, depth)| Mutation::Nest(at, depth)),
+            prop_oneof![
+                Just(u64::MAX),
+                Just(u64::MAX - 1),
+                Just(crate::state::model::MAX_SERIAL - 1),
+                Just(crate::state::model::MAX_SERIAL),
+                Just(crate::state::model::MAX_SERIAL + 1),
+                Just(0),
+                any::<u64>()
+            ]
+            .prop_map(|serial| Mutation::Serial(serial.to_string())),
+            "-?[0-9]{1,22}(\\.[0-9])?".prop_map(Mutation::Serial),
+        ]
+    }
+
+    fn apply(text: &mut Vec<u8>, mutation: &Mutation) {
+        let at = |fraction: f64| ((text.len() as f64) * fraction) as usize;
+        match *mutation {
+            Mutation::Byte(fraction, byte) => {
+                let index = at(fraction).min(text.len().saturating_sub(1));
+                if let Some(slot) = text.get_mut(index) {
+                    *slot = byte;
+                }
+            }
+            Mutation::Truncate(fraction) => text.truncate(at(fraction)),
+            Mutation::Insert(fraction, snippet) => {
+                let index = at(fraction);
+                text.splice(index..index, SNIPPETS[snippet].bytes());
+            }
+            Mutation::Nest(fraction, depth) => {
+                let index = at(fraction);
+                let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+                text.splice(index..index, nested.into_bytes());
+            }
+            Mutation::Serial(ref serial) => {
+                let key = b"\"serial\": ";
+                if let Some(start) = text.windows(key.len()).position(|w| w == key) {
+                    let start = start + key.len();
+                    let end = text[start..]
+                        .iter()
+                        .position(|byte| !byte.is_ascii_digit())
+                        .map_or(text.len(), |end| start + end);
+                    text.splice(start..end, serial.bytes());
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn every_mutation_loads_or_is_an_error_and_never_panics_or_hangs(
+            mutations in proptest::collection::vec(mutation(), 1..4)
+        ) {
+            let mut text = sample().into_bytes();
+            for mutation in &mutations {
+                apply(&mut text, mutation);
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("p.state.json");
+            std::fs::write(&path, &text).unwrap();
+            let Ok(Some(state)) = store::load(&path) else {
+                return Ok(());
+            };
+            // What loads is a state vaultwire can write on: the serial can grow.
+            prop_assert!(state.serial < crate::state::model::MAX_SERIAL);
+            prop_assert!(uuid::Uuid::try_parse(&state.lineage).is_ok());
+            let serial = state.serial;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let written = runtime.block_on(async {
+                let writer = Arc::new(StateWriter::new(state, Some(path.clone())));
+                let address = Address::vault("new");
+                let commit = writer.commit(&address, Some(record("/n")));
+                // A hang guard, not a timing assertion.
+                tokio::time::timeout(Duration::from_secs(30), commit).await
+            });
+            prop_assert!(matches!(written, Ok(Ok(()))), "{written:?}");
+            match store::load(&path) {
+                Ok(Some(reread)) => prop_assert_eq!(reread.serial, serial + 1),
+                // Written up to the limit, and refused from then on.
+                Err(StateError::SerialAtLimit { .. }) => {
+                    prop_assert_eq!(serial + 1, crate::state::model::MAX_SERIAL);
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::error::Error;
+use crate::files;
 use crate::plan::decode::decode;
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Plan, Target};
@@ -38,16 +39,23 @@ impl Checked {
     }
 }
 
-/// Reads the plan file at `path`.
+/// Reads the plan file at `path`: a regular file of at most [`files::PLAN_LIMIT`] bytes.
 pub fn read(path: &Path) -> Result<PlanSource, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+    let text = files::read_text(path, files::PLAN_LIMIT).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })?;
-    Ok(PlanSource {
-        name: path.display().to_string(),
-        text,
-    })
+    Ok(PlanSource::new(path, text))
+}
+
+impl PlanSource {
+    /// The plan file at `path`, already read as `text`.
+    pub fn new(path: &Path, text: String) -> Self {
+        Self {
+            name: path.display().to_string(),
+            text,
+        }
+    }
 }
 
 /// `[target]` read from `source` ahead of the whole file, when it is there as an ordinary

@@ -14,6 +14,11 @@ use crate::plan::address::Address;
 /// The only state format this version reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The largest serial vaultwire writes: half of what a `u64` holds, so a state that loads can be
+/// written on for longer than anyone will run vaultwire, and the serial never wraps to go
+/// backwards. A state at it (or beyond: vaultwire counts from 0 and never wrote one) is refused.
+pub const MAX_SERIAL: u64 = i64::MAX as u64;
+
 /// Managed properties of one resource: property name → JSON value, sorted.
 pub type Attributes = BTreeMap<String, serde_json::Value>;
 
@@ -29,6 +34,13 @@ pub struct StateFile {
 }
 
 impl StateFile {
+    /// The serial of the next write: `None` once the state is at [`MAX_SERIAL`].
+    pub fn next_serial(&self) -> Option<u64> {
+        self.serial
+            .checked_add(1)
+            .filter(|next| *next <= MAX_SERIAL)
+    }
+
     /// A new, empty state with a fresh lineage.
     pub fn new() -> Self {
         Self {

@@ -7,7 +7,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::state::model::{FORMAT_VERSION, StateFile};
+use crate::files;
+use crate::state::model::{FORMAT_VERSION, MAX_SERIAL, StateFile};
 pub use crate::state::text::to_text;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,12 +19,24 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
-    #[error("state file `{}` is not valid JSON", path.display())]
+    #[error("state file `{}` is not JSON", path.display())]
     Parse {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
+    /// JSON, but not a state: a field that does not belong, one missing, a value of the wrong
+    /// type (the source says which, and where).
+    #[error("state file `{}` is not a vaultwire state", path.display())]
+    Invalid {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("state file `{}` has a lineage that is not a UUID: `{lineage}`", path.display())]
+    Lineage { path: PathBuf, lineage: String },
+    #[error("state file `{}` has serial {serial}, at or beyond the largest vaultwire writes ({MAX_SERIAL})", path.display())]
+    SerialAtLimit { path: PathBuf, serial: u64 },
     #[error("state file `{}` has format_version {found}; this vaultwire reads {FORMAT_VERSION}", path.display())]
     UnsupportedVersion { path: PathBuf, found: u64 },
     #[error("cannot write state file `{}`", path.display())]
@@ -42,6 +55,14 @@ impl StateError {
             }
             StateError::Parse { .. } => Some(
                 "resolve any git merge conflict in the state file, or restore it from the `.backup` beside it"
+                    .to_owned(),
+            ),
+            StateError::Invalid { .. } | StateError::Lineage { .. } => Some(
+                "vaultwire did not write this; restore the state file from git or from the `.backup` beside it"
+                    .to_owned(),
+            ),
+            StateError::SerialAtLimit { .. } => Some(
+                "vaultwire counts serials from 0 and never wrote this one; restore the state file from git or from the `.backup` beside it"
                     .to_owned(),
             ),
             _ => None,
@@ -87,7 +108,7 @@ pub fn load(path: &Path) -> Result<Option<StateFile>, StateError> {
 
 /// The text of the file at `path`; `None` when there is none.
 fn read_text(path: &Path) -> Result<Option<String>, StateError> {
-    match std::fs::read_to_string(path) {
+    match files::read_text(path, files::STATE_LIMIT) {
         Ok(text) => Ok(Some(text)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(StateError::Read {
@@ -135,17 +156,39 @@ fn parse(path: &Path, text: &str) -> Result<StateFile, StateError> {
         path: path.to_owned(),
         found,
     };
-    match serde_json::from_str::<StateFile>(text) {
-        Ok(state) if state.format_version == FORMAT_VERSION => Ok(state),
-        Ok(state) => Err(unsupported(u64::from(state.format_version))),
-        Err(source) => match format_version(text) {
-            Some(found) if found != u64::from(FORMAT_VERSION) => Err(unsupported(found)),
-            _ => Err(StateError::Parse {
-                path: path.to_owned(),
-                source,
-            }),
-        },
+    let state = match serde_json::from_str::<StateFile>(text) {
+        Ok(state) if state.format_version == FORMAT_VERSION => state,
+        Ok(state) => return Err(unsupported(u64::from(state.format_version))),
+        Err(source) => {
+            let path = path.to_owned();
+            return Err(match format_version(text) {
+                Some(found) if found != u64::from(FORMAT_VERSION) => unsupported(found),
+                _ if source.classify() == serde_json::error::Category::Data => {
+                    StateError::Invalid { path, source }
+                }
+                _ => StateError::Parse { path, source },
+            });
+        }
+    };
+    check(path, state)
+}
+
+/// What JSON cannot say of a state: a lineage is a UUID, and a serial can still grow (by more
+/// writes than any run makes).
+fn check(path: &Path, state: StateFile) -> Result<StateFile, StateError> {
+    if uuid::Uuid::try_parse(&state.lineage).is_err() {
+        return Err(StateError::Lineage {
+            path: path.to_owned(),
+            lineage: state.lineage,
+        });
     }
+    if state.next_serial().is_none() {
+        return Err(StateError::SerialAtLimit {
+            path: path.to_owned(),
+            serial: state.serial,
+        });
+    }
+    Ok(state)
 }
 
 /// `format_version` of a state file that did not parse, when it is JSON with one (0 when that
@@ -386,16 +429,79 @@ mod tests {
         }
     }
 
+    /// A state that was JSON but not a state was reported as "not valid JSON" (regression):
+    /// each error says what is wrong, and where.
     #[test]
-    fn a_current_format_that_does_not_fit_the_model_is_a_parse_error() {
+    fn each_error_says_what_is_wrong_with_the_state() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.state.json");
-        let text = format!(
-            r#"{{"format_version": {FORMAT_VERSION}, "lineage": "x", "serial": "one", "resources": {{}}}}"#
-        );
-        std::fs::write(&path, text).unwrap();
+        let lineage = uuid::Uuid::new_v4();
+        let state = |fields: &str| {
+            format!(
+                r#"{{"format_version": {FORMAT_VERSION}, "lineage": "{lineage}", "resources": {{}}, {fields}}}"#
+            )
+        };
+        for (text, variant, cause) in [
+            (
+                state(r#""serial": "one""#),
+                "Invalid",
+                "invalid type: string \"one\"",
+            ),
+            (
+                state(r#""serial": 1, "owner": "me""#),
+                "Invalid",
+                "unknown field `owner`",
+            ),
+            (
+                state(r#""serial": 1"#).replace("\"resources\": {}, ", ""),
+                "Invalid",
+                "missing field `resources`",
+            ),
+            (
+                state(r#""serial": 1,"#),
+                "Parse",
+                "trailing comma at line 1",
+            ),
+            (
+                state(r#""serial": 1"#).replace(&lineage.to_string(), "my-lineage"),
+                "Lineage",
+                "",
+            ),
+            (
+                state(&format!(r#""serial": {}"#, u64::MAX)),
+                "SerialAtLimit",
+                "",
+            ),
+            (
+                state(r#""serial": -1"#),
+                "Invalid",
+                "invalid value: integer `-1`",
+            ),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            let error = load(&path).unwrap_err();
+            let found = format!("{error:?}");
+            assert!(found.starts_with(variant), "{text}: {found}");
+            let source = std::error::Error::source(&error).map(ToString::to_string);
+            assert!(
+                source.unwrap_or_default().contains(cause),
+                "{text}: {error} / {:?}",
+                std::error::Error::source(&error)
+            );
+            assert!(error.help().is_some(), "{text}");
+        }
+        let below = MAX_SERIAL - 1;
+        std::fs::write(&path, state(&format!(r#""serial": {below}"#))).unwrap();
+        assert_eq!(load(&path).unwrap().unwrap().serial, below);
+        std::fs::write(&path, state(&format!(r#""serial": {MAX_SERIAL}"#))).unwrap();
         let error = load(&path).unwrap_err();
-        assert!(matches!(error, StateError::Parse { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "state file `{}` has serial 9223372036854775807, at or beyond the largest vaultwire writes (9223372036854775807)",
+                path.display()
+            )
+        );
     }
 
     #[test]

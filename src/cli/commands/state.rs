@@ -51,7 +51,12 @@ pub fn rm_offline(args: StateAddressArgs, output: Output) -> Result<Outcome, Err
     if state.resources.remove(&address).is_none() {
         return Err(not_in_state(&address, &path));
     }
-    state.serial += 1;
+    state.serial = state
+        .next_serial()
+        .ok_or_else(|| store::StateError::SerialAtLimit {
+            path: path.clone(),
+            serial: state.serial,
+        })?;
     store::save(&path, &state)?;
     print_removed(&address);
     Ok(Outcome::Success)
