@@ -73,6 +73,10 @@ pub enum Error {
     #[error(transparent)]
     Saved(#[from] crate::engine::saved::SavedError),
     #[error(transparent)]
+    Output(#[from] crate::files::OutputError),
+    #[error("the state file `{}` is the plan file itself", path.display())]
+    StateIsPlanFile { path: PathBuf },
+    #[error(transparent)]
     Backend(#[from] crate::engine::backend::BackendError),
     #[error("{what} finished with {failed} failed and {skipped} skipped")]
     Incomplete {
@@ -99,6 +103,16 @@ pub enum Error {
     },
 }
 
+impl From<crate::engine::saved::SavedReadError> for Error {
+    fn from(error: crate::engine::saved::SavedReadError) -> Self {
+        use crate::engine::saved::SavedReadError;
+        match error {
+            SavedReadError::Saved(error) => Error::Saved(error),
+            SavedReadError::Stale(staleness) => Error::Stale(staleness),
+        }
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -112,6 +126,8 @@ impl Error {
             | Error::NotInState { .. }
             | Error::Plan(_)
             | Error::Saved(_)
+            | Error::Output(_)
+            | Error::StateIsPlanFile { .. }
             | Error::Backend(_)
             | Error::Incomplete { .. }
             | Error::ConfirmationRequired { .. }
@@ -140,6 +156,12 @@ impl Error {
                 Some("run `vaultwire state list PLAN` to see the addresses it holds".to_owned())
             }
             Error::Plan(error) => error.help(),
+            Error::Saved(error) => error.help(),
+            Error::Output(error) => error.help(),
+            Error::StateIsPlanFile { .. } => Some(
+                "set `[target] state` to a file of its own, such as `state = \"../state/NAME.state.json\"`"
+                    .to_owned(),
+            ),
             Error::Import(error) => error.help(),
             Error::Backend(error) => error.help.clone(),
             Error::Audit(error) => error.help(),

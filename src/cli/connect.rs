@@ -14,7 +14,7 @@ use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan, state_pat
 use crate::cli::output::Output;
 use crate::error::Error;
 use crate::plan::model::{Cloud, Target};
-use crate::plan::{check_seeing_target, read, target_ahead};
+use crate::plan::{PlanSource, check_seeing_target, read, target_ahead};
 use crate::providers::Environment;
 use crate::providers::azure::cloud::{SANDBOX_CA_VAR, SANDBOX_ENDPOINT_VAR};
 use crate::providers::backend::{AzureBackend, provider_error};
@@ -85,7 +85,16 @@ const SIGN_IN_HEAD_START: Duration = Duration::from_millis(4);
 /// A sandbox that would have to be started in this process (which creates its directory) waits
 /// for a valid plan.
 pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, Error> {
-    let source = read(path)?;
+    check_and_connect_source(path, read(path)?, output).await
+}
+
+/// [`check_and_connect`] for the plan file at `path` already read as `source` (the plan file
+/// of a saved change set, read and checked against its digest first).
+pub async fn check_and_connect_source(
+    path: &Path,
+    source: PlanSource,
+    output: Output,
+) -> Result<Prepared, Error> {
     let mut state = None;
     let mut signing_in = None;
     // Where a sandbox must first be started: that waits for the check.

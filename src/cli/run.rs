@@ -5,10 +5,12 @@ use std::path::Path;
 
 use crate::cli::commands::common::release_at_exit;
 use crate::cli::commands::{apply, audit, import, init, plan, sandbox, state, validate};
-use crate::cli::connect::{Prepared, check_and_connect};
+use crate::cli::connect::{Prepared, check_and_connect, check_and_connect_source};
 use crate::cli::output::Output;
 use crate::engine::saved::{self, Mode, SavedChangeSet};
 use crate::error::{Error, Outcome};
+use crate::files;
+use crate::plan::PlanSource;
 
 /// Parses the command line, or prints why it cannot and gives the exit code: 0 after `--help`
 /// and `--version`, 1 for a usage error. Never clap's 2, which `plan --detailed-exitcode`
@@ -58,7 +60,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             outcome
         }
         Command::Apply(args) => {
-            let saved = read_saved(&args.plan)?;
+            let (saved, source) = read_apply_input(&args.plan)?;
             let command = apply::ApplyCommand {
                 mode: saved.as_ref().map_or(Mode::Normal, |saved| saved.mode),
                 auto_approve: args.auto_approve,
@@ -68,7 +70,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             let plan_path = saved
                 .as_ref()
                 .map_or_else(|| args.plan.clone(), |saved| saved.plan_file.clone());
-            run_apply(&plan_path, saved.as_ref(), &command, output)
+            run_apply(&plan_path, Some(source), saved.as_ref(), &command, output)
         }
         Command::Destroy(args) => {
             let command = apply::ApplyCommand {
@@ -77,7 +79,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
                 parallelism: usize::from(args.parallelism),
                 saved: None,
             };
-            run_apply(&args.plan, None, &command, output)
+            run_apply(&args.plan, None, None, &command, output)
         }
         Command::Audit(args) => audit::execute(args, output),
         Command::Import(args) => {
@@ -121,31 +123,44 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|source| Error::Runtime { source })
 }
 
-/// The saved change set at `path`, or `None` when it is a plan file.
-fn read_saved(path: &Path) -> Result<Option<SavedChangeSet>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+/// What `apply FILE` was given: a saved change set (and the text of the plan file it was saved
+/// from, checked against its digest), or a plan file (`None`, and its text). Recognised by the
+/// change set's format marker; a plan file keeps its own, smaller limit.
+fn read_apply_input(path: &Path) -> Result<(Option<SavedChangeSet>, PlanSource), Error> {
+    let read_error = |source| Error::Read {
         path: path.to_owned(),
         source,
-    })?;
-    if !saved::looks_saved(&text) {
-        return Ok(None);
+    };
+    let text = files::read_text(path, files::STATE_LIMIT).map_err(read_error)?;
+    if !saved::is_change_set(&text) {
+        files::within_limit(text.len() as u64, files::PLAN_LIMIT).map_err(read_error)?;
+        return Ok((None, PlanSource::new(path, text)));
     }
-    Ok(Some(SavedChangeSet::parse(path, &text)?))
+    let saved = SavedChangeSet::parse(path, &text)?;
+    let plan_text = saved.plan_text(path)?;
+    let source = PlanSource::new(&saved.plan_file, plan_text);
+    Ok((Some(saved), source))
 }
 
+/// Applies (or destroys) the plan file at `plan_path`, read already as `source` when given.
 fn run_apply(
     plan_path: &Path,
+    source: Option<PlanSource>,
     saved: Option<&SavedChangeSet>,
     command: &apply::ApplyCommand,
     output: Output,
 ) -> Result<Outcome, Error> {
     let runtime = runtime()?;
     let outcome = runtime.block_on(async {
+        let source = match source {
+            Some(source) => source,
+            None => crate::plan::read(plan_path)?,
+        };
         let Prepared {
             loaded,
             state,
             connected,
-        } = check_and_connect(plan_path, output).await?;
+        } = check_and_connect_source(plan_path, source, output).await?;
         let state = state.get().await?;
         let outcome = apply::run(
             connected.backend.clone(),

@@ -14,6 +14,7 @@ mod clients_secrets;
 mod clients_support;
 mod concurrency;
 mod drift;
+mod files;
 mod help;
 mod import;
 mod init;

@@ -6,9 +6,12 @@ use crate::audit::catalog::CheckGroup;
 use crate::audit::model::{Evidence, Report, Status, Verdict};
 
 /// Renders `report`; `color` adds ANSI colours.
+/// How the report begins (what recognises one, too).
+pub const TITLE: &str = "vaultwire audit of ";
+
 pub fn render(report: &Report, color: bool) -> String {
     let mut out = format!(
-        "vaultwire audit of {} (cloud {}, subscription {})\n",
+        "{TITLE}{} (cloud {}, subscription {})\n",
         report.plan_file, report.target.cloud, report.target.subscription_id
     );
     for cluster in &report.clusters {

@@ -79,6 +79,9 @@ fn counts(cases: &[Case]) -> (usize, usize, usize) {
     (cases.len(), count(Status::Fail), count(Status::Skip))
 }
 
+/// How the root element's name begins (what recognises a report, too).
+pub const SUITES_NAME: &str = "name=\"vaultwire audit ";
+
 pub fn render(report: &Report) -> String {
     let mut suites: Vec<(CheckGroup, Vec<Case>)> = Vec::new();
     for check in &report.checks {
@@ -93,7 +96,7 @@ pub fn render(report: &Report) -> String {
     let skipped = all.iter().filter(|c| c.status == Status::Skip).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
-        "<testsuites name=\"vaultwire audit {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n",
+        "<testsuites {SUITES_NAME}{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n",
         escape(&report.plan_file),
         all.len()
     ));

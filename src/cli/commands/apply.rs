@@ -65,7 +65,7 @@ pub async fn run<B: Backend>(
 ) -> Result<Outcome, Error> {
     let planned = match saved {
         Some(saved) => {
-            saved.check_fresh(&loaded.source.text, state.as_ref())?;
+            saved.check_fresh(state.as_ref())?;
             saved.planned()
         }
         None => {

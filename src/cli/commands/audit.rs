@@ -5,16 +5,17 @@
 //! stdout, or to `--output FILE`; the one-line summary goes to stderr whenever stdout does not
 //! already end with it, so a pipeline log always shows the verdict.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::audit::model::{Report, Verdict};
-use crate::audit::render::{human, json, junit, sarif};
+use crate::audit::render::{REPORT, human, json, junit, sarif};
 use crate::audit::{AuditSource, AzureAuditSource, evaluate, gather};
 use crate::cli::args::{AuditArgs, AuditFormat};
 use crate::cli::commands::common::LoadedPlan;
 use crate::cli::connect::{Prepared, check_and_connect};
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
+use crate::files;
 
 /// Validated settings of `audit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +70,7 @@ pub async fn run<S: AuditSource>(
 ) -> Result<Outcome, Error> {
     let gathered = gather(&loaded.plan, source).await?;
     let report = evaluate(&loaded.plan, &loaded.source, &gathered);
-    report_to(&report, command, output)
+    report_to(&report, command, &loaded.inputs(), output)
 }
 
 /// The report in `format`; colour only for the human format on a terminal.
@@ -82,15 +83,18 @@ pub fn render(report: &Report, format: AuditFormat, color: bool) -> String {
     }
 }
 
-/// Writes or prints the report and maps the verdict to the outcome.
+/// Writes or prints the report and maps the verdict to the outcome. A report file never
+/// replaces one of `inputs` or a file that is not an earlier report.
 pub fn report_to(
     report: &Report,
     command: &AuditCommand,
+    inputs: &[(&'static str, PathBuf)],
     output: Output,
 ) -> Result<Outcome, Error> {
     match &command.output {
         Some(path) => {
-            write(path, &render(report, command.format, false))?;
+            let text = render(report, command.format, false);
+            files::write_output(path, &text, REPORT, inputs)?;
             eprintln!("{}", human::summary_line(report, output.color_stderr));
             eprintln!("Wrote the audit report to `{}`.", path.display());
         }
@@ -104,19 +108,6 @@ pub fn report_to(
     Ok(match report.summary.verdict {
         Verdict::Compliant => Outcome::Success,
         Verdict::Violations => Outcome::AuditViolations,
-    })
-}
-
-fn write(path: &Path, text: &str) -> Result<(), Error> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
-            path: path.to_owned(),
-            source,
-        })?;
-    }
-    std::fs::write(path, text).map_err(|source| Error::Write {
-        path: path.to_owned(),
-        source,
     })
 }
 

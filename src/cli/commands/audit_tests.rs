@@ -35,6 +35,7 @@ async fn audit(
 #[tokio::test]
 async fn violations_exit_4_and_the_report_goes_to_the_output_file() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("reports")).unwrap();
     let path = dir.path().join("reports/audit.sarif");
     let outcome = audit(
         seeded_world,
@@ -72,23 +73,99 @@ async fn a_world_without_failures_exits_0() {
     assert!(std::fs::read_to_string(&path).unwrap().starts_with("<?xml"));
 }
 
+fn report() -> Report {
+    let (plan, source) = example_plan();
+    crate::audit::evaluate(&plan, &source, &seeded_world(&plan))
+}
+
 #[test]
-fn an_unwritable_output_is_an_error_naming_the_file() {
+fn an_output_in_a_missing_directory_is_an_error_naming_the_file_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "").unwrap();
-    let (plan, source) = example_plan();
-    let report = crate::audit::evaluate(&plan, &source, &seeded_world(&plan));
-    let target = blocker.join("audit.json");
-    let error = report_to(
-        &report,
-        &command(AuditFormat::Json, Some(target.clone())),
-        Output::plain(),
-    )
-    .unwrap_err();
-    assert_eq!(error.exit_code(), 1);
-    assert_eq!(
-        error.to_string(),
-        format!("cannot write `{}`", target.display())
-    );
+    for target in [
+        blocker.join("audit.json"),
+        dir.path().join("reports/audit.json"),
+    ] {
+        let error = report_to(
+            &report(),
+            &command(AuditFormat::Json, Some(target.clone())),
+            &[],
+            Output::plain(),
+        )
+        .unwrap_err();
+        assert_eq!(error.exit_code(), 1);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot write the audit report to `{}`: the directory `{}` does not exist",
+                target.display(),
+                target.parent().unwrap().display()
+            )
+        );
+    }
+    assert!(!dir.path().join("reports").exists());
+}
+
+/// `audit --output plans/example.toml` replaced the plan file (regression).
+#[test]
+fn the_report_never_replaces_an_input_or_a_file_that_is_not_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("example.toml");
+    let state = dir.path().join("example.state.json");
+    let notes = dir.path().join("notes.txt");
+    for (path, text) in [
+        (&plan, "version = 1\n"),
+        (&state, "{}\n"),
+        (&notes, "mine\n"),
+    ] {
+        std::fs::write(path, text).unwrap();
+    }
+    let inputs = [("plan file", plan.clone()), ("state file", state.clone())];
+    for (target, message) in [
+        (&plan, "it is the plan file"),
+        (&state, "it is the state file"),
+        (&notes, "it is not an earlier audit report"),
+    ] {
+        let error = report_to(
+            &report(),
+            &command(AuditFormat::Human, Some(target.clone())),
+            &inputs,
+            Output::plain(),
+        )
+        .unwrap_err();
+        assert_eq!(error.exit_code(), 1);
+        assert!(error.to_string().ends_with(message), "{error}");
+    }
+    assert_eq!(std::fs::read_to_string(&plan).unwrap(), "version = 1\n");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine\n");
+}
+
+/// A report replaces an earlier report, whatever the format of either.
+#[test]
+fn a_report_replaces_an_earlier_report_in_any_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.out");
+    let formats = [
+        AuditFormat::Human,
+        AuditFormat::Json,
+        AuditFormat::Sarif,
+        AuditFormat::Junit,
+    ];
+    for first in formats {
+        for second in formats {
+            std::fs::write(&path, render(&report(), first, false)).unwrap();
+            report_to(
+                &report(),
+                &command(second, Some(path.clone())),
+                &[],
+                Output::plain(),
+            )
+            .unwrap_or_else(|error| panic!("{first:?} then {second:?}: {error}"));
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                render(&report(), second, false)
+            );
+        }
+    }
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::output::Output;
 use crate::error::Error;
+use crate::files;
 use crate::plan::diagnostic::{Diagnostic, RenderStyle, render, summary};
 use crate::plan::model::{Plan, Target};
 use crate::plan::{Checked, PlanSource, check, read};
@@ -23,6 +24,17 @@ impl LoadedPlan {
     /// Where this plan's state lives.
     pub fn state_path(&self) -> PathBuf {
         state_path_of(&self.path, &self.plan.target)
+    }
+
+    /// The files a run reads, which no output may replace: the plan file, the state file and
+    /// its backup.
+    pub fn inputs(&self) -> [(&'static str, PathBuf); 3] {
+        let state = self.state_path();
+        [
+            ("plan file", self.path.clone()),
+            ("state backup", store::backup_path(&state)),
+            ("state file", state),
+        ]
     }
 
     /// The state, if there is one yet.
@@ -90,11 +102,19 @@ pub fn loaded_plan(
 ) -> Result<LoadedPlan, Error> {
     print_diagnostics(&source, &checked.diagnostics, output);
     match checked.plan {
-        Some(plan) => Ok(LoadedPlan {
-            path: path.to_owned(),
-            source,
-            plan,
-        }),
+        Some(plan) => {
+            let loaded = LoadedPlan {
+                path: path.to_owned(),
+                source,
+                plan,
+            };
+            // The first state write would replace the plan file.
+            let state = loaded.state_path();
+            if files::same_file(&state, path) {
+                return Err(Error::StateIsPlanFile { path: state });
+            }
+            Ok(loaded)
+        }
         None => Err(Error::InvalidPlan {
             summary: summary(&source.name, &checked.diagnostics),
         }),

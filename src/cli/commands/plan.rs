@@ -136,6 +136,6 @@ fn save(
         refreshed: planned.refreshed.clone(),
         selected: planned.selected.clone(),
     };
-    saved.write(out)?;
+    saved.write(out, &loaded.inputs())?;
     Ok(())
 }
