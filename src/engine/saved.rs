@@ -179,11 +179,17 @@ pub fn is_change_set(text: &str) -> bool {
                     && marker.plan_digest.is_some()
                     && marker.change_set.is_some()
         }
-        Err(_) => {
-            text.trim_start().starts_with('{')
-                && text.contains(&format!("\"format\": \"{FORMAT}\""))
-        }
+        // Damaged (cut short, say): the marker opens every change set vaultwire writes.
+        Err(_) => text
+            .trim_start()
+            .strip_prefix('{')
+            .is_some_and(|rest| rest.trim_start().starts_with(&marker_line())),
     }
+}
+
+/// The marker as the first line of a change set has it.
+fn marker_line() -> String {
+    format!("\"format\": \"{FORMAT}\",")
 }
 
 /// The seal of a change set's JSON (without its `seal`): the digest of its compact, sorted
@@ -251,17 +257,19 @@ impl SavedChangeSet {
         }
     }
 
-    /// The file's text: the fields, the format marker and the seal, as sorted, pretty JSON.
+    /// The file's text: the format marker first, then the fields and the seal as sorted,
+    /// pretty JSON.
     pub fn to_text(&self) -> String {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(fields) = value.as_object_mut() {
             fields.insert("format".to_owned(), Value::from(FORMAT));
             let seal = seal_of(&Value::Object(fields.clone()));
+            fields.remove("format");
             fields.insert("seal".to_owned(), Value::from(seal));
         }
-        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-        text.push('\n');
-        text
+        let body = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let fields = body.strip_prefix('{').unwrap_or(&body);
+        format!("{{\n  {}{fields}\n", marker_line())
     }
 
     /// Reads a saved change set (`path` names it in errors): its format, its version, then its
@@ -454,7 +462,8 @@ mod tests {
     fn a_change_set_is_recognised_by_its_marker_not_its_first_character() {
         let text = saved(None, "a").to_text();
         assert!(is_change_set(&text));
-        assert!(is_change_set(&text[..text.len() / 2]), "a damaged one");
+        assert!(text.starts_with("{\n  \"format\": \"vaultwire-change-set\",\n"));
+        assert!(is_change_set(&text[..40]), "a damaged one");
         assert!(!is_change_set("version = 1\n"));
         assert!(
             !is_change_set("{ version = 1 }\n"),

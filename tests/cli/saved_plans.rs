@@ -113,3 +113,123 @@ fn a_saved_change_set_keeps_the_resources_it_does_not_change_in_the_state() {
     }
     repo.assert_converged();
 }
+
+/// Runs `apply changes.json` after `edit` of the saved text: exit 3, `message` on stderr, and
+/// nothing applied.
+#[track_caller]
+fn refused_after_edit(repo: &Repo, edit: impl Fn(&str) -> String, message: &str) -> String {
+    let saved = repo.test.read("changes.json");
+    repo.test.write("changes.json", &edit(&saved));
+    let state = std::fs::read_to_string(repo.test.path().join("state/example.state.json")).ok();
+    let output = repo.run(&["apply", "changes.json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(message), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(repo.test.path().join("state/example.state.json")).ok(),
+        state,
+        "the state is untouched"
+    );
+    repo.test.write("changes.json", &saved);
+    stderr
+}
+
+/// Editing a saved change set's mode to destroy ran the update and reported "Destroy
+/// complete!"; pointing its plan file at /etc/passwd printed that file's lines (regressions).
+#[test]
+fn an_edited_saved_change_set_is_refused_before_anything_is_read_or_applied() {
+    let repo = Repo::new();
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    let edited = "was edited after it was saved (its seal does not match)";
+    refused_after_edit(
+        &repo,
+        |text| text.replace("\"mode\": \"normal\"", "\"mode\": \"destroy\""),
+        edited,
+    );
+    let stderr = refused_after_edit(
+        &repo,
+        |text| text.replace("\"plans/example.toml\"", "\"/etc/passwd\""),
+        edited,
+    );
+    assert!(!stderr.contains("root:"), "{stderr}");
+    refused_after_edit(
+        &repo,
+        |text| text.replace("\"kv-vaultwire-demo\"", "\"kv-someone-else\""),
+        edited,
+    );
+    // Nothing was created by any of them: the change set still applies as saved.
+    let applied = repo.expect(0, &["apply", "changes.json"]);
+    assert!(applied.contains("4 added, 1 changed"), "{applied}");
+}
+
+/// A change set whose seal is intact but whose plan file is another file (a forged seal, or a
+/// change set made in another checkout) names both files and never shows the other one.
+#[test]
+fn a_saved_change_set_for_another_plan_file_names_both_and_shows_neither() {
+    let repo = Repo::new();
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    repo.test.write(
+        "plans/example.toml",
+        "version = 1\nthis is = not [the plan\n",
+    );
+    let stderr = refused_after_edit(
+        &repo,
+        str::to_owned,
+        "the plan file `plans/example.toml` changed after the change set was saved (`changes.json` was saved from another version of it)",
+    );
+    assert!(!stderr.contains("not [the plan"), "{stderr}");
+}
+
+/// A hand edit of the state that keeps its lineage and serial (an address deleted) went
+/// unseen (regression).
+#[test]
+fn a_state_edited_by_hand_under_the_same_serial_makes_a_saved_change_set_stale() {
+    let repo = Repo::new();
+    repo.apply();
+    repo.test.write(
+        "plans/example.toml",
+        &EXAMPLE.replacen("\"2m\"", "\"5m\"", 1),
+    );
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    let mut state = repo.state();
+    state["resources"]
+        .as_object_mut()
+        .unwrap()
+        .remove("spc.shop-api");
+    repo.test.write(
+        "state/example.state.json",
+        &serde_json::to_string_pretty(&state).unwrap(),
+    );
+    let output = repo.run(&["apply", "changes.json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the state's records changed after the change set was saved"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_damaged_or_older_saved_change_set_says_so() {
+    let repo = Repo::new();
+    repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+    let saved = repo.test.read("changes.json");
+    repo.test.write("changes.json", &saved[..saved.len() / 2]);
+    let output = repo.run(&["apply", "changes.json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`changes.json` is a damaged saved change set"),
+        "{stderr}"
+    );
+    let mut older: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    let fields = older.as_object_mut().unwrap();
+    fields.remove("format");
+    fields.remove("seal");
+    fields.insert("format_version".into(), 1.into());
+    repo.test.write("changes.json", &older.to_string());
+    let output = repo.run(&["apply", "changes.json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has format_version 1"), "{stderr}");
+}
