@@ -83,6 +83,16 @@ pub enum Error {
         what: &'static str,
         failed: usize,
         skipped: usize,
+        /// It executed a saved change set, which cannot be applied again.
+        saved: bool,
+    },
+    #[error("{what} finished, but {count} of the resources it wrote do not read back as written")]
+    Unverified { what: &'static str, count: usize },
+    #[error("{what} finished, but the resources it wrote could not be read back")]
+    NotReadBack {
+        what: &'static str,
+        #[source]
+        source: crate::engine::plan::PlanError,
     },
     #[error("interrupted; the state holds everything that completed")]
     Interrupted,
@@ -130,6 +140,8 @@ impl Error {
             | Error::StateIsPlanFile { .. }
             | Error::Backend(_)
             | Error::Incomplete { .. }
+            | Error::Unverified { .. }
+            | Error::NotReadBack { .. }
             | Error::ConfirmationRequired { .. }
             | Error::Cancelled { .. }
             | Error::Sandbox(_)
@@ -180,8 +192,20 @@ impl Error {
             Error::ConfirmationRequired { .. } => {
                 Some("pass --auto-approve, or apply a change set saved by `plan --out`".to_owned())
             }
-            Error::Incomplete { .. } => Some(
-                "fix the errors above and run apply again: it resumes from the state".to_owned(),
+            Error::Incomplete { saved: true, .. } => Some(
+                "fix the errors above, then plan again (`vaultwire plan --out FILE`) and apply the new change set: it resumes from the state"
+                    .to_owned(),
+            ),
+            Error::Incomplete { what, .. } => Some(format!(
+                "fix the errors above and run {what} again: it resumes from the state"
+            )),
+            Error::NotReadBack { .. } => Some(
+                "the state holds what was applied; run `vaultwire plan` to check it against live"
+                    .to_owned(),
+            ),
+            Error::Unverified { .. } => Some(
+                "run `vaultwire plan` to see what differs: something outside vaultwire may be changing them"
+                    .to_owned(),
             ),
             Error::Sandbox(error) => error.help(),
             _ => None,
@@ -209,5 +233,30 @@ mod tests {
                 .help()
                 .is_some_and(|help| help.starts_with("nothing was changed"))
         );
+    }
+
+    /// A failed destroy said "run apply again", which would re-create everything
+    /// (regression); a failed saved change set cannot be applied again.
+    #[test]
+    fn an_incomplete_run_says_what_to_run_again() {
+        let help = |what, saved| {
+            Error::Incomplete {
+                what,
+                failed: 1,
+                skipped: 0,
+                saved,
+            }
+            .help()
+            .unwrap()
+        };
+        assert_eq!(
+            help("destroy", false),
+            "fix the errors above and run destroy again: it resumes from the state"
+        );
+        assert_eq!(
+            help("apply", false),
+            "fix the errors above and run apply again: it resumes from the state"
+        );
+        assert!(help("apply", true).contains("plan again (`vaultwire plan --out FILE`)"));
     }
 }

@@ -121,6 +121,10 @@ pub struct ApplyArgs {
     /// Skip the interactive confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// When an add-on comes out of the apply with a new identity, update the grants and
+    /// SecretProviderClasses planned for the old one, instead of failing them.
+    #[arg(long)]
+    pub update_dependents: bool,
     /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
     /// cluster); the refresh reads up to four times as many at once.
     #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = whole_number::<u16>(1, 256))]

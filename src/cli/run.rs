@@ -66,6 +66,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
                 auto_approve: args.auto_approve,
                 parallelism: usize::from(args.parallelism),
                 saved: saved.as_ref().map(|_| args.plan.clone()),
+                update_dependents: args.update_dependents,
             };
             let plan_path = saved
                 .as_ref()
@@ -78,6 +79,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
                 auto_approve: args.auto_approve,
                 parallelism: usize::from(args.parallelism),
                 saved: None,
+                update_dependents: false,
             };
             run_apply(&args.plan, None, None, &command, output)
         }

@@ -3,7 +3,11 @@
 //!
 //! Values planned as "known after apply" (the add-on identity) are computed again as the
 //! add-ons finish; every value the plan already knew must come out the same, or the run stops
-//! rather than apply something nobody reviewed.
+//! rather than apply something nobody reviewed. That holds for the resources the change set
+//! leaves alone too: when an add-on comes out of the apply with a new identity (it was turned
+//! off outside vaultwire after a change set was saved, and turning it on made a new one),
+//! every grant and SecretProviderClass planned for the old identity fails, named — unless the
+//! user asked for them to be updated ([`ApplyOptions::update_dependents`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -37,6 +41,9 @@ pub struct ApplyOptions {
     pub holder: String,
     /// How often to report a long-running operation.
     pub progress_interval: Duration,
+    /// Update (or replace) the resources planned for an add-on identity that changed during
+    /// the apply, instead of failing them.
+    pub update_dependents: bool,
 }
 
 /// How each address ended, and the counts for the closing line.
@@ -234,15 +241,20 @@ pub async fn apply_showing<B: Backend>(
             }
         })
     });
-    let derived = Arc::new(Mutex::new(Derived {
+    let planned_derived = Derived {
         addon_identities: planned.derived.clone(),
-    }));
+    };
+    let derived = Arc::new(Mutex::new(planned_derived.clone()));
+    let executed = Arc::new(Mutex::new(BTreeMap::new()));
     let node = NodeContext {
         backend: backend.clone(),
         plan: plan.clone(),
         context,
         changes: changes.clone(),
         derived,
+        planned_derived: Arc::new(planned_derived),
+        update_dependents: options.update_dependents,
+        executed: executed.clone(),
         writer: writer.clone(),
         reporter: reporter.clone(),
         progress_interval: options.progress_interval,
@@ -288,8 +300,16 @@ pub async fn apply_showing<B: Backend>(
     release(&*backend, locks.as_ref()).await;
     flushed.map_err(|error| ApplyError::State(error.to_string()))?;
     let mut report = ApplyReport::default();
+    let executed = executed
+        .lock()
+        .map(|executed| executed.clone())
+        .unwrap_or_default();
     for (address, outcome) in outcomes {
-        let action = changes.get(&address).map_or(Action::NoOp, |c| c.action);
+        let action = executed
+            .get(&address)
+            .or_else(|| changes.get(&address).map(|c| &c.action))
+            .copied()
+            .unwrap_or(Action::NoOp);
         match outcome {
             NodeOutcome::Succeeded => {
                 if action.is_change() {
@@ -398,7 +418,14 @@ struct NodeContext<B> {
     plan: Arc<Plan>,
     context: Arc<Context>,
     changes: Arc<BTreeMap<Address, ResourceChange>>,
+    /// The derived values as they are now: the plan's, and what add-ons came out with.
     derived: Arc<Mutex<Derived>>,
+    /// The derived values the change set was planned with.
+    planned_derived: Arc<Derived>,
+    update_dependents: bool,
+    /// The action each change ran as, where it differs from the planned one (a dependent
+    /// updated for a new identity).
+    executed: Arc<Mutex<BTreeMap<Address, Action>>>,
     writer: Arc<StateWriter>,
     reporter: Arc<dyn Reporter>,
     progress_interval: Duration,
@@ -416,6 +443,9 @@ impl<B> Clone for NodeContext<B> {
             context: self.context.clone(),
             changes: self.changes.clone(),
             derived: self.derived.clone(),
+            planned_derived: self.planned_derived.clone(),
+            update_dependents: self.update_dependents,
+            executed: self.executed.clone(),
             writer: self.writer.clone(),
             reporter: self.reporter.clone(),
             progress_interval: self.progress_interval,
@@ -432,9 +462,22 @@ impl<B: Backend> NodeContext<B> {
         let Some(change) = self.changes.get(&address).cloned() else {
             return Ok(());
         };
-        if !change.action.is_change() {
-            return Ok(());
-        }
+        let change = if change.action.is_change() {
+            change
+        } else {
+            match self.left_behind(&change) {
+                Ok(None) => return Ok(()),
+                Ok(Some(update)) => update,
+                Err(message) => {
+                    self.reporter.event(Event::Failed {
+                        address,
+                        action: Action::Update,
+                        message: message.clone(),
+                    });
+                    return Err(message);
+                }
+            }
+        };
         let prior = self.recorded(&address);
         self.reporter.event(Event::Started {
             address: address.clone(),
@@ -507,6 +550,83 @@ impl<B: Backend> NodeContext<B> {
         }
     }
 
+    /// The add-ons whose identity was known when the change set was planned and is another
+    /// one now (this apply changed it).
+    fn moved_identities(&self) -> Result<Vec<String>, String> {
+        let now = self
+            .derived
+            .lock()
+            .map_err(|_| "lock poisoned".to_owned())?;
+        Ok(self
+            .planned_derived
+            .addon_identities
+            .iter()
+            .filter(|(key, planned)| now.addon_identities.get(*key) != Some(*planned))
+            .map(|(key, _)| key.clone())
+            .collect())
+    }
+
+    /// For a resource the change set leaves alone: `None` while what it was planned with
+    /// still holds; else it was planned for an add-on identity this apply changed, and is the
+    /// update (or replacement) that follows it when the user asked for that, or an error
+    /// naming it.
+    fn left_behind(&self, change: &ResourceChange) -> Result<Option<ResourceChange>, String> {
+        let moved = self.moved_identities()?;
+        if moved.is_empty() {
+            return Ok(None);
+        }
+        let address = &change.address;
+        let derived = self
+            .derived
+            .lock()
+            .map_err(|_| "lock poisoned".to_owned())?
+            .clone();
+        let Some(desired) = resources::desired(&self.plan, address, &self.context, &derived) else {
+            return Ok(None);
+        };
+        if check_consistent(change, &desired).is_ok() {
+            return Ok(None);
+        }
+        if !self.update_dependents {
+            return Err(planned_for_old_identity(address, &moved));
+        }
+        let followed = crate::diff::compute::compute(
+            address,
+            Some(desired),
+            change.before.clone(),
+            resources::schema(address.kind),
+        );
+        self.executed
+            .lock()
+            .map_err(|_| "lock poisoned".to_owned())?
+            .insert(address.clone(), followed.action);
+        Ok(Some(followed))
+    }
+
+    /// [`check_consistent`], unless the difference comes only from an add-on identity this
+    /// apply changed and the user asked for dependents to follow it.
+    fn check_planned(&self, change: &ResourceChange, desired: &Attributes) -> Result<(), String> {
+        let Err(inconsistent) = check_consistent(change, desired) else {
+            return Ok(());
+        };
+        let moved = self.moved_identities()?;
+        if moved.is_empty() {
+            return Err(inconsistent);
+        }
+        // Desired as planned: if that is consistent, the new identity is the only difference.
+        let as_planned = resources::desired(
+            &self.plan,
+            &change.address,
+            &self.context,
+            &self.planned_derived,
+        );
+        match as_planned.map(|planned| check_consistent(change, &planned)) {
+            Some(Ok(())) if self.update_dependents => Ok(()),
+            Some(Ok(())) => Err(planned_for_old_identity(&change.address, &moved)),
+            _ => Err(inconsistent),
+        }
+    }
+
     fn recorded(&self, address: &Address) -> Option<ResourceState> {
         self.writer
             .read(|state| state.resources.get(address).cloned())
@@ -569,7 +689,7 @@ impl<B: Backend> NodeContext<B> {
             .clone();
         let desired = resources::desired(&self.plan, address, &self.context, &derived)
             .ok_or_else(|| format!("`{address}` is not in the plan file"))?;
-        check_consistent(change, &desired)?;
+        self.check_planned(change, &desired)?;
         let settings_map = resources::settings(&self.plan, address);
         let live = self
             .backend
@@ -641,6 +761,20 @@ fn cluster_for(
 ) -> Option<ClusterRef> {
     matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc)
         .then(|| cluster_ref(attributes, settings))
+}
+
+/// Why a resource planned for an add-on identity that this apply changed is not applied.
+fn planned_for_old_identity(address: &Address, moved: &[String]) -> String {
+    let addons = moved
+        .iter()
+        .map(|key| format!("`addon.{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "planned for the identity {addons} had, which came out of this apply with a new one; \
+         `{address}` was left as it was: run `vaultwire plan` again to review the change, or \
+         apply with `--update-dependents`"
+    )
 }
 
 /// Every value the plan knew must be what apply is about to write.

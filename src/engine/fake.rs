@@ -30,6 +30,8 @@ pub struct FakeWorld {
     pub journal: Vec<String>,
     /// Writes and deletes of these addresses fail.
     pub failing: BTreeSet<Address>,
+    /// Writes of these addresses report success and change nothing (something undoes them).
+    pub undone: BTreeSet<Address>,
     /// Identities handed out so far, to make new ones distinct.
     pub identity_counter: u32,
     /// Reads are handed over in this order: every SecretProviderClass list first, or last
@@ -175,31 +177,9 @@ impl FakeBackend {
     }
 }
 
-impl Backend for FakeBackend {
-    async fn read(
-        &self,
-        plan: &ReadPlan,
-        _parallelism: usize,
-        found: &mut (dyn FnMut(Found) + Send),
-    ) -> Result<(), BackendError> {
-        let order = self.observations(plan);
-        // One at a time, as a real refresh's reads come in: the diff sees each before the next.
-        for observation in order {
-            found(observation);
-            tokio::task::yield_now().await;
-        }
-        Ok(())
-    }
-
-    async fn write(&self, write: Write) -> Result<Live, BackendError> {
-        let mut world = self.world.lock().unwrap();
-        world.journal.push(format!("write {}", write.address));
-        if world.failing.contains(&write.address) {
-            return Err(BackendError::new(format!(
-                "injected failure of `{}`",
-                write.address
-            )));
-        }
+impl FakeBackend {
+    /// Makes `write` in `world`.
+    fn write_to(world: &mut FakeWorld, write: Write) -> Result<Live, BackendError> {
         let desired = write.desired;
         let mut derived = BTreeMap::new();
         let id = match write.address.kind {
@@ -296,6 +276,49 @@ impl Backend for FakeBackend {
             derived,
             version: None,
         })
+    }
+}
+
+impl Backend for FakeBackend {
+    async fn read(
+        &self,
+        plan: &ReadPlan,
+        _parallelism: usize,
+        found: &mut (dyn FnMut(Found) + Send),
+    ) -> Result<(), BackendError> {
+        let order = self.observations(plan);
+        // One at a time, as a real refresh's reads come in: the diff sees each before the next.
+        for observation in order {
+            found(observation);
+            tokio::task::yield_now().await;
+        }
+        Ok(())
+    }
+
+    async fn write(&self, write: Write) -> Result<Live, BackendError> {
+        let mut world = self.world.lock().unwrap();
+        world.journal.push(format!("write {}", write.address));
+        if world.failing.contains(&write.address) {
+            return Err(BackendError::new(format!(
+                "injected failure of `{}`",
+                write.address
+            )));
+        }
+        // Undone writes: what they change is put back once they have answered.
+        let undo = world.undone.contains(&write.address).then(|| {
+            (
+                world.vaults.clone(),
+                world.role_assignments.clone(),
+                world.spcs.clone(),
+            )
+        });
+        let live = Self::write_to(&mut world, write);
+        if let Some((vaults, role_assignments, spcs)) = undo {
+            world.vaults = vaults;
+            world.role_assignments = role_assignments;
+            world.spcs = spcs;
+        }
+        live
     }
 
     async fn delete(&self, delete: Delete) -> Result<(), BackendError> {

@@ -10,6 +10,7 @@ pub mod refresh;
 pub mod saved;
 pub mod schedule;
 pub mod state_writer;
+pub mod verify;
 pub mod walker;
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ fn options(mode: Mode) -> PlanOptions {
 struct Run {
     backend: Arc<FakeBackend>,
     state: Option<StateFile>,
+    /// `ApplyOptions::update_dependents` of its applies.
+    update_dependents: bool,
 }
 
 impl Run {
@@ -54,6 +56,7 @@ impl Run {
         Self {
             backend: Arc::new(FakeBackend::with_cluster()),
             state: None,
+            update_dependents: false,
         }
     }
 
@@ -116,6 +119,7 @@ impl Run {
                 parallelism: 4,
                 holder: "test".into(),
                 progress_interval: Duration::from_secs(60),
+                update_dependents: self.update_dependents,
             },
             reporter,
             &StopFlag::new(),
@@ -518,6 +522,7 @@ async fn a_missing_cluster_is_a_plan_error() {
     let run = Run {
         backend: Arc::new(FakeBackend::default()),
         state: None,
+        update_dependents: false,
     };
     let error = plan(&*run.backend, &parse(EXAMPLE), None, &options(Mode::Normal))
         .await
@@ -837,4 +842,173 @@ async fn a_plan_is_the_same_whichever_order_its_reads_come_in() {
         }
     }
     both_orders(&run, EXAMPLE).await;
+}
+
+/// A saved change set of a rotation change, applied after the add-on was turned off outside
+/// vaultwire: turning it on again gives it a new identity, and the grant and the
+/// SecretProviderClasses planned for the old one would be left broken.
+async fn applied_after_the_addon_was_turned_off(update_dependents: bool) -> (Run, ApplyReport) {
+    let mut run = Run::applied().await;
+    run.update_dependents = update_dependents;
+    let rotated = EXAMPLE.replacen("\"2m\"", "\"5m\"", 1);
+    let planned = run.plan(&rotated, Mode::Normal).await;
+    assert_eq!(
+        actions(&planned)
+            .into_iter()
+            .filter(|(_, action)| *action != Action::NoOp)
+            .collect::<Vec<_>>(),
+        [("addon.demo".to_owned(), Action::Update)]
+    );
+    for (attributes, identity) in run.world().addons.values_mut() {
+        attributes.insert("enabled".into(), serde_json::json!(false));
+        *identity = None;
+    }
+    let writer = Arc::new(StateWriter::new(run.state.clone().unwrap(), None));
+    let report = run
+        .apply_planned(&rotated, &planned, writer.clone(), Arc::new(Silent))
+        .await
+        .unwrap();
+    run.state = Some(writer.read(Clone::clone));
+    (run, report)
+}
+
+/// "Apply complete!" with the grant and both SecretProviderClasses still on the deleted
+/// identity (regression): the grant fails, named, and what depends on it is skipped.
+#[tokio::test]
+async fn dependents_planned_for_an_identity_the_apply_changed_fail_named() {
+    let (run, report) = applied_after_the_addon_was_turned_off(false).await;
+    assert!(!report.is_complete());
+    assert_eq!(
+        report
+            .succeeded
+            .keys()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["addon.demo"]
+    );
+    let grant = &report.failed[&Address::grant("demo-reads-payments")];
+    assert!(
+        grant.starts_with(
+            "planned for the identity `addon.demo` had, which came out of this apply with a new one"
+        ),
+        "{grant}"
+    );
+    assert!(grant.contains("`--update-dependents`"), "{grant}");
+    assert_eq!(
+        report
+            .skipped
+            .keys()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["spc.payments-db", "spc.shop-api"]
+    );
+    // Nothing was written for them: the next plan shows what is left to do.
+    let journal = run.backend.journal();
+    let addon_written = journal
+        .iter()
+        .rposition(|entry| entry == "write addon.demo");
+    assert!(
+        !journal[addon_written.unwrap()..]
+            .iter()
+            .any(|entry| entry.contains("grant.") || entry.contains("spc.")),
+        "{journal:?}"
+    );
+    let next = run
+        .plan(&EXAMPLE.replacen("\"2m\"", "\"5m\"", 1), Mode::Normal)
+        .await;
+    assert_eq!(
+        next.change_set
+            .get(&Address::grant("demo-reads-payments"))
+            .unwrap()
+            .action,
+        Action::Replace
+    );
+}
+
+#[tokio::test]
+async fn dependents_follow_a_changed_identity_when_asked_to() {
+    let (run, report) = applied_after_the_addon_was_turned_off(true).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        report.counts(),
+        "Resources: 1 added, 3 changed, 1 destroyed.",
+        "the grant replaced, the add-on and both SecretProviderClasses updated"
+    );
+    let next = run
+        .plan(&EXAMPLE.replacen("\"2m\"", "\"5m\"", 1), Mode::Normal)
+        .await;
+    assert!(!next.change_set.has_changes(), "{:?}", actions(&next));
+}
+
+/// Reads the resources `report` wrote back, as the end of an apply does.
+async fn read_back(run: &Run, report: &ApplyReport) -> Vec<crate::engine::verify::Mismatch> {
+    let touched = report
+        .succeeded
+        .iter()
+        .filter(|(_, action)| **action != Action::Delete)
+        .map(|(address, _)| address.clone())
+        .collect();
+    crate::engine::verify::verify(
+        &*run.backend,
+        &parse(EXAMPLE),
+        run.state.as_ref().unwrap(),
+        &touched,
+        4,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_apply_reads_back_what_it_wrote_and_finds_nothing_amiss() {
+    let mut run = Run::new();
+    let report = run.apply(EXAMPLE, Mode::Normal).await.unwrap();
+    assert_eq!(report.succeeded.len(), 5);
+    let reads = run
+        .backend
+        .journal()
+        .iter()
+        .filter(|e| *e == "read")
+        .count();
+    assert_eq!(read_back(&run, &report).await, []);
+    let after = run
+        .backend
+        .journal()
+        .iter()
+        .filter(|e| *e == "read")
+        .count();
+    assert_eq!(after, reads + 1, "one batched read");
+}
+
+/// A write the server accepted and something then undid is caught at the end of the apply
+/// that made it, not by the next plan.
+#[tokio::test]
+async fn a_write_that_did_not_stick_is_named_by_the_read_back() {
+    let mut run = Run::applied().await;
+    run.world()
+        .undone
+        .extend([Address::spc("shop-api"), Address::vault("payments")]);
+    let changed = EXAMPLE
+        .replacen("purge_protection = false", "purge_protection = true", 1)
+        .replacen("alias = \"tls.pem\"", "alias = \"tls.crt\"", 1);
+    let report = run.apply(&changed, Mode::Normal).await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let touched: std::collections::BTreeSet<Address> = report.succeeded.keys().cloned().collect();
+    let mismatches = crate::engine::verify::verify(
+        &*run.backend,
+        &parse(&changed),
+        run.state.as_ref().unwrap(),
+        &touched,
+        4,
+    )
+    .await
+    .unwrap();
+    let named: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        named,
+        [
+            "vault.payments reads back with `purge_protection` other than apply wrote",
+            "spc.shop-api reads back with `manifest` other than apply wrote",
+        ]
+    );
 }

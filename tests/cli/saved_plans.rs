@@ -233,3 +233,41 @@ fn a_damaged_or_older_saved_change_set_says_so() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("has format_version 1"), "{stderr}");
 }
+
+/// A saved change set applied after the add-on was turned off outside vaultwire re-enabled it
+/// with a new identity and printed "Apply complete!" with the grant and both
+/// SecretProviderClasses on the deleted one (regression).
+#[test]
+fn a_saved_change_set_never_completes_with_dependents_on_a_replaced_identity() {
+    for update_dependents in [false, true] {
+        let repo = Repo::new();
+        repo.apply();
+        repo.test.write(
+            "plans/example.toml",
+            &EXAMPLE.replacen("\"2m\"", "\"5m\"", 1),
+        );
+        repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
+        repo.drift("disable-addon", serde_json::json!({"cluster": "aks-demo"}));
+        let mut args = vec!["apply", "changes.json"];
+        if update_dependents {
+            args.push("--update-dependents");
+            let applied = repo.expect(0, &args);
+            assert!(
+                applied.contains("Apply complete! Resources: 1 added, 3 changed, 1 destroyed."),
+                "{applied}"
+            );
+            repo.assert_converged();
+            continue;
+        }
+        let output = repo.run(&args);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        assert!(!stdout.contains("Apply complete!"), "{stdout}");
+        assert!(
+            stdout.contains("Error: grant.demo-reads-payments: planned for the identity `addon.demo` had, which came out of this apply with a new one"),
+            "{stdout}"
+        );
+        let plan = repo.run(&["plan", "plans/example.toml", "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(2), "the rest is still to do");
+    }
+}

@@ -6,6 +6,7 @@
 //! SIGTERM stops scheduling new work, lets running work finish, and exits 130 with the state
 //! saved.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,14 +15,17 @@ use std::time::Duration;
 use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
 use crate::cli::output::Output;
 use crate::cli::progress::ProgressReporter;
+use crate::diff::action::Action;
 use crate::diff::render::human;
 use crate::engine::apply::{ApplyOptions, ApplyReport, apply_showing};
 use crate::engine::backend::Backend;
 use crate::engine::plan::{PlanOptions, plan};
 use crate::engine::saved::{Mode, SavedChangeSet};
 use crate::engine::state_writer::StateWriter;
+use crate::engine::verify::verify;
 use crate::engine::walker::StopFlag;
 use crate::error::{Error, Outcome};
+use crate::plan::address::Address;
 use crate::state::model::StateFile;
 use crate::state::store::Stamp;
 
@@ -33,6 +37,8 @@ pub struct ApplyCommand {
     pub parallelism: usize,
     /// A saved change set, when `apply` was given one.
     pub saved: Option<PathBuf>,
+    /// See [`ApplyOptions::update_dependents`].
+    pub update_dependents: bool,
 }
 
 impl ApplyCommand {
@@ -96,7 +102,7 @@ pub async fn run<B: Backend>(
     let signals = tokio::spawn(stop_on_signal(stop.clone()));
     let reporter = Arc::new(ProgressReporter::new(output.color_stderr));
     let report = apply_showing(
-        backend,
+        backend.clone(),
         Arc::new(loaded.plan.clone()),
         &planned,
         writer.clone(),
@@ -104,6 +110,7 @@ pub async fn run<B: Backend>(
             parallelism: command.parallelism,
             holder: lock_holder(),
             progress_interval: progress_interval(),
+            update_dependents: command.update_dependents,
         },
         reporter.clone(),
         &stop,
@@ -119,11 +126,51 @@ pub async fn run<B: Backend>(
     reporter.printed();
     drop(reporter);
     let report = report?;
+    let stopped = stop.is_stopped();
+    let finished = finish(what, &report, stopped, saved.is_some());
+    if finished.is_ok() {
+        let touched: BTreeSet<Address> = report
+            .succeeded
+            .iter()
+            .filter(|(_, action)| **action != Action::Delete)
+            .map(|(address, _)| address.clone())
+            .collect();
+        let state = writer.read(Clone::clone);
+        let mismatches = verify(
+            &*backend,
+            &loaded.plan,
+            &state,
+            &touched,
+            command.parallelism,
+        )
+        .await
+        .map_err(|source| Error::NotReadBack { what, source })?;
+        if !mismatches.is_empty() {
+            println!();
+            for mismatch in &mismatches {
+                println!("Error: {mismatch}");
+            }
+            return Err(Error::Unverified {
+                what,
+                count: mismatches.len(),
+            });
+        }
+        release_at_exit(state);
+    }
     release_at_exit((planned, writer));
-    finish(what, &report, stop.is_stopped())
+    finished.map(|closing| {
+        println!("\n{closing}");
+        Outcome::Success
+    })
 }
 
-fn finish(what: &'static str, report: &ApplyReport, stopped: bool) -> Result<Outcome, Error> {
+/// The closing line of a complete run, or the error of one that is not.
+fn finish(
+    what: &'static str,
+    report: &ApplyReport,
+    stopped: bool,
+    saved: bool,
+) -> Result<String, Error> {
     if stopped {
         println!(
             "\nStopped: {}.",
@@ -140,18 +187,18 @@ fn finish(what: &'static str, report: &ApplyReport, stopped: bool) -> Result<Out
             what,
             failed: report.failed.len(),
             skipped: report.skipped.len(),
+            saved,
         });
     }
-    if what == "destroy" {
+    Ok(if what == "destroy" {
         // As Terraform prints it: a destroy only destroys.
-        println!(
-            "\nDestroy complete! Resources: {} destroyed.",
+        format!(
+            "Destroy complete! Resources: {} destroyed.",
             report.succeeded.len()
-        );
+        )
     } else {
-        println!("\nApply complete! {}", report.counts());
-    }
-    Ok(Outcome::Success)
+        format!("Apply complete! {}", report.counts())
+    })
 }
 
 /// Asks on the terminal; only `yes` goes ahead.

@@ -31,6 +31,7 @@ async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_ch
         auto_approve: true,
         parallelism: 4,
         saved: None,
+        update_dependents: false,
     };
 
     let error = run(
@@ -56,4 +57,49 @@ async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_ch
     );
     assert_eq!(journal.last().map(String::as_str), Some("unlock"));
     assert_eq!(std::fs::read_to_string(&state_path).unwrap(), theirs);
+}
+
+/// An apply whose write of a SecretProviderClass was undone right after it answered: never
+/// "Apply complete!", exit 1 naming it.
+#[tokio::test]
+async fn an_apply_whose_write_did_not_stick_is_not_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plan, source) = example_plan();
+    let loaded = LoadedPlan {
+        path: dir.path().join("plans/example.toml"),
+        source,
+        plan,
+    };
+    let backend = Arc::new(FakeBackend::with_cluster());
+    backend
+        .world
+        .lock()
+        .unwrap()
+        .undone
+        .insert(crate::plan::address::Address::spc("shop-api"));
+    let command = ApplyCommand {
+        mode: Mode::Normal,
+        auto_approve: true,
+        parallelism: 4,
+        saved: None,
+        update_dependents: false,
+    };
+    let error = run(backend, &loaded, None, None, &command, Output::plain())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Unverified {
+                what: "apply",
+                count: 1
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(error.exit_code(), 1);
+    assert_eq!(
+        error.to_string(),
+        "apply finished, but 1 of the resources it wrote do not read back as written"
+    );
 }
