@@ -119,8 +119,14 @@ pub struct AksClient {
     options: AksOptions,
 }
 
-/// How often a cluster with an operation in progress is read again.
-const RUNNING_OPERATION_POLL: Duration = Duration::from_secs(5);
+/// The first wait before a cluster with an operation in progress (someone else's, or that of
+/// a run that died) is read again, when the read says nothing (`Retry-After`); it doubles up to
+/// [`RUNNING_OPERATION_MAX_POLL`]. Short at first: the operation may be about to end.
+const RUNNING_OPERATION_FIRST_POLL: Duration = Duration::from_secs(1);
+
+/// The longest wait between reads of a busy cluster without a `Retry-After` (az waits 30 s
+/// between polls that carry none).
+const RUNNING_OPERATION_MAX_POLL: Duration = Duration::from_secs(30);
 
 /// Whether the cluster reports an operation still running (`Updating`, `Creating`, …).
 fn is_operation_running(cluster: &LiveCluster) -> bool {
@@ -157,12 +163,37 @@ impl AksClient {
     }
 
     async fn get_existing(&self, id: &ClusterId) -> Result<LiveCluster, AksError> {
-        self.get(id)
-            .await?
-            .ok_or_else(|| AksError::ClusterNotFound {
-                cluster: id.name.clone(),
-                resource_group: id.resource_group.clone(),
-            })
+        self.read_existing(id).await.map(|(cluster, _)| cluster)
+    }
+
+    /// The cluster, and the wait its answer asks for before the next read (`Retry-After`, in
+    /// seconds), which ARM's resource-state polling allows a service to send.
+    async fn read_existing(
+        &self,
+        id: &ClusterId,
+    ) -> Result<(LiveCluster, Option<Duration>), AksError> {
+        let response =
+            self.arm
+                .read(&get_cluster(id))
+                .await?
+                .ok_or_else(|| AksError::ClusterNotFound {
+                    cluster: id.name.clone(),
+                    resource_group: id.resource_group.clone(),
+                })?;
+        let retry_after = response
+            .header("retry-after")
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let document = response.json().map_err(|_| AksError::Unreadable {
+            cluster: id.name.clone(),
+        })?;
+        let cluster =
+            LiveCluster::from_document(document, response.header("etag")).ok_or_else(|| {
+                AksError::Unreadable {
+                    cluster: id.name.clone(),
+                }
+            })?;
+        Ok((cluster, retry_after))
     }
 
     /// Sets the add-on as `settings` say, following the operation, and returns the cluster as
@@ -199,18 +230,27 @@ impl AksClient {
         let mut earlier = read.filter(|cluster| !cluster.addon.matches(settings));
         let mut attempt = 0;
         let mut waited_for_operation = Duration::ZERO;
+        let mut operation_poll = RUNNING_OPERATION_FIRST_POLL;
         loop {
             attempt += 1;
             let from_earlier = earlier.is_some();
-            let cluster = match earlier.take() {
-                Some(cluster) => cluster,
-                None => self.get_existing(id).await?,
+            let (cluster, retry_after) = match earlier.take() {
+                Some(cluster) => (cluster, None),
+                None => self.read_existing(id).await?,
             };
             if is_operation_running(&cluster) {
                 // Another operation (perhaps a run that was killed half-way) is still
                 // changing the cluster: its document is not final and a PUT would be refused
-                // with OperationNotAllowed. Wait for it, as ARM clients wait for an LRO.
-                let wait = self.options.conflict_delay.min(RUNNING_OPERATION_POLL);
+                // with OperationNotAllowed. Wait for it, as ARM clients wait for an LRO: as
+                // long as the service asks, else briefly at first and longer each time.
+                let wait = match retry_after {
+                    Some(asked) => asked.min(self.options.max_conflict_delay),
+                    None => {
+                        let wait = operation_poll;
+                        operation_poll = (operation_poll * 2).min(RUNNING_OPERATION_MAX_POLL);
+                        wait
+                    }
+                };
                 if waited_for_operation >= self.options.max_operation_wait {
                     return Err(AksError::OperationStillRunning {
                         cluster: id.name.clone(),

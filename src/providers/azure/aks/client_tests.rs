@@ -299,3 +299,35 @@ async fn the_published_user_credentials_decode_to_a_kubeconfig() {
     assert_eq!(kubeconfig.as_bytes(), b"credentialValue1");
     assert_eq!(format!("{kubeconfig:?}"), "ClusterKubeconfig(16 bytes)");
 }
+
+/// The cluster while another operation (a run that died, a portal user) is changing it.
+fn busy_cluster() -> Value {
+    let mut cluster = cluster_with_policy_addon();
+    cluster["properties"]["provisioningState"] = json!("Updating");
+    cluster
+}
+
+/// A run that found the cluster busy waited a fixed 5 s between reads, though the operation
+/// took 1 s (regression): it waits as long as the service asks, else 1 s, then longer.
+#[tokio::test]
+async fn an_operation_already_running_is_waited_for_as_the_service_asks_else_briefly_first() {
+    let http = ScriptedHttp::new();
+    http.expect(
+        "GET",
+        PATH,
+        Reply::json(200, busy_cluster()).header("retry-after", "3"),
+    );
+    for _ in 0..3 {
+        http.expect("GET", PATH, Reply::json(200, busy_cluster()));
+    }
+    http.expect("GET", PATH, Reply::json(200, cluster_with_policy_addon()))
+        .expect("PUT", PATH, Reply::json(200, enabled_cluster("done")));
+    let (aks, timer) = client(&http);
+    aks.set_addon(&id(), &enable(), &[]).await.unwrap();
+    assert_eq!(
+        timer.sleeps(),
+        [3, 1, 2, 4].map(Duration::from_secs),
+        "as long as Retry-After asks, else doubling from 1 s"
+    );
+    http.assert_done();
+}

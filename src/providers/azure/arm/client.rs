@@ -239,14 +239,16 @@ impl ArmClient {
             fallback = (fallback * 2).min(settings.max_poll_interval);
             let (response, progress) = match &monitor {
                 Monitor::AsyncOperation { url, .. } => {
-                    let url = self.checked_url(url.as_str(), &describe)?;
-                    let response = self.get_success(url, &describe).await?;
-                    let progress = lro::operation_progress(&json(&response, &describe)?);
+                    let poll = polling(url, &describe);
+                    let url = self.checked_url(url.as_str(), &poll)?;
+                    let response = self.get_success(url, &poll).await?;
+                    let progress = lro::operation_progress(&json(&response, &poll)?);
                     (response, progress)
                 }
                 Monitor::Location(url) => {
-                    let url = self.checked_url(url.as_str(), &describe)?;
-                    let response = self.get_success(url, &describe).await?;
+                    let poll = polling(url, &describe);
+                    let url = self.checked_url(url.as_str(), &poll)?;
+                    let response = self.get_success(url, &poll).await?;
                     if response.status == 202 {
                         (response, Progress::Running)
                     } else {
@@ -304,8 +306,9 @@ impl ArmClient {
                     ..
                 },
             ) => {
-                let url = self.checked_url(location.as_str(), &describe)?;
-                self.get_success(url, &describe).await
+                let fetch = polling(location, &describe);
+                let url = self.checked_url(location.as_str(), &fetch)?;
+                self.get_success(url, &fetch).await
             }
             _ => Ok(last),
         }
@@ -367,6 +370,12 @@ impl ArmClient {
         )
         .await
     }
+}
+
+/// How a request that follows `operation` (its status poll, its result) is named in errors:
+/// by itself, since it is what failed, and by the operation it serves.
+fn polling(url: &Url, operation: &str) -> String {
+    format!("GET {} (following {operation})", url.path())
 }
 
 /// Sends `request` through `pipeline` (retries and sign-in included) and logs the outcome

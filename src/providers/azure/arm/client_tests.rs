@@ -320,3 +320,49 @@ async fn lists_follow_next_link_across_pages() {
         Some("abc")
     );
 }
+
+/// A failed destroy named the PUT that started the operation, though its status poll was what
+/// failed (regression): a poll's error names the poll. Transport errors on it are retried as
+/// 5xx are.
+#[tokio::test]
+async fn a_failing_status_poll_is_retried_and_then_named_itself() {
+    const POLL: &str = "/subscriptions/sub/providers/Microsoft.ContainerService/locations/westeurope/operations/op1";
+    let started = || {
+        Reply::json(
+            200,
+            json!({"properties": {"provisioningState": "Updating"}}),
+        )
+        .header("azure-asyncoperation", OPERATION)
+    };
+    let http = ScriptedHttp::new();
+    http.expect("PUT", CLUSTER, started())
+        .expect("GET", POLL, Reply::ConnectionError)
+        .expect(
+            "GET",
+            POLL,
+            Reply::json(200, json!({"status": "Succeeded"})),
+        )
+        .expect("GET", CLUSTER, Reply::json(200, json!({"properties": {}})));
+    let (arm, _, _) = client(&http);
+    arm.execute(&ArmRequest::put(CLUSTER, "2025-10-01", json!({})))
+        .await
+        .unwrap();
+    http.assert_done();
+
+    let http = ScriptedHttp::new();
+    http.expect("PUT", CLUSTER, started());
+    for _ in 0..=RetrySettings::default().max_retries {
+        http.expect("GET", POLL, Reply::ConnectionError);
+    }
+    let (arm, _, _) = client(&http);
+    let error = arm
+        .execute(&ArmRequest::put(CLUSTER, "2025-10-01", json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ArmError::Transport { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!("`GET {POLL} (following PUT {CLUSTER})` could not reach azure")
+    );
+    http.assert_done();
+}
