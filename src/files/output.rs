@@ -47,8 +47,11 @@ pub enum OutputError {
 impl OutputError {
     pub fn help(&self) -> Option<String> {
         match self {
-            OutputError::IsInput { .. } | OutputError::OtherKind { .. } => Some(
-                "nothing was written; choose another file name (or remove that file first)"
+            OutputError::IsInput { .. } => {
+                Some("nothing was written; choose another file name".to_owned())
+            }
+            OutputError::OtherKind { .. } => Some(
+                "nothing was written; choose another file name, or remove that file first if it is not needed"
                     .to_owned(),
             ),
             OutputError::NoDirectory { dir, .. } => Some(format!(
