@@ -25,6 +25,22 @@ pub const KUBECONFIG_FILE: &str = "kubeconfig";
 pub const SERVER_FILE: &str = "server.json";
 pub const SERVER_LOCK_FILE: &str = "server.lock";
 
+/// Every file a sandbox keeps in its directory (no other may be there: see
+/// [`crate::sandbox::persist::check_directory`]).
+pub const ALL_FILES: [&str; 11] = [
+    CA_FILE,
+    CA_KEY_FILE,
+    LEAF_FILE,
+    LEAF_KEY_FILE,
+    TOKEN_KEY_FILE,
+    ENV_FILE,
+    KUBECONFIG_FILE,
+    SERVER_FILE,
+    SERVER_LOCK_FILE,
+    crate::sandbox::persist::WORLD_FILE,
+    crate::sandbox::persist::WORLD_LOCK_FILE,
+];
+
 /// A leaf older than this is re-issued at start (it is valid for 397 days).
 const LEAF_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300 * 86_400);
 

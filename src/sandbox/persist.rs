@@ -31,6 +31,13 @@ pub enum PersistError {
     },
     #[error("`{}` has format version {found}, this vaultwire reads {FORMAT_VERSION}", path.display())]
     Version { path: PathBuf, found: u32 },
+    /// The directory holds files the sandbox did not make, which its own could replace.
+    #[error(
+        "refusing to keep a sandbox in `{}`: it holds files that are not the sandbox's ({})",
+        path.display(),
+        files.join(", ")
+    )]
+    Foreign { path: PathBuf, files: Vec<String> },
 }
 
 impl PersistError {
@@ -40,6 +47,10 @@ impl PersistError {
                 Some("run `vaultwire sandbox reset` to restore the seed world".to_owned())
             }
             PersistError::Io { .. } => None,
+            PersistError::Foreign { .. } => Some(
+                "nothing was written; give the sandbox a directory of its own with `--dir` (the default is `.vaultwire/sandbox`)"
+                    .to_owned(),
+            ),
         }
     }
 }
@@ -83,8 +94,9 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         };
+        check_directory(dir)?;
         std::fs::create_dir_all(dir).map_err(io)?;
-        let lock_path = dir.join("world.lock");
+        let lock_path = dir.join(WORLD_LOCK_FILE);
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -112,7 +124,7 @@ impl Store {
             return Ok(f());
         };
         disk.lock.lock().map_err(|source| PersistError::Io {
-            path: disk.dir.join("world.lock"),
+            path: disk.dir.join(WORLD_LOCK_FILE),
             source,
         })?;
         let result = f();
@@ -130,7 +142,7 @@ impl Store {
         let Some(disk) = self.disk.as_mut() else {
             return Ok(f(&mut self.world));
         };
-        let lock_path = disk.dir.join("world.lock");
+        let lock_path = disk.dir.join(WORLD_LOCK_FILE);
         disk.lock.lock().map_err(|source| PersistError::Io {
             path: lock_path.clone(),
             source,
@@ -147,7 +159,7 @@ impl Store {
         mutating: bool,
         f: impl FnOnce(&mut World) -> R,
     ) -> Result<R, PersistError> {
-        let path = disk.dir.join("world.json");
+        let path = disk.dir.join(WORLD_FILE);
         let fresh = match std::fs::metadata(&path) {
             Ok(meta) => {
                 let id = (
@@ -182,7 +194,7 @@ impl Store {
     }
 
     fn save(disk: &mut Disk, world: &World) -> Result<(), PersistError> {
-        let path = disk.dir.join("world.json");
+        let path = disk.dir.join(WORLD_FILE);
         let io = |source| PersistError::Io {
             path: path.clone(),
             source,
@@ -222,7 +234,8 @@ impl Store {
     /// Restores the seed world of `dir` even when its `world.json` is unreadable (then with
     /// `fallback_seed`); returns the seed used.
     pub fn reset_dir(dir: &Path, fallback_seed: u64) -> Result<u64, PersistError> {
-        let path = dir.join("world.json");
+        check_directory(dir)?;
+        let path = dir.join(WORLD_FILE);
         let readable = std::fs::read(&path)
             .ok()
             .and_then(|bytes| parse(&path, &bytes).ok());
@@ -271,6 +284,44 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<World, PersistError> {
     serde_json::from_slice(bytes).map_err(|source| PersistError::Parse {
         path: path.to_path_buf(),
         source,
+    })
+}
+
+/// The world, in the sandbox directory.
+pub const WORLD_FILE: &str = "world.json";
+/// Taken around every request by every instance using the directory.
+pub const WORLD_LOCK_FILE: &str = "world.lock";
+
+/// Refuses a directory that exists and holds anything but a sandbox's files (and their
+/// temporary files): `--dir .` in a repository would otherwise replace its `env` or
+/// `kubeconfig`.
+pub fn check_directory(dir: &Path) -> Result<(), PersistError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let ours = |name: &str| {
+        crate::sandbox::files::ALL_FILES.iter().any(|file| {
+            name == *file
+                || name.starts_with(&format!("{file}.tmp-"))
+                || name.starts_with(&format!(".{file}.tmp-"))
+        })
+    };
+    let mut foreign: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !ours(name))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    foreign.truncate(3);
+    Err(PersistError::Foreign {
+        path: dir.to_path_buf(),
+        files: foreign
+            .into_iter()
+            .map(|name| format!("`{name}`"))
+            .collect(),
     })
 }
 

@@ -177,3 +177,34 @@ fn fault_rates_outside_zero_to_one_are_refused() {
         "nothing is written for invalid flags"
     );
 }
+
+/// `sandbox serve --dir .` in a repository would have replaced its `env` or `kubeconfig` with
+/// the sandbox's: a directory holding anything but sandbox files is refused, and nothing is
+/// written to it.
+#[test]
+fn a_directory_with_files_that_are_not_the_sandboxs_is_refused() {
+    let test = Test::new();
+    test.write("repo/kubeconfig", "apiVersion: v1\n# mine\n");
+    test.write("repo/Cargo.toml", "[package]\n");
+    for args in [
+        &["sandbox", "serve", "--dir", "repo"][..],
+        &["sandbox", "reset", "--dir", "repo"],
+    ] {
+        let output = test.vaultwire(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "refusing to keep a sandbox in `repo`: it holds files that are not the sandbox's (`Cargo.toml`)"
+            ),
+            "{args:?}: {stderr}"
+        );
+    }
+    let mut left: Vec<String> = std::fs::read_dir(test.path().join("repo"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["Cargo.toml", "kubeconfig"]);
+    assert_eq!(test.read("repo/kubeconfig"), "apiVersion: v1\n# mine\n");
+}

@@ -13,7 +13,7 @@ use crate::cli::args::{FaultArgs, SandboxDirArgs, SandboxServeArgs};
 use crate::cli::output::Output;
 use crate::error::{Error, Outcome};
 use crate::sandbox::files::{self, ServerInfo};
-use crate::sandbox::persist::Store;
+use crate::sandbox::persist::{Store, check_directory};
 use crate::sandbox::{Faults, Sandbox, SandboxError, SandboxOptions};
 
 /// How long the kubeconfig token `serve` writes stays valid.
@@ -60,6 +60,8 @@ impl ServeOptions {
 /// Serves until interrupted.
 pub fn serve(options: ServeOptions, _output: Output) -> Result<Outcome, Error> {
     let dir = &options.dir;
+    // Before the first file is made there.
+    check_directory(dir).map_err(SandboxError::from)?;
     std::fs::create_dir_all(dir).map_err(|source| Error::Write {
         path: dir.clone(),
         source,
