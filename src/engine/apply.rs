@@ -550,6 +550,22 @@ impl<B: Backend> NodeContext<B> {
         }
     }
 
+    /// The desired properties of `address` with the derived values as they are now (`None`:
+    /// it is not in the plan file).
+    fn desired_now(&self, address: &Address) -> Result<Option<Attributes>, String> {
+        let derived = self
+            .derived
+            .lock()
+            .map_err(|_| "lock poisoned".to_owned())?
+            .clone();
+        Ok(resources::desired(
+            &self.plan,
+            address,
+            &self.context,
+            &derived,
+        ))
+    }
+
     /// The add-ons whose identity was known when the change set was planned and is another
     /// one now (this apply changed it).
     fn moved_identities(&self) -> Result<Vec<String>, String> {
@@ -576,12 +592,7 @@ impl<B: Backend> NodeContext<B> {
             return Ok(None);
         }
         let address = &change.address;
-        let derived = self
-            .derived
-            .lock()
-            .map_err(|_| "lock poisoned".to_owned())?
-            .clone();
-        let Some(desired) = resources::desired(&self.plan, address, &self.context, &derived) else {
+        let Some(desired) = self.desired_now(address)? else {
             return Ok(None);
         };
         if check_consistent(change, &desired).is_ok() {
@@ -682,12 +693,8 @@ impl<B: Backend> NodeContext<B> {
         prior: Option<ResourceState>,
     ) -> Result<(String, Ticket), String> {
         let address = &change.address;
-        let derived = self
-            .derived
-            .lock()
-            .map_err(|_| "lock poisoned".to_owned())?
-            .clone();
-        let desired = resources::desired(&self.plan, address, &self.context, &derived)
+        let desired = self
+            .desired_now(address)?
             .ok_or_else(|| format!("`{address}` is not in the plan file"))?;
         self.check_planned(change, &desired)?;
         let settings_map = resources::settings(&self.plan, address);

@@ -22,10 +22,7 @@ fn snapshot(repo: &Repo) -> Vec<(String, Option<String>)> {
 #[track_caller]
 fn refused(repo: &Repo, args: &[&str], message: &str) {
     let before = snapshot(repo);
-    let output = repo.run(args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(stderr.contains(message), "{args:?}: {stderr}");
+    repo.expect_error(1, args, message);
     assert_eq!(snapshot(repo), before, "{args:?} changed nothing");
 }
 
@@ -148,12 +145,10 @@ fn a_plan_file_must_be_a_regular_file_within_the_limit() {
             ("plans", "it is a directory, not a regular file"),
             ("plans/huge.toml", "it is larger than 4 MiB"),
         ] {
-            let output = repo.run(&[command, plan]);
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(1), "{command} {plan}: {stderr}");
+            let stderr = repo.expect_error(1, &[command, plan], message);
             assert!(
-                stderr.contains(&format!("cannot read `{plan}`")) && stderr.contains(message),
-                "{command} {plan}: {stderr}"
+                stderr.contains(&format!("cannot read `{plan}`")),
+                "{stderr}"
             );
         }
     }
@@ -166,10 +161,7 @@ fn a_plan_file_starting_with_a_brace_is_reported_as_toml() {
     let repo = Repo::new();
     repo.test.write("plans/brace.toml", "{ version = 1 }\n");
     for command in ["plan", "apply"] {
-        let output = repo.run(&[command, "plans/brace.toml"]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("plans/brace.toml:1:1"), "{stderr}");
+        let stderr = repo.expect_error(1, &[command, "plans/brace.toml"], "plans/brace.toml:1:1");
         assert!(!stderr.contains("format_version"), "{stderr}");
     }
 }

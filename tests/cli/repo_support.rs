@@ -80,6 +80,25 @@ impl Repo {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Runs, asserts the exit code and that stderr holds `message`; returns stderr.
+    #[track_caller]
+    pub fn expect_error(&self, code: i32, args: &[&str], message: &str) -> String {
+        let output = self.run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "`vaultwire {}`: {stderr}",
+            args.join(" ")
+        );
+        assert!(
+            stderr.contains(message),
+            "`vaultwire {}`: {stderr}",
+            args.join(" ")
+        );
+        stderr
+    }
+
     #[track_caller]
     pub fn apply(&self) -> String {
         self.expect(0, &["apply", "plans/example.toml", "--auto-approve"])

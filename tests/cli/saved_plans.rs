@@ -121,10 +121,7 @@ fn refused_after_edit(repo: &Repo, edit: impl Fn(&str) -> String, message: &str)
     let saved = repo.test.read("changes.json");
     repo.test.write("changes.json", &edit(&saved));
     let state = std::fs::read_to_string(repo.test.path().join("state/example.state.json")).ok();
-    let output = repo.run(&["apply", "changes.json"]);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains(message), "{stderr}");
+    let stderr = repo.expect_error(3, &["apply", "changes.json"], message);
     assert_eq!(
         std::fs::read_to_string(repo.test.path().join("state/example.state.json")).ok(),
         state,
@@ -200,12 +197,10 @@ fn a_state_edited_by_hand_under_the_same_serial_makes_a_saved_change_set_stale()
         "state/example.state.json",
         &serde_json::to_string_pretty(&state).unwrap(),
     );
-    let output = repo.run(&["apply", "changes.json"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("the state's records changed after the change set was saved"),
-        "{stderr}"
+    repo.expect_error(
+        3,
+        &["apply", "changes.json"],
+        "the state's records changed after the change set was saved",
     );
 }
 
@@ -215,12 +210,10 @@ fn a_damaged_or_older_saved_change_set_says_so() {
     repo.expect(0, &["plan", "plans/example.toml", "--out", "changes.json"]);
     let saved = repo.test.read("changes.json");
     repo.test.write("changes.json", &saved[..saved.len() / 2]);
-    let output = repo.run(&["apply", "changes.json"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("`changes.json` is a damaged saved change set"),
-        "{stderr}"
+    repo.expect_error(
+        1,
+        &["apply", "changes.json"],
+        "`changes.json` is a damaged saved change set",
     );
     let mut older: serde_json::Value = serde_json::from_str(&saved).unwrap();
     let fields = older.as_object_mut().unwrap();
@@ -228,10 +221,7 @@ fn a_damaged_or_older_saved_change_set_says_so() {
     fields.remove("seal");
     fields.insert("format_version".into(), 1.into());
     repo.test.write("changes.json", &older.to_string());
-    let output = repo.run(&["apply", "changes.json"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("has format_version 1"), "{stderr}");
+    repo.expect_error(1, &["apply", "changes.json"], "has format_version 1");
 }
 
 /// A saved change set applied after the add-on was turned off outside vaultwire re-enabled it

@@ -6,15 +6,31 @@ use crate::engine::apply::ApplyError;
 use crate::engine::fake::FakeBackend;
 use crate::state::store::to_text;
 
-#[tokio::test]
-async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+/// The example plan as if read from `plans/example.toml` under `dir`.
+fn loaded_in(dir: &tempfile::TempDir) -> LoadedPlan {
     let (plan, source) = example_plan();
-    let loaded = LoadedPlan {
+    LoadedPlan {
         path: dir.path().join("plans/example.toml"),
         source,
         plan,
-    };
+    }
+}
+
+/// `apply --auto-approve` of the plan file.
+fn auto_approved() -> ApplyCommand {
+    ApplyCommand {
+        mode: Mode::Normal,
+        auto_approve: true,
+        parallelism: 4,
+        saved: None,
+        update_dependents: false,
+    }
+}
+
+#[tokio::test]
+async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = loaded_in(&dir);
     // This run finds no state file; another run saves one just before this one gets the lock.
     let state_path = loaded.state_path();
     let theirs = to_text(&StateFile::new());
@@ -26,20 +42,12 @@ async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_ch
             std::fs::write(&state_path, theirs).unwrap();
         }
     });
-    let command = ApplyCommand {
-        mode: Mode::Normal,
-        auto_approve: true,
-        parallelism: 4,
-        saved: None,
-        update_dependents: false,
-    };
-
     let error = run(
         backend.clone(),
         &loaded,
         None,
         None,
-        &command,
+        &auto_approved(),
         Output::plain(),
     )
     .await
@@ -64,12 +72,7 @@ async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_ch
 #[tokio::test]
 async fn an_apply_whose_write_did_not_stick_is_not_complete() {
     let dir = tempfile::tempdir().unwrap();
-    let (plan, source) = example_plan();
-    let loaded = LoadedPlan {
-        path: dir.path().join("plans/example.toml"),
-        source,
-        plan,
-    };
+    let loaded = loaded_in(&dir);
     let backend = Arc::new(FakeBackend::with_cluster());
     backend
         .world
@@ -77,16 +80,16 @@ async fn an_apply_whose_write_did_not_stick_is_not_complete() {
         .unwrap()
         .undone
         .insert(crate::plan::address::Address::spc("shop-api"));
-    let command = ApplyCommand {
-        mode: Mode::Normal,
-        auto_approve: true,
-        parallelism: 4,
-        saved: None,
-        update_dependents: false,
-    };
-    let error = run(backend, &loaded, None, None, &command, Output::plain())
-        .await
-        .unwrap_err();
+    let error = run(
+        backend,
+        &loaded,
+        None,
+        None,
+        &auto_approved(),
+        Output::plain(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             &error,
