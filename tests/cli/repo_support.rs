@@ -2,7 +2,7 @@
 //! the sandbox's CA, and `vaultwire` commands pointed at it (as `. DIR/env` would), so tests
 //! can run the real binary and then look at the sandbox's world and journal.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -42,13 +42,7 @@ impl Repo {
 
     fn std_command(&self, args: &[&str]) -> std::process::Command {
         let mut command = self.test.vaultwire_process(args);
-        command
-            .env("VAULTWIRE_SANDBOX_ENDPOINT", self.sandbox.endpoint())
-            .env("VAULTWIRE_SANDBOX_CA", &self.ca)
-            .env("AZURE_CLIENT_ID", ids::CLIENT_ID)
-            .env("AZURE_CLIENT_SECRET", ids::CLIENT_SECRET)
-            .env("AZURE_TENANT_ID", ids::TENANT_ID)
-            .env("VAULTWIRE_PROGRESS_INTERVAL", "1");
+        aim_at_sandbox(&mut command, self.sandbox.endpoint(), &self.ca);
         command
     }
 
@@ -210,69 +204,93 @@ impl Repo {
     }
 }
 
+/// Points a `vaultwire` command at the sandbox at `endpoint` (trusting the CA in the file
+/// `ca`) with the deploying app's credentials, as sourcing the sandbox's `env` file would.
+pub fn aim_at_sandbox(command: &mut std::process::Command, endpoint: &str, ca: &Path) {
+    command
+        .env("VAULTWIRE_SANDBOX_ENDPOINT", endpoint)
+        .env("VAULTWIRE_SANDBOX_CA", ca)
+        .env("AZURE_CLIENT_ID", ids::CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", ids::CLIENT_SECRET)
+        .env("AZURE_TENANT_ID", ids::TENANT_ID)
+        .env("VAULTWIRE_PROGRESS_INTERVAL", "1");
+}
+
 impl Repo {
     /// Puts secrets into the example's vault through the Key Vault data plane, as a team
     /// would before workloads read them (vaultwire itself never writes secret values). The
     /// deploying app is first made Key Vault Secrets Officer on the vault.
     pub fn set_secrets(&self, names: &[&str]) {
         let http = crate::sandbox_support::client_for(self.sandbox.ca_pem());
-        let endpoint = self.sandbox.endpoint().to_owned();
-        let sub = ids::SUBSCRIPTION_ID;
-        let vault = format!(
-            "/subscriptions/{sub}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/kv-vaultwire-demo"
-        );
-        let token = |scope: &str| {
-            let body = crate::sandbox_support::form_body([
-                ("grant_type", "client_credentials"),
-                ("client_id", ids::CLIENT_ID),
-                ("client_secret", ids::CLIENT_SECRET),
-                ("scope", scope),
-            ]);
-            let request = http
-                .post(format!("{endpoint}/{}/oauth2/v2.0/token", ids::TENANT_ID))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
-            async move {
-                let reply = crate::sandbox_support::reply(request.send().await.unwrap()).await;
-                reply.body["access_token"].as_str().unwrap().to_owned()
-            }
-        };
+        let values: Vec<(&str, String)> = names
+            .iter()
+            .map(|name| (*name, format!("not-a-real-{name}")))
+            .collect();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(async {
-            let arm = token("https://management.azure.com/.default").await;
-            let officer = serde_json::json!({"properties": {
-                "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7"),
-                "principalId": ids::CLIENT_OBJECT_ID,
-                "principalType": "ServicePrincipal",
-            }});
-            let assigned = http
-                .put(format!(
-                    "{endpoint}{vault}/providers/Microsoft.Authorization/roleAssignments/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0?api-version=2022-04-01"
-                ))
-                .bearer_auth(&arm)
-                .header("content-type", "application/json")
-                .body(officer.to_string())
-                .send()
-                .await
-                .unwrap();
-            assert!(assigned.status().is_success(), "{}", assigned.status());
-            // The sandbox's vaultUri (docs/sandbox.md).
-            let vault_uri = format!("{endpoint}/vaults/kv-vaultwire-demo");
-            let data = token("https://vault.azure.net/.default").await;
-            for name in names {
-                let put = http
-                    .put(format!("{vault_uri}/secrets/{name}?api-version=2025-07-01"))
-                    .bearer_auth(&data)
-                    .header("content-type", "application/json")
-                    .body(serde_json::json!({"value": format!("not-a-real-{name}")}).to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(put.status().is_success(), "set `{name}`: {}", put.status());
-            }
-        });
+        runtime.block_on(put_secrets(&http, self.sandbox.endpoint(), &values));
+    }
+}
+
+/// The role assignment [`put_secrets`] makes: the deploying app as Key Vault Secrets Officer on
+/// the example's vault.
+pub const SECRETS_OFFICER_ASSIGNMENT: &str = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+
+/// Sets secrets (name, value) in the example's vault `kv-vaultwire-demo` of the sandbox at
+/// `endpoint` through the Key Vault data plane, after making the deploying app Key Vault
+/// Secrets Officer on the vault.
+pub async fn put_secrets(http: &reqwest::Client, endpoint: &str, secrets: &[(&str, String)]) {
+    let sub = ids::SUBSCRIPTION_ID;
+    let vault = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/kv-vaultwire-demo"
+    );
+    let token = |scope: &str| {
+        let body = crate::sandbox_support::form_body([
+            ("grant_type", "client_credentials"),
+            ("client_id", ids::CLIENT_ID),
+            ("client_secret", ids::CLIENT_SECRET),
+            ("scope", scope),
+        ]);
+        let request = http
+            .post(format!("{endpoint}/{}/oauth2/v2.0/token", ids::TENANT_ID))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move {
+            let reply = crate::sandbox_support::reply(request.send().await.unwrap()).await;
+            reply.body["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let arm = token("https://management.azure.com/.default").await;
+    let officer = serde_json::json!({"properties": {
+        "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7"),
+        "principalId": ids::CLIENT_OBJECT_ID,
+        "principalType": "ServicePrincipal",
+    }});
+    let assigned = http
+        .put(format!(
+            "{endpoint}{vault}/providers/Microsoft.Authorization/roleAssignments/{SECRETS_OFFICER_ASSIGNMENT}?api-version=2022-04-01"
+        ))
+        .bearer_auth(&arm)
+        .header("content-type", "application/json")
+        .body(officer.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(assigned.status().is_success(), "{}", assigned.status());
+    // The sandbox's vaultUri (docs/sandbox.md).
+    let vault_uri = format!("{endpoint}/vaults/kv-vaultwire-demo");
+    let data = token("https://vault.azure.net/.default").await;
+    for (name, value) in secrets {
+        let put = http
+            .put(format!("{vault_uri}/secrets/{name}?api-version=2025-07-01"))
+            .bearer_auth(&data)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"value": value}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success(), "set `{name}`: {}", put.status());
     }
 }

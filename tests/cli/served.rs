@@ -22,12 +22,28 @@ impl Served {
     /// Starts `sandbox serve --dir sb --lro-ms 0` in `test`'s directory and waits until it has
     /// written `server.json`.
     pub fn start(test: &Test) -> Served {
+        Self::spawn(test, &["--lro-ms", "0"], Stdio::piped(), Stdio::piped())
+    }
+
+    /// Starts `sandbox serve --dir sb FLAGS…` (fault flags, `-vvv`, …) with its standard output
+    /// and error going to `serve.stdout` and `serve.stderr` in `test`'s directory, so a long or
+    /// verbose run never fills a pipe and its logs can be read while it runs.
+    pub fn start_logged(test: &Test, flags: &[&str]) -> Served {
+        let log = |name: &str| {
+            Stdio::from(std::fs::File::create(test.path().join(name)).expect("create a log file"))
+        };
+        Self::spawn(test, flags, log("serve.stdout"), log("serve.stderr"))
+    }
+
+    fn spawn(test: &Test, flags: &[&str], stdout: Stdio, stderr: Stdio) -> Served {
         let dir = test.path().join("sb");
         let _ = std::fs::remove_file(dir.join("server.json"));
+        let mut args = vec!["sandbox", "serve", "--dir", "sb"];
+        args.extend_from_slice(flags);
         let child = test
-            .vaultwire_process(&["sandbox", "serve", "--dir", "sb", "--lro-ms", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .vaultwire_process(&args)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("spawn sandbox serve");
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -44,6 +60,17 @@ impl Served {
             dir,
             endpoint,
         }
+    }
+
+    /// `DIR/world.json`: the world as the sandbox last stored it (written atomically).
+    pub fn world(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.join("world.json")).expect("read world.json");
+        serde_json::from_str(&text).expect("world.json is JSON")
+    }
+
+    /// Whether the process is still running (`false` once it exited, for whatever reason).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// `DIR/kubeconfig`, as `serve` wrote it.

@@ -20,6 +20,11 @@ impl Test {
         self.dir.path()
     }
 
+    /// Keeps the directory after the test, to look into a failure; returns where it is.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
+    }
+
     /// Writes `text` to `relative` under the test directory, creating parents.
     #[track_caller]
     pub fn write(&self, relative: &str, text: &str) -> PathBuf {
