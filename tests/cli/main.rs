@@ -27,6 +27,7 @@ mod plan_fuzz;
 mod plan_output;
 mod reliability;
 mod reliability_canary;
+mod reliability_checks;
 mod reliability_report;
 mod reliability_support;
 mod repo_support;

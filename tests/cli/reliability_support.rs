@@ -1,8 +1,8 @@
 //! The reliability campaigns' runner: a repository holding `plans/example.toml`, wired to its
 //! own `vaultwire sandbox serve` child (its own directory and port), every run of the real
 //! binary recorded (output in files under `runs/`, exit status, panics), and the checks after
-//! each trial — the state file and its backup, the world's orphans and duplicate grants —
-//! added up in the scenario's [`Row`]. The scenarios are in `reliability.rs` and
+//! each trial (`reliability_checks.rs`: the state file and its backup, the world's orphans and
+//! duplicate grants) added up in the scenario's [`Row`]. The scenarios are in `reliability.rs` and
 //! `reliability_canary.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::reliability_checks::{StateWatch, duplicate_grants, orphans};
 use crate::reliability_report::{Canary, Row, knob};
 use crate::repo_support::{EXAMPLE, SECRETS_OFFICER_ASSIGNMENT, aim_at_sandbox};
 use crate::sandbox_support::{Reply, reply};
@@ -71,8 +72,7 @@ pub struct Campaign {
     pub row: Row,
     started: Instant,
     in_flight: usize,
-    /// The state's lineage and serial as last seen, so a serial going backwards is caught.
-    last_stamp: Option<(String, u64)>,
+    state_watch: StateWatch,
     /// Role assignments that are not vaultwire's: the seed's and the ones the test made.
     foreign_assignments: BTreeSet<String>,
     /// Set by the canary sweep: every problem line is redacted with it.
@@ -118,7 +118,7 @@ impl Campaign {
             },
             started: Instant::now(),
             in_flight: 0,
-            last_stamp: None,
+            state_watch: StateWatch::default(),
             foreign_assignments,
             canary: None,
         }
@@ -336,127 +336,27 @@ impl Campaign {
             .unwrap_or_default()
     }
 
-    /// Checks the state file and its backup: each parses as a state, the serial never goes
-    /// backwards, the lineage never changes, and the backup is not ahead of the state.
+    /// Checks the state file and its backup ([`StateWatch`]).
     fn check_state(&mut self) {
-        let mut stamps = Vec::new();
-        for file in [STATE, BACKUP] {
-            let Ok(bytes) = std::fs::read(self.test.path().join(file)) else {
-                continue;
-            };
-            match stamp(&bytes) {
-                Ok(stamp) => stamps.push((file, stamp)),
-                Err(why) => {
-                    self.row.corrupt_states += 1;
-                    self.problem(format!("corrupt {file}: {why}"));
-                }
-            }
-        }
-        let state = stamps
-            .iter()
-            .find(|(file, _)| *file == STATE)
-            .map(|(_, s)| s.clone());
-        let backup = stamps
-            .iter()
-            .find(|(file, _)| *file == BACKUP)
-            .map(|(_, s)| s.clone());
-        let mut wrong = Vec::new();
-        if let (Some(state), Some(last)) = (&state, &self.last_stamp) {
-            if state.0 != last.0 {
-                wrong.push(format!(
-                    "the lineage changed from {} to {}",
-                    last.0, state.0
-                ));
-            } else if state.1 < last.1 {
-                wrong.push(format!(
-                    "the serial went back from {} to {}",
-                    last.1, state.1
-                ));
-            }
-        }
-        // A backup equal to the state is a run stopped between keeping the backup and writing
-        // the next serial: nothing is lost.
-        if let (Some(state), Some(backup)) = (&state, &backup)
-            && (backup.0 != state.0 || backup.1 > state.1)
-        {
-            wrong.push(format!(
-                "the backup ({} serial {}) is ahead of the state ({} serial {})",
-                backup.0, backup.1, state.0, state.1
-            ));
-        }
-        for why in wrong {
+        let read = |file: &str| std::fs::read(self.test.path().join(file)).ok();
+        let (state, backup) = (read(STATE), read(BACKUP));
+        for why in self.state_watch.check(state.as_deref(), backup.as_deref()) {
             self.row.corrupt_states += 1;
             self.problem(format!("corrupt state: {why}"));
         }
-        if state.is_some() {
-            self.last_stamp = state;
-        }
     }
 
-    /// Counts orphans and duplicate grants in the world now: every vault, role assignment,
-    /// SecretProviderClass, enabled Key Vault add-on and run lock that vaultwire could have
-    /// made and the state does not record (after a destroy, whose state is empty: anything
-    /// left). `when` names the moment in problem lines.
+    /// Counts orphans and duplicate grants in the world now ([`orphans`]: after a destroy,
+    /// whose state is empty, anything left). `when` names the moment in problem lines.
     pub fn check_world(&mut self, when: &str) {
         let world = self.served.world();
         let ids: Vec<String> = self
             .state_resources()
             .values()
-            .filter_map(|resource| resource["id"].as_str())
-            .map(str::to_ascii_lowercase)
+            .filter_map(|resource| resource["id"].as_str().map(str::to_owned))
             .collect();
-        let recorded = |suffix: &str| {
-            ids.iter()
-                .any(|id| id.ends_with(&suffix.to_ascii_lowercase()))
-        };
-        let mut orphans = Vec::new();
-        let sub = &world["subscriptionId"];
-        for vault in values(&world["vaults"]) {
-            let (rg, name) = (text(&vault["resourceGroup"]), text(&vault["name"]));
-            let id = format!(
-                "/subscriptions/{}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}",
-                text(sub)
-            );
-            if !ids.contains(&id.to_ascii_lowercase()) {
-                orphans.push(format!("vault `{name}`"));
-            }
-        }
-        let mut grants: BTreeMap<[String; 3], u64> = BTreeMap::new();
-        for (name, assignment) in world["roleAssignments"].as_object().into_iter().flatten() {
-            let key = ["scope", "principalId", "roleDefinition"]
-                .map(|field| text(&assignment[field]).to_ascii_lowercase());
-            *grants.entry(key).or_default() += 1;
-            if !self.foreign_assignments.contains(name)
-                && !recorded(&format!("/roleAssignments/{name}"))
-            {
-                orphans.push(format!("role assignment `{name}`"));
-            }
-        }
-        for (cluster, api) in world["kube"].as_object().into_iter().flatten() {
-            let objects = &api["store"]["objects"];
-            for key in keys(&objects["secretproviderclasses.secrets-store.csi.x-k8s.io"]) {
-                let (namespace, name) = key.split_once('/').unwrap_or(("", &key));
-                if !recorded(&format!(
-                    "/managedClusters/{cluster}/namespaces/{namespace}/secretproviderclasses/{name}"
-                )) {
-                    orphans.push(format!("SecretProviderClass `{key}` in `{cluster}`"));
-                }
-            }
-            if keys(&objects["leases.coordination.k8s.io"])
-                .contains(&"kube-system/vaultwire-lock".to_owned())
-            {
-                orphans.push(format!("the run lock of `{cluster}`, still held"));
-            }
-        }
-        for (cluster, managed) in world["clusters"].as_object().into_iter().flatten() {
-            let addon = &managed["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"];
-            if addon["enabled"] == Value::Bool(true)
-                && !recorded(&format!("/managedClusters/{cluster}"))
-            {
-                orphans.push(format!("the Key Vault add-on of `{cluster}`, enabled"));
-            }
-        }
-        let duplicates: u64 = grants.values().map(|count| count - 1).sum();
+        let orphans = orphans(&world, &ids, &self.foreign_assignments);
+        let duplicates = duplicate_grants(&world);
         self.row.orphans += orphans.len() as u64;
         self.row.duplicate_grants += duplicates;
         for orphan in orphans {
@@ -534,34 +434,4 @@ impl Campaign {
 /// Panic text a Rust process writes to stderr.
 fn panic_text(stderr: &str) -> bool {
     stderr.contains("panicked at") || stderr.contains("RUST_BACKTRACE")
-}
-
-/// `(lineage, serial)` of a state file's bytes, or why they are not a state.
-fn stamp(bytes: &[u8]) -> Result<(String, u64), String> {
-    let state: Value =
-        serde_json::from_slice(bytes).map_err(|error| format!("not JSON ({error})"))?;
-    if state["format_version"].as_u64().is_none() {
-        return Err("no format_version".to_owned());
-    }
-    if !state["resources"].is_object() {
-        return Err("no resources".to_owned());
-    }
-    match (state["lineage"].as_str(), state["serial"].as_u64()) {
-        (Some(lineage), Some(serial)) if !lineage.is_empty() => Ok((lineage.to_owned(), serial)),
-        _ => Err("no lineage or serial".to_owned()),
-    }
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_default()
-}
-
-fn values(map: &Value) -> impl Iterator<Item = &Value> {
-    map.as_object().into_iter().flat_map(|map| map.values())
-}
-
-fn keys(map: &Value) -> Vec<String> {
-    map.as_object()
-        .map(|map| map.keys().cloned().collect())
-        .unwrap_or_default()
 }
