@@ -117,7 +117,8 @@ fn simultaneous_applies() {
         // Operations that take a while, so the applies overlap.
         &["--lro-ms", "1500"],
     );
-    let mut late = 0;
+    // How the others ended, over all trials: [found nothing to do, locked out, state changed].
+    let mut others = [0; 3];
     for trial in 1..=trials {
         // Each trial starts from a destroyed world, so the applies have work to race for.
         if trial > 1 {
@@ -137,11 +138,12 @@ fn simultaneous_applies() {
             .iter()
             .filter(|run| run.exited(0) && run.stdout.contains("No changes."))
             .count();
-        let refused = runs
-            .iter()
-            .filter(|run| run.exited(5) || run.exited(3))
-            .count();
-        late += nothing_to_do;
+        let locked = runs.iter().filter(|run| run.exited(5)).count();
+        let stale = runs.iter().filter(|run| run.exited(3)).count();
+        let refused = locked + stale;
+        for (total, count) in others.iter_mut().zip([nothing_to_do, locked, stale]) {
+            *total += count;
+        }
         let raced = winners == 1 && winners + nothing_to_do + refused == at_once;
         if !raced {
             let codes: Vec<Option<i32>> = runs.iter().map(|run| run.code).collect();
@@ -159,9 +161,11 @@ fn simultaneous_applies() {
         }
         campaign.end_trial(trial, converged);
     }
+    let [late, locked, stale] = others;
     campaign.row.settings = format!(
-        "{trials} trials of {at_once} applies started at once; {late} started after the winner \
-         had finished"
+        "{trials} trials of {at_once} applies started at once; of the others, {locked} stopped \
+         at the lock (exit 5), {stale} found the state changed (exit 3) and {late} started after \
+         the winner had finished"
     );
     campaign.into_row().report();
 }

@@ -176,7 +176,7 @@ impl Row {
     #[track_caller]
     pub fn report(self) {
         let summary = format!(
-            "reliability {}: trials {}, converged {}, orphans {}, duplicate grants {}, corrupt states {}, panics {}, leaks {} ({} s; {}; seed {}: VAULTWIRE_RELIABILITY_SEED={} reproduces it)",
+            "reliability {}: trials {}, converged {}, orphans {}, duplicate grants {}, corrupt states {}, panics {}, leaks {} ({} s, {} runs, {} retries; {}; seed {}: VAULTWIRE_RELIABILITY_SEED={} reproduces it)",
             self.scenario,
             self.trials,
             self.converged,
@@ -186,6 +186,8 @@ impl Row {
             self.panics,
             self.leaks,
             self.wall_seconds,
+            self.runs,
+            self.retries,
             self.settings,
             self.seed,
             self.seed,
