@@ -109,6 +109,7 @@ const SWEEP: &[Step] = &[
     Step(&["apply", PLAN, "--auto-approve"], 0),
     Step(&["destroy", PLAN, "--auto-approve"], 0),
     Step(&["init", "scratch", "--name", "scratch"], 0),
+    // `sandbox serve` is the campaign's own sandbox, started at -vvv: its log is grepped too.
     Step(&["sandbox", "reset", "--dir", "scratch/sandbox"], 0),
 ];
 
@@ -282,4 +283,10 @@ fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
             files.push(path);
         }
     }
+}
+
+#[test]
+fn a_command_help_lists_and_the_sweep_does_not_run_is_reported() {
+    let help = "Usage: vaultwire [OPTIONS] <COMMAND>\n\nCommands:\n  plan      Show what apply would change\n  frobnicate  Something new\n  help      Print this message\n\nOptions:\n  -h, --help  Print help\n";
+    assert_eq!(uncovered(help), ["frobnicate"]);
 }
