@@ -140,6 +140,8 @@ pub struct Row {
     pub settings: String,
     /// What went wrong, one line each, redacted.
     pub problems: Vec<String>,
+    /// Why each retry was needed: the failed run's error, one line each.
+    pub retried_after: Vec<String>,
 }
 
 impl Row {
@@ -196,6 +198,9 @@ impl Row {
         for problem in &self.problems {
             println!("  {problem}");
         }
+        for cause in &self.retried_after {
+            println!("  retried after: {cause}");
+        }
         if let Ok(dir) = std::env::var("VAULTWIRE_RELIABILITY_REPORT") {
             self.write(Path::new(&dir));
         }
@@ -219,6 +224,9 @@ impl Row {
         let mut notes = format!("- **{}**: {}.\n", self.title, self.settings);
         for problem in &self.problems {
             notes.push_str(&format!("  - {problem}\n"));
+        }
+        for cause in &self.retried_after {
+            notes.push_str(&format!("  - retried after: {cause}\n"));
         }
         std::fs::write(dir.join(format!("{}.notes.md", self.scenario)), notes)
             .expect("write the report notes");

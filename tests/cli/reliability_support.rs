@@ -77,6 +77,8 @@ pub struct Campaign {
     foreign_assignments: BTreeSet<String>,
     /// Set by the canary sweep: every problem line is redacted with it.
     pub canary: Option<Canary>,
+    /// Keep the repository when the campaign is dropped.
+    keep: bool,
 }
 
 impl Campaign {
@@ -121,17 +123,21 @@ impl Campaign {
             state_watch: StateWatch::default(),
             foreign_assignments,
             canary: None,
+            keep: false,
         }
     }
 
     /// Records a problem line (redacted when a canary is planted).
     pub fn problem(&mut self, line: impl Into<String>) {
-        let line = line.into();
-        let line = match &self.canary {
+        let line = self.redacted(line.into());
+        self.row.problems.push(line);
+    }
+
+    fn redacted(&self, line: String) -> String {
+        match &self.canary {
             Some(canary) => canary.redact(&line),
             None => line,
-        };
-        self.row.problems.push(line);
+        }
     }
 
     /// What `run` did, for a problem line: the command, its exit and its error (else the end
@@ -242,6 +248,8 @@ impl Campaign {
             }
             attempt += 1;
             self.row.retries += 1;
+            let cause = self.redacted(self.describe(&run));
+            self.row.retried_after.push(cause);
         }
     }
 
@@ -416,18 +424,28 @@ impl Campaign {
             self.problem("the sandbox panicked or stopped");
         }
         self.row.wall_seconds = self.started.elapsed().as_secs();
-        let Campaign {
-            test, served, row, ..
-        } = self;
-        drop(served);
-        if row.is_bad() || knob("KEEP", false) {
+        self.keep = self.row.is_bad() || knob("KEEP", false);
+        std::mem::take(&mut self.row)
+    }
+}
+
+impl Drop for Campaign {
+    /// A campaign given up on (a panic, such as a sandbox that stopped answering) keeps its
+    /// repository too, with the sandbox's log and every run's output.
+    fn drop(&mut self) {
+        if self.keep || std::thread::panicking() {
+            let test = std::mem::replace(&mut self.test, Test::new());
             println!(
-                "reliability {}: kept {}",
-                row.scenario,
-                test.keep().display()
+                "reliability {}: kept {} (the sandbox {})",
+                self.row.scenario,
+                test.keep().display(),
+                if self.served.running() {
+                    "was running"
+                } else {
+                    "had stopped"
+                }
             );
         }
-        row
     }
 }
 
