@@ -101,6 +101,7 @@ const SWEEP: &[Step] = &[
     Step(&["state", "show", PLAN, "vault.nope"], 1),
     Step(&["import", PLAN, "spc.shop-api", "shop/no-such-class"], 1),
     Step(&["plan", "plans/broken.toml"], 1),
+    // Destroy from a saved change set, apply from the plan file, destroy from the plan file.
     Step(
         &["plan", PLAN, "--destroy", "--out", "sweep/destroy.plan"],
         0,
