@@ -74,7 +74,20 @@ impl LockHolder {
             return false;
         };
         let proc = std::path::Path::new("/proc");
-        host == my_host && proc.is_dir() && !proc.join(pid.to_string()).exists()
+        host == my_host && proc.is_dir() && !is_running(proc, pid)
+    }
+}
+
+/// Whether process `pid` runs: it has an entry under `proc` and is not a zombie (killed, and
+/// not yet reaped by its parent, a killed run still has its entry).
+fn is_running(proc: &std::path::Path, pid: u32) -> bool {
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // `pid (command) state …`: the command may hold spaces and parentheses.
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| matches!(state, 'Z' | 'X')),
+        Err(_) => false,
     }
 }
 

@@ -411,3 +411,26 @@ fn a_dead_run_on_this_machine_is_recognised_by_host_and_pid() {
     assert!(!me.is_dead_local_run("ci@runner-2 pid 4194305 run b"));
     assert!(!me.is_dead_local_run("not an identity"));
 }
+
+/// A run killed but not yet reaped by its parent (a zombie) still has its `/proc` entry, and
+/// its lock was waited out until it expired (regression).
+#[test]
+fn a_killed_run_not_yet_reaped_is_dead() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("run sleep");
+    let me = LockHolder::from_identity("ci@runner-1 pid 1 run a".to_owned());
+    let identity = format!("ci@runner-1 pid {} run z", child.id());
+    assert!(!me.is_dead_local_run(&identity), "running");
+    child.kill().expect("kill sleep");
+    let proc = std::path::Path::new("/proc").join(child.id().to_string());
+    // Until the kernel has made it a zombie.
+    while std::fs::read_to_string(proc.join("stat")).is_ok_and(|stat| !stat.contains(") Z")) {
+        std::thread::yield_now();
+    }
+    assert!(proc.exists(), "not reaped yet");
+    assert!(me.is_dead_local_run(&identity), "a zombie");
+    child.wait().expect("reap sleep");
+    assert!(me.is_dead_local_run(&identity), "reaped");
+}
