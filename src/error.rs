@@ -138,7 +138,7 @@ impl Error {
             | Error::Saved(_)
             | Error::Output(_)
             | Error::StateIsPlanFile { .. }
-            | Error::Backend(_)
+            | Error::Backend(crate::engine::backend::BackendError::Provider { .. })
             | Error::Incomplete { .. }
             | Error::Unverified { .. }
             | Error::NotReadBack { .. }
@@ -148,7 +148,10 @@ impl Error {
             | Error::Runtime { .. }
             | Error::Import(_)
             | Error::Audit(_) => exit_code::ERROR,
-            Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => exit_code::LOCKED,
+            Error::Apply(crate::engine::apply::ApplyError::Locked { .. })
+            | Error::Backend(crate::engine::backend::BackendError::Locked { .. }) => {
+                exit_code::LOCKED
+            }
             Error::Apply(crate::engine::apply::ApplyError::StateChanged { .. }) => {
                 exit_code::STALE_CHANGE_SET
             }
@@ -175,13 +178,12 @@ impl Error {
                     .to_owned(),
             ),
             Error::Import(error) => error.help(),
-            Error::Backend(error) => error.help.clone(),
+            Error::Backend(error) => error.help(),
             Error::Audit(error) => error.help(),
-            Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => Some(
-                "wait for the other run to finish; a lock of a run that died expires on its own"
-                    .to_owned(),
-            ),
-            Error::Apply(crate::engine::apply::ApplyError::Backend(error)) => error.help.clone(),
+            Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => {
+                Some(crate::engine::backend::LOCKED_HELP.to_owned())
+            }
+            Error::Apply(crate::engine::apply::ApplyError::Backend(error)) => error.help(),
             Error::Apply(crate::engine::apply::ApplyError::StateChanged { .. }) => Some(
                 "nothing was changed; run it again to plan from the state file as it is now"
                     .to_owned(),
@@ -258,5 +260,20 @@ mod tests {
             "fix the errors above and run apply again: it resumes from the state"
         );
         assert!(help("apply", true).contains("plan again (`vaultwire plan --out FILE`)"));
+    }
+
+    /// The command line prints the failed write under "cannot save the state".
+    #[test]
+    fn a_state_that_cannot_be_saved_is_printed_with_its_cause() {
+        let error = Error::Apply(ApplyError::State(std::sync::Arc::new(
+            crate::state::StateError::Write {
+                path: "state/example.state.json".into(),
+                source: std::io::Error::other("no space left on device"),
+            },
+        )));
+        assert_eq!(
+            crate::cli::run::format_error(&error),
+            "error: cannot save the state\n  caused by: cannot write state file `state/example.state.json`\n  caused by: no space left on device"
+        );
     }
 }

@@ -78,19 +78,29 @@ impl ApplyReport {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApplyError {
-    #[error("another run holds the lock of cluster `{cluster}`: {holder}")]
-    Locked { cluster: String, holder: String },
+    #[error("another run holds the lock of cluster `{cluster}`: {holder} (until {until})")]
+    Locked {
+        cluster: String,
+        holder: String,
+        until: String,
+    },
     #[error(transparent)]
     Backend(#[from] BackendError),
     #[error("cannot save the state")]
-    State(String),
+    State(#[source] Arc<StateError>),
     #[error("the run lock could not be taken: {0}")]
     LockNotTaken(String),
     /// Another run wrote the state file after this run read it (and before it took the lock).
     #[error("another run changed the state file `{}` after this run read it", path.display())]
     StateChanged { path: std::path::PathBuf },
+}
+
+impl ApplyError {
+    fn state(error: StateError) -> Self {
+        ApplyError::State(Arc::new(error))
+    }
 }
 
 /// The clusters whose locks a run takes before it writes the state file: every add-on's in the
@@ -298,7 +308,7 @@ pub async fn apply_showing<B: Backend>(
         renewal.abort();
     }
     release(&*backend, locks.as_ref()).await;
-    flushed.map_err(|error| ApplyError::State(error.to_string()))?;
+    flushed.map_err(ApplyError::state)?;
     let mut report = ApplyReport::default();
     let executed = executed
         .lock()
@@ -348,10 +358,13 @@ pub async fn write_state_locked<B: Backend, R>(
     write: impl FnOnce(&Arc<StateWriter>) -> Result<R, StateError>,
 ) -> Result<R, ApplyError> {
     let locks = lock_as_read(backend, clusters, holder, writer).await?;
-    let state_error = |error: StateError| ApplyError::State(error.to_string());
     let written = match write(writer) {
-        Ok(written) => writer.flush().await.map(|()| written).map_err(state_error),
-        Err(error) => Err(state_error(error)),
+        Ok(written) => writer
+            .flush()
+            .await
+            .map(|()| written)
+            .map_err(ApplyError::state),
+        Err(error) => Err(ApplyError::state(error)),
     };
     release(backend, locks.as_ref()).await;
     written
@@ -377,7 +390,7 @@ async fn lock_as_read<B: Backend>(
         Ok(false) => ApplyError::StateChanged {
             path: writer.path().unwrap_or_default(),
         },
-        Err(error) => ApplyError::State(error.to_string()),
+        Err(error) => ApplyError::state(error),
     };
     release(backend, locks.as_ref()).await;
     Err(refused)
@@ -400,15 +413,18 @@ async fn lock<B: Backend>(
     backend
         .lock(clusters, holder)
         .await
-        .map_err(|error| match &error.locked_by {
-            Some(by) => ApplyError::Locked {
-                cluster: clusters
-                    .first()
-                    .map(|c| c.key.name.clone())
-                    .unwrap_or_default(),
-                holder: by.clone(),
+        .map_err(|error| match error {
+            // The cluster the other run holds, which need not be the plan's first.
+            BackendError::Locked {
+                cluster,
+                holder,
+                until,
+            } => ApplyError::Locked {
+                cluster,
+                holder,
+                until,
             },
-            None => ApplyError::Backend(error),
+            error => ApplyError::Backend(error),
         })
 }
 

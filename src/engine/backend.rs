@@ -237,28 +237,53 @@ pub struct Delete {
     pub cluster: Option<ClusterRef>,
 }
 
+/// What to do about a run lock another run holds.
+pub const LOCKED_HELP: &str =
+    "wait for the other run to finish; a lock of a run that died expires on its own";
+
 /// A failure talking to Azure or a cluster, already phrased for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct BackendError {
-    pub message: String,
-    pub help: Option<String>,
-    /// Another run holds a cluster's lock.
-    pub locked_by: Option<String>,
+pub enum BackendError {
+    /// Another run holds the run lock of `cluster` (a cluster name) until `until`.
+    #[error("another run holds the lock of cluster `{cluster}`: {holder} (until {until})")]
+    Locked {
+        cluster: String,
+        holder: String,
+        until: String,
+    },
+    /// Azure or a cluster failed a request; `message` carries its causes.
+    #[error("{message}")]
+    Provider {
+        message: String,
+        help: Option<String>,
+    },
 }
 
 impl BackendError {
+    /// A provider failure saying `message`.
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
+        BackendError::Provider {
             message: message.into(),
             help: None,
-            locked_by: None,
         }
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
+    /// This failure with a hint (a provider failure; a held lock has its own).
+    pub fn with_help(self, help: impl Into<String>) -> Self {
+        match self {
+            BackendError::Provider { message, .. } => BackendError::Provider {
+                message,
+                help: Some(help.into()),
+            },
+            locked => locked,
+        }
+    }
+
+    pub fn help(&self) -> Option<String> {
+        match self {
+            BackendError::Locked { .. } => Some(LOCKED_HELP.to_owned()),
+            BackendError::Provider { help, .. } => help.clone(),
+        }
     }
 }
 

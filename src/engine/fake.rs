@@ -386,10 +386,11 @@ impl Backend for FakeBackend {
             if let Some(other) = world.locks.get(&cluster.key)
                 && other != holder
             {
-                let mut error =
-                    BackendError::new(format!("cluster `{}` is locked", cluster.key.name));
-                error.locked_by = Some(other.clone());
-                return Err(error);
+                return Err(BackendError::Locked {
+                    cluster: cluster.key.name.clone(),
+                    holder: other.clone(),
+                    until: "2026-01-01T00:01:00Z".to_owned(),
+                });
             }
         }
         for cluster in clusters {

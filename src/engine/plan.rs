@@ -68,7 +68,7 @@ pub enum PlanError {
 impl PlanError {
     pub fn help(&self) -> Option<String> {
         match self {
-            PlanError::Backend(error) => error.help.clone(),
+            PlanError::Backend(error) => error.help(),
             PlanError::ClusterNotFound { .. } => Some(
                 "vaultwire manages the add-on of an existing AKS cluster: create the cluster first, or fix `cluster`/`resource_group`"
                     .to_owned(),

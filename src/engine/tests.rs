@@ -1012,3 +1012,33 @@ async fn a_write_that_did_not_stick_is_named_by_the_read_back() {
         ]
     );
 }
+
+/// "cannot save the state" printed no cause (regression): the error carries the failed write,
+/// and the command line prints it.
+#[tokio::test]
+async fn a_state_that_cannot_be_saved_says_why() {
+    let run = Run::new();
+    let dir = tempfile::tempdir().unwrap();
+    // The state's directory is a file: no write can succeed.
+    let blocker = dir.path().join("state");
+    std::fs::write(&blocker, "").unwrap();
+    let writer = Arc::new(StateWriter::new(
+        StateFile::new(),
+        Some(blocker.join("example.state.json")),
+    ));
+    let planned = run.plan(EXAMPLE, Mode::Normal).await;
+    let error = run
+        .apply_planned(EXAMPLE, &planned, writer, Arc::new(Silent))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApplyError::State(_)), "{error:?}");
+    let cause = std::error::Error::source(&error).expect("the failed write");
+    assert_eq!(
+        cause.to_string(),
+        format!(
+            "cannot write state file `{}`",
+            blocker.join("example.state.json").display()
+        )
+    );
+    assert!(cause.source().is_some(), "and why it failed");
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use vaultwire::sandbox::SandboxOptions;
 
-use crate::repo_support::Repo;
+use crate::repo_support::{EXAMPLE, Repo, SECOND_CLUSTER};
 
 /// Waits (bounded) until `condition` holds; the bound is a hang guard, not a timing claim.
 #[track_caller]
@@ -112,6 +112,11 @@ fn ctrl_c_finishes_running_work_saves_the_state_and_exits_130() {
 /// Holds `aks-demo`'s run lock as a run on another machine would (a Lease renewed just now,
 /// for 60 s); returns the holder.
 fn lock_held_elsewhere(repo: &Repo) -> &'static str {
+    lock_held_elsewhere_in(repo, "aks-demo")
+}
+
+/// [`lock_held_elsewhere`] in `cluster`.
+fn lock_held_elsewhere_in(repo: &Repo, cluster: &str) -> &'static str {
     let holder = "ci@build-agent-7 pid 4242 run 5f0c2d9e-8b1a-4c3e-9f7d-2a6b1e0c4d8f";
     let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ");
     let lease = repo.test.write(
@@ -120,8 +125,42 @@ fn lock_held_elsewhere(repo: &Repo) -> &'static str {
             "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: vaultwire-lock\n  namespace: kube-system\nspec:\n  holderIdentity: \"{holder}\"\n  leaseDurationSeconds: 60\n  acquireTime: \"{now}\"\n  renewTime: \"{now}\"\n"
         ),
     );
-    repo.kubectl(&["create", "-f", &lease.display().to_string()]);
+    // The last `--context` wins over the one `kubectl` sets.
+    repo.kubectl(&[
+        "--context",
+        cluster,
+        "create",
+        "-f",
+        &lease.display().to_string(),
+    ]);
     holder
+}
+
+/// The lock error named the plan's first cluster whichever was locked (regression): with two
+/// clusters and only the second locked, the second is named, with its holder, and the run
+/// exits 5 without changing anything.
+#[test]
+fn a_lock_held_in_the_second_cluster_names_that_cluster() {
+    let repo = Repo::with_options(SandboxOptions {
+        extra_clusters: vec!["aks-two".to_owned()],
+        ..SandboxOptions::default()
+    });
+    repo.test
+        .write("plans/example.toml", &format!("{EXAMPLE}{SECOND_CLUSTER}"));
+    let holder = lock_held_elsewhere_in(&repo, "aks-two");
+    let stderr = repo.expect_error(
+        5,
+        &["apply", "plans/example.toml", "--auto-approve"],
+        &format!("error: another run holds the lock of cluster `aks-two`: {holder} (until "),
+    );
+    assert!(
+        stderr.contains(
+            "help: wait for the other run to finish; a lock of a run that died expires on its own"
+        ),
+        "{stderr}"
+    );
+    assert!(!repo.test.path().join("state/example.state.json").exists());
+    assert!(!repo.addon_enabled("azureKeyvaultSecretsProvider"));
 }
 
 #[test]

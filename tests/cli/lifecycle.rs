@@ -1,7 +1,7 @@
 //! The mission end to end: the real binary applies, re-plans, updates, prunes and destroys the
 //! example plan against the sandbox.
 
-use crate::repo_support::{EXAMPLE, Repo};
+use crate::repo_support::{EXAMPLE, Repo, SECOND_CLUSTER};
 
 #[test]
 fn apply_from_scratch_then_plan_has_nothing_to_do() {
@@ -255,23 +255,6 @@ fn apply_speaks_http2_to_entra_arm_and_the_cluster_api() {
 }
 
 /// A second cluster's add-on, grant and SecretProviderClass, appended to the example plan.
-const SECOND_CLUSTER: &str = r#"
-[addon.two]
-cluster = "aks-two"
-resource_group = "rg-demo"
-
-[grant.two-reads-payments]
-vault = "payments"
-principal = { addon = "two" }
-role = "Key Vault Secrets User"
-
-[spc.two-db]
-addon = "two"
-namespace = "payments"
-vault = "payments"
-identity = { addon = "two" }
-objects = [{ name = "db-password", type = "secret" }]
-"#;
 
 #[test]
 fn clusters_behind_one_address_share_one_connection() {

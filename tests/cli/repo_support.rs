@@ -15,6 +15,26 @@ use crate::support::Test;
 
 pub const EXAMPLE: &str = include_str!("../../plans/example.toml");
 
+/// Resources in a second cluster, `aks-two` (a sandbox with `extra_clusters: ["aks-two"]`),
+/// to add to [`EXAMPLE`].
+pub const SECOND_CLUSTER: &str = r#"
+[addon.two]
+cluster = "aks-two"
+resource_group = "rg-demo"
+
+[grant.two-reads-payments]
+vault = "payments"
+principal = { addon = "two" }
+role = "Key Vault Secrets User"
+
+[spc.two-db]
+addon = "two"
+namespace = "payments"
+vault = "payments"
+identity = { addon = "two" }
+objects = [{ name = "db-password", type = "secret" }]
+"#;
+
 pub struct Repo {
     pub test: Test,
     pub sandbox: SandboxHandle,

@@ -45,13 +45,14 @@ pub async fn lock(
                     locks.insert(cluster.key.clone(), lock);
                 }
             }
-            // The first failure in cluster order, so the message is reproducible; one naming a
-            // holder wins over any other.
+            // The first failure in cluster order, so the message is reproducible; another
+            // run's lock wins over any other failure.
             Err(error) => {
                 let replace = match &failure {
                     None => true,
-                    Some(BackendError { locked_by, .. }) => {
-                        locked_by.is_none() && error.locked_by.is_some()
+                    Some(BackendError::Locked { .. }) => false,
+                    Some(BackendError::Provider { .. }) => {
+                        matches!(error, BackendError::Locked { .. })
                     }
                 };
                 if replace {
@@ -71,15 +72,18 @@ pub async fn lock(
 }
 
 fn lock_failure(error: LockError) -> BackendError {
-    let held_by = match &error {
+    match error {
         LockError::Held {
-            holder, expires_at, ..
-        } => Some(format!("{holder} (until {expires_at})")),
-        _ => None,
-    };
-    let mut failure = provider_error(ProviderError::Lock(error));
-    failure.locked_by = held_by;
-    failure
+            cluster,
+            holder,
+            expires_at,
+        } => BackendError::Locked {
+            cluster,
+            holder,
+            until: expires_at.to_string(),
+        },
+        other => provider_error(ProviderError::Lock(other)),
+    }
 }
 
 fn held(backend: &AzureBackend, locks: &Locks) -> Vec<LeaseLock> {

@@ -103,9 +103,10 @@ pub fn provider_error(error: ProviderError) -> BackendError {
         }
         source = cause.source();
     }
-    let mut backend = BackendError::new(message);
-    backend.help = error.help();
-    backend
+    BackendError::Provider {
+        message,
+        help: error.help(),
+    }
 }
 
 impl Backend for AzureBackend {

@@ -164,10 +164,7 @@ pub enum LockError {
 impl LockError {
     pub fn help(&self) -> Option<String> {
         match self {
-            LockError::Held { .. } => Some(
-                "wait for that run to finish; if it died, the lock frees itself when it expires"
-                    .to_owned(),
-            ),
+            LockError::Held { .. } => Some(crate::engine::backend::LOCKED_HELP.to_owned()),
             _ => None,
         }
     }
