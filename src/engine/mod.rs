@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod backend;
 pub mod events;
+pub mod node;
 pub mod observe;
 pub mod plan;
 pub mod refresh;

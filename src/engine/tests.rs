@@ -11,6 +11,7 @@ use crate::engine::apply::{
 };
 use crate::engine::events::Silent;
 use crate::engine::fake::FakeBackend;
+use crate::engine::node::ChangeError;
 use crate::engine::plan::{PlanOptions, Planned, plan};
 use crate::engine::saved::Mode;
 use crate::engine::state_writer::StateWriter;
@@ -887,6 +888,11 @@ async fn dependents_planned_for_an_identity_the_apply_changed_fail_named() {
         ["addon.demo"]
     );
     let grant = &report.failed[&Address::grant("demo-reads-payments")];
+    assert!(
+        matches!(grant, ChangeError::PlannedForOldIdentity { addons, .. } if addons == &["demo"]),
+        "{grant:?}"
+    );
+    let grant = grant.to_string();
     assert!(
         grant.starts_with(
             "planned for the identity `addon.demo` had, which came out of this apply with a new one"

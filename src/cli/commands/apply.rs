@@ -180,8 +180,8 @@ fn finish(
     }
     if !report.is_complete() {
         println!();
-        for (address, message) in &report.failed {
-            println!("Error: {address}: {message}");
+        for (address, error) in &report.failed {
+            println!("Error: {address}: {}", error.described());
         }
         return Err(Error::Incomplete {
             what,
