@@ -5,7 +5,8 @@
 //!
 //! ARM and Key Vault calls share one retry policy (azure_core's pipeline): 429, 5xx and
 //! connection errors are retried with backoff, and a `Retry-After` is honoured (capped). The
-//! Kubernetes calls are retried by kube-rs's own policy, which covers 429, 503 and 504 only.
+//! Kubernetes calls are retried by vaultwire's own policy alone (`providers::kube::retry`):
+//! kube-rs's retry layer is left out of the client, so nothing is retried twice over.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -15,7 +16,10 @@ use vaultwire::providers::azure::ArmClientOptions;
 use vaultwire::providers::azure::aks::{AddonSettings, AksClient, AksError};
 use vaultwire::providers::azure::arm::{ArmClient, ArmError, LroSettings};
 use vaultwire::providers::azure::rbac::RoleAssignmentSpec;
-use vaultwire::providers::kube::{LeaseLock, LockHolder, SpcClient};
+use vaultwire::providers::kube::{
+    Backoff, DEFAULT_BACKOFF, LeaseLock, LockHolder, SpcClient, retry, with_retries,
+};
+use vaultwire::providers::timer::TokioTimer;
 use vaultwire::sandbox::{Faults, JournalEntry, SandboxOptions, ids};
 
 use crate::clients_support::{
@@ -259,7 +263,7 @@ async fn an_operation_that_outlasts_the_timeout_is_a_clear_error() {
 }
 
 #[tokio::test]
-async fn kubernetes_throttling_is_retried_by_kube_rs() {
+async fn kubernetes_throttling_is_retried() {
     let clients = Clients::start_with(SandboxOptions {
         seed: 21,
         ..SandboxOptions::default()
@@ -336,4 +340,68 @@ async fn kubernetes_server_errors_and_dropped_connections_are_retried() {
             .count()
     };
     assert!(kubernetes("error") + kubernetes("drop") > 0, "{journal:#?}");
+}
+
+/// A Kubernetes request that fails every time costs exactly the policy's attempts: one retry
+/// layer, not kube-rs's under ours (which made a persistent 503 cost 80 requests).
+#[tokio::test]
+async fn a_persistent_kubernetes_failure_costs_the_policys_attempts_and_no_more() {
+    let clients = Clients::start_with(SandboxOptions {
+        seed: 8,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let client = clients.cluster().await.client().await.unwrap();
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(client, "kube-system");
+    let before = kubernetes_requests(&clients);
+    clients.env.sandbox.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::none()
+    });
+    // The default policy's attempts, without its waits.
+    let no_waits = Backoff {
+        first_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+        ..DEFAULT_BACKOFF
+    };
+    let error = retry(no_waits, &*TokioTimer::new(), || {
+        leases.get_opt("vaultwire-lock")
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, kube::Error::Api(status) if matches!(status.code, 500 | 503)),
+        "{error:?}"
+    );
+    assert_eq!(
+        kubernetes_requests(&clients) - before,
+        DEFAULT_BACKOFF.attempts as usize,
+        "{:#?}",
+        clients.env.sandbox.journal()
+    );
+
+    // A failure that is not transient is not retried at all.
+    clients.env.sandbox.set_faults(Faults::none());
+    let before = kubernetes_requests(&clients);
+    let missing: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(leases.into_client(), "kube-system");
+    let error = with_retries(|| missing.get("no-such-lease"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, kube::Error::Api(status) if status.code == 404),
+        "{error:?}"
+    );
+    assert_eq!(kubernetes_requests(&clients) - before, 1);
+}
+
+fn kubernetes_requests(clients: &Clients) -> usize {
+    clients
+        .env
+        .sandbox
+        .journal()
+        .iter()
+        .filter(|entry| entry.route.ends_with("kubernetes"))
+        .count()
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::KubeData;
 use crate::audit::error::AuditError;
 use crate::audit::scan::{ClusterObjects, WorkloadKind};
-use crate::providers::kube::{KubeError, SpcClient};
+use crate::providers::kube::{KubeError, SpcClient, with_retries};
 
 /// Secret types the scan must recognise, learnt through `type=` field selectors.
 const EXCLUDED_SECRET_TYPES: [&str; 2] =
@@ -52,7 +52,8 @@ async fn list_all(
     cluster: &str,
 ) -> Result<Vec<Value>, AuditError> {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), resource);
-    let list = api.list(&ListParams::default()).await.map_err(|error| {
+    let params = ListParams::default();
+    let list = with_retries(|| api.list(&params)).await.map_err(|error| {
         AuditError::read(
             format!("the {} of `{cluster}`", resource.plural),
             KubeError::from_kube("list", format!("{} in `{cluster}`", resource.plural), error),
@@ -83,12 +84,15 @@ async fn secret_metadata(client: &kube::Client, cluster: &str) -> Result<Vec<Val
     let mut typed = BTreeMap::new();
     for secret_type in EXCLUDED_SECRET_TYPES {
         let params = ListParams::default().fields(&format!("type={secret_type}"));
-        for item in api.list_metadata(&params).await.map_err(failed)? {
+        for item in with_retries(|| api.list_metadata(&params))
+            .await
+            .map_err(failed)?
+        {
             typed.insert(key(&item.metadata), secret_type);
         }
     }
-    let all = api
-        .list_metadata(&ListParams::default())
+    let params = ListParams::default();
+    let all = with_retries(|| api.list_metadata(&params))
         .await
         .map_err(failed)?;
     Ok(all

@@ -1,5 +1,6 @@
-//! The HTTP stack of a cluster's Kubernetes client: kube's own layers (base URI, retries of
-//! throttled and unavailable answers, authentication, extra headers) over a connector that
+//! The HTTP stack of a cluster's Kubernetes client: kube's own layers (base URI,
+//! authentication, extra headers; not its retries, which would multiply the ones every request
+//! of vaultwire makes through `retry.rs`) over a connector that
 //! offers HTTP/2 as well as HTTP/1.1. API servers speak HTTP/2 (kubectl uses it), and over it a
 //! cluster's requests share one connection: with kube's HTTP/1.1-only stack, every request in
 //! flight needs a connection of its own and a TLS handshake — ten for the ten server-side
@@ -22,10 +23,8 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kube::client::ConfigExt;
-use kube::client::retry::RetryPolicy;
 use tokio_rustls::rustls;
 use tower::ServiceBuilder;
-use tower::retry::RetryLayer;
 
 /// A connection pool: HTTP/2 or HTTP/1.1 over TLS (or plain HTTP), to any number of origins.
 type Transport =
@@ -130,15 +129,15 @@ pub fn client(
     transports: &KubeTransports,
 ) -> Result<kube::Client, kube::Error> {
     if config.proxy_url.is_some() || config.tls_server_name.is_some() {
+        // vaultwire retries every request itself (`retry.rs`); kube's retries under it would
+        // multiply them.
+        let mut config = config;
+        config.default_retry = false;
         return kube::Client::try_from(config);
     }
     let http = transports.for_config(&config)?;
-    let retry = config
-        .default_retry
-        .then(|| RetryLayer::new(RetryPolicy::server_retry()));
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
-        .option_layer(retry)
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
         .layer(tower::layer::layer_fn(|inner| Logged { inner }))

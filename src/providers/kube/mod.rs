@@ -14,6 +14,7 @@ pub use connect::{ClusterAccess, ClusterConnection, load_kubeconfig};
 pub use error::KubeError;
 pub use http::KubeTransports;
 pub use lease::{LeaseLock, LockDecision, LockError, LockHolder, decide};
+pub use retry::{Backoff, DEFAULT_BACKOFF, retry, with_retries};
 pub use spc::{
     FIELD_MANAGER, MANAGED_BY, SpcIdentityRef, SpcSpec, render_objects, spc_api_resource,
 };

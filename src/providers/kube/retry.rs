@@ -1,14 +1,17 @@
 //! Retrying one Kubernetes request through transient failures — a 5xx, a 429, a connection
-//! dropped before the answer — with exponential backoff and jitter.
+//! dropped before the answer — with exponential backoff and jitter. The only retries of a
+//! Kubernetes request: kube's own layer (429/503/504 only, up to 15 times) is left out of the
+//! client's stack, so a persistent 503 costs `attempts` requests, not sixteen times as many.
 //!
-//! kube-rs retries only 429/503/504 by itself; API servers behind load balancers also answer
-//! 500/502 and drop connections under load. Every request vaultwire makes is safe to repeat:
+//! API servers behind load balancers also answer 500/502 and drop connections under load. Every request vaultwire makes is safe to repeat:
 //! reads, server-side apply of the same object, deletes (a second one finds nothing), and
 //! Lease writes carry a `resourceVersion` precondition, so a repeated write that already took
 //! effect fails as a conflict, which the lock handles by reading again.
 
 use std::future::Future;
 use std::time::Duration;
+
+use crate::providers::timer::{Timer, TokioTimer, jitter_fraction};
 
 /// How hard to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,17 +38,22 @@ pub fn is_transient(error: &kube::Error) -> bool {
     }
 }
 
-/// Runs `call` until it succeeds, fails for good, or the default attempts are used.
+/// Runs `call` until it succeeds, fails for good, or the default attempts are used, waiting
+/// on the real clock.
 pub async fn with_retries<T, F, Fut>(call: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    retry(DEFAULT_BACKOFF, call).await
+    retry(DEFAULT_BACKOFF, &*TokioTimer::new(), call).await
 }
 
-/// As [`with_retries`], with explicit settings.
-pub async fn retry<T, F, Fut>(backoff: Backoff, mut call: F) -> Result<T, kube::Error>
+/// As [`with_retries`], with explicit settings, waiting on `timer`.
+pub async fn retry<T, F, Fut>(
+    backoff: Backoff,
+    timer: &dyn Timer,
+    mut call: F,
+) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
@@ -60,7 +68,7 @@ where
                     delay_ms = delay.as_millis(),
                     "kubernetes request failed; retrying: {error}"
                 );
-                tokio::time::sleep(delay).await;
+                timer.sleep(delay).await;
                 attempt += 1;
             }
             result => return result,
@@ -74,16 +82,13 @@ fn delay(backoff: Backoff, attempt: u32) -> Duration {
         .first_delay
         .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
         .min(backoff.max_delay);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |now| now.subsec_nanos());
-    let jitter = base.mul_f64(f64::from(nanos % 250) / 1000.0);
-    base + jitter
+    base + base.mul_f64(jitter_fraction() / 4.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::testing::FakeTimer;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn status(code: u16) -> kube::Error {
@@ -105,14 +110,15 @@ mod tests {
 
     const FAST: Backoff = Backoff {
         attempts: 4,
-        first_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
+        first_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(2),
     };
 
     #[tokio::test]
     async fn a_transient_failure_is_retried_until_it_succeeds() {
         let calls = AtomicU32::new(0);
-        let result = retry(FAST, || async {
+        let timer = FakeTimer::new();
+        let result = retry(FAST, &*timer, || async {
             match calls.fetch_add(1, Ordering::SeqCst) {
                 0 | 1 => Err(status(500)),
                 _ => Ok("done"),
@@ -121,25 +127,33 @@ mod tests {
         .await;
         assert_eq!(result.unwrap(), "done");
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Doubling from the first delay, each with up to a quarter more of jitter.
+        let sleeps = timer.sleeps();
+        assert_eq!(sleeps.len(), 2);
+        assert!(sleeps[0] >= Duration::from_secs(1) && sleeps[0] < Duration::from_millis(1250));
+        assert!(sleeps[1] >= Duration::from_secs(2) && sleeps[1] < Duration::from_millis(2500));
     }
 
     #[tokio::test]
     async fn a_permanent_failure_is_returned_at_once_and_retries_are_bounded() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = retry(FAST, || async {
+        let timer = FakeTimer::new();
+        let result: Result<(), _> = retry(FAST, &*timer, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(status(409))
         })
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(timer.sleeps().is_empty());
         calls.store(0, Ordering::SeqCst);
-        let result: Result<(), _> = retry(FAST, || async {
+        let result: Result<(), _> = retry(FAST, &*timer, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(status(503))
         })
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), FAST.attempts);
+        assert_eq!(timer.sleeps().len(), 3, "one wait between attempts");
     }
 }
