@@ -45,12 +45,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("`vaultwire {command}` is not built yet")]
-    NotBuilt {
-        command: &'static str,
-        /// What the user can do meanwhile.
-        help: &'static str,
-    },
+    /// `cloud = "sandbox"` or `vaultwire sandbox …` in a binary built without the emulator.
+    #[error("this vaultwire was built without the sandbox (cargo feature `sandbox`)")]
+    SandboxNotBuilt,
     #[error(transparent)]
     Init(#[from] crate::cli::commands::init::InitError),
     #[error(transparent)]
@@ -100,6 +97,7 @@ pub enum Error {
     ConfirmationRequired { what: &'static str },
     #[error("{what} cancelled")]
     Cancelled { what: &'static str },
+    #[cfg(feature = "sandbox")]
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]
@@ -129,7 +127,7 @@ impl Error {
             Error::InvalidPlan { .. }
             | Error::Read { .. }
             | Error::Write { .. }
-            | Error::NotBuilt { .. }
+            | Error::SandboxNotBuilt
             | Error::Init(_)
             | Error::State(_)
             | Error::Address { .. }
@@ -144,7 +142,6 @@ impl Error {
             | Error::NotReadBack { .. }
             | Error::ConfirmationRequired { .. }
             | Error::Cancelled { .. }
-            | Error::Sandbox(_)
             | Error::Runtime { .. }
             | Error::Import(_)
             | Error::Audit(_) => exit_code::ERROR,
@@ -158,13 +155,18 @@ impl Error {
             Error::Apply(_) => exit_code::ERROR,
             Error::Stale(_) => exit_code::STALE_CHANGE_SET,
             Error::Interrupted => exit_code::INTERRUPTED,
+            #[cfg(feature = "sandbox")]
+            Error::Sandbox(_) => exit_code::ERROR,
         }
     }
 
     /// A hint printed after the error, if there is one.
     pub fn help(&self) -> Option<String> {
         match self {
-            Error::NotBuilt { help, .. } => Some((*help).to_owned()),
+            Error::SandboxNotBuilt => Some(
+                "target Azure (`cloud = \"AzureCloud\"`), or use a vaultwire built with its default features"
+                    .to_owned(),
+            ),
             Error::Init(error) => error.help(),
             Error::State(error) => error.help(),
             Error::NotInState { .. } => {
@@ -209,6 +211,7 @@ impl Error {
                 "run `vaultwire plan` to see what differs: something outside vaultwire may be changing them"
                     .to_owned(),
             ),
+            #[cfg(feature = "sandbox")]
             Error::Sandbox(error) => error.help(),
             _ => None,
         }

@@ -15,6 +15,7 @@ pub mod graph;
 pub mod plan;
 pub mod providers;
 pub mod resources;
-pub mod sandbox;
+#[cfg(feature = "sandbox")]
+pub use vaultwire_sandbox as sandbox;
 pub mod state;
 pub mod task;

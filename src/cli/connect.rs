@@ -16,12 +16,12 @@ use crate::error::Error;
 use crate::plan::model::{Cloud, Target};
 use crate::plan::{PlanSource, check_seeing_target, read, target_ahead};
 use crate::providers::Environment;
+#[cfg(feature = "sandbox")]
 use crate::providers::azure::cloud::{SANDBOX_CA_VAR, SANDBOX_ENDPOINT_VAR};
 use crate::providers::backend::{AzureBackend, provider_error};
 use crate::providers::session::AzureSession;
-use crate::sandbox::handle::{Sandbox, SandboxHandle};
-use crate::sandbox::ids;
-use crate::sandbox::options::SandboxOptions;
+#[cfg(feature = "sandbox")]
+use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions, ids};
 use crate::task::joined;
 
 /// The sandbox directory commands share with `vaultwire sandbox serve`; `VAULTWIRE_SANDBOX_DIR`
@@ -36,8 +36,14 @@ pub struct Connected {
     pub backend: Arc<AzureBackend>,
     pub environment: Environment,
     /// Kept alive for the command's lifetime; dropping it stops the server.
-    _sandbox: Option<SandboxHandle>,
+    _sandbox: Option<SandboxKeepAlive>,
 }
+
+#[cfg(feature = "sandbox")]
+type SandboxKeepAlive = SandboxHandle;
+/// Without the emulator no sandbox is ever started.
+#[cfg(not(feature = "sandbox"))]
+type SandboxKeepAlive = std::convert::Infallible;
 
 /// Signs in to `target`, first starting a sandbox in this process when the plan needs one and
 /// none is running.
@@ -49,15 +55,31 @@ async fn connect_by(target: &Target, route: Route) -> Result<Connected, Error> {
     match route {
         Route::Ready(environment) => signed_in(target, environment, None).await,
         Route::StartSandbox { environment, dir } => {
-            let handle = Sandbox::start(SandboxOptions {
-                dir: Some(dir.clone()),
-                ..SandboxOptions::default()
-            })?;
-            let environment =
-                sandbox_environment(environment, handle.endpoint(), &dir.join("ca.pem"));
+            let (environment, handle) = start_sandbox(environment, &dir)?;
             signed_in(target, environment, Some(handle)).await
         }
     }
+}
+
+#[cfg(feature = "sandbox")]
+fn start_sandbox(
+    environment: Environment,
+    dir: &Path,
+) -> Result<(Environment, SandboxHandle), Error> {
+    let handle = Sandbox::start(SandboxOptions {
+        dir: Some(dir.to_owned()),
+        ..SandboxOptions::default()
+    })?;
+    let environment = sandbox_environment(environment, handle.endpoint(), &dir.join("ca.pem"));
+    Ok((environment, handle))
+}
+
+#[cfg(not(feature = "sandbox"))]
+fn start_sandbox(
+    _environment: Environment,
+    _dir: &Path,
+) -> Result<(Environment, SandboxKeepAlive), Error> {
+    Err(Error::SandboxNotBuilt)
 }
 
 /// A checked plan, its state (being read) and the signed-in backend.
@@ -190,6 +212,7 @@ enum Route {
 
 /// A `cloud = "sandbox"` plan uses the sandbox `VAULTWIRE_SANDBOX_ENDPOINT` names, else one
 /// `vaultwire sandbox serve` runs on the sandbox directory, else one started here.
+#[cfg(feature = "sandbox")]
 fn route(target: &Target, environment: Environment) -> Route {
     if target.cloud.value != Cloud::Sandbox || environment.is_set(SANDBOX_ENDPOINT_VAR) {
         return Route::Ready(environment);
@@ -205,10 +228,20 @@ fn route(target: &Target, environment: Environment) -> Route {
     }
 }
 
+/// Without the emulator a `cloud = "sandbox"` plan goes the way that fails, saying why.
+#[cfg(not(feature = "sandbox"))]
+fn route(target: &Target, environment: Environment) -> Route {
+    if target.cloud.value != Cloud::Sandbox {
+        return Route::Ready(environment);
+    }
+    let dir = sandbox_dir(&environment);
+    Route::StartSandbox { environment, dir }
+}
+
 async fn signed_in(
     target: &Target,
     environment: Environment,
-    sandbox: Option<SandboxHandle>,
+    sandbox: Option<SandboxKeepAlive>,
 ) -> Result<Connected, Error> {
     let session = AzureSession::connect(target, &environment)
         .await
@@ -222,6 +255,7 @@ async fn signed_in(
 
 /// The variables `vaultwire sandbox serve` writes to its `env` file, for a sandbox found or
 /// started here. Credentials already in the environment are kept.
+#[cfg(feature = "sandbox")]
 fn sandbox_environment(
     environment: Environment,
     endpoint: &str,

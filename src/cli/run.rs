@@ -1,10 +1,14 @@
 //! Dispatch: from parsed arguments to the command that runs them.
 
-use crate::cli::args::{Cli, Command, SandboxCommand, StateCommand};
+#[cfg(feature = "sandbox")]
+use crate::cli::args::SandboxCommand;
+use crate::cli::args::{Cli, Command, StateCommand};
 use std::path::Path;
 
 use crate::cli::commands::common::release_at_exit;
-use crate::cli::commands::{apply, audit, import, init, plan, sandbox, state, validate};
+#[cfg(feature = "sandbox")]
+use crate::cli::commands::sandbox;
+use crate::cli::commands::{apply, audit, import, init, plan, state, validate};
 use crate::cli::connect::{Prepared, check_and_connect, check_and_connect_source};
 use crate::cli::output::Output;
 use crate::engine::saved::{self, Mode, SavedChangeSet};
@@ -109,10 +113,14 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
             })
         }
         Command::State(StateCommand::Rm(args)) => state::rm_offline(args.state, output),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(SandboxCommand::Serve(args)) => {
             sandbox::serve(sandbox::ServeOptions::from_args(args), output)
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(SandboxCommand::Reset(args)) => sandbox::reset(args, output),
+        #[cfg(not(feature = "sandbox"))]
+        Command::Sandbox(_) => Err(Error::SandboxNotBuilt),
         Command::Init(args) => init::run(&init::InitOptions::from_args(args)?, output),
     }
 }

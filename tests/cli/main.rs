@@ -31,13 +31,10 @@ mod reliability_checks;
 mod reliability_report;
 mod reliability_support;
 mod repo_support;
-mod sandbox_arm_clusters;
-mod sandbox_arm_rbac;
-mod sandbox_arm_vaults;
-mod sandbox_entra;
-mod sandbox_faults;
-mod sandbox_keyvault;
 mod sandbox_serve;
+// The sandbox crate's test helpers, shared rather than copied.
+#[path = "../../crates/vaultwire-sandbox/tests/api/support.rs"]
+#[allow(dead_code)] // each test binary uses its own part of the helpers
 mod sandbox_support;
 mod saved_plans;
 mod served;

@@ -5,8 +5,8 @@ pub mod audit;
 pub mod common;
 pub mod import;
 pub mod init;
-pub mod not_built;
 pub mod plan;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod state;
 pub mod validate;

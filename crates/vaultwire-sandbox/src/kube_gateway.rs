@@ -1,0 +1,62 @@
+//! `/k8s/clusters/{cluster}/…`: checks the bearer token (audience: the AKS server application)
+//! and hands the rest of the request to that cluster's [`KubeCluster`]. Kubernetes semantics
+//! live entirely in `kube/`.
+
+use http::StatusCode;
+
+use crate::auth::{Audience, authenticate};
+use crate::context::Ctx;
+use crate::exchange::{Req, Resp};
+use crate::kube::{KubeCluster, KubeRequest, KubeResponse};
+use crate::world::World;
+
+pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
+    if authenticate(ctx, req, Audience::Aks).is_err() {
+        return from_kube(KubeCluster::unauthorized());
+    }
+    // `/k8s/clusters/{name}{rest}`: split on the raw path so `rest` keeps its encoding.
+    let mut parts = req.path.splitn(5, '/').skip(3);
+    let name = parts.next().unwrap_or_default();
+    let rest = parts
+        .next()
+        .map_or_else(|| "/".to_owned(), |rest| format!("/{rest}"));
+    let name = percent_encoding::percent_decode_str(name)
+        .decode_utf8_lossy()
+        .to_ascii_lowercase();
+    let Some(cluster) = world.kube.get_mut(&name) else {
+        return not_found(&name);
+    };
+    let request = KubeRequest {
+        method: &req.method,
+        path: &rest,
+        query: &req.query,
+        headers: &req.headers,
+        body: &req.body,
+    };
+    from_kube(cluster.handle(&request, ctx.now))
+}
+
+fn from_kube(response: KubeResponse) -> Resp {
+    Resp {
+        status: response.status,
+        headers: response
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        body: response.body,
+    }
+}
+
+fn not_found(name: &str) -> Resp {
+    let body = serde_json::json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("the sandbox has no cluster named \"{name}\""),
+        "reason": "NotFound",
+        "code": 404,
+    });
+    Resp::json(StatusCode::NOT_FOUND, &body)
+}

@@ -1,0 +1,12 @@
+//! The sandbox's HTTP APIs as a client sees them: each service's requests and answers checked
+//! against the published examples, Entra's token flows, and injected faults. One binary, one
+//! module per service.
+
+mod support;
+
+mod arm_clusters;
+mod arm_rbac;
+mod arm_vaults;
+mod entra;
+mod faults;
+mod keyvault;
