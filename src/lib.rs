@@ -8,8 +8,6 @@ pub mod audit;
 pub mod cli;
 pub mod diff;
 pub mod engine;
-pub mod error;
-pub mod exit_code;
 pub mod files;
 pub mod graph;
 pub mod plan;
@@ -19,3 +17,6 @@ pub mod resources;
 pub use vaultwire_sandbox as sandbox;
 pub mod state;
 pub mod task;
+
+#[cfg(test)]
+mod layers_tests;

@@ -62,7 +62,6 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::audit::gather::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
-use crate::plan::PlanSource;
 use crate::plan::model::Plan;
 use crate::providers::azure::aks::{AddonIdentity, LiveAddon};
 use crate::providers::azure::keyvault::LiveVault;
@@ -77,26 +76,7 @@ pub const ADDON_CLIENT_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 pub const ADDON_OBJECT_ID: &str = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";
 pub const SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
 
-/// A plan from TOML text, checked.
-pub fn plan_from(name: &str, text: &str) -> (Plan, PlanSource) {
-    let source = PlanSource {
-        name: name.to_owned(),
-        text: text.to_owned(),
-    };
-    let checked = crate::plan::check(&source);
-    let plan = checked
-        .plan
-        .unwrap_or_else(|| panic!("{name} is valid: {:?}", checked.diagnostics));
-    (plan, source)
-}
-
-/// The text of `plans/example.toml`, as shipped.
-pub const EXAMPLE_PLAN: &str = include_str!("../../plans/example.toml");
-
-/// `plans/example.toml`, checked.
-pub fn example_plan() -> (Plan, PlanSource) {
-    plan_from("plans/example.toml", EXAMPLE_PLAN)
-}
+pub use crate::plan::testing::{EXAMPLE_PLAN, example_plan, plan_from};
 
 pub fn vault_id(name: &str) -> String {
     format!(

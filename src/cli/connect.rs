@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan, state_path_of};
+use crate::cli::error::Error;
 use crate::cli::output::Output;
-use crate::error::Error;
 use crate::plan::model::{Cloud, Target};
 use crate::plan::{PlanSource, check_seeing_target, read, target_ahead};
 use crate::providers::Environment;
 #[cfg(feature = "sandbox")]
 use crate::providers::azure::cloud::{SANDBOX_CA_VAR, SANDBOX_ENDPOINT_VAR};
-use crate::providers::backend::{AzureBackend, provider_error};
+use crate::providers::azure_backend::{AzureBackend, provider_error};
 use crate::providers::session::AzureSession;
 #[cfg(feature = "sandbox")]
 use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions, ids};

@@ -3,6 +3,8 @@
 pub mod args;
 pub mod commands;
 pub mod connect;
+pub mod error;
+pub mod exit_code;
 pub mod output;
 pub mod progress;
 pub mod run;

@@ -10,9 +10,10 @@ use crate::cli::commands::common::release_at_exit;
 use crate::cli::commands::sandbox;
 use crate::cli::commands::{apply, audit, import, init, plan, state, validate};
 use crate::cli::connect::{Prepared, check_and_connect, check_and_connect_source};
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
-use crate::engine::saved::{self, Mode, SavedChangeSet};
-use crate::error::{Error, Outcome};
+use crate::engine::plan::Mode;
+use crate::engine::saved::{self, SavedChangeSet};
 use crate::files;
 use crate::plan::PlanSource;
 
@@ -30,8 +31,8 @@ where
         // Printing to a closed pipe is no reason to change the exit code.
         let _ = error.print();
         match error.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => crate::exit_code::SUCCESS,
-            _ => crate::exit_code::ERROR,
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => crate::cli::exit_code::SUCCESS,
+            _ => crate::cli::exit_code::ERROR,
         }
     })
 }

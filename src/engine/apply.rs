@@ -22,9 +22,9 @@ use crate::engine::observe::cluster_of;
 use crate::engine::plan::Planned;
 use crate::engine::schedule::{Lane, lanes, walk_graph, weight};
 use crate::engine::state_writer::StateWriter;
-use crate::engine::walker::{NodeOutcome, Schedule, StopFlag, walk_scheduled};
-use crate::graph;
+use crate::graph::walker::{NodeOutcome, Schedule, StopFlag, walk_scheduled};
 use crate::plan::address::{Address, ResourceKind};
+use crate::plan::dependencies;
 use crate::plan::model::Plan;
 use crate::resources::{Context, Derived};
 use crate::state::StateError;
@@ -221,7 +221,7 @@ pub async fn apply_showing<B: Backend>(
                 .collect(),
         );
         let dependencies = {
-            let plan_graph = graph::build(&plan);
+            let plan_graph = dependencies::build(&plan);
             dag.nodes()
                 .map(|address| {
                     let dependencies = plan_graph.dependencies_of(address).cloned().collect();

@@ -1,7 +1,7 @@
 //! The engine's view of the outside world: what it asks to read, what comes back, and the
 //! writes it asks for — all in terms of addresses and attribute maps.
 //!
-//! `providers::backend` implements this with the real Azure and Kubernetes clients (and so
+//! `providers::azure_backend` implements this with the real Azure and Kubernetes clients (and so
 //! against the sandbox too); engine tests use an in-memory fake. Reads are batched by scope
 //! (one vault, one cluster, one role-assignment list per vault, one SecretProviderClass list
 //! per cluster) so a no-op plan makes at most one request per resource, fewer where a list
@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::plan::address::Address;
 use crate::plan::model::OnDestroy;
 use crate::resources::AddonIdentity;
-use crate::state::model::{Attributes, ResourceState};
+use crate::state::model::{AttributeText, Attributes, ResourceState};
 
 /// A vault by resource group and name, lowercase (ARM names are case-insensitive).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,6 +30,19 @@ impl VaultKey {
             resource_group: resource_group.to_ascii_lowercase(),
             name: name.to_ascii_lowercase(),
         }
+    }
+
+    /// The vault of a vault resource ID (`…/resourceGroups/RG/…/vaults/NAME`).
+    pub fn from_id(id: &str) -> Option<Self> {
+        let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+        let position = |segment: &str| {
+            parts
+                .iter()
+                .position(|part| part.eq_ignore_ascii_case(segment))
+        };
+        let resource_group = parts.get(position("resourceGroups")? + 1)?;
+        let name = parts.get(position("vaults")? + 1)?;
+        Some(Self::new(resource_group, name))
     }
 }
 
@@ -55,6 +68,22 @@ pub struct ClusterRef {
     pub key: ClusterKey,
     /// A kubeconfig context to use instead of the cluster's ARM credentials.
     pub kube_context: Option<String>,
+}
+
+impl ClusterRef {
+    /// The cluster an add-on or SecretProviderClass lives in, from its attributes and settings.
+    pub fn of(attributes: &Attributes, settings: &Attributes) -> Self {
+        Self {
+            key: ClusterKey::new(
+                attributes.text("resource_group"),
+                attributes.text("cluster"),
+            ),
+            kube_context: settings
+                .get("kube_context")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
+    }
 }
 
 /// Everything one refresh reads. Built from the plan's desired attributes and the state.

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod backend;
 pub mod events;
+pub mod import;
 pub mod node;
 pub mod observe;
 pub mod plan;
@@ -12,10 +13,9 @@ pub mod saved;
 pub mod schedule;
 pub mod state_writer;
 pub mod verify;
-pub mod walker;
 
 #[cfg(test)]
-pub mod fake;
+pub mod testing;
 
 #[cfg(test)]
 mod tests;

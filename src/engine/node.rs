@@ -13,10 +13,9 @@ use crate::diff::action::Action;
 use crate::diff::change::ResourceChange;
 use crate::engine::backend::{Backend, BackendError, ClusterRef, Delete, Settings, Write};
 use crate::engine::events::{Event, Reporter};
-use crate::engine::observe::cluster_ref;
 use crate::engine::refresh::addon_identity;
 use crate::engine::state_writer::{StateWriter, Ticket};
-use crate::engine::walker::LaneSlot;
+use crate::graph::walker::LaneSlot;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::{OnDestroy, Plan};
 use crate::resources::{self, Context, Derived};
@@ -438,7 +437,7 @@ fn cluster_for(
     settings: &Attributes,
 ) -> Option<ClusterRef> {
     matches!(address.kind, ResourceKind::Addon | ResourceKind::Spc)
-        .then(|| cluster_ref(attributes, settings))
+        .then(|| ClusterRef::of(attributes, settings))
 }
 
 /// Every value the plan knew must be what apply is about to write.

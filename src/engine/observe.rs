@@ -11,7 +11,7 @@ use crate::engine::backend::{
 };
 use crate::plan::address::{Address, ResourceKind};
 use crate::resources::Context;
-use crate::state::model::Attributes;
+use crate::state::model::{AttributeText, Attributes};
 
 /// What refresh found for one address.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -21,51 +21,17 @@ pub struct Observed {
     pub soft_deleted: bool,
 }
 
-fn text<'a>(attributes: &'a Attributes, key: &str) -> &'a str {
-    attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// The vault a vault address or an access-policy grant refers to.
 fn vault_key(address: &Address, attributes: &Attributes) -> Option<VaultKey> {
     match address.kind {
         ResourceKind::Vault => Some(VaultKey::new(
-            text(attributes, "resource_group"),
-            text(attributes, "name"),
+            attributes.text("resource_group"),
+            attributes.text("name"),
         )),
-        ResourceKind::Grant if text(attributes, "mode") == "access-policy" => {
-            parse_vault_id(text(attributes, "vault_id"))
+        ResourceKind::Grant if attributes.text("mode") == "access-policy" => {
+            VaultKey::from_id(attributes.text("vault_id"))
         }
         _ => None,
-    }
-}
-
-/// `(resource group, name)` of a vault resource ID.
-pub fn parse_vault_id(id: &str) -> Option<VaultKey> {
-    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
-    let position = |segment: &str| {
-        parts
-            .iter()
-            .position(|part| part.eq_ignore_ascii_case(segment))
-    };
-    let resource_group = parts.get(position("resourceGroups")? + 1)?;
-    let name = parts.get(position("vaults")? + 1)?;
-    Some(VaultKey::new(resource_group, name))
-}
-
-/// The cluster an add-on or SecretProviderClass lives in.
-pub fn cluster_ref(attributes: &Attributes, settings: &Attributes) -> ClusterRef {
-    ClusterRef {
-        key: ClusterKey::new(
-            text(attributes, "resource_group"),
-            text(attributes, "cluster"),
-        ),
-        kube_context: settings
-            .get("kube_context")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
     }
 }
 
@@ -84,7 +50,7 @@ pub fn cluster_of(
                 .as_ref()
                 .map(|context| context.value.clone()),
         }),
-        None => recorded.map(|record| cluster_ref(&record.attributes, &record.settings)),
+        None => recorded.map(|record| ClusterRef::of(&record.attributes, &record.settings)),
     }
 }
 
@@ -107,9 +73,10 @@ pub fn add_reads(
             }
         }
         ResourceKind::Addon => {
-            plan.clusters.insert(cluster_ref(attributes, settings).key);
+            plan.clusters
+                .insert(ClusterRef::of(attributes, settings).key);
         }
-        ResourceKind::Grant => match text(attributes, "mode") {
+        ResourceKind::Grant => match attributes.text("mode") {
             "access-policy" => {
                 if let Some(key) = vault_key(address, attributes) {
                     plan.vaults.entry(key).or_insert(None);
@@ -117,11 +84,12 @@ pub fn add_reads(
             }
             _ => {
                 plan.role_assignment_scopes
-                    .insert(text(attributes, "scope").to_ascii_lowercase());
+                    .insert(attributes.text("scope").to_ascii_lowercase());
             }
         },
         ResourceKind::Spc => {
-            plan.spc_clusters.insert(cluster_ref(attributes, settings));
+            plan.spc_clusters
+                .insert(ClusterRef::of(attributes, settings));
         }
     }
 }
@@ -140,7 +108,7 @@ pub fn observe(
     match address.kind {
         ResourceKind::Vault => observe_vault(address, attributes, world),
         ResourceKind::Addon => observe_addon(attributes, settings, world),
-        ResourceKind::Grant => match text(attributes, "mode") {
+        ResourceKind::Grant => match attributes.text("mode") {
             "access-policy" => observe_access_policy(address, attributes, world),
             _ => observe_role_assignment(attributes, world),
         },
@@ -176,7 +144,7 @@ fn observe_vault(address: &Address, attributes: &Attributes, world: &LiveWorld) 
 }
 
 fn observe_addon(attributes: &Attributes, settings: &Attributes, world: &LiveWorld) -> Observed {
-    let key = cluster_ref(attributes, settings).key;
+    let key = ClusterRef::of(attributes, settings).key;
     let Some(addon) = world.addons.get(&key) else {
         return Observed::default();
     };
@@ -206,9 +174,9 @@ fn role_guid(id: &str) -> String {
 }
 
 fn observe_role_assignment(attributes: &Attributes, world: &LiveWorld) -> Observed {
-    let scope = text(attributes, "scope").to_ascii_lowercase();
-    let principal = text(attributes, "principal_id");
-    let role = role_guid(text(attributes, "role_definition_id"));
+    let scope = attributes.text("scope").to_ascii_lowercase();
+    let principal = attributes.text("principal_id");
+    let role = role_guid(attributes.text("role_definition_id"));
     let found = world.role_assignments.get(&scope).and_then(|assignments| {
         assignments.iter().find(|assignment| {
             assignment.scope.eq_ignore_ascii_case(&scope)
@@ -220,11 +188,11 @@ fn observe_role_assignment(attributes: &Attributes, world: &LiveWorld) -> Observ
         id: assignment.id.clone(),
         attributes: [
             ("mode", json!("role-assignment")),
-            ("scope", json!(text(attributes, "scope"))),
+            ("scope", json!(attributes.text("scope"))),
             // Keep the desired spelling when the GUIDs agree, so case never shows as a diff.
             (
                 "role_definition_id",
-                json!(text(attributes, "role_definition_id")),
+                json!(attributes.text("role_definition_id")),
             ),
             (
                 "principal_id",
@@ -252,7 +220,7 @@ fn observe_access_policy(
     let Some(key) = vault_key(address, attributes) else {
         return Observed::default();
     };
-    let object_id = text(attributes, "object_id");
+    let object_id = attributes.text("object_id");
     let live = match world.vaults.get(&key) {
         Some(VaultObservation::Found {
             id,
@@ -268,7 +236,7 @@ fn observe_access_policy(
                 ),
                 attributes: [
                     ("mode", json!("access-policy")),
-                    ("vault_id", json!(text(attributes, "vault_id"))),
+                    ("vault_id", json!(attributes.text("vault_id"))),
                     ("tenant_id", json!(entry.tenant_id.to_ascii_lowercase())),
                     ("object_id", json!(entry.object_id.to_ascii_lowercase())),
                     ("permissions", entry.permissions.clone()),
@@ -299,9 +267,9 @@ fn observe_spc(
     world: &mut LiveWorld,
     context: &Context,
 ) -> Observed {
-    let cluster = cluster_ref(attributes, settings);
-    let namespace = text(attributes, "namespace");
-    let name = text(attributes, "name");
+    let cluster = ClusterRef::of(attributes, settings);
+    let namespace = attributes.text("namespace");
+    let name = attributes.text("name");
     let live = world.spcs.get_mut(&cluster.key).and_then(|spcs| {
         // Sorted by namespace and name (`LiveWorld::spcs`): thousands of lookups in a list of
         // thousands stay cheap.
@@ -312,14 +280,14 @@ fn observe_spc(
         .and_then(|index| spcs.get_mut(index))
         .map(|spc| {
             let cluster_id = context.cluster_id(
-                text(attributes, "resource_group"),
-                text(attributes, "cluster"),
+                attributes.text("resource_group"),
+                attributes.text("cluster"),
             );
             Live {
                 id: format!("{cluster_id}/namespaces/{namespace}/secretproviderclasses/{name}"),
                 attributes: [
-                    ("cluster", json!(text(attributes, "cluster"))),
-                    ("resource_group", json!(text(attributes, "resource_group"))),
+                    ("cluster", json!(attributes.text("cluster"))),
+                    ("resource_group", json!(attributes.text("resource_group"))),
                     ("namespace", json!(namespace)),
                     ("name", json!(name)),
                     ("manifest", std::mem::take(&mut spc.manifest)),
@@ -346,12 +314,12 @@ mod tests {
     #[test]
     fn parses_vault_ids_case_insensitively() {
         assert_eq!(
-            parse_vault_id(
+            VaultKey::from_id(
                 "/subscriptions/s/resourcegroups/RG-Demo/providers/Microsoft.KeyVault/vaults/KV"
             ),
             Some(VaultKey::new("rg-demo", "kv"))
         );
-        assert_eq!(parse_vault_id("/subscriptions/s"), None);
+        assert_eq!(VaultKey::from_id("/subscriptions/s"), None);
     }
 
     #[test]

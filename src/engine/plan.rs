@@ -12,13 +12,23 @@ use crate::diff::compute::{
 use crate::engine::backend::{Backend, BackendError};
 use crate::engine::observe::Observed;
 use crate::engine::refresh::{Batch, Refresh, enabled_identity};
-use crate::engine::saved::Mode;
-use crate::graph::{self, Dag};
+use crate::graph::Dag;
 use crate::plan::address::{Address, ResourceKind};
+use crate::plan::dependencies;
 use crate::plan::model::Plan;
 use crate::resources::{self, AddonIdentity, Context, Derived};
 use crate::state::model::{Attributes, ResourceState, StateFile};
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+/// Which kind of run run a plan is for; a saved change set records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Normal,
+    Destroy,
+    RefreshOnly,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOptions {
@@ -94,13 +104,13 @@ pub fn select(
     if targets.is_empty() {
         // Only the graph's nodes: its edges are needed to close over targets, and the diff
         // builds it anyway (off the refresh's path, while reads are on the network).
-        let mut all: BTreeSet<Address> = graph::addresses(plan).collect();
+        let mut all: BTreeSet<Address> = dependencies::addresses(plan).collect();
         if let Some(state) = state {
             all.extend(state.resources.keys().cloned());
         }
         return Ok(all);
     }
-    let dag = graph::build(plan);
+    let dag = dependencies::build(plan);
     let in_state = |address: &Address| state.is_some_and(|s| s.resources.contains_key(address));
     let mut selected = BTreeSet::new();
     for target in targets {
@@ -230,7 +240,7 @@ impl Groundwork {
                 .collect(),
         };
         Self {
-            dag: graph::build(plan),
+            dag: dependencies::build(plan),
             derived,
             desired,
         }
@@ -546,7 +556,7 @@ fn drift_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::testing::example_plan;
+    use crate::plan::testing::example_plan;
 
     fn record(
         attributes: Attributes,

@@ -9,8 +9,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::backend::{ClusterKey, Found, Live, LiveWorld, ReadPlan};
-use crate::engine::observe::{Observed, add_reads, cluster_ref, observe, taken};
+use crate::engine::backend::{ClusterKey, ClusterRef, Found, Live, LiveWorld, ReadPlan};
+use crate::engine::observe::{Observed, add_reads, observe, taken};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::Plan;
 use crate::resources::{self, AddonIdentity, Context, Derived};
@@ -86,7 +86,7 @@ impl Refresh {
             match (address.kind, located) {
                 (ResourceKind::Addon, _) => addons.push(address.clone()),
                 (ResourceKind::Spc, Some((attributes, settings))) => listed
-                    .entry(cluster_ref(&attributes, &settings).key)
+                    .entry(ClusterRef::of(&attributes, &settings).key)
                     .or_default()
                     .push(address.clone()),
                 _ => others.push(address.clone()),
@@ -249,8 +249,8 @@ pub fn enabled_identity(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::testing::example_plan;
     use crate::engine::backend::VaultObservation;
+    use crate::plan::testing::example_plan;
 
     fn addresses(batch: &Batch) -> Vec<String> {
         batch

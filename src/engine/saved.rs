@@ -18,7 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::diff::change::ChangeSet;
-use crate::engine::plan::Planned;
+use crate::engine::plan::{Mode, Planned};
 use crate::files::{self, OutputKind};
 use crate::plan::address::Address;
 use crate::resources::AddonIdentity;
@@ -36,15 +36,6 @@ pub const CHANGE_SET: OutputKind = OutputKind {
     name: "saved change set",
     recognises: is_change_set,
 };
-
-/// Which kind of run the change set was planned for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    Normal,
-    Destroy,
-    RefreshOnly,
-}
 
 /// The state as it was when the change set was planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,9 @@ use crate::diff::change::ResourceChange;
 use crate::engine::backend::ClusterKey;
 use crate::engine::observe::cluster_of;
 use crate::engine::plan::Planned;
-use crate::graph::{self, Dag};
+use crate::graph::Dag;
 use crate::plan::address::{Address, ResourceKind};
+use crate::plan::dependencies;
 use crate::plan::model::{Authorization, Plan};
 use crate::state::model::ResourceState;
 
@@ -20,7 +21,7 @@ pub fn walk_graph(
     planned: &Planned,
     state: &BTreeMap<Address, ResourceState>,
 ) -> Dag<Address> {
-    let plan_graph = graph::build(plan);
+    let plan_graph = dependencies::build(plan);
     let mut dag = Dag::new();
     let deleting: BTreeSet<&Address> = planned
         .change_set
@@ -184,7 +185,7 @@ objects = [ { name = "x", type = "secret" } ]
         })
         .plan
         .expect("a valid plan");
-        let lanes = lanes(&plan, &BTreeMap::new(), &graph::build(&plan));
+        let lanes = lanes(&plan, &BTreeMap::new(), &dependencies::build(&plan));
         let cluster = |name| Lane::Kubernetes(ClusterKey::new("rg-demo", name));
         let expected = BTreeMap::from([
             (Address::vault("kv"), Lane::KeyVault),

@@ -10,12 +10,12 @@ use crate::engine::apply::{
     ApplyError, ApplyOptions, ApplyReport, apply, clusters, write_state_locked,
 };
 use crate::engine::events::Silent;
-use crate::engine::fake::FakeBackend;
 use crate::engine::node::ChangeError;
+use crate::engine::plan::Mode;
 use crate::engine::plan::{PlanOptions, Planned, plan};
-use crate::engine::saved::Mode;
 use crate::engine::state_writer::StateWriter;
-use crate::engine::walker::StopFlag;
+use crate::engine::testing::fake::FakeBackend;
+use crate::graph::walker::StopFlag;
 use crate::plan::address::Address;
 use crate::plan::model::Plan;
 use crate::plan::{PlanSource, check};
@@ -86,7 +86,7 @@ impl Run {
     }
 
     /// The live world, to change as someone outside vaultwire would.
-    fn world(&self) -> std::sync::MutexGuard<'_, crate::engine::fake::FakeWorld> {
+    fn world(&self) -> std::sync::MutexGuard<'_, crate::engine::testing::fake::FakeWorld> {
         self.backend.world.lock().unwrap()
     }
 

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diff::compute::differing_properties;
 use crate::engine::backend::Backend;
+use crate::engine::plan::Mode;
 use crate::engine::plan::{PlanError, PlanOptions, plan};
-use crate::engine::saved::Mode;
 use crate::plan::address::Address;
 use crate::plan::model::Plan;
 use crate::resources;

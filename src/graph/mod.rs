@@ -1,7 +1,7 @@
-//! The dependency graph: a generic DAG and how a plan becomes one. Pure: no I/O.
+//! A generic dependency graph and its concurrent walker. Knows nothing of plans: a plan's
+//! graph is built by `plan::dependencies`, and the engine walks it.
 
-pub mod build;
 pub mod dag;
+pub mod walker;
 
-pub use build::{addresses, build, grant_lets_spc_read};
 pub use dag::{Cycle, Dag};

@@ -3,9 +3,8 @@
 //! [`check`] is pure: it decodes the text, runs every check across resources, and returns the
 //! plan only when there is no error. Only [`read`] touches the file system.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::Error;
 use crate::files;
 use crate::plan::decode::decode;
 use crate::plan::diagnostic::Diagnostic;
@@ -39,9 +38,18 @@ impl Checked {
     }
 }
 
+/// A plan file that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read `{}`", path.display())]
+pub struct ReadError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Reads the plan file at `path`: a regular file of at most [`files::PLAN_LIMIT`] bytes.
-pub fn read(path: &Path) -> Result<PlanSource, Error> {
-    let text = files::read_text(path, files::PLAN_LIMIT).map_err(|source| Error::Read {
+pub fn read(path: &Path) -> Result<PlanSource, ReadError> {
+    let text = files::read_text(path, files::PLAN_LIMIT).map_err(|source| ReadError {
         path: path.to_owned(),
         source,
     })?;

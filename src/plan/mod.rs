@@ -3,15 +3,18 @@
 
 pub mod address;
 pub mod decode;
+pub mod dependencies;
 pub mod diagnostic;
 pub mod duration;
 pub mod load;
 pub mod model;
 pub mod names;
 pub mod suggest;
+#[cfg(test)]
+pub mod testing;
 pub mod validate;
 
 pub use address::{Address, ResourceKind};
 pub use diagnostic::{Diagnostic, Severity};
-pub use load::{Checked, PlanSource, check, check_seeing_target, read, target_ahead};
+pub use load::{Checked, PlanSource, ReadError, check, check_seeing_target, read, target_ahead};
 pub use model::Plan;

@@ -6,7 +6,7 @@
 //! engine's diff — and never print; they return typed values and typed errors.
 
 pub mod azure;
-pub mod backend;
+pub mod azure_backend;
 pub mod environment;
 pub mod error;
 pub mod kube;

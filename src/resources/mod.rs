@@ -6,6 +6,7 @@ pub mod addon;
 pub mod context;
 pub mod grant;
 pub mod spc;
+pub mod spc_document;
 pub mod vault;
 
 pub use context::{AddonIdentity, Context, Derived};

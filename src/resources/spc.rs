@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use crate::diff::change::UNKNOWN;
 use crate::diff::compute::{Schema, equal};
 use crate::plan::model::{Cloud, Plan, Spc, SpcIdentity};
-use crate::providers::kube::{SpcIdentityRef, SpcSpec};
 use crate::resources::context::{Context, Derived};
+use crate::resources::spc_document::{SpcIdentityRef, SpcSpec};
 use crate::state::model::Attributes;
 
 pub const SCHEMA: Schema = Schema {
@@ -68,7 +68,7 @@ pub fn desired(plan: &Plan, spc: &Spc, context: &Context, derived: &Derived) -> 
 }
 
 /// The whole SecretProviderClass object vaultwire applies, rendered by
-/// [`SpcSpec`](crate::providers::kube::SpcSpec) (pure; shared with the Kubernetes client).
+/// [`SpcSpec`](crate::resources::spc_document::SpcSpec) (pure; shared with the Kubernetes client).
 pub fn manifest(spc: &Spc, vault_name: &str, context: &Context, derived: &Derived) -> Value {
     let identity = match &spc.identity.value {
         SpcIdentity::Addon(addon) => SpcIdentityRef::AddonIdentity {

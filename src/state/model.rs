@@ -22,6 +22,20 @@ pub const MAX_SERIAL: u64 = i64::MAX as u64;
 /// Managed properties of one resource: property name → JSON value, sorted.
 pub type Attributes = BTreeMap<String, serde_json::Value>;
 
+/// Reading an attribute map as the engine and the backends do.
+pub trait AttributeText {
+    /// The string attribute `key`; empty when it is missing or not a string.
+    fn text(&self, key: &str) -> &str;
+}
+
+impl AttributeText for Attributes {
+    fn text(&self, key: &str) -> &str {
+        self.get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateFile {

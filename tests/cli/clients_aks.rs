@@ -207,7 +207,8 @@ async fn disabling_is_refused_while_a_secret_provider_class_exists_and_the_error
         .unwrap();
     let connection = clients.cluster().await;
     let spcs = SpcClient::new(connection.client().await.unwrap());
-    spcs.apply(&payments_db_spc(&identity.client_id))
+    let spec = payments_db_spc(&identity.client_id);
+    spcs.apply_manifest(&spec.namespace, &spec.name, &spec.manifest())
         .await
         .unwrap();
     let known: Vec<String> = spcs

@@ -314,7 +314,9 @@ async fn kubernetes_server_errors_and_dropped_connections_are_retried() {
     let spcs = SpcClient::new(client.clone());
     let spec = payments_db_spc("aaaaaaaa-0000-0000-0000-000000000001");
     for _ in 0..3 {
-        spcs.apply(&spec).await.unwrap();
+        spcs.apply_manifest(&spec.namespace, &spec.name, &spec.manifest())
+            .await
+            .unwrap();
         assert!(spcs.get("payments", "payments-db").await.unwrap().is_some());
         assert!(spcs.list_all().await.unwrap().is_some());
     }

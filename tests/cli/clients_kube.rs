@@ -247,7 +247,10 @@ async fn secret_provider_classes_are_served_with_the_addon_and_applied_read_list
     assert_eq!(spcs.list_all().await.unwrap(), Some(Vec::new()));
 
     let spec = payments_db_spc(&identity.client_id);
-    let applied = spcs.apply(&spec).await.unwrap();
+    let applied = spcs
+        .apply_manifest(&spec.namespace, &spec.name, &spec.manifest())
+        .await
+        .unwrap();
     assert_eq!(
         applied.manifest,
         spec.manifest(),

@@ -23,9 +23,10 @@ use vaultwire::providers::azure::arm::{LroSettings, RetrySettings};
 use vaultwire::providers::azure::keyvault::{VaultId, VaultSpec};
 use vaultwire::providers::azure::rbac::{RbacClient, RbacOptions};
 use vaultwire::providers::azure::{ArmClientOptions, AzureCloud, sign_in};
-use vaultwire::providers::kube::{ClusterConnection, SpcIdentityRef, SpcSpec};
+use vaultwire::providers::kube::ClusterConnection;
 use vaultwire::providers::timer::{Sleep, Timer, TokioTimer};
 use vaultwire::providers::{AzureSession, Environment};
+use vaultwire::resources::spc_document::{SpcIdentityRef, SpcSpec};
 use vaultwire::sandbox::{JournalEntry, SandboxOptions, ids};
 
 use crate::sandbox_support::{self, Env};

@@ -1,9 +1,9 @@
 //! `apply` as the command runs it, over a fake backend.
 
 use super::*;
-use crate::audit::testing::example_plan;
 use crate::engine::apply::ApplyError;
-use crate::engine::fake::FakeBackend;
+use crate::engine::testing::fake::FakeBackend;
+use crate::plan::testing::example_plan;
 use crate::state::store::to_text;
 
 /// The example plan as if read from `plans/example.toml` under `dir`.

@@ -13,8 +13,8 @@ use crate::audit::{AuditSource, AzureAuditSource, evaluate, gather};
 use crate::cli::args::{AuditArgs, AuditFormat};
 use crate::cli::commands::common::LoadedPlan;
 use crate::cli::connect::{Prepared, check_and_connect};
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
-use crate::error::{Error, Outcome};
 use crate::files;
 
 /// Validated settings of `audit`.

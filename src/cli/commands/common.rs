@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::error::Error;
 use crate::cli::output::Output;
-use crate::error::Error;
 use crate::files;
 use crate::plan::diagnostic::{Diagnostic, RenderStyle, render, summary};
 use crate::plan::model::{Plan, Target};

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::args::InitArgs;
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
-use crate::error::{Error, Outcome};
 
 /// One file `init` writes: where, relative to the repository, and its template.
 struct Template {

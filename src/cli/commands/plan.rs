@@ -7,14 +7,15 @@ use crate::cli::args::{PlanArgs, PlanFormat};
 use std::sync::Arc;
 
 use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::diff::render::{human, json, markdown};
 use crate::engine::apply::{clusters, write_state_locked};
 use crate::engine::backend::Backend;
+use crate::engine::plan::Mode;
 use crate::engine::plan::{PlanOptions, Planned, plan};
-use crate::engine::saved::{self, Mode, SavedChangeSet, StateMarker};
+use crate::engine::saved::{self, SavedChangeSet, StateMarker};
 use crate::engine::state_writer::StateWriter;
-use crate::error::{Error, Outcome};
 use crate::plan::address::Address;
 use crate::state::model::StateFile;
 use crate::state::store::Stamp;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::args::{FaultArgs, SandboxDirArgs, SandboxServeArgs};
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
-use crate::error::{Error, Outcome};
 use crate::sandbox::files::{self, ServerInfo};
 use crate::sandbox::persist::{Store, check_directory};
 use crate::sandbox::{Faults, Sandbox, SandboxError, SandboxOptions};

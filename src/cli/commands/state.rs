@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use crate::cli::args::{StateAddressArgs, StateListArgs};
 use crate::cli::commands::common::{LoadedPlan, StateRead, load_plan, lock_holder};
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::engine::apply::{clusters_of, write_state_locked};
 use crate::engine::backend::Backend;
 use crate::engine::state_writer::StateWriter;
-use crate::error::{Error, Outcome};
 use crate::plan::address::Address;
 use crate::state::model::{ResourceState, StateFile};
 use crate::state::store::{self, Stamp};

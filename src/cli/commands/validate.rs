@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use crate::cli::args::ValidateArgs;
 use crate::cli::commands::common::print_diagnostics;
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
-use crate::error::{Error, Outcome};
 use crate::plan::diagnostic::summary;
 
 /// Validated settings of `validate`.

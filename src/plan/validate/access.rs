@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::graph::grant_lets_spc_read;
 use crate::plan::address::{Address, ResourceKind};
+use crate::plan::dependencies::grant_lets_spc_read;
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Authorization, Grant, OnDestroy, Plan, Spanned, SpcIdentity, Vault};
 use crate::plan::suggest::shown;

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::graph::{self, Dag};
+use crate::graph::Dag;
 use crate::plan::address::Address;
+use crate::plan::dependencies;
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Plan, Span};
 
@@ -18,7 +19,7 @@ pub(super) fn cycles(plan: &Plan, out: &mut Vec<Diagnostic>) {
                 .or_insert_with(|| dependency.span.clone());
         }
     }
-    let mut dag = graph::build(plan);
+    let mut dag = dependencies::build(plan);
     // Each round reports one cycle and drops the entry that closed it, so independent cycles
     // are all reported; there can be no more rounds than `depends_on` entries.
     for _ in 0..=explicit.len() {

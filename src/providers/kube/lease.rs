@@ -23,9 +23,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use uuid::Uuid;
 
+use super::KubeError;
 use super::retry::with_retries;
-use super::{KubeError, MANAGED_BY};
 use crate::providers::Environment;
+use crate::resources::spc_document::MANAGED_BY;
 
 pub const LOCK_NAMESPACE: &str = "kube-system";
 pub const LOCK_NAME: &str = "vaultwire-lock";

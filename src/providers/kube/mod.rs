@@ -7,7 +7,6 @@ mod http;
 mod lease;
 mod proxy;
 mod retry;
-mod spc;
 mod spc_client;
 
 pub use connect::{ClusterAccess, ClusterConnection, load_kubeconfig};
@@ -15,7 +14,4 @@ pub use error::KubeError;
 pub use http::KubeTransports;
 pub use lease::{LeaseLock, LockDecision, LockError, LockHolder, decide};
 pub use retry::{Backoff, DEFAULT_BACKOFF, retry, with_retries};
-pub use spc::{
-    FIELD_MANAGER, MANAGED_BY, SpcIdentityRef, SpcSpec, render_objects, spc_api_resource,
-};
-pub use spc_client::{LiveSpc, SpcClient};
+pub use spc_client::{FIELD_MANAGER, LiveSpc, SpcClient, spc_api_resource};

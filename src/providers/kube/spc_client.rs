@@ -9,13 +9,27 @@
 use std::collections::BTreeMap;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use kube::core::Request;
+use kube::core::{ApiResource, GroupVersionKind, Request};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::KubeError;
 use super::retry::with_retries;
-use super::spc::envelope;
-use super::{FIELD_MANAGER, KubeError, MANAGED_BY, SpcSpec, spc_api_resource};
+use crate::resources::spc_document::{self, MANAGED_BY, envelope};
+
+/// The field manager of every server-side apply vaultwire makes.
+pub const FIELD_MANAGER: &str = "vaultwire";
+
+/// `secrets-store.csi.x-k8s.io/v1` SecretProviderClass, without discovery: the CRD exists only
+/// while the add-on is enabled, and the static resource saves a round trip per cluster.
+pub fn spc_api_resource() -> ApiResource {
+    let gvk = GroupVersionKind::gvk(
+        spc_document::GROUP,
+        spc_document::VERSION,
+        spc_document::KIND,
+    );
+    ApiResource::from_gvk_with_plural(&gvk, spc_document::PLURAL)
+}
 
 /// A SecretProviderClass as the cluster has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,13 +171,8 @@ impl SpcClient {
         .await
     }
 
-    /// Creates or updates the SecretProviderClass by server-side apply.
-    pub async fn apply(&self, spec: &SpcSpec) -> Result<LiveSpc, KubeError> {
-        self.apply_manifest(&spec.namespace, &spec.name, &spec.manifest())
-            .await
-    }
-
-    /// Server-side applies a rendered manifest (see [`SpcSpec::manifest`]).
+    /// Creates or updates a SecretProviderClass by server-side apply of its rendered manifest
+    /// (see [`crate::resources::spc_document::SpcSpec::manifest`]).
     pub async fn apply_manifest(
         &self,
         namespace: &str,

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::*;
-use crate::providers::kube::SpcIdentityRef;
 use crate::providers::testing::{ScriptedKube, kube_status};
+use crate::resources::spc_document::{SpcIdentityRef, SpcSpec};
 
 const PATH: &str =
     "/apis/secrets-store.csi.x-k8s.io/v1/namespaces/shop/secretproviderclasses/shop-api";
@@ -35,7 +35,10 @@ fn stored(manifest: &serde_json::Value) -> serde_json::Value {
 async fn apply_is_a_forced_server_side_apply_under_vaultwires_field_manager() {
     let kube = ScriptedKube::new();
     kube.expect("PATCH", PATH, 200, stored(&spec().manifest()));
-    let live = SpcClient::new(kube.client()).apply(&spec()).await.unwrap();
+    let live = SpcClient::new(kube.client())
+        .apply_manifest("shop", "shop-api", &spec().manifest())
+        .await
+        .unwrap();
     assert_eq!(live.resource_version.as_deref(), Some("42"));
     assert!(live.managed_by_vaultwire);
     assert_eq!(
@@ -150,7 +153,7 @@ async fn a_refused_apply_keeps_the_servers_reason() {
         ),
     );
     let error = SpcClient::new(kube.client())
-        .apply(&spec())
+        .apply_manifest("shop", "shop-api", &spec().manifest())
         .await
         .unwrap_err();
     assert_eq!(

@@ -4,7 +4,7 @@ use crate::audit::catalog::CheckId;
 use crate::audit::evaluate::evaluate;
 use crate::audit::gather::Gathered;
 use crate::audit::model::{Check, Report};
-use crate::audit::testing::example_plan;
+use crate::plan::testing::example_plan;
 
 /// `id subject: status — message`, one line per check.
 pub fn lines(report: &Report) -> Vec<String> {

@@ -6,17 +6,17 @@ use serde_json::{Value, json};
 
 use super::convert::{
     access_policy_entry, addon_observation, addon_settings, role_assignment_attributes,
-    role_assignment_spec, text, vault_attributes, vault_spec,
+    role_assignment_spec, vault_attributes, vault_spec,
 };
 use super::{AzureBackend, provider_error};
-use crate::engine::backend::{BackendError, ClusterKey, ClusterRef, Delete, Live, Write};
-use crate::engine::observe::cluster_ref;
+use crate::engine::backend::{BackendError, ClusterKey, ClusterRef, Delete, Live, VaultKey, Write};
 use crate::plan::address::ResourceKind;
 use crate::plan::model::OnDestroy;
 use crate::providers::ProviderError;
 use crate::providers::azure::aks::{AddonSettings, ClusterId};
 use crate::providers::azure::keyvault::{AccessPolicyUpdateKind, KeyVaultError, VaultId};
 use crate::providers::kube::SpcClient;
+use crate::state::model::AttributeText;
 use crate::state::model::Attributes;
 
 fn keyvault_error(error: KeyVaultError) -> BackendError {
@@ -26,14 +26,14 @@ fn keyvault_error(error: KeyVaultError) -> BackendError {
 fn cluster_of(write_cluster: Option<&ClusterRef>, attributes: &Attributes) -> ClusterRef {
     write_cluster
         .cloned()
-        .unwrap_or_else(|| cluster_ref(attributes, &Attributes::new()))
+        .unwrap_or_else(|| ClusterRef::of(attributes, &Attributes::new()))
 }
 
 pub async fn write(backend: &AzureBackend, write: Write) -> Result<Live, BackendError> {
     match write.address.kind {
         ResourceKind::Vault => write_vault(backend, &write).await,
         ResourceKind::Addon => write_addon(backend, &write).await,
-        ResourceKind::Grant if text(&write.desired, "mode") == "access-policy" => {
+        ResourceKind::Grant if write.desired.text("mode") == "access-policy" => {
             write_access_policy(backend, &write).await
         }
         ResourceKind::Grant => write_role_assignment(backend, &write).await,
@@ -51,8 +51,8 @@ pub async fn delete(backend: &AzureBackend, delete: Delete) -> Result<(), Backen
             }
             let id = VaultId::new(
                 session.subscription_id(),
-                text(attributes, "resource_group"),
-                text(attributes, "name"),
+                attributes.text("resource_group"),
+                attributes.text("name"),
             );
             let vaults = session.key_vaults();
             vaults.delete(&id).await.map_err(keyvault_error)?;
@@ -60,8 +60,8 @@ pub async fn delete(backend: &AzureBackend, delete: Delete) -> Result<(), Backen
                 vaults
                     .purge(
                         session.subscription_id(),
-                        text(attributes, "location"),
-                        text(attributes, "name"),
+                        attributes.text("location"),
+                        attributes.text("name"),
                     )
                     .await
                     .map_err(keyvault_error)?;
@@ -74,8 +74,8 @@ pub async fn delete(backend: &AzureBackend, delete: Delete) -> Result<(), Backen
             let known_spcs = spc_names(backend, &cluster).await;
             let id = ClusterId::new(
                 session.subscription_id(),
-                text(attributes, "resource_group"),
-                text(attributes, "cluster"),
+                attributes.text("resource_group"),
+                attributes.text("cluster"),
             );
             session
                 .aks()
@@ -84,8 +84,8 @@ pub async fn delete(backend: &AzureBackend, delete: Delete) -> Result<(), Backen
                 .map_err(|error| provider_error(ProviderError::Aks(error)))?;
             Ok(())
         }
-        ResourceKind::Grant if text(attributes, "mode") == "access-policy" => {
-            let vault = crate::engine::observe::parse_vault_id(text(attributes, "vault_id"))
+        ResourceKind::Grant if attributes.text("mode") == "access-policy" => {
+            let vault = VaultKey::from_id(attributes.text("vault_id"))
                 .ok_or_else(|| BackendError::new("the grant's vault ID cannot be read"))?;
             let id = VaultId::new(session.subscription_id(), vault.resource_group, vault.name);
             session
@@ -110,7 +110,7 @@ pub async fn delete(backend: &AzureBackend, delete: Delete) -> Result<(), Backen
             let cluster = cluster_of(delete.cluster.as_ref(), attributes);
             let client = backend.kube(&cluster).await?;
             SpcClient::new(client)
-                .delete(text(attributes, "namespace"), text(attributes, "name"))
+                .delete(attributes.text("namespace"), attributes.text("name"))
                 .await
                 .map_err(|error| provider_error(ProviderError::Kube(error)))?;
             Ok(())
@@ -175,8 +175,8 @@ fn tag_names(attributes: Option<&Attributes>) -> BTreeSet<String> {
 
 async fn write_addon(backend: &AzureBackend, write: &Write) -> Result<Live, BackendError> {
     let session = backend.session();
-    let resource_group = text(&write.desired, "resource_group");
-    let name = text(&write.desired, "cluster");
+    let resource_group = write.desired.text("resource_group");
+    let name = write.desired.text("cluster");
     let id = ClusterId::new(session.subscription_id(), resource_group, name);
     let read = backend.take_cluster(&ClusterKey::new(resource_group, name));
     // The cluster as the operation left it: the add-on's identity and the eTag, as refresh
@@ -220,7 +220,7 @@ async fn write_role_assignment(
 
 async fn write_access_policy(backend: &AzureBackend, write: &Write) -> Result<Live, BackendError> {
     let session = backend.session();
-    let vault = crate::engine::observe::parse_vault_id(text(&write.desired, "vault_id"))
+    let vault = VaultKey::from_id(write.desired.text("vault_id"))
         .ok_or_else(|| BackendError::new("the grant's vault ID cannot be read"))?;
     let id = VaultId::new(session.subscription_id(), vault.resource_group, vault.name);
     // `replace` sets the entry's permissions exactly (removing ones the plan dropped);
@@ -239,7 +239,7 @@ async fn write_access_policy(backend: &AzureBackend, write: &Write) -> Result<Li
         id: format!(
             "{}/accessPolicies/{}",
             id.path(),
-            text(&write.desired, "object_id").to_ascii_lowercase()
+            write.desired.text("object_id").to_ascii_lowercase()
         ),
         attributes: write.desired.clone(),
         derived: BTreeMap::new(),
@@ -250,8 +250,8 @@ async fn write_access_policy(backend: &AzureBackend, write: &Write) -> Result<Li
 async fn write_spc(backend: &AzureBackend, write: &Write) -> Result<Live, BackendError> {
     let cluster = cluster_of(write.cluster.as_ref(), &write.desired);
     let client = backend.kube(&cluster).await?;
-    let namespace = text(&write.desired, "namespace");
-    let name = text(&write.desired, "name");
+    let namespace = write.desired.text("namespace");
+    let name = write.desired.text("name");
     let manifest = write
         .desired
         .get("manifest")
@@ -264,8 +264,8 @@ async fn write_spc(backend: &AzureBackend, write: &Write) -> Result<Live, Backen
     let session = backend.session();
     let cluster_id = ClusterId::new(
         session.subscription_id(),
-        text(&write.desired, "resource_group"),
-        text(&write.desired, "cluster"),
+        write.desired.text("resource_group"),
+        write.desired.text("cluster"),
     );
     let mut attributes = write.desired.clone();
     attributes.insert("manifest".to_owned(), live.manifest);

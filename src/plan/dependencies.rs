@@ -116,7 +116,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::audit::testing::example_plan;
+    use crate::plan::testing::example_plan;
 
     #[test]
     fn the_plans_addresses_are_its_graphs_nodes() {

@@ -12,10 +12,9 @@ use crate::engine::backend::{
     Delete, Found, Live, Locks, ReadPlan, RoleAssignmentObservation, SpcObservation, VaultKey,
     VaultObservation, Write,
 };
-use crate::engine::observe::parse_vault_id;
 use crate::plan::address::{Address, ResourceKind};
 use crate::resources::AddonIdentity;
-use crate::state::model::Attributes;
+use crate::state::model::{AttributeText, Attributes};
 
 #[derive(Debug, Default)]
 pub struct FakeWorld {
@@ -67,13 +66,6 @@ impl std::fmt::Debug for LockHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("LockHook")
     }
-}
-
-fn text<'a>(attributes: &'a Attributes, key: &str) -> &'a str {
-    attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
 }
 
 impl FakeBackend {
@@ -184,19 +176,18 @@ impl FakeBackend {
         let mut derived = BTreeMap::new();
         let id = match write.address.kind {
             ResourceKind::Vault => {
-                let key = VaultKey::new(text(&desired, "resource_group"), text(&desired, "name"));
+                let key = VaultKey::new(desired.text("resource_group"), desired.text("name"));
                 let id = format!(
                     "/subscriptions/s/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
-                    text(&desired, "resource_group"),
-                    text(&desired, "name")
+                    desired.text("resource_group"),
+                    desired.text("name")
                 );
                 world.soft_deleted.remove(&key);
                 world.vaults.insert(key, (id.clone(), desired.clone()));
                 id
             }
             ResourceKind::Addon => {
-                let key =
-                    ClusterKey::new(text(&desired, "resource_group"), text(&desired, "cluster"));
+                let key = ClusterKey::new(desired.text("resource_group"), desired.text("cluster"));
                 world.identity_counter += 1;
                 let counter = world.identity_counter;
                 let Some((attributes, identity)) = world.addons.get_mut(&key) else {
@@ -215,38 +206,37 @@ impl FakeBackend {
                 }
                 Self::cluster_id(&key)
             }
-            ResourceKind::Grant if text(&desired, "mode") == "access-policy" => {
-                let Some(vault) = parse_vault_id(text(&desired, "vault_id")) else {
+            ResourceKind::Grant if desired.text("mode") == "access-policy" => {
+                let Some(vault) = VaultKey::from_id(desired.text("vault_id")) else {
                     return Err(BackendError::new("bad vault id"));
                 };
-                let object_id = text(&desired, "object_id").to_owned();
+                let object_id = desired.text("object_id").to_owned();
                 let entries = world.access_policies.entry(vault).or_default();
                 entries.retain(|entry| entry.object_id != object_id);
                 entries.push(AccessPolicyObservation {
                     object_id: object_id.clone(),
-                    tenant_id: text(&desired, "tenant_id").to_owned(),
+                    tenant_id: desired.text("tenant_id").to_owned(),
                     permissions: desired.get("permissions").cloned().unwrap_or(Value::Null),
                 });
-                format!("{}/accessPolicies/{object_id}", text(&desired, "vault_id"))
+                format!("{}/accessPolicies/{object_id}", desired.text("vault_id"))
             }
             ResourceKind::Grant => {
                 let id = format!(
                     "{}/providers/Microsoft.Authorization/roleAssignments/{}",
-                    text(&desired, "scope"),
+                    desired.text("scope"),
                     write.address.key
                 );
                 world.role_assignments.push(RoleAssignmentObservation {
                     id: id.clone(),
-                    scope: text(&desired, "scope").to_owned(),
-                    role_definition_id: text(&desired, "role_definition_id").to_owned(),
-                    principal_id: text(&desired, "principal_id").to_owned(),
-                    principal_type: text(&desired, "principal_type").to_owned(),
+                    scope: desired.text("scope").to_owned(),
+                    role_definition_id: desired.text("role_definition_id").to_owned(),
+                    principal_id: desired.text("principal_id").to_owned(),
+                    principal_type: desired.text("principal_type").to_owned(),
                 });
                 id
             }
             ResourceKind::Spc => {
-                let key =
-                    ClusterKey::new(text(&desired, "resource_group"), text(&desired, "cluster"));
+                let key = ClusterKey::new(desired.text("resource_group"), desired.text("cluster"));
                 let enabled = world
                     .addons
                     .get(&key)
@@ -258,8 +248,8 @@ impl FakeBackend {
                         "the SecretProviderClass CRD is not installed",
                     ));
                 }
-                let namespace = text(&desired, "namespace").to_owned();
-                let name = text(&desired, "name").to_owned();
+                let namespace = desired.text("namespace").to_owned();
+                let name = desired.text("name").to_owned();
                 world.spcs.entry(key.clone()).or_default().insert(
                     (namespace.clone(), name.clone()),
                     desired.get("manifest").cloned().unwrap_or(Value::Null),
@@ -333,8 +323,7 @@ impl Backend for FakeBackend {
         let attributes = &delete.state.attributes;
         match delete.address.kind {
             ResourceKind::Vault => {
-                let key =
-                    VaultKey::new(text(attributes, "resource_group"), text(attributes, "name"));
+                let key = VaultKey::new(attributes.text("resource_group"), attributes.text("name"));
                 if delete.settings.on_destroy != crate::plan::model::OnDestroy::Retain {
                     world.vaults.remove(&key);
                     if delete.settings.on_destroy == crate::plan::model::OnDestroy::Delete {
@@ -344,8 +333,8 @@ impl Backend for FakeBackend {
             }
             ResourceKind::Addon => {
                 let key = ClusterKey::new(
-                    text(attributes, "resource_group"),
-                    text(attributes, "cluster"),
+                    attributes.text("resource_group"),
+                    attributes.text("cluster"),
                 );
                 if world.spcs.get(&key).is_some_and(|spcs| !spcs.is_empty()) {
                     return Err(BackendError::new("SecretProviderClasses still exist"));
@@ -364,13 +353,13 @@ impl Backend for FakeBackend {
             }
             ResourceKind::Spc => {
                 let key = ClusterKey::new(
-                    text(attributes, "resource_group"),
-                    text(attributes, "cluster"),
+                    attributes.text("resource_group"),
+                    attributes.text("cluster"),
                 );
                 if let Some(spcs) = world.spcs.get_mut(&key) {
                     spcs.remove(&(
-                        text(attributes, "namespace").to_owned(),
-                        text(attributes, "name").to_owned(),
+                        attributes.text("namespace").to_owned(),
+                        attributes.text("name").to_owned(),
                     ));
                 }
             }

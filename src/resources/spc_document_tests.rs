@@ -202,15 +202,14 @@ fn the_manifest_matches_the_published_crd() {
         .unwrap(),
     )
     .unwrap();
-    let resource = spc_api_resource();
-    assert_eq!(crd["spec"]["group"], resource.group);
-    assert_eq!(crd["spec"]["names"]["plural"], resource.plural);
-    assert_eq!(crd["spec"]["names"]["kind"], resource.kind);
+    assert_eq!(crd["spec"]["group"], GROUP);
+    assert_eq!(crd["spec"]["names"]["plural"], PLURAL);
+    assert_eq!(crd["spec"]["names"]["kind"], KIND);
     let v1 = crd["spec"]["versions"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|version| version["name"] == "v1")
+        .find(|version| version["name"] == VERSION)
         .unwrap();
     assert_eq!(v1["storage"], true);
     let schema = &v1["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
@@ -232,7 +231,8 @@ fn the_manifest_matches_the_published_crd() {
             "`secretObjects[].{field}` is not in the CRD"
         );
     }
-    assert_eq!(manifest["apiVersion"], resource.api_version);
+    assert_eq!(manifest["apiVersion"], format!("{GROUP}/{VERSION}"));
+    assert_eq!(manifest["kind"], KIND);
 }
 
 mod written_like_serde_norway {

@@ -1,5 +1,6 @@
 //! SecretProviderClasses rendered exactly as the Azure provider of the Secrets Store CSI
-//! driver parses them. Pure.
+//! driver parses them. Pure: the Kubernetes client (`providers::kube::SpcClient`) only sends
+//! the documents rendered here.
 //!
 //! The provider reads `spec.parameters` (all strings): `usePodIdentity`, `useVMManagedIdentity`
 //! plus `userAssignedIdentityID` (the add-on identity's client ID) or `clientID` (workload
@@ -10,23 +11,19 @@
 
 use std::collections::BTreeMap;
 
-use kube::core::{ApiResource, GroupVersionKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::plan::model::{ObjectEncoding, ObjectFormat, Spc, SpcObject, SyncSecret};
 
-/// The field manager of every server-side apply vaultwire makes.
-pub const FIELD_MANAGER: &str = "vaultwire";
 /// The `app.kubernetes.io/managed-by` label on objects vaultwire applies.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "vaultwire");
 
-/// `secrets-store.csi.x-k8s.io/v1` SecretProviderClass, without discovery: the CRD exists only
-/// while the add-on is enabled, and the static resource saves a round trip per cluster.
-pub fn spc_api_resource() -> ApiResource {
-    let gvk = GroupVersionKind::gvk("secrets-store.csi.x-k8s.io", "v1", "SecretProviderClass");
-    ApiResource::from_gvk_with_plural(&gvk, "secretproviderclasses")
-}
+/// The SecretProviderClass CRD's group, version, kind and plural.
+pub const GROUP: &str = "secrets-store.csi.x-k8s.io";
+pub const VERSION: &str = "v1";
+pub const KIND: &str = "SecretProviderClass";
+pub const PLURAL: &str = "secretproviderclasses";
 
 /// Which identity the provider uses to read the vault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,8 +155,8 @@ pub fn envelope(name: Value, namespace: Value, managed_by: Option<String>, spec:
         metadata.insert("labels".into(), Value::Object(labels));
     }
     let mut manifest = Map::new();
-    manifest.insert("apiVersion".into(), "secrets-store.csi.x-k8s.io/v1".into());
-    manifest.insert("kind".into(), "SecretProviderClass".into());
+    manifest.insert("apiVersion".into(), format!("{GROUP}/{VERSION}").into());
+    manifest.insert("kind".into(), KIND.into());
     manifest.insert("metadata".into(), Value::Object(metadata));
     manifest.insert("spec".into(), spec);
     Value::Object(manifest)
@@ -277,5 +274,5 @@ pub fn render_objects(objects: &[SpcObject]) -> String {
 }
 
 #[cfg(test)]
-#[path = "spc_tests.rs"]
+#[path = "spc_document_tests.rs"]
 mod tests;

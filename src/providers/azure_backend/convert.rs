@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::engine::backend::{
-    AccessPolicyObservation, AddonObservation, BackendError, RoleAssignmentObservation,
+    AccessPolicyObservation, AddonObservation, BackendError, RoleAssignmentObservation, VaultKey,
 };
-use crate::engine::observe::parse_vault_id;
 use crate::plan::model::{
     Authorization, BuiltInRole, NetworkAcls, NetworkBypass, NetworkDefaultAction, PrincipalType,
     PublicNetworkAccess, Role, Sku,
@@ -20,14 +19,7 @@ use crate::providers::azure::keyvault::{
 };
 use crate::providers::azure::rbac::{RoleAssignment, RoleAssignmentSpec};
 use crate::resources::{AddonIdentity, vault};
-use crate::state::model::Attributes;
-
-pub fn text<'a>(attributes: &'a Attributes, key: &str) -> &'a str {
-    attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
+use crate::state::model::{AttributeText, Attributes};
 
 fn attributes<const N: usize>(pairs: [(&str, Value); N]) -> Attributes {
     pairs
@@ -44,7 +36,7 @@ fn invalid(what: &str, value: &str) -> BackendError {
 
 /// A live vault's managed properties.
 pub fn vault_attributes(live: &LiveVault) -> Attributes {
-    let resource_group = parse_vault_id(&live.id)
+    let resource_group = VaultKey::from_id(&live.id)
         .map(|key| key.resource_group)
         .unwrap_or_default();
     // Keep the ID's own spelling of the resource group where it has one.
@@ -119,17 +111,17 @@ pub fn vault_spec(
     subscription_id: &str,
     tenant_id: &str,
 ) -> Result<VaultSpec, BackendError> {
-    let sku = match text(desired, "sku") {
+    let sku = match desired.text("sku") {
         "standard" => Sku::Standard,
         "premium" => Sku::Premium,
         other => return Err(invalid("sku", other)),
     };
-    let authorization = match text(desired, "authorization") {
+    let authorization = match desired.text("authorization") {
         "rbac" => Authorization::Rbac,
         "access-policies" => Authorization::AccessPolicies,
         other => return Err(invalid("authorization", other)),
     };
-    let public_network_access = match text(desired, "public_network_access") {
+    let public_network_access = match desired.text("public_network_access") {
         "enabled" => PublicNetworkAccess::Enabled,
         "disabled" => PublicNetworkAccess::Disabled,
         other => return Err(invalid("public network access", other)),
@@ -147,10 +139,10 @@ pub fn vault_spec(
     Ok(VaultSpec {
         id: VaultId::new(
             subscription_id,
-            text(desired, "resource_group"),
-            text(desired, "name"),
+            desired.text("resource_group"),
+            desired.text("name"),
         ),
-        location: text(desired, "location").to_owned(),
+        location: desired.text("location").to_owned(),
         tenant_id: tenant_id.to_owned(),
         sku,
         authorization,
@@ -263,7 +255,8 @@ pub fn role_assignment_spec(
     desired: &Attributes,
     subscription_id: &str,
 ) -> Result<RoleAssignmentSpec, BackendError> {
-    let guid = text(desired, "role_definition_id")
+    let guid = desired
+        .text("role_definition_id")
         .rsplit('/')
         .next()
         .unwrap_or_default()
@@ -272,17 +265,17 @@ pub fn role_assignment_spec(
         .into_iter()
         .find(|role| role.definition_guid() == guid)
         .map_or(Role::DefinitionId(guid), Role::BuiltIn);
-    let principal_type = match text(desired, "principal_type") {
+    let principal_type = match desired.text("principal_type") {
         "User" => PrincipalType::User,
         "Group" => PrincipalType::Group,
         "ForeignGroup" => PrincipalType::ForeignGroup,
         _ => PrincipalType::ServicePrincipal,
     };
     Ok(RoleAssignmentSpec {
-        scope: text(desired, "scope").to_owned(),
+        scope: desired.text("scope").to_owned(),
         subscription_id: subscription_id.to_owned(),
         role,
-        principal_id: text(desired, "principal_id").to_owned(),
+        principal_id: desired.text("principal_id").to_owned(),
         principal_type,
     })
 }
@@ -291,10 +284,10 @@ pub fn role_assignment_spec(
 pub fn role_assignment_attributes(desired: &Attributes, assignment: &RoleAssignment) -> Attributes {
     attributes([
         ("mode", json!("role-assignment")),
-        ("scope", json!(text(desired, "scope"))),
+        ("scope", json!(desired.text("scope"))),
         (
             "role_definition_id",
-            json!(text(desired, "role_definition_id")),
+            json!(desired.text("role_definition_id")),
         ),
         (
             "principal_id",
@@ -303,11 +296,10 @@ pub fn role_assignment_attributes(desired: &Attributes, assignment: &RoleAssignm
         (
             "principal_type",
             json!(
-                assignment.principal_type.clone().unwrap_or_else(|| text(
-                    desired,
-                    "principal_type"
-                )
-                .to_owned())
+                assignment
+                    .principal_type
+                    .clone()
+                    .unwrap_or_else(|| desired.text("principal_type").to_owned())
             ),
         ),
     ])
@@ -330,8 +322,8 @@ pub fn access_policy_entry(attributes: &Attributes) -> AccessPolicyEntry {
             .unwrap_or_default()
     };
     AccessPolicyEntry {
-        tenant_id: text(attributes, "tenant_id").to_owned(),
-        object_id: text(attributes, "object_id").to_owned(),
+        tenant_id: attributes.text("tenant_id").to_owned(),
+        object_id: attributes.text("object_id").to_owned(),
         application_id: None,
         permissions: Permissions {
             keys: list("keys"),

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::exit_code;
+use crate::cli::exit_code;
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    ReadPlan(#[from] crate::plan::ReadError),
     #[error("cannot write `{}`", path.display())]
     Write {
         path: PathBuf,
@@ -101,7 +103,7 @@ pub enum Error {
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]
-    Import(#[from] crate::cli::commands::import::ImportError),
+    Import(crate::engine::import::ImportError),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
     #[error("cannot start the async runtime")]
@@ -109,6 +111,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::engine::import::ImportError> for Error {
+    /// Planning and locking fail as they do for `plan` and `apply` (a held lock exits 5).
+    fn from(error: crate::engine::import::ImportError) -> Self {
+        use crate::engine::import::ImportError;
+        match error {
+            ImportError::Plan(error) => Error::Plan(error),
+            ImportError::Apply(error) => Error::Apply(error),
+            error => Error::Import(error),
+        }
+    }
 }
 
 impl From<crate::engine::saved::SavedReadError> for Error {
@@ -126,6 +140,7 @@ impl Error {
         match self {
             Error::InvalidPlan { .. }
             | Error::Read { .. }
+            | Error::ReadPlan(_)
             | Error::Write { .. }
             | Error::SandboxNotBuilt
             | Error::Init(_)
