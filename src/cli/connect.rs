@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::commands::common::{LoadedPlan, StateRead, loaded_plan, state_path_of};
-use crate::cli::error::Error;
+use crate::cli::commands::common::{
+    LoadedPlan, StateRead, loaded_plan, release_at_exit, state_path_of,
+};
+use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::plan::model::{Cloud, Target};
 use crate::plan::{PlanSource, check_seeing_target, read, target_ahead};
@@ -82,6 +84,43 @@ fn start_sandbox(
     Err(Error::SandboxNotBuilt)
 }
 
+/// The one preamble of every command that talks to a target. On a runtime of its own: the
+/// plan file at `path` (already read as `source` when given) is checked while its state is
+/// read and its target signed in to; then `command` runs. What the command leaves — the
+/// runtime, its connections, the plan — is released with the process: closing a hundred TLS
+/// connections and joining threads only delays the exit.
+pub fn with_target<F>(
+    path: &Path,
+    source: Option<PlanSource>,
+    output: Output,
+    command: F,
+) -> Result<Outcome, Error>
+where
+    F: AsyncFnOnce(&LoadedPlan, StateRead, &Connected) -> Result<Outcome, Error>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    let outcome = runtime.block_on(async {
+        let source = match source {
+            Some(source) => source,
+            None => read(path)?,
+        };
+        let Prepared {
+            loaded,
+            state,
+            connected,
+        } = check_and_connect(path, source, output).await?;
+        tracing::debug!("connected");
+        let outcome = command(&loaded, state, &connected).await;
+        release_at_exit((loaded, connected));
+        outcome
+    });
+    release_at_exit(runtime);
+    outcome
+}
+
 /// A checked plan, its state (being read) and the signed-in backend.
 pub struct Prepared {
     pub loaded: LoadedPlan,
@@ -98,21 +137,15 @@ pub struct Prepared {
 /// 15–20 ms, and a sign-in takes at least a round trip after its handshake.
 const SIGN_IN_HEAD_START: Duration = Duration::from_millis(4);
 
-/// Checks the plan file at `path` and, at the same time, reads its state and signs in to its
-/// target: both start as soon as `[target]` has decoded, while the resources are still being
+/// Checks the plan file at `path`, read as `source`, and at the same time reads its state and
+/// signs in to its target: both start as soon as `[target]` has decoded, while the resources are still being
 /// decoded and checked — for hundreds of resources that check takes as long as the sign-in's
 /// round trip. When `[target]` can be read ahead of the check, the sign-in goes first, with
 /// [`SIGN_IN_HEAD_START`] to itself. Neither changes anything, so when the plan turns out
 /// invalid the sign-in is abandoned and only the plan's problems are reported, as without it.
 /// A sandbox that would have to be started in this process (which creates its directory) waits
 /// for a valid plan.
-pub async fn check_and_connect(path: &Path, output: Output) -> Result<Prepared, Error> {
-    check_and_connect_source(path, read(path)?, output).await
-}
-
-/// [`check_and_connect`] for the plan file at `path` already read as `source` (the plan file
-/// of a saved change set, read and checked against its digest first).
-pub async fn check_and_connect_source(
+async fn check_and_connect(
     path: &Path,
     source: PlanSource,
     output: Output,

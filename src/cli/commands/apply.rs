@@ -8,11 +8,13 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cli::args::{ApplyArgs, DestroyArgs};
 use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
+use crate::cli::connect::with_target;
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::cli::progress::ProgressReporter;
@@ -22,10 +24,12 @@ use crate::engine::apply::{ApplyOptions, ApplyReport, apply_showing};
 use crate::engine::backend::Backend;
 use crate::engine::plan::Mode;
 use crate::engine::plan::{PlanOptions, plan};
-use crate::engine::saved::SavedChangeSet;
+use crate::engine::saved::{self, SavedChangeSet};
 use crate::engine::state_writer::StateWriter;
 use crate::engine::verify::verify;
+use crate::files;
 use crate::graph::walker::StopFlag;
+use crate::plan::PlanSource;
 use crate::plan::address::Address;
 use crate::state::model::StateFile;
 use crate::state::store::Stamp;
@@ -33,6 +37,8 @@ use crate::state::store::Stamp;
 /// Validated settings of `apply` and `destroy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplyCommand {
+    /// What the command line named: a plan file, or (for `apply`) a saved change set.
+    pub input: PathBuf,
     pub mode: Mode,
     pub auto_approve: bool,
     pub parallelism: usize,
@@ -43,6 +49,29 @@ pub struct ApplyCommand {
 }
 
 impl ApplyCommand {
+    /// `apply FILE`: whether `FILE` is a saved change set is found when it is read.
+    pub fn from_apply_args(args: &ApplyArgs) -> Self {
+        Self {
+            input: args.plan.clone(),
+            mode: Mode::Normal,
+            auto_approve: args.auto_approve,
+            parallelism: usize::from(args.parallelism),
+            saved: None,
+            update_dependents: args.update_dependents,
+        }
+    }
+
+    pub fn from_destroy_args(args: &DestroyArgs) -> Self {
+        Self {
+            input: args.plan.clone(),
+            mode: Mode::Destroy,
+            auto_approve: args.auto_approve,
+            parallelism: usize::from(args.parallelism),
+            saved: None,
+            update_dependents: false,
+        }
+    }
+
     fn what(&self) -> &'static str {
         if self.mode == Mode::Destroy {
             "destroy"
@@ -60,6 +89,59 @@ fn progress_interval() -> Duration {
         .and_then(|value| value.parse::<u64>().ok())
         .filter(|seconds| *seconds > 0)
         .map_or(Duration::from_secs(10), Duration::from_secs)
+}
+
+/// Applies (or destroys) what `command.input` names: a saved change set as it was saved, or
+/// a plan file planned afresh.
+pub fn execute(command: &ApplyCommand, output: Output) -> Result<Outcome, Error> {
+    let (saved, source) = read_input(&command.input)?;
+    let (plan_path, command) = match &saved {
+        Some(saved) => (
+            saved.plan_file.clone(),
+            ApplyCommand {
+                mode: saved.mode,
+                saved: Some(command.input.clone()),
+                ..command.clone()
+            },
+        ),
+        None => (command.input.clone(), command.clone()),
+    };
+    with_target(
+        &plan_path,
+        Some(source),
+        output,
+        async |loaded, state, connected| {
+            let state = state.get().await?;
+            run(
+                connected.backend.clone(),
+                loaded,
+                state,
+                saved.as_ref(),
+                &command,
+                output,
+            )
+            .await
+        },
+    )
+}
+
+/// What `apply FILE` was given: a saved change set (and the text of the plan file it was saved
+/// from, checked against its digest), or a plan file (`None`, and its text). Recognised by the
+/// change set's format marker; a plan file keeps its own, smaller limit.
+fn read_input(path: &Path) -> Result<(Option<SavedChangeSet>, PlanSource), Error> {
+    let read_error = |source| Error::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let text = files::read_text(path, files::STATE_LIMIT).map_err(read_error)?;
+    if !saved::is_change_set(&text) {
+        files::within_limit(text.len() as u64, files::PLAN_LIMIT).map_err(read_error)?;
+        return Ok((None, PlanSource::new(path, text)));
+    }
+    let saved = SavedChangeSet::parse(path, &text)?;
+    let plan_text = saved.plan_text(path)?;
+    let source = PlanSource::new(&saved.plan_file, plan_text);
+    Ok((Some(saved), source))
 }
 
 pub async fn run<B: Backend>(

@@ -19,6 +19,7 @@ fn loaded_in(dir: &tempfile::TempDir) -> LoadedPlan {
 /// `apply --auto-approve` of the plan file.
 fn auto_approved() -> ApplyCommand {
     ApplyCommand {
+        input: "plans/example.toml".into(),
         mode: Mode::Normal,
         auto_approve: true,
         parallelism: 4,

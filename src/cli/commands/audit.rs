@@ -12,7 +12,7 @@ use crate::audit::render::{REPORT, human, json, junit, sarif};
 use crate::audit::{AuditSource, AzureAuditSource, evaluate, gather};
 use crate::cli::args::{AuditArgs, AuditFormat};
 use crate::cli::commands::common::LoadedPlan;
-use crate::cli::connect::{Prepared, check_and_connect};
+use crate::cli::connect::with_target;
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::files;
@@ -37,28 +37,23 @@ impl AuditCommand {
 
 /// The command line's entry: check the plan and sign in (at once, as plan and apply do),
 /// gather, judge, report.
-pub fn execute(args: AuditArgs, output: Output) -> Result<Outcome, Error> {
-    let command = AuditCommand::from_args(args);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
-    runtime.block_on(async {
-        // The same connection as plan and apply: a `cloud = "sandbox"` plan needs no setup.
-        let Prepared {
-            loaded,
-            state,
-            connected,
-        } = check_and_connect(&command.plan, output).await?;
-        // The audit judges live clusters, not the state; its read, started beside the
-        // sign-in, is waited for all the same (no thread may still read it at exit).
-        let _ = state.get().await;
-        let source = AzureAuditSource::new(
-            connected.backend.session().clone(),
-            connected.environment.clone(),
-        );
-        run(&source, &loaded, &command, output).await
-    })
+pub fn execute(command: &AuditCommand, output: Output) -> Result<Outcome, Error> {
+    // The same connection as plan and apply: a `cloud = "sandbox"` plan needs no setup.
+    with_target(
+        &command.plan,
+        None,
+        output,
+        async |loaded, state, connected| {
+            // The audit judges live clusters, not the state; its read, started beside the
+            // sign-in, is waited for all the same (no thread may still read it at exit).
+            let _ = state.get().await;
+            let source = AzureAuditSource::new(
+                connected.backend.session().clone(),
+                connected.environment.clone(),
+            );
+            run(&source, loaded, command, output).await
+        },
+    )
 }
 
 /// Gathers through `source`, evaluates and reports.

@@ -1,9 +1,13 @@
 //! `vaultwire import PLAN ADDR ID`: adopt an existing resource into the state under an address
 //! the plan file defines (`engine::import`).
 
+use std::path::PathBuf;
+
 use crate::cli::args::ImportArgs;
 use crate::cli::commands::common::{LoadedPlan, StateRead, lock_holder};
+use crate::cli::connect::with_target;
 use crate::cli::error::{Error, Outcome};
+use crate::cli::output::Output;
 use crate::engine::backend::Backend;
 use crate::engine::import::{Import, import};
 use crate::plan::address::Address;
@@ -11,13 +15,15 @@ use crate::plan::address::Address;
 /// The validated arguments of `import`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportCommand {
+    pub plan: PathBuf,
     pub address: Address,
     pub id: String,
 }
 
 impl ImportCommand {
-    pub fn from_args(args: &ImportArgs) -> Result<Self, Error> {
+    pub fn from_args(args: ImportArgs) -> Result<Self, Error> {
         Ok(Self {
+            plan: args.plan,
             address: args
                 .address
                 .parse()
@@ -25,6 +31,15 @@ impl ImportCommand {
             id: args.id.trim().to_owned(),
         })
     }
+}
+
+pub fn execute(command: &ImportCommand, output: Output) -> Result<Outcome, Error> {
+    with_target(
+        &command.plan,
+        None,
+        output,
+        async |loaded, state, connected| run(&*connected.backend, loaded, state, command).await,
+    )
 }
 
 pub async fn run<B: Backend>(

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::args::InitArgs;
 use crate::cli::error::{Error, Outcome};
-use crate::cli::output::Output;
 
 /// One file `init` writes: where, relative to the repository, and its template.
 struct Template {
@@ -56,13 +55,13 @@ impl InitError {
 
 /// Validated settings of `init`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InitOptions {
+pub struct InitCommand {
     pub dir: PathBuf,
     /// The plan's name: `plans/NAME.toml`, `state/NAME.state.json`.
     pub name: String,
 }
 
-impl InitOptions {
+impl InitCommand {
     pub fn from_args(args: InitArgs) -> Result<Self, Error> {
         let name = match args.name {
             Some(name) if is_valid_plan_name(&name) => name,
@@ -83,7 +82,7 @@ pub enum FileOutcome {
     Kept(PathBuf),
 }
 
-pub fn run(options: &InitOptions, _output: Output) -> Result<Outcome, Error> {
+pub fn execute(options: &InitCommand) -> Result<Outcome, Error> {
     let outcomes = scaffold(options)?;
     for outcome in &outcomes {
         match outcome {
@@ -106,7 +105,7 @@ pub fn run(options: &InitOptions, _output: Output) -> Result<Outcome, Error> {
 }
 
 /// Writes every template that does not exist yet under `options.dir`.
-pub fn scaffold(options: &InitOptions) -> Result<Vec<FileOutcome>, Error> {
+pub fn scaffold(options: &InitCommand) -> Result<Vec<FileOutcome>, Error> {
     let mut outcomes = Vec::new();
     for template in TEMPLATES {
         let relative = PathBuf::from(template.path.replace("{{plan}}", &options.name));
@@ -190,7 +189,7 @@ mod tests {
     fn scaffolds_every_file_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
-        let options = InitOptions {
+        let options = InitCommand {
             dir: dir.path().to_owned(),
             name: "payments".into(),
         };

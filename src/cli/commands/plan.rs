@@ -7,6 +7,7 @@ use crate::cli::args::{PlanArgs, PlanFormat};
 use std::sync::Arc;
 
 use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
+use crate::cli::connect::with_target;
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::diff::render::{human, json, markdown};
@@ -56,6 +57,19 @@ impl PlanCommand {
             parallelism: usize::from(args.parallelism),
         })
     }
+}
+
+pub fn execute(command: &PlanCommand, output: Output) -> Result<Outcome, Error> {
+    with_target(
+        &command.plan,
+        None,
+        output,
+        async |loaded, state, connected| {
+            let state = state.get().await?;
+            tracing::debug!("state read");
+            run(&*connected.backend, loaded, state, command, output).await
+        },
+    )
 }
 
 pub async fn run<B: Backend>(

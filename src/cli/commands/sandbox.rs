@@ -9,9 +9,8 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::args::{FaultArgs, SandboxDirArgs, SandboxServeArgs};
+use crate::cli::args::{FaultArgs, SandboxServeArgs};
 use crate::cli::error::{Error, Outcome};
-use crate::cli::output::Output;
 use crate::sandbox::files::{self, ServerInfo};
 use crate::sandbox::persist::{Store, check_directory};
 use crate::sandbox::{Faults, Sandbox, SandboxError, SandboxOptions};
@@ -21,12 +20,12 @@ const KUBECONFIG_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 86_400);
 
 /// Validated settings of `sandbox serve`.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub struct ServeCommand {
     pub dir: PathBuf,
     pub sandbox: SandboxOptions,
 }
 
-impl ServeOptions {
+impl ServeCommand {
     pub fn from_args(args: SandboxServeArgs) -> Self {
         let FaultArgs {
             seed,
@@ -58,7 +57,7 @@ impl ServeOptions {
 }
 
 /// Serves until interrupted.
-pub fn serve(options: ServeOptions, _output: Output) -> Result<Outcome, Error> {
+pub fn serve(options: &ServeCommand) -> Result<Outcome, Error> {
     let dir = &options.dir;
     // Before the first file is made there.
     check_directory(dir).map_err(SandboxError::from)?;
@@ -88,7 +87,7 @@ pub fn serve(options: ServeOptions, _output: Output) -> Result<Outcome, Error> {
     // Signal handlers go in before anything announces the server, so a SIGTERM sent as soon
     // as `server.json` appears stops it cleanly.
     let signals = Signals::install()?;
-    let handle = Sandbox::start(options.sandbox)?;
+    let handle = Sandbox::start(options.sandbox.clone())?;
     let absolute = files::absolute(dir);
     write_serve_files(&handle, &absolute)?;
     print!("{}", files::env_text(handle.endpoint(), &absolute));
@@ -186,9 +185,9 @@ impl Signals {
 }
 
 /// Restores the seed world of `DIR` (the seed it was created with).
-pub fn reset(args: SandboxDirArgs, _output: Output) -> Result<Outcome, Error> {
+pub fn reset(dir: &Path) -> Result<Outcome, Error> {
     // A world that no longer parses is replaced too: reset is the way out of that.
-    Store::reset_dir(&args.dir, 1).map_err(SandboxError::from)?;
-    println!("restored the seed world in `{}`", args.dir.display());
+    Store::reset_dir(dir, 1).map_err(SandboxError::from)?;
+    println!("restored the seed world in `{}`", dir.display());
     Ok(Outcome::Success)
 }

@@ -4,11 +4,12 @@
 //! writes the file as every state write does: holding the clusters' run lock (unless
 //! `--lock=false`), with the previous state kept as `.backup`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::args::{StateAddressArgs, StateListArgs};
+use crate::cli::args::StateAddressArgs;
 use crate::cli::commands::common::{LoadedPlan, StateRead, load_plan, lock_holder};
+use crate::cli::connect::with_target;
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::engine::apply::{clusters_of, write_state_locked};
@@ -18,8 +19,24 @@ use crate::plan::address::Address;
 use crate::state::model::{ResourceState, StateFile};
 use crate::state::store::{self, Stamp};
 
-pub fn list(args: StateListArgs, output: Output) -> Result<Outcome, Error> {
-    let loaded = load_plan(&args.plan, output)?;
+/// Validated settings of `state show` and `state rm`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressCommand {
+    pub plan: PathBuf,
+    pub address: Address,
+}
+
+impl AddressCommand {
+    pub fn from_args(args: StateAddressArgs) -> Result<Self, Error> {
+        Ok(Self {
+            address: parse_address(&args.address)?,
+            plan: args.plan,
+        })
+    }
+}
+
+pub fn list(plan: &Path, output: Output) -> Result<Outcome, Error> {
+    let loaded = load_plan(plan, output)?;
     if let Some(state) = loaded.load_state()? {
         for address in state.resources.keys() {
             println!("{address}");
@@ -28,22 +45,37 @@ pub fn list(args: StateListArgs, output: Output) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
-pub fn show(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
-    let address = parse_address(&args.address)?;
-    let loaded = load_plan(&args.plan, output)?;
+pub fn show(command: &AddressCommand, output: Output) -> Result<Outcome, Error> {
+    let address = &command.address;
+    let loaded = load_plan(&command.plan, output)?;
     let state = loaded.load_state()?;
     let record = state
         .as_ref()
-        .and_then(|state| state.resources.get(&address))
-        .ok_or_else(|| not_in_state(&address, &loaded.state_path()))?;
-    print!("{}", describe(&address, record));
+        .and_then(|state| state.resources.get(address))
+        .ok_or_else(|| not_in_state(address, &loaded.state_path()))?;
+    print!("{}", describe(address, record));
     Ok(Outcome::Success)
 }
 
+/// `state rm`: with the run lock (`lock`) as every state write is made, or offline.
+pub fn rm(command: &AddressCommand, lock: bool, output: Output) -> Result<Outcome, Error> {
+    if !lock {
+        return rm_offline(command, output);
+    }
+    with_target(
+        &command.plan,
+        None,
+        output,
+        async |loaded, state, connected| {
+            rm_locked(&*connected.backend, loaded, state, &command.address).await
+        },
+    )
+}
+
 /// `state rm --lock=false`: the file edited offline, without the run lock.
-pub fn rm_offline(args: StateAddressArgs, output: Output) -> Result<Outcome, Error> {
-    let address = parse_address(&args.address)?;
-    let loaded = load_plan(&args.plan, output)?;
+fn rm_offline(command: &AddressCommand, output: Output) -> Result<Outcome, Error> {
+    let address = command.address.clone();
+    let loaded = load_plan(&command.plan, output)?;
     let path = loaded.state_path();
     let mut state: StateFile = loaded
         .load_state()?
@@ -65,7 +97,7 @@ pub fn rm_offline(args: StateAddressArgs, output: Output) -> Result<Outcome, Err
 /// `state rm`: the address forgotten as every state write is made — holding the run lock of
 /// the plan's clusters (and of the address's own, for a cluster the plan no longer has), and
 /// only if the file is still as it was read.
-pub async fn rm<B: Backend>(
+pub async fn rm_locked<B: Backend>(
     backend: &B,
     loaded: &LoadedPlan,
     state: StateRead,

@@ -13,17 +13,17 @@ use crate::plan::diagnostic::summary;
 
 /// Validated settings of `validate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidateOptions {
+pub struct ValidateCommand {
     pub plan: PathBuf,
 }
 
-impl ValidateOptions {
+impl ValidateCommand {
     pub fn from_args(args: ValidateArgs) -> Self {
         Self { plan: args.plan }
     }
 }
 
-pub fn run(options: &ValidateOptions, output: Output) -> Result<Outcome, Error> {
+pub fn execute(options: &ValidateCommand, output: Output) -> Result<Outcome, Error> {
     let source = crate::plan::read(&options.plan)?;
     let checked = crate::plan::check(&source);
     print_diagnostics(&source, &checked.diagnostics, output);
