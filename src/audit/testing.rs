@@ -69,8 +69,8 @@ use crate::providers::azure::rbac::RoleAssignment;
 use crate::providers::kube::LiveSpc;
 use crate::resources::context::{Context, Derived};
 
-pub const SUBSCRIPTION: &str = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8";
-pub const TENANT: &str = "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c";
+pub const SUBSCRIPTION: &str = crate::sandbox::ids::SUBSCRIPTION_ID;
+pub const TENANT: &str = crate::sandbox::ids::TENANT_ID;
 /// The add-on identity the tests' "applied" cluster has.
 pub const ADDON_CLIENT_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 pub const ADDON_OBJECT_ID: &str = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";

@@ -181,7 +181,7 @@ mod tests {
     use crate::providers::azure::auth::CredentialKind;
     use crate::providers::testing::{FakeCredential, FakeTimer, Reply, ScriptedHttp};
 
-    const SUB: &str = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8";
+    const SUB: &str = crate::sandbox::ids::SUBSCRIPTION_ID;
 
     fn addon(kube_context: Option<&str>) -> Addon {
         let spanned = |value: &str| Spanned::new(value.to_owned(), 0..0);

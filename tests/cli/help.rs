@@ -18,11 +18,13 @@ fn help_lists_every_subcommand_of_the_contract() {
     }
 }
 
+/// Every `--help` is a snapshot: a changed flag or wording shows in review as a text diff.
 #[test]
 fn every_subcommand_has_its_own_help() {
     let test = Test::new();
     for args in [
-        &["validate", "--help"][..],
+        &["--help"][..],
+        &["validate", "--help"],
         &["plan", "--help"],
         &["apply", "--help"],
         &["destroy", "--help"],
@@ -35,7 +37,13 @@ fn every_subcommand_has_its_own_help() {
         &["sandbox", "reset", "--help"],
         &["init", "--help"],
     ] {
-        test.vaultwire(args).assert().success();
+        let output = test.vaultwire(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let name = format!("help {}", args[..args.len() - 1].join(" "));
+        insta::assert_snapshot!(
+            name.trim().replace(' ', "_"),
+            String::from_utf8(output.stdout).unwrap()
+        );
     }
 }
 

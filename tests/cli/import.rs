@@ -1,5 +1,6 @@
 //! `vaultwire import`: adopting existing resources into the state.
 
+use crate::assert_output_snapshot;
 use crate::repo_support::Repo;
 
 #[test]
@@ -23,7 +24,7 @@ fn forgotten_resources_are_adopted_back_by_id() {
             &vault_id.to_uppercase(),
         ],
     );
-    assert!(imported.contains("Import successful!"), "{imported}");
+    assert_output_snapshot!("imported", imported);
     repo.expect(
         0,
         &[
@@ -53,7 +54,7 @@ fn import_refuses_what_it_cannot_adopt_and_changes_nothing() {
         "payments/payments-db",
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("already in the state"));
+    assert_output_snapshot!("already_managed", String::from_utf8_lossy(&output.stderr));
     // Not in the plan file.
     let output = repo.run(&[
         "import",
@@ -62,7 +63,7 @@ fn import_refuses_what_it_cannot_adopt_and_changes_nothing() {
         "payments/other",
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not defined in the plan file"));
+    assert_output_snapshot!("not_in_plan", String::from_utf8_lossy(&output.stderr));
     // The ID names another resource than the plan's.
     repo.expect(0, &["state", "rm", "plans/example.toml", "spc.shop-api"]);
     let output = repo.run(&[
@@ -72,8 +73,7 @@ fn import_refuses_what_it_cannot_adopt_and_changes_nothing() {
         "payments/payments-db",
     ]);
     assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("is live as"), "{stderr}");
+    assert_output_snapshot!("mismatch", String::from_utf8_lossy(&output.stderr));
     assert_ne!(
         repo.test.read("state/example.state.json"),
         before,

@@ -66,6 +66,8 @@ impl Test {
                 || name.starts_with("MSI_")
                 || name == "KUBECONFIG"
                 || name == "VAULTWIRE_LOG"
+                // clap wraps `--help` to it; snapshots need the default width.
+                || name == "COLUMNS"
             {
                 command.remove(name.as_ref());
             }
@@ -103,4 +105,57 @@ impl Hermetic for std::process::Command {
     fn set(&mut self, name: &str, value: &std::ffi::OsStr) {
         self.env(name, value);
     }
+}
+
+/// Snapshots `text` (insta) with what changes from run to run redacted: durations, ports,
+/// timestamps, process IDs, the state's random lineage and the lock holder's user and host.
+/// The sandbox's own IDs are deterministic and stay.
+#[macro_export]
+macro_rules! assert_output_snapshot {
+    ($name:expr, $text:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        for (pattern, replacement) in $crate::support::OUTPUT_FILTERS {
+            settings.add_filter(pattern, *replacement);
+        }
+        settings.bind(|| insta::assert_snapshot!($name, $text));
+    }};
+}
+
+/// What [`assert_output_snapshot!`] redacts, in order.
+pub const OUTPUT_FILTERS: &[(&str, &str)] = &[
+    (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+    (
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+        "[time]",
+    ),
+    (r"\b\d+(\.\d+)?(ms|s)\b", "[duration]"),
+    (r"\bpid \d+", "pid [pid]"),
+    (r"[\w.-]+@[\w.-]+ pid", "[user]@[host] pid"),
+    (r#""lineage": "[0-9a-f-]+""#, r#""lineage": "[lineage]""#),
+    // A Kubernetes object's resourceVersion depends on which concurrent write came first.
+    (
+        r#"(?m)^version = "\d+"$"#,
+        r#"version = "[resourceVersion]""#,
+    ),
+];
+
+/// `text` (apply or destroy output) with its progress lines sorted: changes run concurrently,
+/// so their lines interleave differently from run to run. The plan above them and the summary
+/// below keep their order.
+pub fn progress_sorted(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| line.starts_with("Acquiring the run lock"))
+        .map_or(lines.len(), |at| at + 1);
+    let end = lines[start..]
+        .iter()
+        .position(|line| line.is_empty())
+        .map_or(lines.len(), |at| start + at);
+    let mut progress = lines[start..end].to_vec();
+    progress.sort_unstable();
+    let mut sorted: Vec<&str> = lines[..start].to_vec();
+    sorted.extend(progress);
+    sorted.extend(&lines[end..]);
+    sorted.join("\n") + if text.ends_with('\n') { "\n" } else { "" }
 }

@@ -16,7 +16,7 @@ use crate::providers::azure::arm::{ArmClient, ArmClientOptions, ArmRequest};
 use crate::providers::azure::{AzureCloud, sign_in};
 use crate::providers::testing::{FakeTimer, Reply, ScriptedHttp};
 
-const TENANT: &str = "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c";
+const TENANT: &str = crate::sandbox::ids::TENANT_ID;
 const CLIENT_SECRET: &str = "client-secret-that-must-not-leak";
 const ACCESS_TOKEN: &str = "access-token-that-must-not-leak";
 
@@ -79,7 +79,7 @@ async fn tokens_and_client_secrets_never_reach_the_logs() {
     .expect("GET", vault, Reply::json(200, json!({"name": "kv"})));
     let cloud = AzureCloud::public().with_http_client(http.clone());
     let env = Environment::from_pairs([
-        ("AZURE_CLIENT_ID", "5b8e2c1d-9f3a-4d6e-b7c8-1a2b3c4d5e6f"),
+        ("AZURE_CLIENT_ID", crate::sandbox::ids::CLIENT_ID),
         ("AZURE_CLIENT_SECRET", CLIENT_SECRET),
     ]);
     let credential = sign_in(&AuthMethod::Auto, &env, &cloud, TENANT)

@@ -14,7 +14,7 @@ fn spec() -> SpcSpec {
         namespace: "shop".into(),
         name: "shop-api".into(),
         keyvault_name: "kv-vaultwire-demo".into(),
-        tenant_id: "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c".into(),
+        tenant_id: crate::sandbox::ids::TENANT_ID.into(),
         cloud_name: "AzurePublicCloud".into(),
         identity: SpcIdentityRef::WorkloadIdentity {
             client_id: "bbbbbbbb-0000-0000-0000-000000000001".into(),

@@ -253,11 +253,11 @@ mod tests {
     use crate::providers::azure::cloud::AKS_SERVER_APP_SCOPE;
     use crate::providers::testing::{Reply, ScriptedHttp};
 
-    const TENANT: &str = "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c";
+    const TENANT: &str = crate::sandbox::ids::TENANT_ID;
 
     fn client_secret_env(secret: &str) -> Environment {
         Environment::from_pairs([
-            ("AZURE_CLIENT_ID", "5b8e2c1d-9f3a-4d6e-b7c8-1a2b3c4d5e6f"),
+            ("AZURE_CLIENT_ID", crate::sandbox::ids::CLIENT_ID),
             ("AZURE_TENANT_ID", TENANT),
             ("AZURE_CLIENT_SECRET", secret),
         ])

@@ -244,7 +244,7 @@ fn client_secret(env: &Environment, plan_tenant: &str) -> Result<CredentialSourc
 mod tests {
     use super::*;
 
-    const TENANT: &str = "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c";
+    const TENANT: &str = crate::sandbox::ids::TENANT_ID;
 
     fn kinds(
         candidates: &[Result<CredentialSource, (CredentialKind, NotUsable)>],

@@ -10,8 +10,8 @@ use crate::providers::azure::arm::HttpMethod;
 use crate::providers::azure::keyvault::Permissions;
 use crate::providers::testing::spec_response;
 
-const SUB: &str = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8";
-const TENANT: &str = "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c";
+const SUB: &str = crate::sandbox::ids::SUBSCRIPTION_ID;
+const TENANT: &str = crate::sandbox::ids::TENANT_ID;
 
 fn spec() -> VaultSpec {
     VaultSpec {

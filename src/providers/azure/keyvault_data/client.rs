@@ -10,7 +10,7 @@
 //! A 403 is returned as [`ArmError::Api`] (`403 Forbidden`; Key Vault's inner code says
 //! `ForbiddenByRbac` or `AccessDenied`) and never retried — also while a new role assignment or
 //! access policy is still propagating: only the caller knows whether it just granted access and
-//! should wait and ask again (`tests/cli/clients_secrets.rs` shows the contract).
+//! should wait and ask again (`tests/clients/secrets.rs` shows the contract).
 
 use std::collections::HashSet;
 use std::sync::Arc;

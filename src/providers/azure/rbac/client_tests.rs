@@ -10,7 +10,7 @@ use crate::providers::azure::rbac::{
 };
 use crate::providers::testing::{Reply, ScriptedHttp, arm_client, spec_response};
 
-const SUB: &str = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8";
+const SUB: &str = crate::sandbox::ids::SUBSCRIPTION_ID;
 const SCOPE: &str = "/subscriptions/3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/kv-vaultwire-demo";
 const PRINCIPAL: &str = "aaaaaaaa-0000-0000-0000-000000000002";
 
