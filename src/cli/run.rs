@@ -15,6 +15,7 @@ use crate::cli::commands::validate::ValidateCommand;
 use crate::cli::commands::{apply, audit, import, init, plan, state, validate};
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
+use crate::engine::backend::with_causes;
 
 /// Parses the command line, or prints why it cannot and gives the exit code: 0 after `--help`
 /// and `--version`, 1 for a usage error. Never clap's 2, which `plan --detailed-exitcode`
@@ -93,12 +94,8 @@ pub fn print_error(error: &Error) {
 
 /// The text [`print_error`] prints.
 pub fn format_error(error: &Error) -> String {
-    let mut text = format!("error: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(&format!("\n  caused by: {cause}"));
-        source = cause.source();
-    }
+    // Causes a message already repeats are left out (client errors often include them).
+    let mut text = with_causes(format!("error: {error}"), error, "\n  caused by: ");
     if let Some(help) = error.help() {
         text.push_str(&format!("\n  help: {help}"));
     }

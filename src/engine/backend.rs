@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -270,7 +271,7 @@ pub struct Delete {
 pub const LOCKED_HELP: &str =
     "wait for the other run to finish; a lock of a run that died expires on its own";
 
-/// A failure talking to Azure or a cluster, already phrased for the user.
+/// A failure talking to Azure or a cluster, phrased for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
     /// Another run holds the run lock of `cluster` (a cluster name) until `until`.
@@ -280,12 +281,85 @@ pub enum BackendError {
         holder: String,
         until: String,
     },
-    /// Azure or a cluster failed a request; `message` carries its causes.
+    /// Azure or a cluster failed a request: `message` says what failed, `source` why (the
+    /// client's error chain, kept for printing and for callers that look into it).
     #[error("{message}")]
     Provider {
         message: String,
         help: Option<String>,
+        #[source]
+        source: Option<Causes>,
     },
+}
+
+/// The causes of a provider failure: the chain below a client error, shared so the error
+/// stays cheap to clone into every change it failed.
+#[derive(Debug, Clone)]
+pub struct Causes(Arc<dyn std::error::Error + Send + Sync>);
+
+impl Causes {
+    /// The causes of `error` (its sources), or `None` when it has none.
+    pub fn of(error: impl std::error::Error + Send + Sync + 'static) -> Option<Self> {
+        error.source()?;
+        Some(Self(Arc::new(error)))
+    }
+
+    fn first(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl std::fmt::Display for Causes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.first() {
+            Some(cause) => std::fmt::Display::fmt(cause, f),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Causes {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.first().and_then(std::error::Error::source)
+    }
+}
+
+/// Causes compare by what they say: two failures with the same chain of messages are one.
+impl PartialEq for Causes {
+    fn eq(&self, other: &Self) -> bool {
+        chain(self) == chain(other)
+    }
+}
+
+impl Eq for Causes {}
+
+fn chain(error: &dyn std::error::Error) -> Vec<String> {
+    let mut texts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        texts.push(cause.to_string());
+        source = cause.source();
+    }
+    texts
+}
+
+/// `text` followed by each cause of `error` not already in it, joined by `separator`: client
+/// errors often repeat their cause in their own message.
+pub fn with_causes(
+    mut text: String,
+    error: &(dyn std::error::Error + 'static),
+    separator: &str,
+) -> String {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            text.push_str(separator);
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl BackendError {
@@ -294,15 +368,19 @@ impl BackendError {
         BackendError::Provider {
             message: message.into(),
             help: None,
+            source: None,
         }
     }
 
     /// This failure with a hint (a provider failure; a held lock has its own).
     pub fn with_help(self, help: impl Into<String>) -> Self {
         match self {
-            BackendError::Provider { message, .. } => BackendError::Provider {
+            BackendError::Provider {
+                message, source, ..
+            } => BackendError::Provider {
                 message,
                 help: Some(help.into()),
+                source,
             },
             locked => locked,
         }
@@ -350,4 +428,32 @@ pub trait Backend: Send + Sync + 'static {
     fn renew(&self, locks: &Locks) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn unlock(&self, locks: &Locks) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client error whose message repeats its cause, as many do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot create vault `kv`: {0}")]
+    struct ClientError(#[source] std::io::Error);
+
+    #[test]
+    fn a_provider_failure_keeps_its_causes_and_prints_each_once() {
+        let client = ClientError(std::io::Error::other("403 Forbidden"));
+        let error = BackendError::Provider {
+            message: client.to_string(),
+            help: None,
+            source: Causes::of(client),
+        };
+        let cause = std::error::Error::source(&error).expect("the client's cause");
+        assert_eq!(cause.to_string(), "403 Forbidden");
+        assert_eq!(
+            with_causes(error.to_string(), &error, ": "),
+            "cannot create vault `kv`: 403 Forbidden"
+        );
+        let no_cause = std::io::Error::other("timed out");
+        assert!(Causes::of(no_cause).is_none());
+    }
 }

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use crate::diff::action::Action;
 use crate::diff::change::ResourceChange;
-use crate::engine::backend::{Backend, BackendError, ClusterRef, Delete, Settings, Write};
+use crate::engine::backend::{
+    Backend, BackendError, ClusterRef, Delete, Settings, Write, with_causes,
+};
 use crate::engine::events::{Event, Reporter};
 use crate::engine::refresh::addon_identity;
 use crate::engine::state_writer::{StateWriter, Ticket};
@@ -61,14 +63,7 @@ impl ChangeError {
 
     /// The error and its causes on one line, for a progress or summary line.
     pub fn described(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+        with_causes(self.to_string(), self, ": ")
     }
 }
 

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::engine::backend::{
-    Backend, BackendError, ClusterKey, ClusterRef, Delete, Found, Live, Locks, ReadPlan, Write,
+    Backend, BackendError, Causes, ClusterKey, ClusterRef, Delete, Found, Live, Locks, ReadPlan,
+    Write,
 };
 use crate::providers::azure::aks::LiveCluster;
 use crate::providers::kube::{ClusterConnection, LeaseLock};
@@ -93,19 +94,10 @@ impl AzureBackend {
 
 /// A provider failure as the engine reports it: the message with its causes, and the hint.
 pub fn provider_error(error: ProviderError) -> BackendError {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
     BackendError::Provider {
-        message,
+        message: error.to_string(),
         help: error.help(),
+        source: Causes::of(error),
     }
 }
 
