@@ -14,13 +14,15 @@ use azure_core::error::ErrorKind;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{Context, Pipeline, PipelineSendOptions, Request, RetryOptions, Url};
+use http::Method;
 use serde_json::Value;
 
 use super::error::OperationFailure;
 use super::lro::{self, Monitor, Progress};
+use super::request::azure_method;
 use super::retry::ArmRetryPolicy;
 use super::throttle::ThrottlePolicy;
-use super::{ArmError, ArmRequest, ArmResponse, HttpMethod, LroSettings, RetrySettings, Throttle};
+use super::{ArmError, ArmRequest, ArmResponse, LroSettings, RetrySettings, Throttle};
 use crate::providers::azure::AzureCloud;
 use crate::providers::timer::{Timer, TokioTimer};
 
@@ -134,7 +136,7 @@ impl ArmClient {
     pub async fn send_raw(&self, request: &ArmRequest) -> Result<ArmResponse, ArmError> {
         let url = request.url(&self.inner.endpoint)?;
         self.fetch(
-            request.method,
+            &request.method,
             url,
             &request.headers,
             request.body.as_ref(),
@@ -176,7 +178,7 @@ impl ArmClient {
     /// response (DELETE).
     pub async fn execute(&self, request: &ArmRequest) -> Result<ArmResponse, ArmError> {
         let first = self.send(request).await?;
-        match lro::monitor_for(request.method, &first) {
+        match lro::monitor_for(&request.method, &first) {
             None => Ok(first),
             Some(monitor) => self.follow(request, first, monitor).await,
         }
@@ -205,9 +207,7 @@ impl ArmClient {
                 return Ok(items);
             }
             let url = self.checked_url(next, &describe)?;
-            response = self
-                .fetch(HttpMethod::Get, url, &[], None, &describe)
-                .await?;
+            response = self.fetch(&Method::GET, url, &[], None, &describe).await?;
             if !response.is_success() {
                 return Err(ArmError::from_response(&describe, &response));
             }
@@ -294,13 +294,13 @@ impl ArmClient {
         last: ArmResponse,
     ) -> Result<ArmResponse, ArmError> {
         let describe = request.describe();
-        match (request.method, monitor) {
-            (HttpMethod::Put | HttpMethod::Patch, Monitor::AsyncOperation { .. }) => {
+        match (&request.method, monitor) {
+            (&Method::PUT | &Method::PATCH, Monitor::AsyncOperation { .. }) => {
                 self.send(&ArmRequest::get(request.path.clone(), request.api_version))
                     .await
             }
             (
-                HttpMethod::Post,
+                &Method::POST,
                 Monitor::AsyncOperation {
                     final_location: Some(location),
                     ..
@@ -315,9 +315,7 @@ impl ArmClient {
     }
 
     async fn get_success(&self, url: Url, describe: &str) -> Result<ArmResponse, ArmError> {
-        let response = self
-            .fetch(HttpMethod::Get, url, &[], None, describe)
-            .await?;
+        let response = self.fetch(&Method::GET, url, &[], None, describe).await?;
         if response.is_success() {
             Ok(response)
         } else {
@@ -348,13 +346,16 @@ impl ArmClient {
 
     async fn fetch(
         &self,
-        method: HttpMethod,
+        method: &Method,
         url: Url,
         headers: &[(String, String)],
         body: Option<&Value>,
         describe: &str,
     ) -> Result<ArmResponse, ArmError> {
-        let mut raw = Request::new(url, method.to_azure());
+        let method = azure_method(method).ok_or_else(|| ArmError::UnsupportedMethod {
+            request: describe.to_owned(),
+        })?;
+        let mut raw = Request::new(url, method);
         for (name, value) in headers {
             raw.insert_header(name.clone(), value.clone());
         }

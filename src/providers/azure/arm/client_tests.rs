@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
+use crate::providers::azure::arm::OperationKind;
 use crate::providers::testing::{FAKE_TOKEN, FakeCredential, FakeTimer, Reply, ScriptedHttp};
 
 const VAULT: &str =
@@ -365,4 +366,18 @@ async fn a_failing_status_poll_is_retried_and_then_named_itself() {
         format!("`GET {POLL} (following PUT {CLUSTER})` could not reach azure")
     );
     http.assert_done();
+}
+
+#[tokio::test]
+async fn a_method_azure_core_cannot_send_is_an_error_and_nothing_is_sent() {
+    let http = ScriptedHttp::new();
+    let (arm, _, _) = client(&http);
+    let request = ArmRequest::new(http::Method::OPTIONS, VAULT, "2025-05-01");
+    let error = arm.send_raw(&request).await.unwrap_err();
+    assert!(
+        matches!(error, ArmError::UnsupportedMethod { .. }),
+        "{error}"
+    );
+    assert_eq!(request.operation_kind(), OperationKind::Write);
+    assert!(http.requests().is_empty());
 }

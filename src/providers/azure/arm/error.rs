@@ -77,6 +77,9 @@ pub enum ArmError {
     },
     #[error("`{request}` has an invalid URL `{url}`")]
     InvalidUrl { request: String, url: String },
+    /// `ArmRequest` takes any `http::Method`; azure_core's pipeline sends only six.
+    #[error("`{request}` uses a method the azure client cannot send")]
+    UnsupportedMethod { request: String },
 }
 
 fn code_suffix(code: &Option<String>) -> String {

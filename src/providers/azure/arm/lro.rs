@@ -10,10 +10,11 @@
 use std::time::Duration;
 
 use azure_core::http::Url;
+use http::Method;
 use serde_json::Value;
 
+use super::ArmResponse;
 use super::error::parse_error_body;
-use super::{ArmResponse, HttpMethod};
 
 /// How long-running operations are followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,13 +118,13 @@ pub(crate) fn resource_progress(body: &Value) -> Progress {
 }
 
 /// Whether (and how) the first response of `method` starts a long-running operation.
-pub(crate) fn monitor_for(method: HttpMethod, response: &ArmResponse) -> Option<Monitor> {
+pub(crate) fn monitor_for(method: &Method, response: &ArmResponse) -> Option<Monitor> {
     let location = header_url(response, "location");
     if let Some(url) = header_url(response, "azure-asyncoperation") {
         // A 200/201 whose body already reports a terminal state is done, header or not.
         let body = response.json().unwrap_or(Value::Null);
         if response.status != 202
-            && matches!(method, HttpMethod::Put | HttpMethod::Patch)
+            && matches!(*method, Method::PUT | Method::PATCH)
             && provisioning_state(&body).is_some()
             && resource_progress(&body) != Progress::Running
         {
@@ -139,7 +140,7 @@ pub(crate) fn monitor_for(method: HttpMethod, response: &ArmResponse) -> Option<
     {
         return Some(Monitor::Location(url));
     }
-    if matches!(method, HttpMethod::Put | HttpMethod::Patch) {
+    if matches!(*method, Method::PUT | Method::PATCH) {
         let body = response.json().unwrap_or(Value::Null);
         if resource_progress(&body) == Progress::Running {
             return Some(Monitor::ResourceState);
@@ -197,7 +198,7 @@ mod tests {
         let Some(Monitor::AsyncOperation {
             url,
             final_location,
-        }) = monitor_for(HttpMethod::Put, &first)
+        }) = monitor_for(&Method::PUT, &first)
         else {
             panic!("an Azure-AsyncOperation header starts polling");
         };
@@ -213,7 +214,7 @@ mod tests {
             Value::Null,
         );
         assert!(matches!(
-            monitor_for(HttpMethod::Post, &first),
+            monitor_for(&Method::POST, &first),
             Some(Monitor::Location(_))
         ));
     }
@@ -226,7 +227,7 @@ mod tests {
             json!({"properties": {"provisioningState": "RegisteringDns"}}),
         );
         assert_eq!(
-            monitor_for(HttpMethod::Put, &first),
+            monitor_for(&Method::PUT, &first),
             Some(Monitor::ResourceState)
         );
     }
@@ -238,11 +239,11 @@ mod tests {
             &[("azure-asyncoperation", OP)],
             json!({"properties": {"provisioningState": "Succeeded"}}),
         );
-        assert_eq!(monitor_for(HttpMethod::Put, &done), None);
+        assert_eq!(monitor_for(&Method::PUT, &done), None);
         let plain = response(200, &[], json!({"properties": {}}));
-        assert_eq!(monitor_for(HttpMethod::Put, &plain), None);
+        assert_eq!(monitor_for(&Method::PUT, &plain), None);
         let deleted = response(200, &[], Value::Null);
-        assert_eq!(monitor_for(HttpMethod::Delete, &deleted), None);
+        assert_eq!(monitor_for(&Method::DELETE, &deleted), None);
     }
 
     #[test]

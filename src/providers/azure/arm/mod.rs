@@ -14,9 +14,7 @@ pub(crate) use client::send;
 pub use client::{ArmClient, ArmClientOptions};
 pub use error::{ApiFailure, ArmError, ArmErrorDetail, OperationFailure};
 pub use lro::LroSettings;
-pub use request::{
-    ArmRequest, HttpMethod, OperationKind, encode_segment, resource_path, subscription_path,
-};
+pub use request::{ArmRequest, OperationKind, encode_segment, resource_path, subscription_path};
 pub use response::ArmResponse;
 pub(crate) use retry::ArmRetryPolicy;
 pub use retry::{RetrySettings, backoff_delay};

@@ -5,41 +5,15 @@
 //! anything.
 
 use azure_core::http::Url;
+use http::Method;
 use serde_json::Value;
 
 use super::ArmError;
 
-/// The HTTP methods ARM calls use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum HttpMethod {
-    Get,
-    Put,
-    Patch,
-    Post,
-    Delete,
-}
-
-impl HttpMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HttpMethod::Get => "GET",
-            HttpMethod::Put => "PUT",
-            HttpMethod::Patch => "PATCH",
-            HttpMethod::Post => "POST",
-            HttpMethod::Delete => "DELETE",
-        }
-    }
-
-    pub(crate) fn to_azure(self) -> azure_core::http::Method {
-        use azure_core::http::Method;
-        match self {
-            HttpMethod::Get => Method::Get,
-            HttpMethod::Put => Method::Put,
-            HttpMethod::Patch => Method::Patch,
-            HttpMethod::Post => Method::Post,
-            HttpMethod::Delete => Method::Delete,
-        }
-    }
+/// azure_core's own method type, which `ArmRequest` leaves to the client. `None` for a method
+/// azure_core cannot send (it knows GET, HEAD, PUT, PATCH, POST and DELETE).
+pub(crate) fn azure_method(method: &Method) -> Option<azure_core::http::Method> {
+    method.as_str().parse().ok()
 }
 
 /// ARM's throttling classes: each has its own token bucket.
@@ -65,7 +39,7 @@ impl OperationKind {
 /// One ARM call: method, resource path, api-version, extra query, headers and JSON body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmRequest {
-    pub method: HttpMethod,
+    pub method: Method,
     /// The path below the ARM endpoint, segments already encoded, such as
     /// `/subscriptions/…/providers/Microsoft.KeyVault/vaults/kv-demo`.
     pub path: String,
@@ -78,7 +52,7 @@ pub struct ArmRequest {
 }
 
 impl ArmRequest {
-    pub fn new(method: HttpMethod, path: impl Into<String>, api_version: &'static str) -> Self {
+    pub fn new(method: Method, path: impl Into<String>, api_version: &'static str) -> Self {
         Self {
             method,
             path: path.into(),
@@ -90,23 +64,23 @@ impl ArmRequest {
     }
 
     pub fn get(path: impl Into<String>, api_version: &'static str) -> Self {
-        Self::new(HttpMethod::Get, path, api_version)
+        Self::new(Method::GET, path, api_version)
     }
 
     pub fn put(path: impl Into<String>, api_version: &'static str, body: Value) -> Self {
-        Self::new(HttpMethod::Put, path, api_version).with_body(body)
+        Self::new(Method::PUT, path, api_version).with_body(body)
     }
 
     pub fn patch(path: impl Into<String>, api_version: &'static str, body: Value) -> Self {
-        Self::new(HttpMethod::Patch, path, api_version).with_body(body)
+        Self::new(Method::PATCH, path, api_version).with_body(body)
     }
 
     pub fn post(path: impl Into<String>, api_version: &'static str) -> Self {
-        Self::new(HttpMethod::Post, path, api_version)
+        Self::new(Method::POST, path, api_version)
     }
 
     pub fn delete(path: impl Into<String>, api_version: &'static str) -> Self {
-        Self::new(HttpMethod::Delete, path, api_version)
+        Self::new(Method::DELETE, path, api_version)
     }
 
     pub fn with_body(mut self, body: Value) -> Self {
@@ -132,13 +106,14 @@ impl ArmRequest {
     }
 
     pub fn operation_kind(&self) -> OperationKind {
-        OperationKind::of(&self.method.to_azure())
+        // A method azure_core cannot send counts as a write, as ARM counts it.
+        azure_method(&self.method).map_or(OperationKind::Write, |method| OperationKind::of(&method))
     }
 
     /// `METHOD /path`, how errors name the request (never with the query: `$skiptoken`s are
     /// long and meaningless to people).
     pub fn describe(&self) -> String {
-        format!("{} {}", self.method.as_str(), self.path)
+        format!("{} {}", self.method, self.path)
     }
 
     /// The full URL below `endpoint`, with `api-version` first and the other parameters
@@ -242,11 +217,11 @@ mod tests {
     #[test]
     fn operation_kind_follows_arm_throttling_classes() {
         let kind = |method| ArmRequest::new(method, "/x", "v").operation_kind();
-        assert_eq!(kind(HttpMethod::Get), OperationKind::Read);
-        assert_eq!(kind(HttpMethod::Put), OperationKind::Write);
-        assert_eq!(kind(HttpMethod::Patch), OperationKind::Write);
-        assert_eq!(kind(HttpMethod::Post), OperationKind::Write);
-        assert_eq!(kind(HttpMethod::Delete), OperationKind::Delete);
+        assert_eq!(kind(Method::GET), OperationKind::Read);
+        assert_eq!(kind(Method::PUT), OperationKind::Write);
+        assert_eq!(kind(Method::PATCH), OperationKind::Write);
+        assert_eq!(kind(Method::POST), OperationKind::Write);
+        assert_eq!(kind(Method::DELETE), OperationKind::Delete);
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use http::Method;
 use serde_json::json;
 
 use super::*;
 use crate::plan::model::{Authorization, NetworkAcls, NetworkBypass, NetworkDefaultAction};
-use crate::providers::azure::arm::HttpMethod;
 use crate::providers::azure::keyvault::Permissions;
 use crate::providers::testing::spec_response;
 
@@ -38,7 +38,7 @@ fn live_matching(spec: &VaultSpec) -> LiveVault {
 #[test]
 fn create_sends_every_managed_property_explicitly() {
     let request = create_vault(&spec());
-    assert_eq!(request.method, HttpMethod::Put);
+    assert_eq!(request.method, Method::PUT);
     assert_eq!(
         request.path,
         format!(
@@ -91,7 +91,7 @@ fn update_patches_only_what_differs_and_keeps_access_policies_out() {
     let mut live = live_matching(&spec);
     live.public_network_access = PublicNetworkAccess::Enabled;
     let request = update_vault(&spec, &live, &BTreeSet::new()).unwrap();
-    assert_eq!(request.method, HttpMethod::Patch);
+    assert_eq!(request.method, Method::PATCH);
     assert_eq!(
         request.body,
         Some(
@@ -186,9 +186,9 @@ fn deleted_vault_paths_are_per_location() {
     );
     assert_eq!(
         get_deleted_vault(SUB, "westeurope", "kv-x").method,
-        HttpMethod::Get
+        Method::GET
     );
-    assert_eq!(delete_vault(&spec().id).method, HttpMethod::Delete);
+    assert_eq!(delete_vault(&spec().id).method, Method::DELETE);
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn access_policy_changes_name_only_their_own_entry() {
             .path
             .ends_with("/vaults/kv-vaultwire-demo/accessPolicies/remove")
     );
-    assert_eq!(request.method, HttpMethod::Put);
+    assert_eq!(request.method, Method::PUT);
     assert_eq!(
         request.body.unwrap()["properties"]["accessPolicies"]
             .as_array()

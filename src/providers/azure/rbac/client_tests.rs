@@ -1,10 +1,10 @@
 //! Role assignments over a scripted ARM, fed the published examples.
 
+use http::Method;
 use serde_json::json;
 
 use super::*;
 use crate::plan::model::{BuiltInRole, PrincipalType, Role};
-use crate::providers::azure::arm::HttpMethod;
 use crate::providers::azure::rbac::{
     create_role_assignment, list_role_assignments, role_assignment_name,
 };
@@ -68,7 +68,7 @@ fn names_are_deterministic_and_ignore_case() {
 #[test]
 fn the_request_names_the_full_role_definition_and_the_principal_type() {
     let request = create_role_assignment(&spec());
-    assert_eq!(request.method, HttpMethod::Put);
+    assert_eq!(request.method, Method::PUT);
     assert_eq!(request.path, format!("{}/{}", assignments(), spec().name()));
     assert_eq!(request.api_version, "2022-04-01");
     let body = request.body.unwrap();
