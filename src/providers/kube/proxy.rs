@@ -3,8 +3,14 @@
 //! `http`), either case, unless `NO_PROXY` names the server or the server is on this machine.
 //! A kubeconfig's own `proxy-url` wins over the environment. ARM and Key Vault calls already
 //! honour the same variables through azure_core's HTTP client.
+//!
+//! `NO_PROXY` is matched by hyper-util's proxy matcher, fed from our [`Environment`] (never the
+//! process's). The matcher follows curl's rules; the few places Go's differ are translated
+//! for the one server asked about (`for_matcher`).
 
 use std::net::IpAddr;
+
+use hyper_util::client::proxy::matcher::Matcher;
 
 use crate::providers::Environment;
 
@@ -22,7 +28,8 @@ pub fn from_environment(
     server: &http::Uri,
 ) -> Result<Option<http::Uri>, ProxyVariableError> {
     let host = server.host().unwrap_or_default();
-    if is_this_machine(host) || bypassed(env, host, server.port_u16()) {
+    // The sandbox listens on 127.0.0.1: a proxy could not reach it, NO_PROXY or not.
+    if is_this_machine(host) {
         return Ok(None);
     }
     let names: &[&'static str] = match server.scheme_str() {
@@ -35,17 +42,34 @@ pub fn from_environment(
     else {
         return Ok(None);
     };
-    // Go takes `host:port` without a scheme as an HTTP proxy; so does kubectl.
+    // Go takes `host:port` without a scheme as an HTTP proxy; so does kubectl. The URL is
+    // handed on whole: kube reads the proxy's user and password from it, where the matcher
+    // would have moved them into a header.
     let url = if value.contains("://") {
         value.to_owned()
     } else {
         format!("http://{value}")
     };
-    url.parse::<http::Uri>()
+    let url = url
+        .parse::<http::Uri>()
         .ok()
         .filter(|uri| uri.host().is_some())
-        .map(Some)
-        .ok_or(ProxyVariableError { variable })
+        .ok_or(ProxyVariableError { variable })?;
+    let no_proxy = env.get("NO_PROXY").or_else(|| env.get("no_proxy"));
+    let proxied = |no_proxy: &str| {
+        Matcher::builder()
+            .all(url.to_string())
+            .no(no_proxy)
+            .build()
+            .intercept(server)
+            .is_some()
+    };
+    // The matcher drops a proxy it cannot use (an `ftp://` one) without a word; name it instead.
+    if !proxied("") {
+        return Err(ProxyVariableError { variable });
+    }
+    let no_proxy = for_matcher(no_proxy.unwrap_or_default(), host, server.port_u16());
+    Ok(proxied(&no_proxy).then_some(url))
 }
 
 /// `localhost` and loopback addresses are never proxied.
@@ -55,37 +79,34 @@ fn is_this_machine(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Whether `NO_PROXY` (or `no_proxy`) names `host`: `*`; the host or a parent domain
-/// (`example.com` covers itself and `api.example.com`, `.example.com` only the latter); an
-/// address or a CIDR block; each optionally with `:port`, which must then match too.
-fn bypassed(env: &Environment, host: &str, port: Option<u16>) -> bool {
-    let Some(list) = env.get("NO_PROXY").or_else(|| env.get("no_proxy")) else {
-        return false;
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    let address = host.parse::<IpAddr>().ok();
-    list.split(',')
-        .map(|entry| entry.trim().to_ascii_lowercase())
+/// `NO_PROXY` as Go reads it, rewritten into curl's rules (the matcher's) for the server `host`
+/// and `port`. Where they differ: Go allows `:port` on an entry, so an entry for another port
+/// is left out and the rest lose theirs; Go's `.example.com` covers subdomains only, so one
+/// naming `host` itself is left out; Go's `*` covers addresses too.
+fn for_matcher(list: &str, host: &str, port: Option<u16>) -> String {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let mut kept = Vec::new();
+    for entry in list
+        .split(',')
+        .map(str::trim)
         .filter(|entry| !entry.is_empty())
-        .any(|entry| {
-            if entry == "*" {
-                return true;
-            }
-            let (name, wanted_port) = split_port(&entry);
-            if wanted_port.is_some() && wanted_port != port {
-                return false;
-            }
-            match (address, name.parse::<IpAddr>(), in_block(address, name)) {
-                (Some(address), Ok(listed), _) => address == listed,
-                (_, _, Some(inside)) => inside,
-                // `.example.com` covers subdomains only, as in Go.
-                _ if name.starts_with('.') => host.ends_with(name),
-                _ => host == name || host.ends_with(&format!(".{name}")),
-            }
-        })
+    {
+        if entry == "*" {
+            return "*, 0.0.0.0/0, ::/0".to_owned();
+        }
+        let (name, wanted_port) = split_port(entry);
+        if wanted_port.is_some() && wanted_port != port {
+            continue;
+        }
+        if name
+            .strip_prefix('.')
+            .is_some_and(|domain| domain.eq_ignore_ascii_case(host))
+        {
+            continue;
+        }
+        kept.push(name);
+    }
+    kept.join(",")
 }
 
 /// `entry` without a trailing `:port`, and the port (not for bare IPv6 addresses).
@@ -103,26 +124,6 @@ fn split_port(entry: &str) -> (&str, Option<u16>) {
         },
         _ => (entry, None),
     }
-}
-
-/// Whether `address` is in the CIDR block `entry`; `None` when `entry` is not a block.
-fn in_block(address: Option<IpAddr>, entry: &str) -> Option<bool> {
-    let (network, bits) = entry.split_once('/')?;
-    let network: IpAddr = network.parse().ok()?;
-    let bits: u32 = bits.parse().ok()?;
-    let Some(address) = address else {
-        return Some(false);
-    };
-    let (address, network, width) = match (address, network) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(a.to_bits()), u128::from(n.to_bits()), 32),
-        (IpAddr::V6(a), IpAddr::V6(n)) => (a.to_bits(), n.to_bits(), 128),
-        _ => return Some(false),
-    };
-    if bits > width {
-        return None;
-    }
-    let ignored = width - bits;
-    Some(address.checked_shr(ignored).unwrap_or(0) == network.checked_shr(ignored).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -208,5 +209,29 @@ mod tests {
         let error = from_environment(&env, &AKS.parse().unwrap()).unwrap_err();
         assert_eq!(error.variable, "HTTPS_PROXY");
         assert!(!error.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn what_the_matcher_would_change_stays_as_kubectl_has_it() {
+        let star = [("HTTPS_PROXY", "http://proxy.corp:3128"), ("NO_PROXY", "*")];
+        assert_eq!(
+            proxy_for(&star, "https://10.1.2.3:443"),
+            None,
+            "`*` covers addresses"
+        );
+        let bracketed = [
+            ("HTTPS_PROXY", "http://proxy.corp:3128"),
+            ("NO_PROXY", "[fd00::5]:443"),
+        ];
+        assert_eq!(proxy_for(&bracketed, "https://[fd00::5]:443"), None);
+        let with_login = [("HTTPS_PROXY", "http://user:pa%40ss@proxy.corp:3128")];
+        assert_eq!(
+            proxy_for(&with_login, AKS).as_deref(),
+            Some("http://user:pa%40ss@proxy.corp:3128/"),
+            "kube reads the proxy's login from the URL"
+        );
+        let ftp = Environment::from_pairs([("https_proxy", "ftp://proxy.corp:21")]);
+        let error = from_environment(&ftp, &AKS.parse().unwrap()).unwrap_err();
+        assert_eq!(error.variable, "https_proxy", "named, not silently skipped");
     }
 }
