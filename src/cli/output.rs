@@ -6,9 +6,9 @@ use std::io::IsTerminal;
 /// Output settings every command receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Output {
-    /// Colour (and spinners) on stdout.
+    /// Colour on stdout.
     pub color: bool,
-    /// Colour on stderr, where diagnostics and progress go.
+    /// Colour (and the apply spinner) on stderr, where diagnostics and progress go.
     pub color_stderr: bool,
     /// Whether stdin is a terminal a user can answer prompts on.
     pub interactive: bool,

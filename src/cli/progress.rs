@@ -1,7 +1,7 @@
 //! Apply and destroy progress as Terraform users know it: a line when each resource starts
 //! and when it finishes (with its duration), "Still waiting… [Ns elapsed]" while a
 //! long-running operation runs, and — only on a terminal — a spinner line showing what is in
-//! flight.
+//! flight (indicatif's, cut to the terminal's width; a pipe never sees it).
 //!
 //! An approved run's plan is written by the reporter too ([`ProgressReporter::print_first`]),
 //! on a thread of its own: the changes start as soon as the run lock is held, while a slow
@@ -13,6 +13,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::diff::action::Action;
 use crate::engine::events::{Event, Reporter};
@@ -36,7 +38,8 @@ struct Inner {
 #[derive(Default)]
 struct State {
     in_flight: BTreeMap<Address, Instant>,
-    spinner_shown: bool,
+    /// The spinner while it is on screen.
+    spinner: Option<ProgressBar>,
     /// Lines held back while the plan is being written.
     held: Option<Vec<String>>,
 }
@@ -69,6 +72,7 @@ impl ProgressReporter {
     pub fn print_first(&self, text: String) {
         if let Ok(mut state) = self.inner.state.lock() {
             state.held.get_or_insert_with(Vec::new);
+            hide_spinner(&mut state);
         }
         let inner = self.inner.clone();
         let thread = std::thread::spawn(move || {
@@ -120,14 +124,12 @@ impl Drop for ProgressReporter {
             let _ = spinner.join();
         }
         if let Ok(mut state) = self.inner.state.lock() {
-            clear_spinner(&mut state);
+            hide_spinner(&mut state);
         }
     }
 }
 
 fn spin(inner: &Inner) {
-    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-    let mut frame = 0;
     while !inner.stopped.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(120));
         let Ok(mut state) = inner.state.lock() else {
@@ -135,34 +137,49 @@ fn spin(inner: &Inner) {
         };
         // Nothing drawn across a plan still being written to the same terminal.
         if state.in_flight.is_empty() || state.held.is_some() {
-            clear_spinner(&mut state);
+            hide_spinner(&mut state);
             continue;
         }
-        let items: Vec<String> = state
-            .in_flight
-            .iter()
-            .take(3)
-            .map(|(address, started)| format!("{address} ({}s)", started.elapsed().as_secs()))
-            .collect();
-        let more = state.in_flight.len().saturating_sub(3);
-        let mut line = format!("{} {}", FRAMES[frame % FRAMES.len()], items.join(", "));
-        if more > 0 {
-            line.push_str(&format!(" and {more} more"));
+        let text = in_flight(&state.in_flight, Instant::now());
+        let spinner = state.spinner.get_or_insert_with(new_spinner);
+        // Each call draws the line once; only `tick` turns the spinner.
+        if spinner.message() == text {
+            spinner.tick();
+        } else {
+            spinner.set_message(text);
         }
-        let mut stderr = std::io::stderr();
-        let _ = write!(stderr, "\r\u{1b}[2K{line}");
-        let _ = stderr.flush();
-        state.spinner_shown = true;
-        frame += 1;
     }
 }
 
-fn clear_spinner(state: &mut State) {
-    if state.spinner_shown {
-        let mut stderr = std::io::stderr();
-        let _ = write!(stderr, "\r\u{1b}[2K");
-        let _ = stderr.flush();
-        state.spinner_shown = false;
+/// What is in flight: the first three by address, with their seconds so far.
+fn in_flight(in_flight: &BTreeMap<Address, Instant>, now: Instant) -> String {
+    let mut text = in_flight
+        .iter()
+        .take(3)
+        .map(|(address, started)| {
+            let seconds = now.saturating_duration_since(*started).as_secs();
+            format!("{address} ({seconds}s)")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = in_flight.len().saturating_sub(3);
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
+}
+
+/// A spinner line on stderr, its text cut to the terminal's width so it never wraps.
+fn new_spinner() -> ProgressBar {
+    let style = ProgressStyle::with_template("{spinner} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
+    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
+}
+
+fn hide_spinner(state: &mut State) {
+    if let Some(spinner) = state.spinner.take() {
+        spinner.finish_and_clear();
     }
 }
 
@@ -185,10 +202,19 @@ impl Reporter for ProgressReporter {
             held.push(text);
             return;
         }
-        clear_spinner(&mut state);
-        if let Ok(mut out) = self.inner.out.lock() {
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
+        if state.in_flight.is_empty() {
+            hide_spinner(&mut state);
+        }
+        let write = || {
+            if let Ok(mut out) = self.inner.out.lock() {
+                let _ = writeln!(out, "{text}");
+                let _ = out.flush();
+            }
+        };
+        // The spinner steps aside for the line and is drawn again below it.
+        match &state.spinner {
+            Some(spinner) => spinner.suspend(write),
+            None => write(),
         }
     }
 }
@@ -337,6 +363,24 @@ mod tests {
              addon.demo: Creating...\n\
              addon.demo: Creation complete after 850ms\n"
         );
+    }
+
+    #[test]
+    fn the_spinner_names_three_in_flight_and_counts_the_rest() {
+        let now = Instant::now();
+        let started = |seconds| now.checked_sub(Duration::from_secs(seconds)).unwrap();
+        let in_flight_now = BTreeMap::from([
+            (Address::addon("a"), started(12)),
+            (Address::addon("b"), started(3)),
+            (Address::addon("c"), started(0)),
+            (Address::addon("d"), started(1)),
+            (Address::addon("e"), started(1)),
+        ]);
+        assert_eq!(
+            in_flight(&in_flight_now, now),
+            "addon.a (12s), addon.b (3s), addon.c (0s) and 2 more"
+        );
+        assert_eq!(in_flight(&BTreeMap::new(), now), "");
     }
 
     #[test]
