@@ -98,6 +98,19 @@ pub fn prepared_properties(
     {
         sp.remove("secret");
     }
+    // A managed-identity cluster has no service principal: AKS reports `{"clientId": "msi"}`
+    // whatever a PUT sends, and azure-cli's add-on commands read it (`az aks enable-addons`
+    // fails with "'NoneType' object has no attribute 'client_id'" without it).
+    let identity = body
+        .get("identity")
+        .or_else(|| existing.and_then(|cluster| cluster.identity.as_ref()));
+    if uses_managed_identity(identity) && !props.contains_key("servicePrincipalProfile") {
+        set(
+            &mut props,
+            "servicePrincipalProfile",
+            json!({"clientId": "msi"}),
+        );
+    }
     if let Some(windows) = props
         .get_mut("windowsProfile")
         .and_then(Value::as_object_mut)
@@ -228,6 +241,16 @@ fn fill_network_profile(props: &mut Object, nrg: &str, seed: u64, cluster: &str)
         })
         .collect();
     balancer.insert("effectiveOutboundIPs".to_owned(), json!(ips));
+}
+
+/// Whether the cluster `identity` block is a managed identity (system- or user-assigned).
+fn uses_managed_identity(identity: Option<&Value>) -> bool {
+    identity
+        .and_then(|identity| identity.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|kind| {
+            kind.eq_ignore_ascii_case("SystemAssigned") || kind.eq_ignore_ascii_case("UserAssigned")
+        })
 }
 
 /// Add-on identities are read-only: an enabled add-on keeps the identity it had, whatever the

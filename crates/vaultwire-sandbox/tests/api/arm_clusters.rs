@@ -192,6 +192,29 @@ async fn a_put_that_omits_an_add_on_removes_it() {
     assert_eq!(read.body["properties"]["addonProfiles"], json!({}));
 }
 
+/// azure-cli PUTs the whole cluster and reads `servicePrincipalProfile.clientId` back; a
+/// managed-identity cluster keeps `msi` there whatever the PUT sends.
+#[tokio::test]
+async fn a_put_that_omits_the_service_principal_of_a_managed_identity_cluster_keeps_msi() {
+    let env = start();
+    let mut cluster = env.arm("GET", &demo(), None).await.expect(200).body;
+    assert_eq!(cluster["identity"]["type"], "SystemAssigned");
+    assert_eq!(
+        cluster["properties"]["servicePrincipalProfile"],
+        json!({"clientId": "msi"})
+    );
+    cluster["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("servicePrincipalProfile");
+    env.arm("PUT", &demo(), Some(&cluster)).await.expect(200);
+    let read = env.arm("GET", &demo(), None).await.expect(200);
+    assert_eq!(
+        read.body["properties"]["servicePrincipalProfile"],
+        json!({"clientId": "msi"})
+    );
+}
+
 #[tokio::test]
 async fn a_stale_if_match_gets_412_and_a_put_during_an_operation_gets_409() {
     let env = start_with(SandboxOptions {
