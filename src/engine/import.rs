@@ -80,9 +80,7 @@ pub async fn import<B: Backend>(
     import: &Import,
 ) -> Result<(), ImportError> {
     let address = &import.address;
-    if !crate::plan::dependencies::build(plan_file).contains(address) {
-        return Err(ImportError::NotInPlan(address.clone()));
-    }
+    check_defined(plan_file, address)?;
     if state
         .as_ref()
         .is_some_and(|state| state.resources.contains_key(address))
@@ -124,6 +122,16 @@ pub async fn import<B: Backend>(
     )
     .await?;
     Ok(())
+}
+
+/// Refuses an address the plan file does not define: import adopts only what the plan
+/// describes. Checked before anything is read.
+pub fn check_defined(plan_file: &Plan, address: &Address) -> Result<(), ImportError> {
+    if crate::plan::dependencies::build(plan_file).contains(address) {
+        Ok(())
+    } else {
+        Err(ImportError::NotInPlan(address.clone()))
+    }
 }
 
 /// Whether the live ID `found` is what the user named: the full ID, or for a

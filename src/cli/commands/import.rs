@@ -9,7 +9,7 @@ use crate::cli::connect::with_target;
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::engine::backend::Backend;
-use crate::engine::import::{Import, import};
+use crate::engine::import::{Import, check_defined, import};
 use crate::plan::address::Address;
 
 /// The validated arguments of `import`.
@@ -55,6 +55,8 @@ pub async fn run<B: Backend>(
         state_path: loaded.state_path(),
         holder: lock_holder(),
     };
+    // Before waiting for the state: an address the plan lacks is the first thing to report.
+    check_defined(&loaded.plan, address)?;
     import(backend, &loaded.plan, state.get().await?, &request).await?;
     println!("{address}: Import prepared: found {}", command.id);
     println!(
