@@ -7,6 +7,7 @@
 
 pub mod azure;
 pub mod azure_backend;
+pub mod ca_bundle;
 pub mod environment;
 pub mod error;
 pub mod kube;

@@ -164,6 +164,7 @@ impl AzureSession {
             &self.kube_transports,
         )
         .await?
+        .with_extra_roots(self.cloud.extra_roots())
         .with_environment_proxy(env)?)
     }
 

@@ -66,6 +66,10 @@ impl Test {
                 || name.starts_with("MSI_")
                 || name == "KUBECONFIG"
                 || name == "VAULTWIRE_LOG"
+                // Extra CA bundles (providers::ca_bundle) come from the test, not the machine.
+                || name == "VAULTWIRE_CA_BUNDLE"
+                || name == "REQUESTS_CA_BUNDLE"
+                || name == "SSL_CERT_FILE"
                 // clap wraps `--help` to it; snapshots need the default width.
                 || name == "COLUMNS"
             {

@@ -5,6 +5,7 @@
 mod support;
 
 mod aks;
+mod ca_bundle;
 mod faults;
 mod keyvault;
 mod kube;

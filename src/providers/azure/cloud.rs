@@ -1,10 +1,11 @@
 //! The clouds vaultwire can target: their endpoints, token scopes and HTTP transport.
 //!
 //! Owns the per-cloud constants (ARM endpoint, Entra authority, token scopes, Key Vault DNS
-//! suffix, the SecretProviderClass `cloudName`) and the one place a private CA is trusted: the
-//! sandbox's, for the sandbox only. Real clouds use azure_core's default transport and the
-//! platform's roots; the sandbox transport trusts *only* the sandbox CA, so a sandbox plan can
-//! never reach a real endpoint.
+//! suffix, the SecretProviderClass `cloudName`) and the places a private CA is trusted: the
+//! sandbox's, for the sandbox only, and the extra bundle a corporate TLS proxy needs
+//! (`providers::ca_bundle`). Real clouds use azure_core's default transport and the platform's
+//! roots — plus that bundle when one is named; the sandbox transport trusts *only* the sandbox
+//! CA, so a sandbox plan can never reach a real endpoint.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use azure_core::http::{ClientOptions, HttpClient, Transport, Url};
 
 use crate::plan::model::Cloud;
 use crate::providers::Environment;
+use crate::providers::ca_bundle::{self, CaBundleError, ExtraRoots};
 
 /// The Entra application of the AKS API server (AAD-enabled clusters): tokens for this scope
 /// authenticate to the Kubernetes API. Documented for the public cloud; that China and US
@@ -42,6 +44,14 @@ pub enum CloudError {
     InvalidEndpoint { endpoint: String },
     #[error("cannot build the HTTP client for the sandbox")]
     HttpClient(#[source] reqwest::Error),
+    #[error(transparent)]
+    CaBundle(#[from] CaBundleError),
+    #[error("cannot trust the CA bundle `{}`", path.display())]
+    UntrustedBundle {
+        path: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
 }
 
 impl CloudError {
@@ -51,6 +61,7 @@ impl CloudError {
                 "start it with `vaultwire sandbox serve` and load its `env` file into this shell"
                     .to_owned(),
             ),
+            CloudError::CaBundle(error) => error.help(),
             _ => None,
         }
     }
@@ -66,8 +77,10 @@ pub struct AzureCloud {
     key_vault_scope: String,
     key_vault_dns_suffix: Option<String>,
     spc_cloud_name: &'static str,
-    /// Only the sandbox (and tests) replace azure_core's default transport.
+    /// Only the sandbox, an extra CA bundle (and tests) replace azure_core's default transport.
     http_client: Option<Arc<dyn HttpClient>>,
+    /// The extra CA bundle the environment names, trusted by Azure and Kubernetes connections.
+    extra_roots: Option<Arc<ExtraRoots>>,
 }
 
 /// Parses one of the URL constants below; a typo there fails every test of this module.
@@ -89,6 +102,7 @@ impl AzureCloud {
             key_vault_dns_suffix: Some("vault.azure.net".to_owned()),
             spc_cloud_name: "AzurePublicCloud",
             http_client: None,
+            extra_roots: None,
         }
     }
 
@@ -105,6 +119,7 @@ impl AzureCloud {
             key_vault_dns_suffix: Some("vault.azure.cn".to_owned()),
             spc_cloud_name: "AzureChinaCloud",
             http_client: None,
+            extra_roots: None,
         }
     }
 
@@ -120,6 +135,7 @@ impl AzureCloud {
             key_vault_dns_suffix: Some("vault.usgovcloudapi.net".to_owned()),
             spc_cloud_name: "AzureUSGovernmentCloud",
             http_client: None,
+            extra_roots: None,
         }
     }
 
@@ -165,9 +181,19 @@ impl AzureCloud {
         })
     }
 
-    /// The cloud a plan's `[target] cloud` names. The sandbox is found through
-    /// `VAULTWIRE_SANDBOX_ENDPOINT` and `VAULTWIRE_SANDBOX_CA` (reading the CA file).
+    /// The cloud a plan's `[target] cloud` names, trusting the extra CA bundle `env` names
+    /// (`providers::ca_bundle`). The sandbox is found through `VAULTWIRE_SANDBOX_ENDPOINT` and
+    /// `VAULTWIRE_SANDBOX_CA` (reading the CA file); its own transport trusts only its CA.
     pub fn for_plan(cloud: Cloud, env: &Environment) -> Result<Self, CloudError> {
+        let extra_roots = ca_bundle::from_environment(env)?.map(Arc::new);
+        let cloud = Self::without_extra_roots(cloud, env)?;
+        match extra_roots {
+            Some(roots) => cloud.trusting(roots),
+            None => Ok(cloud),
+        }
+    }
+
+    fn without_extra_roots(cloud: Cloud, env: &Environment) -> Result<Self, CloudError> {
         match cloud {
             Cloud::AzureCloud => Ok(Self::public()),
             Cloud::AzureChinaCloud => Ok(Self::china()),
@@ -190,6 +216,36 @@ impl AzureCloud {
                 Self::sandbox(endpoint, &ca_pem)
             }
         }
+    }
+
+    /// This cloud with `roots` trusted beside the platform's, as azure_core's own transport is
+    /// built otherwise. The sandbox's transport is left as it is (its CA only); its clusters'
+    /// connections still get the roots.
+    fn trusting(mut self, roots: Arc<ExtraRoots>) -> Result<Self, CloudError> {
+        if self.kind != Cloud::Sandbox {
+            let untrusted = |source| CloudError::UntrustedBundle {
+                path: roots.path.clone(),
+                source,
+            };
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(&roots.pem).map_err(untrusted)?;
+            let client = reqwest::Client::builder()
+                .tls_certs_merge(certificates)
+                // azure_core's defaults for its own reqwest client (typespec_client_core 1.1).
+                .connect_timeout(Duration::from_secs(20))
+                .read_timeout(Duration::from_secs(60))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(untrusted)?;
+            self.http_client = Some(Arc::new(client));
+        }
+        self.extra_roots = Some(roots);
+        Ok(self)
+    }
+
+    /// The extra CA bundle every connection trusts, when the environment names one.
+    pub fn extra_roots(&self) -> Option<&ExtraRoots> {
+        self.extra_roots.as_deref()
     }
 
     /// Replaces the HTTP transport (the sandbox's TLS client, or a scripted one in tests).

@@ -21,6 +21,7 @@ use super::KubeError;
 use super::http::KubeTransports;
 use crate::providers::Environment;
 use crate::providers::azure::aks::ClusterKubeconfig;
+use crate::providers::ca_bundle::ExtraRoots;
 
 /// How to reach a cluster.
 #[derive(Debug, Clone)]
@@ -197,6 +198,15 @@ impl ClusterConnection {
             transports: transports.clone(),
             cached: Mutex::new(None),
         }
+    }
+
+    /// Trusts `roots` beside the kubeconfig's own CA (a TLS-inspecting proxy's, say). A
+    /// kubeconfig without a CA is left on the platform's roots.
+    pub fn with_extra_roots(mut self, roots: Option<&ExtraRoots>) -> Self {
+        if let (Some(roots), Some(trusted)) = (roots, self.config.root_cert.as_mut()) {
+            trusted.extend(roots.der.iter().cloned());
+        }
+        self
     }
 
     /// Sends the cluster's requests through the proxy `env` sets for its server
