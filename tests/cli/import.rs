@@ -41,6 +41,26 @@ fn forgotten_resources_are_adopted_back_by_id() {
     );
 }
 
+/// An address the plan lacks is reported before the state is looked at, even a state that
+/// cannot be read (the order of errors from before import moved into the engine).
+#[test]
+fn an_address_the_plan_lacks_is_reported_before_an_unreadable_state() {
+    let repo = Repo::new();
+    repo.test.write("state/example.state.json", "{ not json");
+    let output = repo.run(&[
+        "import",
+        "plans/example.toml",
+        "spc.other",
+        "payments/other",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_output_snapshot!(
+        "not_in_plan_before_state",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(repo.test.read("state/example.state.json"), "{ not json");
+}
+
 #[test]
 fn import_refuses_what_it_cannot_adopt_and_changes_nothing() {
     let repo = Repo::new();
