@@ -14,6 +14,8 @@ pub enum Audience {
     Arm,
     KeyVault,
     Aks,
+    /// Microsoft Graph, as far as the sandbox serves it (`graph.rs`).
+    Graph,
 }
 
 /// The audiences ARM accepts, as the real service lists them in its 401.
@@ -38,6 +40,9 @@ impl Audience {
         if lower == ids::AKS_SERVER_APP_ID {
             return Some(Audience::Aks);
         }
+        if lower.trim_end_matches('/') == ids::GRAPH_AUDIENCE || lower == ids::GRAPH_APP_ID {
+            return Some(Audience::Graph);
+        }
         let local = lower
             .strip_prefix("https://127.0.0.1:")
             .or_else(|| lower.strip_prefix("https://localhost:"))?;
@@ -52,6 +57,7 @@ impl Audience {
         let aud = match audience {
             Audience::KeyVault => ids::KEY_VAULT_AUDIENCE.to_owned(),
             Audience::Aks => ids::AKS_SERVER_APP_ID.to_owned(),
+            Audience::Graph => ids::GRAPH_AUDIENCE.to_owned(),
             Audience::Arm if resource.ends_with('/') => resource.to_owned(),
             Audience::Arm => format!("{resource}/"),
         };
@@ -159,7 +165,10 @@ mod tests {
             Audience::classify(ids::AKS_SERVER_APP_ID),
             Some(Audience::Aks)
         );
-        assert_eq!(Audience::classify("https://graph.microsoft.com/"), None);
+        assert_eq!(
+            Audience::classify("https://graph.microsoft.com/"),
+            Some(Audience::Graph)
+        );
         assert_eq!(Audience::classify("https://127.0.0.1:8443/vaults"), None);
     }
 

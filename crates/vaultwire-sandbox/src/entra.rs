@@ -9,12 +9,12 @@ use http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::auth::{self, Audience, Principal};
-use crate::context::Ctx;
+use crate::context::{Addressing, Ctx};
 use crate::exchange::{Req, Resp};
-use crate::ids;
 use crate::seed::secret_digest;
 use crate::token::TokenError;
 use crate::world::World;
+use crate::{hosts, ids};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -305,7 +305,7 @@ fn openid_configuration(ctx: &Ctx<'_>, tenant: &str) -> Resp {
             &format!("Tenant '{tenant}' not found."),
         );
     }
-    let base = format!("{}/{tenant}", ctx.endpoint);
+    let base = format!("{}/{tenant}", ctx.authority());
     Resp::json(
         StatusCode::OK,
         &json!({
@@ -328,7 +328,10 @@ fn openid_configuration(ctx: &Ctx<'_>, tenant: &str) -> Resp {
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "appid"],
             "kerberos_endpoint": format!("{base}/kerberos"),
             "tenant_region_scope": "EU",
-            "cloud_instance_name": "sandbox",
+            "cloud_instance_name": match ctx.addressing {
+                Addressing::Endpoint => "sandbox",
+                Addressing::AzureHosts => "microsoftonline.com",
+            },
             "cloud_graph_host_name": "graph.windows.net",
             "msgraph_host": "graph.microsoft.com",
             "rbac_url": "https://pas.windows.net",
@@ -336,24 +339,36 @@ fn openid_configuration(ctx: &Ctx<'_>, tenant: &str) -> Resp {
     )
 }
 
-/// MSAL's instance discovery: the sandbox vouches for itself as an authority.
+/// MSAL's instance discovery: the sandbox vouches for itself as an authority, and on Azure's
+/// hosts lists the public cloud's aliases as Entra does.
 fn instance_discovery(ctx: &Ctx<'_>, req: &Req) -> Resp {
     let authority = req
         .query_param("authorization_endpoint")
         .unwrap_or_default();
-    let host = ctx.endpoint.trim_start_matches("https://");
+    let base = ctx.authority();
     let tenant = authority
-        .trim_start_matches(ctx.endpoint)
+        .trim_start_matches(&base)
         .split('/')
         .find(|s| !s.is_empty())
         .unwrap_or(ids::TENANT_ID)
         .to_owned();
+    let metadata = match ctx.addressing {
+        Addressing::Endpoint => {
+            let host = base.trim_start_matches("https://");
+            json!([{"preferred_network": host, "preferred_cache": host, "aliases": [host]}])
+        }
+        Addressing::AzureHosts => json!([{
+            "preferred_network": hosts::AUTHORITY_HOST,
+            "preferred_cache": "login.windows.net",
+            "aliases": hosts::AUTHORITY_ALIASES,
+        }]),
+    };
     Resp::json(
         StatusCode::OK,
         &json!({
-            "tenant_discovery_endpoint": format!("{}/{tenant}/v2.0/.well-known/openid-configuration", ctx.endpoint),
+            "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
             "api-version": "1.1",
-            "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+            "metadata": metadata,
         }),
     )
 }

@@ -5,6 +5,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::hosts::AzureHost;
+
 /// A request with its body read.
 #[derive(Debug, Clone)]
 pub struct Req {
@@ -15,6 +17,9 @@ pub struct Req {
     pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The Azure host the request came for through the proxy; `None` on the sandbox's own
+    /// `https://127.0.0.1:PORT`. It decides the service and the URLs the answer carries.
+    pub host: Option<AzureHost>,
 }
 
 impl Req {
@@ -28,6 +33,7 @@ impl Req {
             query: query.to_owned(),
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            host: None,
         }
     }
 

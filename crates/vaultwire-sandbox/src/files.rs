@@ -166,10 +166,15 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 
-/// The `env` file: exports pointing Azure SDKs, az, kubectl, curl and vaultwire at a sandbox.
+/// The `env` file: exports pointing Azure SDKs, az, kubectl, curl and vaultwire at a sandbox —
+/// at its endpoint by path, and at Azure's own hostnames through it as an HTTPS proxy (the
+/// same port spoken to in plain HTTP, see `proxy.rs`). Both spellings of the proxy variables:
+/// Python, curl and Go read the lower-case ones too, some in preference.
 pub fn env_text(endpoint: &str, dir: &Path) -> String {
     let ca = dir.join(CA_FILE).display().to_string();
     let kubeconfig = dir.join(KUBECONFIG_FILE).display().to_string();
+    let proxy = endpoint.replacen("https://", "http://", 1);
+    let no_proxy = "127.0.0.1,localhost".to_owned();
     let vars = [
         ("AZURE_AUTHORITY_HOST", format!("{endpoint}/")),
         ("AZURE_TENANT_ID", ids::TENANT_ID.to_owned()),
@@ -182,6 +187,10 @@ pub fn env_text(endpoint: &str, dir: &Path) -> String {
         ("REQUESTS_CA_BUNDLE", ca.clone()),
         ("SSL_CERT_FILE", ca.clone()),
         ("CURL_CA_BUNDLE", ca),
+        ("HTTPS_PROXY", proxy.clone()),
+        ("https_proxy", proxy),
+        ("NO_PROXY", no_proxy.clone()),
+        ("no_proxy", no_proxy),
         ("KUBECONFIG", kubeconfig),
     ];
     let mut text = format!(
@@ -219,6 +228,8 @@ mod tests {
         let text = env_text("https://127.0.0.1:9443", Path::new("/tmp/it's"));
         assert!(text.contains("export AZURE_AUTHORITY_HOST='https://127.0.0.1:9443/'\n"));
         assert!(text.contains("export VAULTWIRE_SANDBOX_CA='/tmp/it'\\''s/ca.pem'\n"));
+        assert!(text.contains("export HTTPS_PROXY='http://127.0.0.1:9443'\n"));
+        assert!(text.contains("export https_proxy='http://127.0.0.1:9443'\n"));
         for name in [
             "AZURE_TENANT_ID",
             "AZURE_SUBSCRIPTION_ID",
@@ -228,6 +239,8 @@ mod tests {
             "VAULTWIRE_SANDBOX_ENDPOINT",
             "REQUESTS_CA_BUNDLE",
             "SSL_CERT_FILE",
+            "CURL_CA_BUNDLE",
+            "NO_PROXY",
             "KUBECONFIG",
         ] {
             assert!(text.contains(&format!("export {name}=")), "{name}");

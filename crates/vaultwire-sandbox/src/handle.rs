@@ -26,6 +26,7 @@ use crate::instance::{Instance, Timing, lock};
 use crate::journal::{Journal, JournalEntry};
 use crate::options::{Faults, SandboxOptions};
 use crate::persist::Store;
+use crate::proxy::Leaves;
 use crate::seed_cluster::{add_cluster, valid_cluster_name};
 use crate::{admin, ids, kubeconfig, server, tls};
 
@@ -62,6 +63,7 @@ impl Sandbox {
             None => (Store::memory(options.seed), files::ephemeral_material()?),
         };
         let config = tls::server_config(&material.leaf_cert, &material.leaf_key)?;
+        let leaves = Arc::new(Leaves::new(material.ca.clone()));
         let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))
             .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
             .map_err(|source| SandboxError::Bind {
@@ -126,6 +128,7 @@ impl Sandbox {
                         runtime.block_on(server::run(
                             listener,
                             TlsAcceptor::from(config),
+                            leaves,
                             served,
                             watcher,
                         ));
@@ -290,15 +293,12 @@ impl SandboxHandle {
             .into_iter()
             .map(|cluster| kubeconfig::Context {
                 user: format!("vaultwire-deployer@{cluster}"),
+                server: kubeconfig::server_url(self.endpoint(), &cluster),
                 cluster,
                 auth: kubeconfig::UserAuth::Token(token.clone()),
             })
             .collect();
-        Ok(kubeconfig::render(
-            self.endpoint(),
-            self.ca_pem(),
-            &contexts,
-        ))
+        Ok(kubeconfig::render(self.ca_pem(), &contexts))
     }
 
     /// Whether the Secrets Store CSI driver is installed in `cluster`'s Kubernetes API (it

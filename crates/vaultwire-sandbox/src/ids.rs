@@ -29,6 +29,9 @@ pub const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
 pub const AKS_SERVER_APP_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
 /// The Key Vault data plane's token audience.
 pub const KEY_VAULT_AUDIENCE: &str = "https://vault.azure.net";
+/// The `aud` of Microsoft Graph tokens from the v1 endpoint, and Graph's application ID.
+pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// The seeded resource group, its location, the AKS cluster in it and its node resource group.
 pub const RESOURCE_GROUP: &str = "rg-demo";

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::answerer::Answerer;
 use crate::arm::operations::settle;
-use crate::context::Ctx;
+use crate::context::{Addressing, Ctx};
 use crate::exchange::{Req, Resp};
 use crate::faults::FaultState;
 use crate::journal::Journal;
@@ -54,6 +54,7 @@ impl Instance {
         Ctx {
             now,
             endpoint: &self.endpoint,
+            addressing: Addressing::Endpoint,
             keys: &self.keys,
             ca_pem: &self.ca_pem,
             lro_duration: timing.lro_duration,
@@ -86,8 +87,13 @@ impl Instance {
 
     /// Answers an Entra, ARM, Key Vault or Kubernetes request.
     pub fn answer(&self, req: &Req) -> Resp {
+        let addressing = if req.host.is_some() {
+            Addressing::AzureHosts
+        } else {
+            Addressing::Endpoint
+        };
         match self.with_world(!req.is_read(), |ctx, world| {
-            router::dispatch(ctx, world, req)
+            router::dispatch(&ctx.addressed(addressing), world, req)
         }) {
             Ok(answer) => answer,
             Err(error) => {

@@ -15,6 +15,9 @@ const CAPACITY: usize = 10_000;
 pub struct JournalEntry {
     pub time: jiff::Timestamp,
     pub method: String,
+    /// The Azure host the request came for through the proxy; absent on the endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub path: String,
     /// A stable name for the route, such as `PUT Microsoft.KeyVault/vaults`.
     pub route: String,

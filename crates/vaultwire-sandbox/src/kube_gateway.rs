@@ -1,12 +1,13 @@
-//! `/k8s/clusters/{cluster}/…`: checks the bearer token (audience: the AKS server application)
-//! and hands the rest of the request to that cluster's [`KubeCluster`]. Kubernetes semantics
-//! live entirely in `kube/`.
+//! `/k8s/clusters/{cluster}/…`, or any path on a cluster's API server FQDN through the proxy:
+//! checks the bearer token (audience: the AKS server application) and hands the rest of the
+//! request to that cluster's [`KubeCluster`]. Kubernetes semantics live entirely in `kube/`.
 
 use http::StatusCode;
 
 use crate::auth::{Audience, authenticate};
 use crate::context::Ctx;
 use crate::exchange::{Req, Resp};
+use crate::hosts::AzureHost;
 use crate::kube::{KubeCluster, KubeRequest, KubeResponse};
 use crate::world::World;
 
@@ -14,15 +15,24 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
     if authenticate(ctx, req, Audience::Aks).is_err() {
         return from_kube(KubeCluster::unauthorized());
     }
-    // `/k8s/clusters/{name}{rest}`: split on the raw path so `rest` keeps its encoding.
-    let mut parts = req.path.splitn(5, '/').skip(3);
-    let name = parts.next().unwrap_or_default();
-    let rest = parts
-        .next()
-        .map_or_else(|| "/".to_owned(), |rest| format!("/{rest}"));
-    let name = percent_encoding::percent_decode_str(name)
-        .decode_utf8_lossy()
-        .to_ascii_lowercase();
+    let (name, rest) = match &req.host {
+        Some(AzureHost::ApiServer { fqdn }) => match cluster_with_fqdn(world, fqdn) {
+            Some(name) => (name, req.path.clone()),
+            None => return not_found(fqdn),
+        },
+        _ => {
+            // `/k8s/clusters/{name}{rest}`: split on the raw path so `rest` keeps its encoding.
+            let mut parts = req.path.splitn(5, '/').skip(3);
+            let name = parts.next().unwrap_or_default();
+            let rest = parts
+                .next()
+                .map_or_else(|| "/".to_owned(), |rest| format!("/{rest}"));
+            let name = percent_encoding::percent_decode_str(name)
+                .decode_utf8_lossy()
+                .to_ascii_lowercase();
+            (name, rest)
+        }
+    };
     let Some(cluster) = world.kube.get_mut(&name) else {
         return not_found(&name);
     };
@@ -34,6 +44,18 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
         body: &req.body,
     };
     from_kube(cluster.handle(&request, ctx.now))
+}
+
+/// The name of the cluster (its key in `world.kube`) whose API server is `fqdn`, as ARM
+/// reports it in `properties.fqdn` (or `azurePortalFQDN`).
+fn cluster_with_fqdn(world: &World, fqdn: &str) -> Option<String> {
+    world.clusters.values().find_map(|cluster| {
+        ["fqdn", "azurePortalFQDN"]
+            .iter()
+            .filter_map(|key| cluster.properties.get(*key).and_then(|v| v.as_str()))
+            .any(|name| name.eq_ignore_ascii_case(fqdn))
+            .then(|| cluster.name.to_ascii_lowercase())
+    })
 }
 
 fn from_kube(response: KubeResponse) -> Resp {

@@ -24,6 +24,8 @@ pub enum UserAuth {
 #[derive(Debug, Clone)]
 pub struct Context {
     pub cluster: String,
+    /// The API server's URL ([`server_url`] or, through the proxy, the cluster's FQDN).
+    pub server: String,
     pub user: String,
     pub auth: UserAuth,
 }
@@ -62,14 +64,14 @@ pub fn server_url(endpoint: &str, cluster: &str) -> String {
 }
 
 /// A kubeconfig with one context per entry; the first is current.
-pub fn render(endpoint: &str, ca_pem: &str, contexts: &[Context]) -> String {
+pub fn render(ca_pem: &str, contexts: &[Context]) -> String {
     let ca = STANDARD.encode(ca_pem);
     let document = json!({
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": contexts.iter().map(|c| json!({
             "name": c.cluster,
-            "cluster": {"server": server_url(endpoint, &c.cluster), "certificate-authority-data": ca},
+            "cluster": {"server": c.server, "certificate-authority-data": ca},
         })).collect::<Vec<_>>(),
         "users": contexts.iter().map(|c| json!({
             "name": c.user,
@@ -92,10 +94,10 @@ mod tests {
     #[test]
     fn a_kubeconfig_has_a_context_per_cluster_with_the_ca_and_token() {
         let text = render(
-            "https://127.0.0.1:9443",
             "-----BEGIN CERTIFICATE-----\n",
             &[Context {
                 cluster: "aks-demo".into(),
+                server: server_url("https://127.0.0.1:9443", "aks-demo"),
                 user: "u".into(),
                 auth: UserAuth::Token("t0k".into()),
             }],
@@ -119,10 +121,10 @@ mod tests {
     #[test]
     fn an_entra_user_runs_kubelogin_for_the_aks_server_application() {
         let text = render(
-            "https://127.0.0.1:9443",
             "-----BEGIN CERTIFICATE-----\n",
             &[Context {
                 cluster: "aks-demo".into(),
+                server: server_url("https://127.0.0.1:9443", "aks-demo"),
                 user: "clusterUser_rg-demo_aks-demo".into(),
                 auth: UserAuth::Kubelogin {
                     tenant_id: ids::TENANT_ID.into(),

@@ -1,9 +1,12 @@
-//! Which service a request is for, by the first path segment, and the answer each service
-//! gives to an injected fault.
+//! Which service a request is for — by the Azure host it came for through the proxy, or on
+//! the sandbox's own endpoint by the first path segment — and the answer each service gives
+//! to an injected fault.
 //!
 //! URL layout on `https://127.0.0.1:PORT`: `/subscriptions/…` and `/providers/…` are ARM,
 //! `/vaults/{name}/…` the Key Vault data plane, `/k8s/clusters/{name}/…` Kubernetes,
-//! `/_sandbox/…` the admin API, and `/{tenant}/…` Entra ID.
+//! `/_sandbox/…` the admin API, and `/{tenant}/…` Entra ID. Through the proxy each service
+//! has its Azure hostname (`hosts.rs`); Microsoft Graph and the clusters' OIDC issuers are
+//! only served there.
 
 use http::StatusCode;
 use serde_json::json;
@@ -11,8 +14,9 @@ use serde_json::json;
 use crate::arm;
 use crate::context::Ctx;
 use crate::exchange::{Req, Resp};
+use crate::hosts::AzureHost;
 use crate::world::World;
-use crate::{entra, keyvault_data, kube_gateway};
+use crate::{entra, graph, keyvault_data, kube_gateway, oidc_issuer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Area {
@@ -21,10 +25,24 @@ pub enum Area {
     Arm,
     KeyVault,
     Kube,
+    Graph,
+    OidcIssuer,
 }
 
 impl Area {
-    pub fn of(path: &str) -> Area {
+    pub fn of(req: &Req) -> Area {
+        match &req.host {
+            Some(AzureHost::Entra) => Area::Entra,
+            Some(AzureHost::Arm) => Area::Arm,
+            Some(AzureHost::Graph) => Area::Graph,
+            Some(AzureHost::Vault { .. }) => Area::KeyVault,
+            Some(AzureHost::ApiServer { .. }) => Area::Kube,
+            Some(AzureHost::OidcIssuer { .. }) => Area::OidcIssuer,
+            None => Area::of_path(&req.path),
+        }
+    }
+
+    fn of_path(path: &str) -> Area {
         let first = path
             .trim_start_matches('/')
             .split('/')
@@ -33,7 +51,7 @@ impl Area {
             .to_ascii_lowercase();
         match first.as_str() {
             "_sandbox" => Area::Admin,
-            "subscriptions" | "providers" => Area::Arm,
+            "subscriptions" | "providers" | "metadata" => Area::Arm,
             "vaults" => Area::KeyVault,
             "k8s" => Area::Kube,
             _ => Area::Entra,
@@ -43,16 +61,18 @@ impl Area {
     /// Whether injected faults apply. Entra and the admin API stay reliable so tests can
     /// always authenticate and turn faults off again.
     pub fn faultable(self) -> bool {
-        matches!(self, Area::Arm | Area::KeyVault | Area::Kube)
+        matches!(self, Area::Arm | Area::KeyVault | Area::Kube | Area::Graph)
     }
 }
 
 /// Answers a request for any service but the admin API.
 pub fn dispatch(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
-    match Area::of(&req.path) {
+    match Area::of(req) {
         Area::Arm => arm::handle(ctx, world, req),
         Area::KeyVault => keyvault_data::handle(ctx, world, req),
         Area::Kube => kube_gateway::handle(ctx, world, req),
+        Area::Graph => graph::handle(ctx, world, req),
+        Area::OidcIssuer => oidc_issuer::handle(ctx, world, req),
         Area::Entra | Area::Admin => entra::handle(ctx, world, req),
     }
 }
@@ -60,10 +80,12 @@ pub fn dispatch(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
 /// A stable name for the request's route, for the journal and counters (also for requests a
 /// fault answered).
 pub fn label(req: &Req) -> &'static str {
-    match Area::of(&req.path) {
+    match Area::of(req) {
         Area::Arm => arm::handler::label(req),
         Area::KeyVault => keyvault_data::handler::label(req),
         Area::Kube => "kubernetes",
+        Area::Graph => graph::label(req),
+        Area::OidcIssuer => "oidc issuer",
         Area::Admin => "admin",
         Area::Entra => entra::label(req),
     }

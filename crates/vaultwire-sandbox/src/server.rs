@@ -1,7 +1,8 @@
 //! The HTTPS listener: TLS handshakes, HTTP/1.1 and HTTP/2 connections (by ALPN, as ARM and
 //! API servers offer both), reading each request, injecting faults and latency, handing the
 //! request to the synchronous handlers (on the answering thread, see `answerer.rs`), and
-//! journaling it.
+//! journaling it. A connection that does not open with a TLS handshake is a proxy client
+//! (`proxy.rs`), whose tunnels come back here as HTTPS connections for an Azure host.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -17,9 +19,14 @@ use tokio_rustls::TlsAcceptor;
 use crate::admin;
 use crate::exchange::{Req, Resp};
 use crate::faults::FaultAction;
+use crate::hosts::AzureHost;
 use crate::instance::{Instance, lock};
 use crate::journal::JournalEntry;
+use crate::proxy::{self, Leaves};
 use crate::router::{self, Area};
+
+/// The first byte of a TLS connection (a handshake record).
+const TLS_HANDSHAKE: u8 = 0x16;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -40,6 +47,7 @@ impl std::error::Error for DropConnection {}
 pub async fn run(
     listener: TcpListener,
     acceptor: TlsAcceptor,
+    leaves: Arc<Leaves>,
     instance: Arc<Instance>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -60,27 +68,51 @@ pub async fn run(
         // Nagle's algorithm would hold the last one back until the client's delayed ACK.
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
+        let leaves = leaves.clone();
         let instance = instance.clone();
-        let mut shutdown = shutdown.clone();
+        let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(stream).await else {
-                return;
-            };
-            let service = service_fn(move |request| answer(instance.clone(), connection, request));
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection(TokioIo::new(tls), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = shutdown.changed() => connection.as_mut().graceful_shutdown(),
+            let mut first = [0u8; 1];
+            match stream.peek(&mut first).await {
+                Ok(1) if first[0] == TLS_HANDSHAKE => {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    serve_https(tls, instance, connection, None, shutdown).await;
+                }
+                Ok(1) => proxy::serve(stream, instance, leaves, connection, shutdown).await,
+                _ => {}
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on an established TLS connection: the sandbox's own endpoint
+/// (`host` is `None`) or a proxy tunnel to an Azure host.
+pub async fn serve_https<Io>(
+    tls: Io,
+    instance: Arc<Instance>,
+    connection: u64,
+    host: Option<AzureHost>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        service_fn(move |request| answer(instance.clone(), connection, host.clone(), request));
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = shutdown.changed() => connection.as_mut().graceful_shutdown(),
     }
 }
 
 async fn answer(
     instance: Arc<Instance>,
     connection: u64,
+    host: Option<AzureHost>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, DropConnection> {
     let arrived = std::time::Instant::now();
@@ -92,12 +124,20 @@ async fn answer(
     let via = Via {
         version: format!("{:?}", parts.version),
         connection,
+        path: parts.uri.path().to_owned(),
     };
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let mut req = Req::new(parts.method, path_and_query);
+    let mut req = match &host {
+        // The data plane's handlers find the vault in the path, as on the endpoint.
+        Some(AzureHost::Vault { name }) => {
+            Req::new(parts.method, &format!("/vaults/{name}{path_and_query}"))
+        }
+        _ => Req::new(parts.method, path_and_query),
+    };
     req.headers = parts.headers;
     req.body = body;
-    let area = Area::of(&req.path);
+    req.host = host;
+    let area = Area::of(&req);
     if area == Area::Admin {
         // The admin API may take the world's file lock: keep it off the async workers.
         let worker = instance.clone();
@@ -162,6 +202,8 @@ struct Via {
     version: String,
     /// The connection's number, in the order the server accepted them.
     connection: u64,
+    /// The path as the client sent it (the handlers may see it rewritten, see `answer`).
+    path: String,
 }
 
 fn record(
@@ -175,7 +217,8 @@ fn record(
     lock(&instance.journal).record(JournalEntry {
         time: jiff::Timestamp::now(),
         method: req.method.to_string(),
-        path: req.path.clone(),
+        host: req.host.as_ref().map(ToString::to_string),
+        path: via.path.clone(),
         route: format!("{} {label}", req.method),
         status,
         version: via.version.clone(),

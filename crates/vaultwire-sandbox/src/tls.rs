@@ -1,5 +1,6 @@
-//! The sandbox's certificates: a CA kept in the sandbox directory (so clients trust it once)
-//! and a leaf for `127.0.0.1`/`localhost` issued by it on every start.
+//! The sandbox's certificates: a CA kept in the sandbox directory (so clients trust it once),
+//! a leaf for `127.0.0.1`/`localhost` issued by it on every start, and a leaf per Azure host
+//! the proxy answers for (`proxy.rs`), issued when a client first asks for that host.
 //!
 //! Owns generation and the rustls server configuration; where files live is `files.rs`'s
 //! business and this module only receives and returns PEM text.
@@ -65,11 +66,23 @@ fn ca_params() -> CertificateParams {
 /// A leaf certificate and key for 127.0.0.1 and localhost, issued by `ca`, valid from
 /// yesterday for 397 days (what browsers and Apple's TLS stack accept for a server certificate).
 pub fn issue_leaf(ca: &CaPem, today: jiff::civil::Date) -> Result<(String, String), TlsError> {
+    issue_leaf_for(
+        ca,
+        vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+        today,
+    )
+}
+
+/// A leaf certificate and key for `names` (DNS names or IP addresses), as [`issue_leaf`].
+pub fn issue_leaf_for(
+    ca: &CaPem,
+    names: Vec<String>,
+    today: jiff::civil::Date,
+) -> Result<(String, String), TlsError> {
     let ca_key = KeyPair::from_pem(&ca.key).map_err(TlsError::CaKey)?;
     let issuer = Issuer::new(ca_params(), ca_key);
     let key = KeyPair::generate().map_err(TlsError::Generate)?;
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .map_err(TlsError::Generate)?;
+    let mut params = CertificateParams::new(names).map_err(TlsError::Generate)?;
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, "vaultwire sandbox");
     params.distinguished_name = name;

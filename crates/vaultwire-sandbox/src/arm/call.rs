@@ -24,6 +24,6 @@ impl Call<'_> {
 
     /// An absolute URL on the sandbox for `path_and_query`.
     pub fn url(&self, path_and_query: &str) -> String {
-        format!("{}{path_and_query}", self.ctx.endpoint)
+        format!("{}{path_and_query}", self.ctx.arm())
     }
 }

@@ -82,10 +82,11 @@ pub fn credentials(call: &Call<'_>, world: &mut World, rg: &str, name: &str, adm
         };
         kubeconfig::UserAuth::Token(token)
     };
+    let fqdn = cluster.properties.get("fqdn").and_then(Value::as_str);
     let config = kubeconfig::render(
-        call.ctx.endpoint,
         call.ctx.ca_pem,
         &[kubeconfig::Context {
+            server: call.ctx.api_server(&cluster.name, fqdn),
             cluster: cluster.name.clone(),
             user,
             auth,

@@ -116,7 +116,7 @@ pub fn unauthorized(ctx: &Ctx<'_>, failure: &AuthFailure) -> Resp {
         "www-authenticate",
         format!(
             "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"{}\"",
-            ctx.endpoint,
+            ctx.authority(),
             ids::TENANT_ID,
             message.replace('"', "'")
         ),

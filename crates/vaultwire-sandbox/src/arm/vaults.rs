@@ -13,20 +13,15 @@ use crate::arm::vault_input::{
     valid_vault_name,
 };
 use crate::arm::{api_version, response};
+use crate::context::Ctx;
 use crate::exchange::Resp;
 use crate::model::{AccessPolicyEntry, DeletedVault, Vault};
 use crate::world::World;
 
 const TYPE: &str = "Microsoft.KeyVault/vaults";
 
-/// The data-plane URL of a vault on this sandbox (the real form is
-/// `https://{name}.vault.azure.net/`).
-pub fn vault_uri(endpoint: &str, name: &str) -> String {
-    format!("{endpoint}/vaults/{name}/")
-}
-
 /// A vault as ARM returns it, with every field of the spec examples.
-pub fn vault_json(world: &World, endpoint: &str, vault: &Vault) -> Value {
+pub fn vault_json(world: &World, ctx: &Ctx<'_>, vault: &Vault) -> Value {
     let p = &vault.properties;
     let mut properties = json!({
         "sku": p.sku,
@@ -43,7 +38,7 @@ pub fn vault_json(world: &World, endpoint: &str, vault: &Vault) -> Value {
         // Only premium vaults backed by a managed HSM pool have one; the field is always
         // present in the examples, so it is sent as null.
         "hsmPoolResourceId": null,
-        "vaultUri": vault_uri(endpoint, &vault.name),
+        "vaultUri": ctx.vault_uri(&vault.name),
         "provisioningState": "Succeeded",
         "publicNetworkAccess": p.public_network_access,
     });
@@ -74,7 +69,7 @@ pub fn not_found(rg: &str, name: &str) -> Resp {
 
 pub fn get(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
     match world.vault(rg, name) {
-        Some(vault) => Resp::json(StatusCode::OK, &vault_json(world, call.ctx.endpoint, vault)),
+        Some(vault) => Resp::json(StatusCode::OK, &vault_json(world, call.ctx, vault)),
         None => not_found(rg, name),
     }
 }
@@ -89,7 +84,7 @@ pub fn list(call: &Call<'_>, world: &mut World, rg: Option<&str>) -> Resp {
         .vaults
         .values()
         .filter(|vault| rg.is_none_or(|rg| vault.resource_group.eq_ignore_ascii_case(rg)))
-        .map(|vault| vault_json(world, call.ctx.endpoint, vault))
+        .map(|vault| vault_json(world, call.ctx, vault))
         .collect();
     Resp::json(StatusCode::OK, &json!({"value": value}))
 }
@@ -131,7 +126,7 @@ pub fn put(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
             modified_by: call.actor(),
             ..existing
         };
-        let value = vault_json(world, call.ctx.endpoint, &vault);
+        let value = vault_json(world, call.ctx, &vault);
         world.vaults.insert(key, vault);
         return Resp::json(StatusCode::OK, &value);
     }
@@ -181,7 +176,7 @@ pub fn put(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
         policy_granted_at: BTreeMap::new(),
     };
     vault.policy_granted_at = granted_at(&vault, &vault.properties.access_policies, now);
-    let value = vault_json(world, call.ctx.endpoint, &vault);
+    let value = vault_json(world, call.ctx, &vault);
     world.vaults.insert(key, vault);
     Resp::json(StatusCode::CREATED, &value)
 }
@@ -212,7 +207,7 @@ fn recover(
     vault.modified_by = call.actor();
     let key = vault.name.to_ascii_lowercase();
     world.deleted_vaults.remove(&key);
-    let value = vault_json(world, call.ctx.endpoint, &vault);
+    let value = vault_json(world, call.ctx, &vault);
     world.vaults.insert(key, vault);
     Resp::json(StatusCode::CREATED, &value)
 }
@@ -287,7 +282,7 @@ pub fn patch(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
         modified_by: call.actor(),
         ..existing
     };
-    let value = vault_json(world, call.ctx.endpoint, &vault);
+    let value = vault_json(world, call.ctx, &vault);
     world.vaults.insert(name.to_ascii_lowercase(), vault);
     Resp::json(StatusCode::OK, &value)
 }

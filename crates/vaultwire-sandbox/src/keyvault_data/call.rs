@@ -2,7 +2,6 @@
 
 use http::StatusCode;
 
-use crate::arm::vaults::vault_uri;
 use crate::auth::Caller;
 use crate::context::Ctx;
 use crate::exchange::{Req, Resp};
@@ -24,7 +23,7 @@ impl SecretCall<'_> {
     }
 
     pub fn base(&self, vault: &Vault) -> String {
-        vault_uri(self.ctx.endpoint, &vault.name)
+        self.ctx.vault_uri(&vault.name)
     }
 
     /// The vault, once the caller is allowed `op` on `object`.

@@ -193,7 +193,7 @@ fn challenge(ctx: &Ctx<'_>, failure: &AuthFailure) -> Resp {
         "www-authenticate",
         format!(
             "Bearer authorization=\"{}/{}\", resource=\"{}\"",
-            ctx.endpoint,
+            ctx.authority(),
             ids::TENANT_ID,
             ids::KEY_VAULT_AUDIENCE
         ),

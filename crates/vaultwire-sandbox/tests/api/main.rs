@@ -7,6 +7,8 @@ mod support;
 mod arm_clusters;
 mod arm_rbac;
 mod arm_vaults;
+mod azure_hosts;
 mod entra;
 mod faults;
+mod graph;
 mod keyvault;

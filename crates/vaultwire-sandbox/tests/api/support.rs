@@ -74,6 +74,19 @@ pub fn client_for(ca_pem: &str) -> reqwest::Client {
         .expect("build a client")
 }
 
+/// A reqwest client trusting only `ca_pem` that reaches every `https` URL through the proxy
+/// at `endpoint` (the sandbox's own, as `DIR/env`'s `HTTPS_PROXY` names it).
+pub fn proxied_client_for(ca_pem: &str, endpoint: &str) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("parse the CA");
+    let proxy = endpoint.replacen("https://", "http://", 1);
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .proxy(reqwest::Proxy::https(proxy).expect("a proxy URL"))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("build a client")
+}
+
 impl Env {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.sandbox.endpoint())
