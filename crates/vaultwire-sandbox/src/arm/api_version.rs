@@ -21,6 +21,21 @@ const RESOURCES: &[&str] = &[
     "2025-03-01",
     "2025-04-01",
 ];
+/// The generic resources list: the resource-group versions, and 2015-11-01, which the Key
+/// Vault SDK's `Vaults_List` pins for it.
+const GENERIC_RESOURCES: &[&str] = &[
+    "2015-11-01",
+    "2019-10-01",
+    "2020-06-01",
+    "2021-04-01",
+    "2022-09-01",
+    "2023-07-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-03-01",
+    "2025-04-01",
+];
 const SUBSCRIPTIONS: &[&str] = &["2016-06-01", "2020-01-01", "2021-01-01", "2022-12-01"];
 const KEY_VAULT: &[&str] = &[
     "2016-10-01",
@@ -82,7 +97,8 @@ pub fn supported(resource_type: ResourceType) -> &'static [&'static str] {
     match resource_type {
         ResourceType::Subscriptions => SUBSCRIPTIONS,
         ResourceType::ResourceGroups => RESOURCES,
-        ResourceType::Vaults => KEY_VAULT,
+        ResourceType::Resources => GENERIC_RESOURCES,
+        ResourceType::Vaults | ResourceType::ManagedHsms => KEY_VAULT,
         ResourceType::ManagedClusters => CONTAINER_SERVICE,
         ResourceType::RoleAssignments => ROLE_ASSIGNMENTS,
         ResourceType::RoleDefinitions => ROLE_DEFINITIONS,
@@ -109,11 +125,15 @@ pub fn check(resource_type: ResourceType, given: Option<&str>) -> Result<String,
     // Resource providers answer with NoRegisteredProviderFound; ARM's own types (resource
     // groups, subscriptions) with InvalidApiVersionParameter. Both are 400.
     let error = match resource_type {
-        ResourceType::Subscriptions | ResourceType::ResourceGroups => response::error(
-            StatusCode::BAD_REQUEST,
-            "InvalidApiVersionParameter",
-            format!("The api-version '{given}' is invalid. The supported versions are '{list}'."),
-        ),
+        ResourceType::Subscriptions | ResourceType::ResourceGroups | ResourceType::Resources => {
+            response::error(
+                StatusCode::BAD_REQUEST,
+                "InvalidApiVersionParameter",
+                format!(
+                    "The api-version '{given}' is invalid. The supported versions are '{list}'."
+                ),
+            )
+        }
         other => response::error(
             StatusCode::BAD_REQUEST,
             "NoRegisteredProviderFound",
@@ -130,7 +150,9 @@ fn type_name(resource_type: ResourceType) -> &'static str {
     match resource_type {
         ResourceType::Subscriptions => "subscriptions",
         ResourceType::ResourceGroups => "resourceGroups",
+        ResourceType::Resources => "resources",
         ResourceType::Vaults => "vaults",
+        ResourceType::ManagedHsms => "managedHSMs",
         ResourceType::ManagedClusters => "managedClusters",
         ResourceType::RoleAssignments => "roleAssignments",
         ResourceType::RoleDefinitions => "roleDefinitions",

@@ -6,8 +6,9 @@ use http::{Method, StatusCode};
 use crate::arm::call::Call;
 use crate::arm::route::Route;
 use crate::arm::{
-    access_policies, api_version, cluster_actions, deleted_vaults, managed_clusters, operations,
-    resource_groups, response, role_assignments, role_definitions, vaults,
+    access_policies, api_version, cluster_actions, deleted_vaults, generic_resources,
+    managed_clusters, metadata, operations, resource_groups, response, role_assignments,
+    role_definitions, vaults,
 };
 use crate::auth::{Audience, authenticate};
 use crate::context::Ctx;
@@ -28,6 +29,10 @@ pub fn label(req: &Req) -> &'static str {
 }
 
 fn answer(ctx: &Ctx<'_>, world: &mut World, req: &Req, route: Option<Route>) -> Resp {
+    // The one ARM document served without a token: clients read it before they sign in.
+    if metadata::is_endpoints(req) {
+        return metadata::endpoints(ctx, req);
+    }
     let caller = match authenticate(ctx, req, Audience::Arm) {
         Ok(caller) => caller,
         Err(failure) => return response::unauthorized(ctx, &failure),
@@ -128,11 +133,13 @@ fn dispatch(call: &Call<'_>, world: &mut World, route: Route) -> Resp {
         (Route::RoleAssignment { scope, name }, Method::DELETE) => {
             role_assignments::delete(call, world, &scope, &name)
         }
-        (Route::RoleDefinitions { scope }, Method::GET) => {
-            role_definitions::list(call, world, &scope)
+        (Route::RoleDefinitions { .. }, Method::GET) => role_definitions::list(call, world),
+        (Route::RoleDefinition { id, .. }, Method::GET) => role_definitions::get(call, world, &id),
+        (Route::Resources { rg, .. }, Method::GET) => {
+            generic_resources::list(call, world, rg.as_deref())
         }
-        (Route::RoleDefinition { scope, id }, Method::GET) => {
-            role_definitions::get(call, world, &scope, &id)
+        (Route::ManagedHsms { .. } | Route::DeletedManagedHsms { .. }, Method::GET) => {
+            generic_resources::empty()
         }
         (_, method) => response::error(
             StatusCode::METHOD_NOT_ALLOWED,

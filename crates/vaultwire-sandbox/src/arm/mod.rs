@@ -1,5 +1,6 @@
 //! Azure Resource Manager: resource groups, Key Vault vaults, AKS managed clusters, role
-//! assignments and definitions, and long-running operation status.
+//! assignments and definitions, long-running operation status, the generic resources list
+//! and the cloud's metadata endpoint.
 
 pub mod access_policies;
 pub mod api_version;
@@ -7,8 +8,10 @@ pub mod call;
 pub mod cluster_actions;
 pub mod cluster_document;
 pub mod deleted_vaults;
+pub mod generic_resources;
 pub mod handler;
 pub mod managed_clusters;
+pub mod metadata;
 pub mod operations;
 pub mod resource_groups;
 pub mod response;

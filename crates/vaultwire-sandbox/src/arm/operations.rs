@@ -45,7 +45,7 @@ fn operation_not_found(id: &str) -> Resp {
 
 /// `GET …/Microsoft.ContainerService/locations/{loc}/operations/{id}`: the
 /// Azure-AsyncOperation status body.
-pub fn cluster_status(_call: &Call<'_>, world: &mut World, id: &str) -> Resp {
+pub fn cluster_status(call: &Call<'_>, world: &mut World, id: &str) -> Resp {
     let Some(op) = world
         .operations
         .get(&id.to_ascii_lowercase())
@@ -62,7 +62,21 @@ pub fn cluster_status(_call: &Call<'_>, world: &mut World, id: &str) -> Resp {
         object.insert("endTime".to_owned(), json!(response::timestamp(ended)));
         object.insert("percentComplete".to_owned(), json!(100.0));
     }
-    Resp::json(StatusCode::OK, &body)
+    let resp = Resp::json(StatusCode::OK, &body);
+    if op.finished.is_some() {
+        return resp;
+    }
+    // A deviation, on purpose: recordings of real AKS operations (azure-cli's
+    // test_aks_create_default.yaml) show no Retry-After on the status, so pollers wait their
+    // 30-second default — nothing beside an operation of minutes. The sandbox's take seconds;
+    // without it `az aks enable-addons` would spend 30 s on a 2-second operation. Never 0:
+    // azure-core reads that as absent.
+    let remaining = op.completes.duration_since(call.ctx.now).as_millis().max(0);
+    let seconds = u64::try_from(remaining)
+        .unwrap_or(0)
+        .div_ceil(1000)
+        .clamp(1, 10);
+    resp.with_header("retry-after", seconds.to_string())
 }
 
 /// `GET …/Microsoft.KeyVault/locations/{loc}/operationResults/{id}`: the `Location` poll of a

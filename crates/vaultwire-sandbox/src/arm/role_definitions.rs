@@ -11,14 +11,16 @@ use crate::model::BuiltinRole;
 use crate::model::rbac::{BUILTIN_ROLES, builtin_role};
 use crate::world::World;
 
-fn definition_json(world: &World, scope: &str, role: &BuiltinRole) -> Value {
-    let prefix = if scope.trim_end_matches('/').is_empty() {
-        format!("/subscriptions/{}", world.subscription_id)
-    } else {
-        scope.trim_end_matches('/').to_owned()
-    };
+/// A built-in role as ARM returns it at any scope: its ID is the subscription-level one
+/// (`/subscriptions/{sub}/providers/…/roleDefinitions/{guid}`, as the GetRoleDefinitionByName
+/// example shows for a scope argument), the same ID role assignments carry — az matches role
+/// names to assignments by it.
+fn definition_json(world: &World, role: &BuiltinRole) -> Value {
     json!({
-        "id": format!("{prefix}/providers/Microsoft.Authorization/roleDefinitions/{}", role.id),
+        "id": format!(
+            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+            world.subscription_id, role.id
+        ),
         "name": role.id,
         "type": "Microsoft.Authorization/roleDefinitions",
         "properties": {
@@ -40,9 +42,9 @@ fn definition_json(world: &World, scope: &str, role: &BuiltinRole) -> Value {
     })
 }
 
-pub fn get(_call: &Call<'_>, world: &mut World, scope: &str, id: &str) -> Resp {
+pub fn get(_call: &Call<'_>, world: &mut World, id: &str) -> Resp {
     match builtin_role(id) {
-        Some(role) => Resp::json(StatusCode::OK, &definition_json(world, scope, role)),
+        Some(role) => Resp::json(StatusCode::OK, &definition_json(world, role)),
         None => response::error(
             StatusCode::NOT_FOUND,
             "RoleDefinitionDoesNotExist",
@@ -51,7 +53,7 @@ pub fn get(_call: &Call<'_>, world: &mut World, scope: &str, id: &str) -> Resp {
     }
 }
 
-pub fn list(call: &Call<'_>, world: &mut World, scope: &str) -> Resp {
+pub fn list(call: &Call<'_>, world: &mut World) -> Resp {
     let filter = call.req.query_param("$filter").unwrap_or_default();
     let wanted = filter
         .split(" and ")
@@ -70,7 +72,7 @@ pub fn list(call: &Call<'_>, world: &mut World, scope: &str) -> Resp {
                 .as_ref()
                 .is_none_or(|name| role.name.eq_ignore_ascii_case(name))
         })
-        .map(|role| definition_json(world, scope, role))
+        .map(|role| definition_json(world, role))
         .collect();
     Resp::json(StatusCode::OK, &json!({"value": value}))
 }

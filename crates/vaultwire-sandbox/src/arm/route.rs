@@ -8,6 +8,9 @@
 pub enum ResourceType {
     Subscriptions,
     ResourceGroups,
+    /// The generic resources list (`…/resources`).
+    Resources,
+    ManagedHsms,
     Vaults,
     ManagedClusters,
     RoleAssignments,
@@ -98,6 +101,18 @@ pub enum Route {
         scope: String,
         id: String,
     },
+    /// `/subscriptions/{sub}[/resourceGroups/{rg}]/resources`.
+    Resources {
+        sub: String,
+        rg: Option<String>,
+    },
+    /// `…/providers/Microsoft.KeyVault/managedHSMs` (the sandbox has none).
+    ManagedHsms {
+        sub: String,
+    },
+    DeletedManagedHsms {
+        sub: String,
+    },
 }
 
 impl Route {
@@ -114,6 +129,34 @@ impl Route {
             ["subscriptions", _] => Route::Subscription { sub },
             ["subscriptions", _, "resourcegroups"] => Route::ResourceGroups { sub },
             ["subscriptions", _, "resourcegroups", _] => Route::ResourceGroup { sub, rg: at(3) },
+            ["subscriptions", _, "resources"] => Route::Resources { sub, rg: None },
+            ["subscriptions", _, "resourcegroups", _, "resources"] => Route::Resources {
+                sub,
+                rg: Some(at(3)),
+            },
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.keyvault",
+                "managedhsms",
+            ]
+            | [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.keyvault",
+                "managedhsms",
+            ] => Route::ManagedHsms { sub },
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.keyvault",
+                "deletedmanagedhsms",
+            ] => Route::DeletedManagedHsms { sub },
             [
                 "subscriptions",
                 _,

@@ -25,7 +25,10 @@ impl Route {
             | Route::Clusters { sub, .. }
             | Route::Cluster { sub, .. }
             | Route::ClusterCredential { sub, .. }
-            | Route::ClusterOperation { sub, .. } => Some(sub),
+            | Route::ClusterOperation { sub, .. }
+            | Route::Resources { sub, .. }
+            | Route::ManagedHsms { sub }
+            | Route::DeletedManagedHsms { sub } => Some(sub),
         }
     }
 
@@ -52,6 +55,10 @@ impl Route {
             }
             Route::RoleDefinitions { .. } | Route::RoleDefinition { .. } => {
                 ResourceType::RoleDefinitions
+            }
+            Route::Resources { .. } => ResourceType::Resources,
+            Route::ManagedHsms { .. } | Route::DeletedManagedHsms { .. } => {
+                ResourceType::ManagedHsms
             }
         }
     }
@@ -82,6 +89,9 @@ impl Route {
             Route::RoleDefinitions { .. } | Route::RoleDefinition { .. } => {
                 "Microsoft.Authorization/roleDefinitions"
             }
+            Route::Resources { .. } => "resources",
+            Route::ManagedHsms { .. } => "Microsoft.KeyVault/managedHSMs",
+            Route::DeletedManagedHsms { .. } => "Microsoft.KeyVault/deletedManagedHSMs",
         }
     }
 }

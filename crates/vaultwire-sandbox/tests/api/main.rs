@@ -5,6 +5,7 @@
 mod support;
 
 mod arm_clusters;
+mod arm_discovery;
 mod arm_rbac;
 mod arm_vaults;
 mod azure_hosts;
