@@ -4,6 +4,7 @@ mod support;
 
 mod audit;
 mod audit_sandbox;
+mod azure_hosts;
 mod concurrency;
 mod drift;
 mod files;

@@ -73,6 +73,22 @@ impl Served {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The variables `DIR/env` exports, as a shell that sourced it would have them.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.dir.join("env")).expect("read DIR/env");
+        text.lines()
+            .filter_map(|line| line.strip_prefix("export "))
+            .filter_map(|line| line.split_once('='))
+            .map(|(name, value)| {
+                let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\''));
+                (
+                    name.to_owned(),
+                    value.expect("a quoted value").replace("'\\''", "'"),
+                )
+            })
+            .collect()
+    }
+
     /// `DIR/kubeconfig`, as `serve` wrote it.
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.join("kubeconfig")

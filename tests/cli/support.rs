@@ -70,6 +70,12 @@ impl Test {
                 || name == "VAULTWIRE_CA_BUNDLE"
                 || name == "REQUESTS_CA_BUNDLE"
                 || name == "SSL_CERT_FILE"
+                || name == "CURL_CA_BUNDLE"
+                // Proxies come from the test too (the sandbox's, for the Azure-hosts tests).
+                || name.eq_ignore_ascii_case("HTTPS_PROXY")
+                || name.eq_ignore_ascii_case("HTTP_PROXY")
+                || name.eq_ignore_ascii_case("ALL_PROXY")
+                || name.eq_ignore_ascii_case("NO_PROXY")
                 // clap wraps `--help` to it; snapshots need the default width.
                 || name == "COLUMNS"
             {
