@@ -4,7 +4,10 @@
 //! - S1: `plans/example.toml`, 20 ms latency per request, 1 s long-running operations;
 //! - S2: 10 clusters × 50 SecretProviderClasses, 10 vaults and grants, same timing;
 //! - S3: one cluster, 5,000 SecretProviderClasses in 100 namespaces, no latency: CPU and peak
-//!   memory of `validate` and `plan`.
+//!   memory of `validate` and `plan`;
+//! - S4: the CIS implementation procedure by hand with azure-cli and kubectl against
+//!   `vaultwire apply` of the same end state, S1's timing (`by_hand.rs`; needs
+//!   `VAULTWIRE_BENCH_AZ`).
 //!
 //! For S1 and S2: apply from scratch and a no-op plan afterwards, against the critical-path
 //! bound (`bound.rs`). Prints a Markdown report and writes it to `docs/benchmarks.md` when
@@ -16,11 +19,13 @@
 //! journal and engine log.
 
 mod bound;
+mod by_hand;
 mod plans;
 mod report;
 mod scene;
 mod usage;
 
+use std::path::Path;
 use std::time::Duration;
 
 use report::{LatencyRow, Report, ResourceRow};
@@ -97,11 +102,25 @@ fn main() {
     if args.wants("s3") {
         report.resources = resource_scenario(&peak, args.reps.unwrap_or(3));
     }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/benchmarks.md");
+    match by_hand::azure_cli() {
+        Some(az) if args.wants("s4") => {
+            report.by_hand =
+                by_hand::scenario(Path::new(&az), SCENARIO_TIMING, args.reps.unwrap_or(3));
+        }
+        _ => {
+            if args.wants("s4") {
+                eprintln!("S4 skipped: set VAULTWIRE_BENCH_AZ to an azure-cli `az`");
+            }
+            report.carried_by_hand = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| report::by_hand_section(&text));
+        }
+    }
     let markdown = report.render();
     print!("{markdown}");
     let other_binary = std::env::var_os("VAULTWIRE_BENCH_BIN").is_some();
     if args.all() && !other_binary {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/benchmarks.md");
         std::fs::write(path, &markdown).expect("write docs/benchmarks.md");
         eprintln!("wrote {path}");
     } else {

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::bound::{self, Link};
+use crate::by_hand::ByHandRow;
 use crate::scene::{Run, Timing};
 use crate::usage::PeakMemory;
 
@@ -48,6 +49,9 @@ impl ResourceRow {
 pub struct Report {
     pub latency: Vec<LatencyRow>,
     pub resources: Vec<ResourceRow>,
+    /// S4; when it did not run, the last report's S4 section is kept (`carried_by_hand`).
+    pub by_hand: Vec<ByHandRow>,
+    pub carried_by_hand: Option<String>,
     timing: Timing,
     peak: &'static str,
 }
@@ -74,6 +78,8 @@ impl Report {
         Self {
             latency: Vec::new(),
             resources: Vec::new(),
+            by_hand: Vec::new(),
+            carried_by_hand: None,
             timing,
             peak: peak.describe(),
         }
@@ -97,6 +103,11 @@ impl Report {
         }
         if !self.resources.is_empty() {
             self.render_resources(&mut out);
+        }
+        if !self.by_hand.is_empty() {
+            self.render_by_hand(&mut out);
+        } else if let Some(section) = &self.carried_by_hand {
+            out.push_str(section);
         }
         out.push_str(METHOD);
         out.push('\n');
@@ -160,6 +171,31 @@ impl Report {
         out.push('\n');
     }
 
+    fn render_by_hand(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "{BY_HAND_HEADING}\n\nThe CIS AKS implementation procedure — a Key Vault, the secrets provider add-on with rotation, the add-on identity's `Key Vault Secrets User` grant, one SecretProviderClass — by hand with the real azure-cli and kubectl, and as one `vaultwire apply`. Latency {} per request, long-running operations {}; each run on a fresh sandbox, az through its proxy on Azure's hostnames, already signed in. Median of the runs; range in brackets.\n",
+            ms(self.timing.latency),
+            ms(self.timing.lro)
+        );
+        out.push_str("| how | commands | wall time |\n|---|---|---|\n");
+        for row in &self.by_hand {
+            let wall = median(row.walls.clone());
+            let low = row.walls.iter().min().copied().unwrap_or_default();
+            let high = row.walls.iter().max().copied().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} [{}–{}] |",
+                row.how,
+                row.commands,
+                seconds(wall),
+                seconds(low),
+                seconds(high),
+            );
+        }
+        out.push_str("\nThe az procedure's commands: `az keyvault create`, `az aks enable-addons --enable-secret-rotation` (or with `--no-wait`, then `az aks wait --updated` after the vault), `az aks show` for the add-on identity, `az role assignment create --assignee`, `az aks get-credentials --admin`, `kubectl apply -f`. Each az command is a Python process: most of its time is az starting, not Azure answering. Reproduce: `VAULTWIRE_BENCH_AZ=path/to/az cargo bench -- s4` (azure-cli in a venv).\n\n");
+    }
+
     fn render_resources(&self, out: &mut String) {
         out.push_str("## S3: one cluster, 5,000 SecretProviderClasses in 100 namespaces, no latency\n\nCPU (user + system) and peak resident memory of the `vaultwire` process; median CPU and largest peak of the runs.\n\n");
         out.push_str("| step | CPU | peak memory | target | wall time | requests |\n");
@@ -194,6 +230,20 @@ impl Report {
         }
         out.push('\n');
     }
+}
+
+/// The heading of S4's section, by which a report without S4 finds the last one's.
+pub const BY_HAND_HEADING: &str = "## S4: the CIS procedure by hand against `vaultwire apply`";
+
+/// The S4 section of an earlier report, up to the next section.
+pub fn by_hand_section(report: &str) -> Option<String> {
+    let start = report.find(BY_HAND_HEADING)?;
+    let rest = report.get(start..)?;
+    let end = rest
+        .get(BY_HAND_HEADING.len()..)
+        .and_then(|after| after.find("\n## "))
+        .map_or(rest.len(), |at| at + BY_HAND_HEADING.len() + 1);
+    rest.get(..end).map(str::to_owned)
 }
 
 /// The machine the figures come from.
