@@ -82,16 +82,7 @@ impl Repo {
     /// Runs and asserts the exit code; returns stdout.
     #[track_caller]
     pub fn expect(&self, code: i32, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "`vaultwire {}`\n--- stdout\n{}\n--- stderr\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        crate::support::expect_exit(&self.run(args), code, args)
     }
 
     /// Runs, asserts the exit code and that stderr holds `message`; returns stderr.

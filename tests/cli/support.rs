@@ -91,6 +91,20 @@ impl Test {
     }
 }
 
+/// Asserts that `vaultwire ARGS` exited `code` (showing its output when not); returns stdout.
+#[track_caller]
+pub fn expect_exit(output: &std::process::Output, code: i32, args: &[&str]) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "`vaultwire {}`\n--- stdout\n{}\n--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// What `hermetic` needs from `assert_cmd` and `std` commands alike.
 trait Hermetic {
     fn remove(&mut self, name: &str);

@@ -75,12 +75,6 @@ impl AzureHost {
         };
         api_server.then_some(AzureHost::ApiServer { fqdn: host })
     }
-
-    /// Whether injected faults apply: as for the path-style endpoint, Entra (and the OIDC
-    /// documents) stay reliable so tests can always authenticate.
-    pub fn faultable(&self) -> bool {
-        !matches!(self, AzureHost::Entra | AzureHost::OidcIssuer { .. })
-    }
 }
 
 impl fmt::Display for AzureHost {

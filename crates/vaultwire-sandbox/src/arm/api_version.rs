@@ -9,21 +9,9 @@ use crate::arm::response;
 use crate::arm::route::ResourceType;
 use crate::exchange::Resp;
 
+/// Microsoft.Resources: resource groups and the generic resources list. 2015-11-01 is old, but
+/// the Key Vault SDK's `Vaults_List` (the generic list) pins it.
 const RESOURCES: &[&str] = &[
-    "2019-10-01",
-    "2020-06-01",
-    "2021-04-01",
-    "2022-09-01",
-    "2023-07-01",
-    "2024-03-01",
-    "2024-07-01",
-    "2024-11-01",
-    "2025-03-01",
-    "2025-04-01",
-];
-/// The generic resources list: the resource-group versions, and 2015-11-01, which the Key
-/// Vault SDK's `Vaults_List` pins for it.
-const GENERIC_RESOURCES: &[&str] = &[
     "2015-11-01",
     "2019-10-01",
     "2020-06-01",
@@ -97,7 +85,7 @@ pub fn supported(resource_type: ResourceType) -> &'static [&'static str] {
     match resource_type {
         ResourceType::Subscriptions => SUBSCRIPTIONS,
         ResourceType::ResourceGroups => RESOURCES,
-        ResourceType::Resources => GENERIC_RESOURCES,
+        ResourceType::Resources => RESOURCES,
         ResourceType::Vaults | ResourceType::ManagedHsms => KEY_VAULT,
         ResourceType::ManagedClusters => CONTAINER_SERVICE,
         ResourceType::RoleAssignments => ROLE_ASSIGNMENTS,

@@ -9,7 +9,7 @@ use vaultwire_sandbox::{SandboxOptions, ids};
 
 use crate::support::{
     AKS_API, AUTHZ_API, Env, KV_API, Reply, VAULTS_API, cluster_path, form_body,
-    proxied_client_for, reply, start, start_with, vault_body, vault_path,
+    proxied_client_for, reply, send, start, start_with, vault_body, vault_path,
 };
 
 const ARM: &str = "https://management.azure.com";
@@ -54,17 +54,13 @@ impl Azure {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Reply {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self.http.request(method, url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        reply(request.send().await.expect("send")).await
+        send(&self.http, method, url, token, body).await
+    }
+
+    /// `aks-demo` as ARM returns it.
+    async fn cluster(&self) -> Value {
+        let path = format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo"));
+        self.arm("GET", &path, None).await.expect(200).body
     }
 
     async fn arm(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -206,18 +202,8 @@ async fn a_vault_created_through_arm_is_reached_by_its_hostname() {
 async fn a_clusters_credentials_name_its_fqdn_and_its_api_server_answers_there() {
     let env = start();
     let azure = Azure::of(&env);
-    let cluster = azure
-        .arm(
-            "GET",
-            &format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo")),
-            None,
-        )
-        .await
-        .expect(200);
-    let fqdn = cluster.body["properties"]["fqdn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cluster = azure.cluster().await;
+    let fqdn = cluster["properties"]["fqdn"].as_str().unwrap().to_owned();
     assert!(fqdn.ends_with(".hcp.westeurope.azmk8s.io"), "{fqdn}");
 
     let credentials = azure
@@ -271,15 +257,8 @@ async fn a_clusters_credentials_name_its_fqdn_and_its_api_server_answers_there()
 async fn a_clusters_oidc_issuer_serves_its_discovery_document_and_keys() {
     let env = start_with(SandboxOptions::default());
     let azure = Azure::of(&env);
-    let cluster = azure
-        .arm(
-            "GET",
-            &format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo")),
-            None,
-        )
-        .await
-        .expect(200);
-    let issuer = cluster.body["properties"]["oidcIssuerProfile"]["issuerURL"]
+    let cluster = azure.cluster().await;
+    let issuer = cluster["properties"]["oidcIssuerProfile"]["issuerURL"]
         .as_str()
         .expect("the seeded cluster has an OIDC issuer")
         .to_owned();

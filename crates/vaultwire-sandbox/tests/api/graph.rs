@@ -29,23 +29,23 @@ async fn graph(
     crate::support::reply(request.send().await.unwrap()).await
 }
 
-/// `$filter` as az sends it: the whole clause percent-encoded.
-fn filter(clause: &str) -> String {
-    form_urlencoded::byte_serialize(clause.as_bytes()).collect()
+/// `GET /servicePrincipals?$filter=CLAUSE`, the clause percent-encoded whole, as az sends it.
+async fn service_principals(env: &crate::support::Env, clause: &str) -> Reply {
+    let filter: String = form_urlencoded::byte_serialize(clause.as_bytes()).collect();
+    graph(
+        env,
+        "GET",
+        &format!("/servicePrincipals?$filter={filter}"),
+        None,
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_service_principal_is_found_by_its_app_id_among_its_names() {
     let env = start();
     let clause = format!("servicePrincipalNames/any(c:c eq '{}')", ids::CLIENT_ID);
-    let found = graph(
-        &env,
-        "GET",
-        &format!("/servicePrincipals?$filter={}", filter(&clause)),
-        None,
-    )
-    .await
-    .expect(200);
+    let found = service_principals(&env, &clause).await.expect(200);
     let principals = found.body["value"].as_array().unwrap();
     assert_eq!(principals.len(), 1, "{}", found.body);
     let principal = &principals[0];
@@ -60,17 +60,9 @@ async fn a_service_principal_is_found_by_its_app_id_among_its_names() {
         "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals"
     );
 
-    let none = graph(
-        &env,
-        "GET",
-        &format!(
-            "/servicePrincipals?$filter={}",
-            filter("servicePrincipalNames/any(c:c eq 'http://nobody')")
-        ),
-        None,
-    )
-    .await
-    .expect(200);
+    let none = service_principals(&env, "servicePrincipalNames/any(c:c eq 'http://nobody')")
+        .await
+        .expect(200);
     assert_eq!(none.body["value"], json!([]));
 }
 
@@ -78,14 +70,7 @@ async fn a_service_principal_is_found_by_its_app_id_among_its_names() {
 async fn objects_are_found_by_id_and_unknown_ids_are_left_out() {
     let env = start();
     let clause = format!("appId eq '{}'", ids::CLIENT_ID);
-    let found = graph(
-        &env,
-        "GET",
-        &format!("/servicePrincipals?$filter={}", filter(&clause)),
-        None,
-    )
-    .await
-    .expect(200);
+    let found = service_principals(&env, &clause).await.expect(200);
     let object_id = found.body["value"][0]["id"].as_str().unwrap().to_owned();
     let by_ids = graph(
         &env,
@@ -137,17 +122,9 @@ async fn errors_have_graphs_shape() {
     );
     assert!(missing.body["error"]["innerError"]["request-id"].is_string());
 
-    let unsupported = graph(
-        &env,
-        "GET",
-        &format!(
-            "/servicePrincipals?$filter={}",
-            filter("startswith(displayName,'a')")
-        ),
-        None,
-    )
-    .await
-    .expect(400);
+    let unsupported = service_principals(&env, "startswith(displayName,'a')")
+        .await
+        .expect(400);
     assert_eq!(
         unsupported.body["error"]["code"],
         "Request_UnsupportedQuery"

@@ -140,17 +140,7 @@ impl Env {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Reply {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self.http.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        reply(request.send().await.expect("send")).await
+        send(&self.http, method, &self.url(path), token, body).await
     }
 
     /// An ARM call as the deploying app.
@@ -164,6 +154,27 @@ impl Env {
         self.call(method, &format!("/_sandbox/{path}"), None, body)
             .await
     }
+}
+
+/// `method url` with `http`, an optional bearer token and JSON body.
+pub async fn send(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Reply {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut request = http.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    reply(request.send().await.expect("send")).await
 }
 
 /// An `application/x-www-form-urlencoded` body.
