@@ -153,6 +153,11 @@ expect_eq "az keyvault secret list-deleted" "db-password" \
 az keyvault secret recover --vault-name $vault -n db-password -o none
 expect_value "the recovered secret has its value" "$canary" \
   "$(az keyvault secret show --vault-name $vault -n db-password --query value -o tsv)"
+az keyvault secret set --vault-name $vault -n scratch --value "$canary" -o none
+az keyvault secret delete --vault-name $vault -n scratch -o none 2>/dev/null
+az keyvault secret purge --vault-name $vault -n scratch
+expect_eq "az keyvault secret purge leaves nothing deleted" "" \
+  "$(az keyvault secret list-deleted --vault-name $vault --query '[].name' -o tsv)"
 
 step "vaults without -g: list, delete, list-deleted, recover"
 expect_contains "az keyvault list" "$vault" "$(az keyvault list --query '[].name' -o tsv)"
