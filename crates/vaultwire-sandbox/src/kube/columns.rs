@@ -23,6 +23,19 @@ pub(super) fn definitions(columns: Columns) -> Vec<Value> {
         Columns::Secret => vec![NAME, ("Type", "string", 0), ("Data", "integer", 0), AGE],
         Columns::ConfigMap => vec![NAME, ("Data", "integer", 0), AGE],
         Columns::ServiceAccount => vec![NAME, ("Secrets", "integer", 0), AGE],
+        // The event printer's columns: no Name first, and no Age.
+        Columns::Event => vec![
+            ("Last Seen", "string", 0),
+            ("Type", "string", 0),
+            ("Reason", "string", 0),
+            ("Object", "string", 0),
+            ("Subobject", "string", 1),
+            ("Source", "string", 1),
+            ("Message", "string", 0),
+            ("First Seen", "string", 1),
+            ("Count", "string", 1),
+            ("Name", "string", 1),
+        ],
         Columns::Pod => vec![
             NAME,
             ("Ready", "string", 0),
@@ -155,6 +168,35 @@ fn containers(object: &Value, spec_path: &str) -> (String, String) {
     (or_none(names.join(",")), or_none(images.join(",")))
 }
 
+fn event_cells(object: &Value, name: Value, now: Timestamp) -> Vec<Value> {
+    let text = |path: &str| object::str_at(object, path).unwrap_or_default();
+    let last = ["lastTimestamp", "eventTime", "metadata.creationTimestamp"]
+        .into_iter()
+        .find_map(|path| object::str_at(object, path));
+    let kind = text("involvedObject.kind").to_ascii_lowercase();
+    let source = match (text("source.component"), text("source.host")) {
+        (component, "") => component.to_owned(),
+        (component, host) => format!("{component}, {host}"),
+    };
+    vec![
+        json!(age::since(last, now)),
+        json!(text("type")),
+        json!(text("reason")),
+        json!(format!("{kind}/{}", text("involvedObject.name"))),
+        json!(text("involvedObject.fieldPath")),
+        json!(source),
+        json!(text("message")),
+        json!(age::since(object::str_at(object, "firstTimestamp"), now)),
+        json!(
+            object::at_path(object, "count")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+                .to_string()
+        ),
+        name,
+    ]
+}
+
 fn selector(object: &Value) -> String {
     format_labels(object::at_path(object, "spec.selector.matchLabels"))
 }
@@ -187,6 +229,7 @@ pub(super) fn cells(columns: Columns, object: &Value, now: Timestamp) -> Vec<Val
             vec![name, json!(object::array_at(object, "secrets").len()), age]
         }
         Columns::Pod => pod_cells(object, name, age),
+        Columns::Event => event_cells(object, name, now),
         Columns::Deployment => {
             let (names, images) = containers(object, "spec.template.spec");
             vec![

@@ -28,6 +28,7 @@ pub(super) enum Columns {
     Job,
     CronJob,
     Lease,
+    Event,
 }
 
 /// One resource type.
@@ -182,6 +183,24 @@ pub(super) static RESOURCES: &[ResourceDef] = &[
     ResourceDef {
         field_selectors: &["type"],
         ..builtin("", "secrets", "secret", "Secret", Columns::Secret)
+    },
+    // The core v1 Events kubelets record and `kubectl describe`/`kubectl get events` read.
+    ResourceDef {
+        short_names: &["ev"],
+        field_selectors: &[
+            "involvedObject.apiVersion",
+            "involvedObject.fieldPath",
+            "involvedObject.kind",
+            "involvedObject.name",
+            "involvedObject.namespace",
+            "involvedObject.resourceVersion",
+            "involvedObject.uid",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ..builtin("", "events", "event", "Event", Columns::Event)
     },
     ResourceDef {
         short_names: &["sa"],
