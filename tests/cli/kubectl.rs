@@ -355,3 +355,52 @@ fn the_kube_bench_audit_finds_secrets_in_environment_variables() {
         ]
     );
 }
+
+const MOUNTING_POD: &str = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: worker
+  namespace: payments
+spec:
+  containers:
+    - name: app
+      image: busybox:1.36
+      volumeMounts: [{name: secrets, mountPath: /mnt/secrets, readOnly: true}]
+  volumes:
+    - name: secrets
+      csi:
+        driver: secrets-store.csi.k8s.io
+        readOnly: true
+        volumeAttributes: {secretProviderClass: payments-db}
+"#;
+
+/// A pod whose SecretProviderClass does not exist waits as on AKS: `kubectl get pods` shows
+/// `ContainerCreating`, and `kubectl describe pod` and `kubectl get events` the kubelet's
+/// FailedMount with the driver's message.
+#[test]
+fn a_pod_that_cannot_mount_its_class_shows_failed_mount_events() {
+    let setup = with_addon();
+    let kubectl = &setup.kubectl;
+    let manifest = kubectl.write("pod.yaml", MOUNTING_POD);
+    kubectl.run(&["apply", "-f", &manifest.to_string_lossy()]);
+    let pods = kubectl.run(&["get", "pod", "worker", "-n", "payments"]);
+    let status = rows(&pods);
+    assert_eq!(status[1][1..3], ["0/1", "ContainerCreating"], "{pods}");
+    let describe = kubectl.run(&["describe", "pod", "worker", "-n", "payments"]);
+    assert!(
+        describe.contains("Reason:       ContainerCreating"),
+        "{describe}"
+    );
+    assert!(describe.contains("Warning  FailedMount"), "{describe}");
+    assert!(
+        describe.contains("MountVolume.SetUp failed for volume \"secrets\" : rpc error: code = Unknown desc = failed to get secretproviderclass payments/payments-db"),
+        "{describe}"
+    );
+    let events = kubectl.run(&["get", "events", "-n", "payments"]);
+    let failed: Vec<Vec<String>> = rows(&events)
+        .into_iter()
+        .filter(|row| row.get(3).map(String::as_str) == Some("pod/worker"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{events}");
+    assert_eq!(failed[0][1..3], ["Warning", "FailedMount"], "{events}");
+}

@@ -62,6 +62,11 @@ pub fn handle(instance: &Instance, req: &Req) -> Resp {
             Resp::json(StatusCode::OK, &json!({"keys": [instance.keys.jwk()]}))
         }
         (["tokens"], &Method::POST) => access_token(instance, req),
+        // The kubelet's Secrets Store CSI mounts: file names and content hashes, never values.
+        (["mounts"], &Method::GET) => outcome(instance.with_world(false, |ctx, world| {
+            crate::kubelet::settle(ctx, world);
+            json!({"mounts": world.mounts.values().collect::<Vec<_>>()})
+        })),
         (["drift", "disable-addon"], &Method::POST) => disable_addon(instance, req),
         (["drift", "delete-role-assignment"], &Method::POST) => {
             delete_role_assignment(instance, req)

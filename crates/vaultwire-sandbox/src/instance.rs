@@ -11,6 +11,7 @@ use crate::context::{Addressing, Ctx};
 use crate::exchange::{Req, Resp};
 use crate::faults::FaultState;
 use crate::journal::Journal;
+use crate::kubelet;
 use crate::persist::{PersistError, Store};
 use crate::router;
 use crate::seed::seeded_world;
@@ -92,7 +93,17 @@ impl Instance {
         } else {
             Addressing::Endpoint
         };
+        // What the kubelet does shows only in pods and events: it catches up when they are
+        // read, and no other request waits for it.
+        let observes_pods = req.is_read()
+            && router::Area::of(req) == router::Area::Kube
+            && ["/pods", "/events"]
+                .iter()
+                .any(|kind| req.path.contains(kind));
         match self.with_world(!req.is_read(), |ctx, world| {
+            if observes_pods {
+                kubelet::settle(ctx, world);
+            }
             router::dispatch(&ctx.addressed(addressing), world, req)
         }) {
             Ok(answer) => answer,

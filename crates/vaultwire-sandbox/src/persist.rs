@@ -140,7 +140,9 @@ impl Store {
         f: impl FnOnce(&mut World) -> R,
     ) -> Result<R, PersistError> {
         let Some(disk) = self.disk.as_mut() else {
-            return Ok(f(&mut self.world));
+            let result = f(&mut self.world);
+            self.world.touched = false;
+            return Ok(result);
         };
         let lock_path = disk.dir.join(WORLD_LOCK_FILE);
         disk.lock.lock().map_err(|source| PersistError::Io {
@@ -187,7 +189,7 @@ impl Store {
             Err(source) => return Err(PersistError::Io { path, source }),
         };
         let result = f(world);
-        if mutating || fresh {
+        if mutating || fresh || std::mem::take(&mut world.touched) {
             Self::save(disk, world)?;
         }
         Ok(result)

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::kube::KubeCluster;
 use crate::model::{
-    App, DeletedVault, ManagedCluster, ManagedIdentity, Operation, ResourceGroup, RoleAssignment,
-    Vault,
+    App, DeletedVault, ManagedCluster, ManagedIdentity, Operation, PodMount, ResourceGroup,
+    RoleAssignment, Vault,
 };
 
 /// Bumped when the stored shape changes incompatibly; `sandbox reset` rewrites it.
@@ -45,8 +45,21 @@ pub struct World {
     /// Role assignments by lower-cased name (a GUID).
     pub role_assignments: BTreeMap<String, RoleAssignment>,
     pub operations: BTreeMap<String, Operation>,
+    /// The kubelet's Secrets Store CSI mounts, by `cluster/namespace/pod/uid` (`kubelet.rs`).
+    /// Absent from worlds written before mounts were emulated.
+    #[serde(default)]
+    pub mounts: BTreeMap<String, PodMount>,
     /// Counter behind [`World::next_uuid`].
     pub counter: u64,
+    /// Set by whatever changes the world while answering a read (the kubelet), so the store
+    /// saves it all the same. Never stored.
+    #[serde(skip)]
+    pub touched: bool,
+    /// Each cluster's API revision when the kubelet last looked at all its pods; it looks again
+    /// only when the cluster changed or a retry is due. Never stored: a world read from disk is
+    /// looked at afresh.
+    #[serde(skip)]
+    pub kubelet_seen: BTreeMap<String, u64>,
 }
 
 impl World {
@@ -67,7 +80,10 @@ impl World {
             identity_generations: BTreeMap::new(),
             role_assignments: BTreeMap::new(),
             operations: BTreeMap::new(),
+            mounts: BTreeMap::new(),
             counter: 0,
+            touched: false,
+            kubelet_seen: BTreeMap::new(),
         }
     }
 

@@ -50,6 +50,14 @@ impl KubeCluster {
         &self.name
     }
 
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(super) fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     /// Answers one request at time `now`.
     pub fn handle(&mut self, request: &KubeRequest<'_>, now: Timestamp) -> KubeResponse {
         match self.dispatch(request, now) {

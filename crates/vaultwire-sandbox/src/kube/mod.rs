@@ -17,6 +17,7 @@ mod discovery;
 mod fieldmanager;
 mod fieldset;
 mod managed;
+mod node;
 mod object;
 mod openapi;
 mod patch;
@@ -37,4 +38,5 @@ mod write;
 mod tests;
 
 pub use cluster::KubeCluster;
+pub use node::{CSI_DRIVER, CsiPod, CsiVolume, PodState};
 pub use wire::{KubeRequest, KubeResponse};

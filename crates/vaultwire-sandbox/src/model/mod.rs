@@ -2,11 +2,13 @@
 //! handlers (`arm/`, `keyvault_data/`) and in `world.rs`.
 
 pub mod cluster;
+pub mod mount;
 pub mod principal;
 pub mod rbac;
 pub mod vault;
 
 pub use cluster::{ClusterOperation, ManagedCluster, Operation, OperationKind};
+pub use mount::PodMount;
 pub use principal::{App, ManagedIdentity, ResourceGroup};
 pub use rbac::{BuiltinRole, RoleAssignment};
 pub use vault::{AccessPolicyEntry, DeletedVault, Permissions, Secret, SecretVersion, Vault};

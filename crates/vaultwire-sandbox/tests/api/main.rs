@@ -13,3 +13,4 @@ mod entra;
 mod faults;
 mod graph;
 mod keyvault;
+mod mounts;

@@ -2,7 +2,8 @@
 //! admission (service account, DNS and restart policy, the projected `kube-api-access-*` token
 //! volume, the node) and the status the kubelet reports for a running, waiting or completed pod.
 //!
-//! Seed-only and deterministic: addresses and container ids derive from names and an index.
+//! Deterministic: addresses and container ids derive from names and an index. The sandbox's
+//! kubelet (`kube::node`) reports statuses with the same function.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
@@ -10,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::admission;
 
-pub(super) const NODE: &str = "aks-nodepool1-31718369-vmss000000";
+pub(in crate::kube) const NODE: &str = "aks-nodepool1-31718369-vmss000000";
 const NODE_IP: &str = "10.224.0.4";
 
 /// Admission defaults, including the token volume every pod gets since Kubernetes 1.24.
@@ -102,7 +103,12 @@ fn at(created: Timestamp, seconds: i64) -> String {
 
 /// The pod's status: `hint.phase` is Running (the default), Pending (with `hint.waiting` as the
 /// containers' waiting reason) or Succeeded.
-pub(super) fn status(pod: &Value, hint: Option<&Value>, created: Timestamp, index: u8) -> Value {
+pub(in crate::kube) fn status(
+    pod: &Value,
+    hint: Option<&Value>,
+    created: Timestamp,
+    index: u8,
+) -> Value {
     let phase = hint
         .and_then(|hint| hint.get("phase"))
         .and_then(Value::as_str)

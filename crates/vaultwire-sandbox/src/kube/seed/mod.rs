@@ -3,7 +3,7 @@
 //! through the same admission and field-ownership code as API writes, plus what the kubelet
 //! would have filled in for pods.
 
-mod kubelet;
+pub(super) mod kubelet;
 mod load;
 
 pub(super) use load::seed;

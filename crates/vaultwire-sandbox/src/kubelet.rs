@@ -1,0 +1,144 @@
+//! The nodes' kubelet, for Secrets Store CSI volumes: before every answer that shows pods (a
+//! Kubernetes API read of pods or events, the admin API's mounts), each pod that mounts one and
+//! is not running yet is mounted (`csi_provider.rs`) when its retry is due. A cluster whose API
+//! did not change since the kubelet last looked, and has no retry due, is skipped. A cluster
+//! whose API did not change since the kubelet last looked, and has no retry due, is skipped. A mount
+//! that works starts the pod (`Running`, the files' names and hashes kept in `world.mounts`);
+//! one that fails leaves it in `ContainerCreating` with a `FailedMount` Event, and is tried
+//! again after the kubelet's backoff: 500 ms, doubling, at most 2 min 2 s. So a grant that
+//! propagates later lets the pod start, as on AKS. (Running it only when pods are looked at
+//! keeps it off the path of every other request; nothing else can tell when it ran.)
+
+use std::time::Duration;
+
+use crate::context::{Ctx, later};
+use crate::csi_provider;
+use crate::kube::{CsiPod, PodState};
+use crate::model::PodMount;
+use crate::world::World;
+
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const LONGEST_RETRY: Duration = Duration::from_secs(122);
+
+/// Mounts what is due in every cluster; marks the world touched when it changed anything.
+pub fn settle(ctx: &Ctx<'_>, world: &mut World) {
+    let clusters: Vec<String> = world.kube.keys().cloned().collect();
+    for cluster in clusters {
+        let Some(revision) = world.kube.get(&cluster).map(|kube| kube.revision()) else {
+            continue;
+        };
+        let prefix = format!("{cluster}/");
+        let retry_due = world.mounts.iter().any(|(key, mount)| {
+            key.starts_with(&prefix) && mount.retry_at.is_some_and(|at| at <= ctx.now)
+        });
+        if !retry_due && world.kubelet_seen.get(&cluster) == Some(&revision) {
+            continue;
+        }
+        let Some(pods) = world.kube.get(&cluster).map(|kube| kube.csi_pods()) else {
+            continue;
+        };
+        let keys: Vec<String> = pods.iter().map(|pod| key(&cluster, pod)).collect();
+        let before = world.mounts.len();
+        world
+            .mounts
+            .retain(|key, _| !key.starts_with(&prefix) || keys.contains(key));
+        if world.mounts.len() != before {
+            world.touched = true;
+        }
+        for pod in &pods {
+            settle_pod(ctx, world, &cluster, pod);
+        }
+        if let Some(kube) = world.kube.get(&cluster) {
+            world.kubelet_seen.insert(cluster, kube.revision());
+        }
+    }
+}
+
+fn key(cluster: &str, pod: &CsiPod) -> String {
+    format!("{cluster}/{}/{}/{}", pod.namespace, pod.name, pod.uid)
+}
+
+fn settle_pod(ctx: &Ctx<'_>, world: &mut World, cluster: &str, pod: &CsiPod) {
+    let key = key(cluster, pod);
+    let state = match world.mounts.get(&key) {
+        Some(state) => state.clone(),
+        None => PodMount {
+            cluster: cluster.to_owned(),
+            namespace: pod.namespace.clone(),
+            pod: pod.name.clone(),
+            uid: pod.uid.clone(),
+            // A pod that already runs mounted its volumes before the kubelet saw it (the
+            // seeded ones); what it holds is not known.
+            mounted: pod.running,
+            ..PodMount::default()
+        },
+    };
+    if !world.mounts.contains_key(&key) && state.mounted {
+        world.mounts.insert(key, state);
+        world.touched = true;
+        return;
+    }
+    if state.mounted || state.retry_at.is_some_and(|at| at > ctx.now) {
+        return;
+    }
+    let mut files = std::collections::BTreeMap::new();
+    let mut failure = None;
+    for volume in &pod.volumes {
+        match csi_provider::mount(ctx, world, cluster, pod, volume) {
+            Ok(mounted) => {
+                for file in mounted {
+                    files.insert(format!("{}/{}", volume.name, file.name), file.sha256);
+                }
+            }
+            Err(message) => {
+                failure = Some(message);
+                break;
+            }
+        }
+    }
+    let mut state = state;
+    let Some(kube) = world.kube.get_mut(cluster) else {
+        return;
+    };
+    match failure {
+        None => {
+            kube.set_pod_state(pod, PodState::Running, ctx.now);
+            state.mounted = true;
+            state.failures = 0;
+            state.retry_at = None;
+            state.error = None;
+            state.files = files;
+        }
+        Some(message) => {
+            kube.set_pod_state(pod, PodState::ContainerCreating, ctx.now);
+            kube.record_event(pod, true, "FailedMount", &message, ctx.now);
+            state.retry_at = Some(later(ctx.now, backoff(state.failures)));
+            state.failures = state.failures.saturating_add(1);
+            state.error = Some(message);
+        }
+    }
+    world.mounts.insert(key, state);
+    world.touched = true;
+}
+
+/// The kubelet's wait after `failures` earlier failures.
+fn backoff(failures: u32) -> Duration {
+    FIRST_RETRY
+        .checked_mul(2u32.saturating_pow(failures.min(16)))
+        .unwrap_or(LONGEST_RETRY)
+        .min(LONGEST_RETRY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_half_a_second_up_to_two_minutes_two_seconds() {
+        assert_eq!(backoff(0), Duration::from_millis(500));
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(4));
+        assert_eq!(backoff(8), LONGEST_RETRY);
+        assert_eq!(backoff(40), LONGEST_RETRY);
+    }
+}

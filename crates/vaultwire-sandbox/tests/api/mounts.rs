@@ -1,0 +1,259 @@
+//! The sandbox's kubelet mounting Secrets Store CSI volumes as the driver and the Azure provider
+//! do: a pod waits in `ContainerCreating` with a `FailedMount` Event carrying the provider's
+//! text until its identity may read every object, then runs, with its files' hashes (never
+//! their values) on the admin API.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use vaultwire_sandbox::ids;
+
+use crate::support::{
+    AKS_API, AUTHZ_API, Env, KV_API, VAULTS_API, cluster_path, start, vault_body, vault_path,
+};
+
+const SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
+const SECRETS_OFFICER: &str = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
+const KUBE: &str = "/k8s/clusters/aks-demo";
+
+/// Enables the Key Vault add-on of `aks-demo`; returns its identity (`clientId`, `objectId`).
+async fn enable_addon(env: &Env) -> Value {
+    let path = format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo"));
+    let mut cluster = env.arm("GET", &path, None).await.expect(200).body;
+    cluster["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] =
+        json!({"enabled": true, "config": {"enableSecretRotation": "false"}});
+    env.arm("PUT", &path, Some(&cluster)).await.expect(200);
+    let cluster = env.arm("GET", &path, None).await.expect(200).body;
+    cluster["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"]["identity"].clone()
+}
+
+async fn grant(env: &Env, vault: &str, role: &str, principal: &str) {
+    let path = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments/{}?{AUTHZ_API}",
+        vault_path("rg-demo", vault),
+        uuid::Uuid::new_v4()
+    );
+    let body = json!({"properties": {"roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role}", ids::SUBSCRIPTION_ID), "principalId": principal}});
+    env.arm("PUT", &path, Some(&body)).await.expect(201);
+}
+
+async fn kube(env: &Env, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let token = env
+        .token(&format!("{}/.default", ids::AKS_SERVER_APP_ID))
+        .await;
+    env.call(method, &format!("{KUBE}{path}"), Some(&token), body)
+        .await
+        .body
+}
+
+fn class(client_id: &str) -> Value {
+    json!({
+        "apiVersion": "secrets-store.csi.x-k8s.io/v1",
+        "kind": "SecretProviderClass",
+        "metadata": {"name": "payments-db", "namespace": "payments"},
+        "spec": {"provider": "azure", "parameters": {
+            "usePodIdentity": "false",
+            "useVMManagedIdentity": "true",
+            "userAssignedIdentityID": client_id,
+            "keyvaultName": "kv-mounts",
+            "tenantId": ids::TENANT_ID,
+            "objects": "array:\n  - |\n    objectName: db-password\n    objectType: secret\n    objectAlias: password\n",
+        }},
+    })
+}
+
+fn pod() -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "worker", "namespace": "payments"},
+        "spec": {
+            "containers": [{"name": "app", "image": "busybox:1.36", "volumeMounts": [{"name": "secrets", "mountPath": "/mnt/secrets", "readOnly": true}]}],
+            "volumes": [{"name": "secrets", "csi": {"driver": "secrets-store.csi.k8s.io", "readOnly": true, "volumeAttributes": {"secretProviderClass": "payments-db"}}}],
+        },
+    })
+}
+
+async fn pod_status(env: &Env) -> (String, String) {
+    let pod = kube(env, "GET", "/api/v1/namespaces/payments/pods/worker", None).await;
+    (
+        pod["status"]["phase"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+async fn failed_mounts(env: &Env) -> Vec<Value> {
+    let events = kube(
+        env,
+        "GET",
+        "/api/v1/namespaces/payments/events?fieldSelector=involvedObject.name%3Dworker%2Creason%3DFailedMount",
+        None,
+    )
+    .await;
+    events["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_pod_whose_class_is_missing_waits_with_the_drivers_message() {
+    let env = start();
+    enable_addon(&env).await;
+    kube(
+        &env,
+        "POST",
+        "/api/v1/namespaces/payments/pods",
+        Some(&pod()),
+    )
+    .await;
+    assert_eq!(
+        pod_status(&env).await,
+        ("Pending".to_owned(), "ContainerCreating".to_owned())
+    );
+    let events = failed_mounts(&env).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event["type"], "Warning");
+    assert_eq!(event["source"]["component"], "kubelet");
+    assert_eq!(event["involvedObject"]["kind"], "Pod");
+    assert_eq!(
+        event["message"],
+        "MountVolume.SetUp failed for volume \"secrets\" : rpc error: code = Unknown desc = failed to get secretproviderclass payments/payments-db, error: SecretProviderClass.secrets-store.csi.x-k8s.io \"payments-db\" not found"
+    );
+}
+
+#[tokio::test]
+async fn without_the_add_on_the_kubelet_finds_no_csi_driver() {
+    let env = start();
+    kube(
+        &env,
+        "POST",
+        "/api/v1/namespaces/payments/pods",
+        Some(&pod()),
+    )
+    .await;
+    let events = failed_mounts(&env).await;
+    assert_eq!(
+        events[0]["message"],
+        "MountVolume.SetUp failed for volume \"secrets\" : kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name secrets-store.csi.k8s.io not found in the list of registered CSI drivers"
+    );
+}
+
+#[tokio::test]
+async fn a_pod_starts_once_its_identity_may_read_every_object() {
+    let env = start();
+    let identity = enable_addon(&env).await;
+    env.arm(
+        "PUT",
+        &format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-mounts")),
+        Some(&vault_body(true)),
+    )
+    .await
+    .expect(201);
+    grant(&env, "kv-mounts", SECRETS_OFFICER, ids::CLIENT_OBJECT_ID).await;
+    let value = "mount-canary-value";
+    env.call(
+        "PUT",
+        &format!("/vaults/kv-mounts/secrets/db-password?{KV_API}"),
+        Some(&env.kv_token().await),
+        Some(&json!({"value": value})),
+    )
+    .await
+    .expect(200);
+    let client_id = identity["clientId"].as_str().unwrap();
+    kube(
+        &env,
+        "POST",
+        "/apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses",
+        Some(&class(client_id)),
+    )
+    .await;
+    kube(
+        &env,
+        "POST",
+        "/api/v1/namespaces/payments/pods",
+        Some(&pod()),
+    )
+    .await;
+
+    // The add-on identity has no role on the vault yet: Key Vault's 403, as the SDK prints it.
+    assert_eq!(pod_status(&env).await.1, "ContainerCreating");
+    let message = failed_mounts(&env).await[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.starts_with("MountVolume.SetUp failed for volume \"secrets\" : rpc error: code = Unknown desc = failed to mount secrets store objects for pod payments/worker, err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:db-password, objectVersion:: GET https://kv-mounts.vault.azure.net/secrets/db-password/\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("RESPONSE 403: 403 Forbidden\nERROR CODE: Forbidden\n"),
+        "{message}"
+    );
+    assert!(message.contains("ForbiddenByRbac"), "{message}");
+
+    // Granted, the kubelet's next try (after its 500 ms backoff) mounts the file and starts it.
+    grant(
+        &env,
+        "kv-mounts",
+        SECRETS_USER,
+        identity["objectId"].as_str().unwrap(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(pod_status(&env).await.0, "Running");
+    let mounts = env.admin("GET", "mounts", None).await.expect(200).body;
+    let mount = mounts["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|mount| mount["pod"] == "worker")
+        .expect("the worker's mount");
+    assert_eq!(mount["mounted"], true);
+    let digest: String = Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(mount["files"], json!({"secrets/password": digest}));
+    assert!(!mounts.to_string().contains(value));
+}
+
+#[tokio::test]
+async fn an_identity_not_on_the_node_cannot_get_a_token() {
+    let env = start();
+    enable_addon(&env).await;
+    env.arm(
+        "PUT",
+        &format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-mounts")),
+        Some(&vault_body(true)),
+    )
+    .await
+    .expect(201);
+    kube(
+        &env,
+        "POST",
+        "/apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses",
+        Some(&class("00000000-0000-0000-0000-00000000abcd")),
+    )
+    .await;
+    kube(
+        &env,
+        "POST",
+        "/api/v1/namespaces/payments/pods",
+        Some(&pod()),
+    )
+    .await;
+    let message = failed_mounts(&env).await[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("objectVersion:: ManagedIdentityCredential authentication failed. the requested identity isn't assigned to this resource\nGET http://169.254.169.254/metadata/identity/oauth2/token\n"),
+        "{message}"
+    );
+}
