@@ -1,0 +1,110 @@
+//! The pod gets its secret: the seeded `payments-worker` mounts the SecretProviderClass
+//! `plans/example.toml` creates. Before apply it waits in `ContainerCreating` (no CSI driver on
+//! the node); after apply it still waits (the values are not in the vault); once a team puts
+//! them there it runs, with exactly those values in its files — checked by their hashes, as the
+//! sandbox keeps no value. Driven by the real binary and the real kubectl.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::kubectl_driver::{Kubectl, rows};
+use crate::repo_support::Repo;
+
+/// The pod's STATUS column, as `kubectl get pod` shows it.
+fn status(kubectl: &Kubectl) -> String {
+    let output = kubectl.run(&["get", "pod", "payments-worker", "-n", "payments"]);
+    rows(&output)
+        .get(1)
+        .and_then(|row| row.get(2))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn describe(kubectl: &Kubectl) -> String {
+    kubectl.run(&["describe", "pod", "payments-worker", "-n", "payments"])
+}
+
+/// Waits (the kubelet retries on its backoff) until `ready` holds of `read()`.
+#[track_caller]
+fn wait_for(what: &str, read: impl Fn() -> String, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = read();
+        if ready(&seen) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "{what}; last seen:\n{seen}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[test]
+fn the_seeded_worker_runs_once_the_plan_is_applied_and_its_values_are_in_the_vault() {
+    let repo = Repo::new();
+    let kubeconfig = repo.test.write(
+        "kubeconfig",
+        &repo.sandbox.kubeconfig(Duration::from_secs(3600)).unwrap(),
+    );
+    let kubectl = Kubectl::with_kubeconfig(&kubeconfig);
+
+    assert_eq!(status(&kubectl), "ContainerCreating");
+    let before = describe(&kubectl);
+    assert!(
+        before.contains("driver name secrets-store.csi.k8s.io not found in the list of registered CSI drivers"),
+        "{before}"
+    );
+
+    repo.apply();
+    let applied = wait_for(
+        "the worker reports the missing values",
+        || describe(&kubectl),
+        |text| text.contains("ERROR CODE: SecretNotFound"),
+    );
+    assert!(
+        applied.contains("objectName:db-password, objectVersion:: GET https://kv-vaultwire-demo.vault.azure.net/secrets/db-password/"),
+        "{applied}"
+    );
+    assert_eq!(status(&kubectl), "ContainerCreating");
+
+    repo.set_secrets(&["db-password", "db-username"]);
+    wait_for(
+        "the worker runs",
+        || status(&kubectl),
+        |status| status == "Running",
+    );
+    let http = crate::sandbox_support::client_for(repo.sandbox.ca_pem());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mounts: Value = runtime.block_on(async {
+        let response = http
+            .get(format!("{}/_sandbox/mounts", repo.sandbox.endpoint()))
+            .send()
+            .await
+            .unwrap();
+        crate::sandbox_support::reply(response).await.expect(200).body
+    });
+    let worker = mounts["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|mount| mount["pod"] == "payments-worker")
+        .expect("the worker's mount");
+    assert_eq!(
+        worker["files"],
+        serde_json::json!({
+            "secrets-store/db-password": sha256("not-a-real-db-password"),
+            "secrets-store/db-username": sha256("not-a-real-db-username"),
+        })
+    );
+}
