@@ -59,7 +59,9 @@ fn the_seeded_worker_runs_once_the_plan_is_applied_and_its_values_are_in_the_vau
     assert_eq!(status(&kubectl), "ContainerCreating");
     let before = describe(&kubectl);
     assert!(
-        before.contains("driver name secrets-store.csi.k8s.io not found in the list of registered CSI drivers"),
+        before.contains(
+            "driver name secrets-store.csi.k8s.io not found in the list of registered CSI drivers"
+        ),
         "{before}"
     );
 
@@ -92,7 +94,10 @@ fn the_seeded_worker_runs_once_the_plan_is_applied_and_its_values_are_in_the_vau
             .send()
             .await
             .unwrap();
-        crate::sandbox_support::reply(response).await.expect(200).body
+        crate::sandbox_support::reply(response)
+            .await
+            .expect(200)
+            .body
     });
     let worker = mounts["mounts"]
         .as_array()
@@ -106,5 +111,40 @@ fn the_seeded_worker_runs_once_the_plan_is_applied_and_its_values_are_in_the_vau
             "secrets-store/db-password": sha256("not-a-real-db-password"),
             "secrets-store/db-username": sha256("not-a-real-db-username"),
         })
+    );
+
+    // The plan's `sync` table: the driver keeps the Secret `payments-db` while the pod mounts
+    // the class, with the keys the plan maps the objects to.
+    let synced: Value = serde_json::from_str(&kubectl.run(&[
+        "get",
+        "secret",
+        "payments-db",
+        "-n",
+        "payments",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        synced["metadata"]["labels"]["secrets-store.csi.k8s.io/managed"],
+        "true"
+    );
+    let decoded = |key: &str| {
+        use base64::Engine as _;
+        let encoded = synced["data"][key].as_str().unwrap_or_default();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        sha256(&String::from_utf8(bytes).unwrap())
+    };
+    assert_eq!(decoded("password"), sha256("not-a-real-db-password"));
+    assert_eq!(decoded("username"), sha256("not-a-real-db-username"));
+
+    // No pod mounts the class any more: the synced Secret goes with it.
+    kubectl.run(&["delete", "pod", "payments-worker", "-n", "payments"]);
+    let gone = kubectl.fail(&["get", "secret", "payments-db", "-n", "payments"]);
+    assert!(
+        gone.contains("NotFound") || gone.contains("not found"),
+        "{gone}"
     );
 }

@@ -27,11 +27,55 @@ const SEPARATOR: &str =
 /// The data-plane api-version the provider's azsecrets client sends.
 const API_VERSION: &str = "7.4";
 
-/// A mounted file: its name in the volume and a SHA-256 of its content.
+/// A mounted file: its name in the volume, its content (for `secretObjects`; never kept) and
+/// a SHA-256 of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountedFile {
     pub name: String,
+    pub content: Vec<u8>,
     pub sha256: String,
+}
+
+/// The Kubernetes Secrets a class's `secretObjects` ask for, from the files just mounted:
+/// `(secretName, type, labels, data key → content)`. Entries naming a file that was not
+/// mounted are left out, as the driver skips them.
+pub fn secret_objects(class: &Value, files: &[MountedFile]) -> Vec<SyncedSecret> {
+    class["spec"]["secretObjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|object| {
+            let name = object["secretName"].as_str()?.to_owned();
+            let data = object["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| {
+                    let file = entry["objectName"].as_str()?;
+                    let key = entry["key"].as_str()?;
+                    let content = files.iter().find(|mounted| mounted.name == file)?;
+                    Some((key.to_owned(), content.content.clone()))
+                })
+                .collect();
+            Some(SyncedSecret {
+                name,
+                kind: object["type"].as_str().unwrap_or("Opaque").to_owned(),
+                labels: object["labels"].clone(),
+                data,
+            })
+        })
+        .collect()
+}
+
+/// A Kubernetes Secret the driver syncs from mounted files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedSecret {
+    pub name: String,
+    /// The Secret's `type`.
+    pub kind: String,
+    /// `secretObjects[].labels` (an object, or null).
+    pub labels: Value,
+    pub data: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// Mounts one volume of `pod` in `cluster`; the error is the FailedMount Event's message.
@@ -41,7 +85,7 @@ pub fn mount(
     cluster: &str,
     pod: &CsiPod,
     volume: &CsiVolume,
-) -> Result<Vec<MountedFile>, String> {
+) -> Result<(Vec<MountedFile>, Vec<SyncedSecret>), String> {
     let failed = |text: String| {
         format!(
             "MountVolume.SetUp failed for volume \"{}\" : {text}",
@@ -90,12 +134,14 @@ pub fn mount(
             pod.namespace, pod.name
         )));
     }
-    provide(ctx, world, cluster, volume, &spec["parameters"]).map_err(|error| {
+    let files = provide(ctx, world, cluster, volume, &spec["parameters"]).map_err(|error| {
         failed(format!(
             "rpc error: code = Unknown desc = failed to mount secrets store objects for pod {}/{}, err: rpc error: code = Unknown desc = failed to mount objects, error: {error}",
             pod.namespace, pod.name
         ))
-    })
+    })?;
+    let synced = secret_objects(&class, &files);
+    Ok((files, synced))
 }
 
 /// One entry of the class's `objects` array.
@@ -172,6 +218,7 @@ fn provide(
         files.push(MountedFile {
             name,
             sha256: hex(&Sha256::digest(&bytes)),
+            content: bytes,
         });
     }
     Ok(files)

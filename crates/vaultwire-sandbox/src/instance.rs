@@ -93,11 +93,11 @@ impl Instance {
         } else {
             Addressing::Endpoint
         };
-        // What the kubelet does shows only in pods and events: it catches up when they are
-        // read, and no other request waits for it.
+        // What the kubelet does shows only in pods, events and synced Secrets: it catches up
+        // when they are read, and no other request waits for it.
         let observes_pods = req.is_read()
             && router::Area::of(req) == router::Area::Kube
-            && ["/pods", "/events"]
+            && ["/pods", "/events", "/secrets"]
                 .iter()
                 .any(|kind| req.path.contains(kind));
         match self.with_world(!req.is_read(), |ctx, world| {

@@ -38,11 +38,16 @@ pub fn settle(ctx: &Ctx<'_>, world: &mut World) {
             continue;
         };
         let keys: Vec<String> = pods.iter().map(|pod| key(&cluster, pod)).collect();
-        let before = world.mounts.len();
-        world
+        let gone: Vec<String> = world
             .mounts
-            .retain(|key, _| !key.starts_with(&prefix) || keys.contains(key));
-        if world.mounts.len() != before {
+            .keys()
+            .filter(|key| key.starts_with(&prefix) && !keys.contains(key))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(mount) = world.mounts.remove(&key) {
+                unsync(world, &cluster, &mount);
+            }
             world.touched = true;
         }
         for pod in &pods {
@@ -82,13 +87,15 @@ fn settle_pod(ctx: &Ctx<'_>, world: &mut World, cluster: &str, pod: &CsiPod) {
         return;
     }
     let mut files = std::collections::BTreeMap::new();
+    let mut secrets = Vec::new();
     let mut failure = None;
     for volume in &pod.volumes {
         match csi_provider::mount(ctx, world, cluster, pod, volume) {
-            Ok(mounted) => {
+            Ok((mounted, synced)) => {
                 for file in mounted {
                     files.insert(format!("{}/{}", volume.name, file.name), file.sha256);
                 }
+                secrets.extend(synced);
             }
             Err(message) => {
                 failure = Some(message);
@@ -102,6 +109,18 @@ fn settle_pod(ctx: &Ctx<'_>, world: &mut World, cluster: &str, pod: &CsiPod) {
     };
     match failure {
         None => {
+            // The driver syncs `secretObjects` while the pod mounts the class.
+            for secret in &secrets {
+                kube.sync_secret(
+                    &pod.namespace,
+                    &secret.name,
+                    &secret.kind,
+                    &secret.labels,
+                    &secret.data,
+                    ctx.now,
+                );
+            }
+            state.synced = secrets.iter().map(|secret| secret.name.clone()).collect();
             kube.set_pod_state(pod, PodState::Running, ctx.now);
             state.mounted = true;
             state.failures = 0;
@@ -119,6 +138,22 @@ fn settle_pod(ctx: &Ctx<'_>, world: &mut World, cluster: &str, pod: &CsiPod) {
     }
     world.mounts.insert(key, state);
     world.touched = true;
+}
+
+/// Deletes the Secrets `mount` synced that no other pod of the cluster syncs, as the driver's
+/// owner references have them collected with the pod (a bare pod's; a controller's pods keep
+/// them while the controller exists, which the sandbox does not emulate yet).
+fn unsync(world: &mut World, cluster: &str, mount: &PodMount) {
+    for name in &mount.synced {
+        let still_used = world.mounts.values().any(|other| {
+            other.cluster == cluster
+                && other.namespace == mount.namespace
+                && other.synced.contains(name)
+        });
+        if !still_used && let Some(kube) = world.kube.get_mut(cluster) {
+            kube.remove_synced_secret(&mount.namespace, name);
+        }
+    }
 }
 
 /// The kubelet's wait after `failures` earlier failures.

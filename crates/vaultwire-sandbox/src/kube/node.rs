@@ -1,9 +1,13 @@
 //! What the cluster's node does through its API server, for the sandbox's kubelet
 //! (`crate::kubelet`): the pods that mount Secrets Store CSI volumes, their status as the
-//! kubelet reports it, and the Events it records.
+//! kubelet reports it, the Events it records, and the Secrets the driver syncs.
 //!
 //! Pure, like the rest of `kube`: the caller passes `now`.
 
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -165,6 +169,73 @@ impl KubeCluster {
         self.store_mut().write(def, event);
     }
 }
+
+impl KubeCluster {
+    /// Creates or updates the Secret `namespace/name` the driver syncs from mounted files,
+    /// labelled `secrets-store.csi.k8s.io/managed: "true"` beside `labels`; an unchanged one is
+    /// left alone.
+    pub fn sync_secret(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        kind: &str,
+        labels: &Value,
+        data: &BTreeMap<String, Vec<u8>>,
+        now: Timestamp,
+    ) {
+        let Some(def) = resources::by_kind("", "Secret") else {
+            return;
+        };
+        let mut all_labels = labels.as_object().cloned().unwrap_or_default();
+        all_labels.insert(MANAGED_LABEL.to_owned(), json!("true"));
+        let encoded: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(key, value)| (key.clone(), json!(STANDARD.encode(value))))
+            .collect();
+        let existing = self.store().get(def, Some(namespace), name).cloned();
+        let mut secret = existing.unwrap_or_else(|| {
+            json!({
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "creationTimestamp": super::admission::time(now),
+                },
+                "type": kind,
+            })
+        });
+        if secret["data"] == Value::Object(encoded.clone())
+            && secret["metadata"]["labels"] == Value::Object(all_labels.clone())
+        {
+            return;
+        }
+        if secret["metadata"]["uid"].is_null() {
+            let uid = self.store_mut().mint_uid();
+            secret["metadata"]["uid"] = json!(uid);
+        }
+        secret["metadata"]["labels"] = Value::Object(all_labels);
+        secret["data"] = Value::Object(encoded);
+        self.store_mut().write(def, secret);
+    }
+
+    /// Deletes the synced Secret `namespace/name`, if it is still one (labelled managed).
+    pub fn remove_synced_secret(&mut self, namespace: &str, name: &str) {
+        let Some(def) = resources::by_kind("", "Secret") else {
+            return;
+        };
+        let managed = self
+            .store()
+            .get(def, Some(namespace), name)
+            .is_some_and(|secret| secret["metadata"]["labels"][MANAGED_LABEL] == "true");
+        if managed {
+            self.store_mut().remove(def, Some(namespace), name);
+        }
+    }
+}
+
+/// The label on Secrets the driver syncs.
+pub const MANAGED_LABEL: &str = "secrets-store.csi.k8s.io/managed";
 
 fn csi_pod(pod: &Value) -> Option<CsiPod> {
     let volumes: Vec<CsiVolume> = object::array_at(pod, "spec.volumes")

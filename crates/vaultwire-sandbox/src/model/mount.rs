@@ -22,4 +22,8 @@ pub struct PodMount {
     pub error: Option<String>,
     /// `volume/file` → SHA-256 (hex) of the file's content.
     pub files: BTreeMap<String, String>,
+    /// The Kubernetes Secrets (names, in the pod's namespace) synced for this pod's
+    /// `secretObjects`; they go when no pod syncs them any more.
+    #[serde(default)]
+    pub synced: Vec<String>,
 }
