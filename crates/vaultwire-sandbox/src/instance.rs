@@ -97,9 +97,10 @@ impl Instance {
         // when they are read, and no other request waits for it.
         let observes_pods = req.is_read()
             && router::Area::of(req) == router::Area::Kube
-            && ["/pods", "/events", "/secrets"]
-                .iter()
-                .any(|kind| req.path.contains(kind));
+            && req
+                .path
+                .split('/')
+                .any(|segment| matches!(segment, "pods" | "events" | "secrets"));
         match self.with_world(!req.is_read(), |ctx, world| {
             if observes_pods {
                 kubelet::settle(ctx, world);
