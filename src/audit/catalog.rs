@@ -56,6 +56,7 @@ pub enum CheckId {
     SpcIdentity,
     SpcGrant,
     SpcObjects,
+    SpcPodsMount,
     VaultSoftDelete,
     VaultPurgeProtection,
     VaultRbacAuthorization,
@@ -72,7 +73,7 @@ impl Serialize for CheckId {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 15] = [
+    pub const ALL: [CheckId; 16] = [
         CheckId::AddonEnabled,
         CheckId::AddonSecretRotation,
         CheckId::SpcExists,
@@ -81,6 +82,7 @@ impl CheckId {
         CheckId::SpcIdentity,
         CheckId::SpcGrant,
         CheckId::SpcObjects,
+        CheckId::SpcPodsMount,
         CheckId::VaultSoftDelete,
         CheckId::VaultPurgeProtection,
         CheckId::VaultRbacAuthorization,
@@ -100,6 +102,7 @@ impl CheckId {
             CheckId::SpcIdentity => "spc-identity",
             CheckId::SpcGrant => "spc-grant",
             CheckId::SpcObjects => "spc-objects",
+            CheckId::SpcPodsMount => "spc-pods-mount",
             CheckId::VaultSoftDelete => "vault-soft-delete",
             CheckId::VaultPurgeProtection => "vault-purge-protection",
             CheckId::VaultRbacAuthorization => "vault-rbac-authorization",
@@ -122,6 +125,7 @@ impl CheckId {
             CheckId::SpcObjects => {
                 "Every object the SecretProviderClass mounts exists in its vault"
             }
+            CheckId::SpcPodsMount => "Pods that mount the SecretProviderClass get their files",
             CheckId::VaultSoftDelete => "Soft delete is enabled on the Key Vault",
             CheckId::VaultPurgeProtection => "Purge protection is enabled on the Key Vault",
             CheckId::VaultRbacAuthorization => "The Key Vault uses Azure RBAC authorization",
@@ -144,7 +148,8 @@ impl CheckId {
             | CheckId::SpcVault
             | CheckId::SpcIdentity
             | CheckId::SpcGrant
-            | CheckId::SpcObjects => CheckGroup::SecretProviderClasses,
+            | CheckId::SpcObjects
+            | CheckId::SpcPodsMount => CheckGroup::SecretProviderClasses,
             CheckId::VaultSoftDelete
             | CheckId::VaultPurgeProtection
             | CheckId::VaultRbacAuthorization
@@ -207,7 +212,8 @@ impl CheckId {
             | CheckId::SpcVault
             | CheckId::SpcIdentity
             | CheckId::SpcGrant
-            | CheckId::SpcObjects => SPC,
+            | CheckId::SpcObjects
+            | CheckId::SpcPodsMount => SPC,
             CheckId::VaultSoftDelete | CheckId::VaultPurgeProtection => RECOVERABLE,
             CheckId::VaultRbacAuthorization => RBAC,
             CheckId::VaultNetworkAccess => NETWORK,
@@ -240,6 +246,9 @@ impl CheckId {
             }
             CheckId::SpcObjects => {
                 "Every secret and certificate the SecretProviderClass mounts exists in its vault (checked on the Key Vault data plane, names only)."
+            }
+            CheckId::SpcPodsMount => {
+                "No pod that mounts the SecretProviderClass is stuck in ContainerCreating: the kubelet's `FailedMount` Events for those pods (a missing grant, object, class or CSI driver, an identity not on the node, a vault firewall) are the evidence, as `kubectl describe pod` shows them."
             }
             CheckId::VaultSoftDelete => {
                 "Soft delete keeps deleted vaults and secrets recoverable for the retention period."
@@ -285,6 +294,9 @@ impl CheckId {
             }
             CheckId::SpcObjects => {
                 "create the missing objects in the vault (`az keyvault secret set`), or remove them from the SecretProviderClass"
+            }
+            CheckId::SpcPodsMount => {
+                "fix what the FailedMount message names — `vaultwire apply PLAN` for a missing class, add-on or grant, `az keyvault secret set` for a missing object, the vault's network rules for a firewall — then the kubelet retries on its own"
             }
             CheckId::VaultSoftDelete => {
                 "enable soft delete on the vault (it cannot be turned off again)"

@@ -185,6 +185,7 @@ pub fn seeded_world(plan: &Plan) -> Gathered {
             kubernetes: Some(KubeData {
                 spcs: None,
                 objects: seeded_objects(),
+                failed_mounts: Vec::new(),
             }),
         },
     );

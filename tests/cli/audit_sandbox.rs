@@ -49,10 +49,26 @@ fn before_apply_the_addon_and_spcs_are_missing_and_workloads_use_native_secrets(
             "fail addon-enabled aks-demo",
             "fail spc-exists aks-demo/payments/payments-db",
             "fail spc-exists aks-demo/shop/shop-api",
+            "fail spc-pods-mount aks-demo/payments/payments-db",
             "fail secrets-in-env aks-demo",
         ]
     );
-    assert_eq!(report["summary"]["fail"], 4);
+    // The seeded worker mounts the class; with no add-on the kubelet finds no CSI driver.
+    let mounts = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["id"] == "spc-pods-mount" && check["status"] == "fail")
+        .unwrap();
+    let detail = mounts["evidence"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(
+            "driver name secrets-store.csi.k8s.io not found in the list of registered CSI drivers"
+        ),
+        "{detail}"
+    );
+    assert_eq!(mounts["evidence"][0]["name"], "payments-worker");
+    assert_eq!(report["summary"]["fail"], 5);
     assert_eq!(report["summary"]["warn"], 2);
     assert_eq!(report["summary"]["pass"], 0);
     let env = report["checks"]
@@ -107,11 +123,24 @@ fn after_apply_only_workloads_and_vault_advice_remain_and_nothing_was_written() 
         not_passing(&report)
     );
     repo.set_secrets(&["shop-tls"]);
+    // The seeded worker failed to mount while the values were missing; the kubelet retries on
+    // its backoff, and the next audit after that finds it running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while not_passing(&audit_json(&repo, 4))
+        .contains(&"fail spc-pods-mount aks-demo/payments/payments-db".to_owned())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never mounted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     repo.sandbox.clear_journal();
     let report = audit_json(&repo, 4);
     assert_eq!(
         not_passing(&report),
         [
+            "skip spc-pods-mount aks-demo/shop/shop-api",
             "warn vault-purge-protection kv-vaultwire-demo",
             "warn vault-network-access kv-vaultwire-demo",
             "fail secrets-in-env aks-demo",
@@ -119,7 +148,7 @@ fn after_apply_only_workloads_and_vault_advice_remain_and_nothing_was_written() 
             "warn csi-node-publish-secret aks-demo",
         ]
     );
-    assert_eq!(report["summary"]["pass"], 16);
+    assert_eq!(report["summary"]["pass"], 17);
     // Read-only: no write reached Azure or the cluster. The POSTs are sign-in and ARM's
     // listClusterUserCredential, which returns credentials and changes nothing.
     let journal = repo.sandbox.journal();

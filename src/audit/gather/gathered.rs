@@ -36,6 +36,21 @@ pub struct KubeData {
     /// driver, that is the add-on, is not installed).
     pub spcs: Option<Vec<LiveSpc>>,
     pub objects: ClusterObjects,
+    /// The kubelets' `FailedMount` Events, across all namespaces.
+    pub failed_mounts: Vec<FailedMount>,
+}
+
+/// A kubelet's `FailedMount` Event: a pod whose volumes could not be mounted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailedMount {
+    pub namespace: String,
+    pub pod: String,
+    /// The pod's uid, to tell a pod from an earlier one of the same name.
+    pub uid: String,
+    pub message: String,
+    pub count: i64,
+    /// `lastTimestamp`, as the Event has it.
+    pub last_seen: String,
 }
 
 /// One Key Vault.

@@ -1,5 +1,6 @@
 //! Reading one cluster's Kubernetes API for the audit: SecretProviderClasses, every workload
-//! kind and Secret metadata, across all namespaces, with LIST requests only.
+//! kind, Secret metadata and the kubelets' FailedMount Events, across all namespaces, with LIST
+//! requests only.
 //!
 //! Secrets are listed metadata-only (`PartialObjectMetadataList`), with `type=` field
 //! selectors to learn which are service-account tokens or Helm releases, so no Secret value is
@@ -7,12 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
-use super::KubeData;
+use super::{FailedMount, KubeData};
 use crate::audit::error::AuditError;
 use crate::audit::scan::{ClusterObjects, WorkloadKind};
 use crate::providers::kube::{KubeError, SpcClient, with_retries};
@@ -35,7 +36,45 @@ pub async fn read_kubernetes(client: &kube::Client, cluster: &str) -> Result<Kub
         objects = objects.with(kind, items);
     }
     let objects = objects.with_secrets(secret_metadata(client, cluster).await?);
-    Ok(KubeData { spcs, objects })
+    let failed_mounts = failed_mounts(client, cluster).await?;
+    Ok(KubeData {
+        spcs,
+        objects,
+        failed_mounts,
+    })
+}
+
+/// The `FailedMount` Events of every namespace (one LIST with a field selector), oldest first.
+async fn failed_mounts(
+    client: &kube::Client,
+    cluster: &str,
+) -> Result<Vec<FailedMount>, AuditError> {
+    let api: Api<Event> = Api::all(client.clone());
+    let params = ListParams::default().fields("reason=FailedMount");
+    let list = with_retries(|| api.list(&params)).await.map_err(|error| {
+        AuditError::read(
+            format!("the events of `{cluster}`"),
+            KubeError::from_kube("list", format!("events in `{cluster}`"), error),
+        )
+    })?;
+    let mut mounts: Vec<FailedMount> = list
+        .items
+        .into_iter()
+        .filter(|event| event.involved_object.kind.as_deref() == Some("Pod"))
+        .map(|event| FailedMount {
+            namespace: event.involved_object.namespace.unwrap_or_default(),
+            pod: event.involved_object.name.unwrap_or_default(),
+            uid: event.involved_object.uid.unwrap_or_default(),
+            message: event.message.unwrap_or_default(),
+            count: i64::from(event.count.unwrap_or(1)),
+            last_seen: event
+                .last_timestamp
+                .map(|time| time.0.to_string())
+                .unwrap_or_default(),
+        })
+        .collect();
+    mounts.sort_by(|a, b| a.last_seen.cmp(&b.last_seen));
+    Ok(mounts)
 }
 
 fn workload_resource(kind: WorkloadKind) -> ApiResource {

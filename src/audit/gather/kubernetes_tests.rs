@@ -95,6 +95,7 @@ async fn the_seeded_cluster_is_read_with_lists_only_and_scans_as_the_emulator_li
             "/api/v1/secrets?&fieldSelector=type%3Dkubernetes.io%2Fservice-account-token",
             "/api/v1/secrets?&fieldSelector=type%3Dhelm.sh%2Frelease.v1",
             "/api/v1/secrets?",
+            "/api/v1/events?&fieldSelector=reason%3DFailedMount",
         ]
     );
     // The add-on is off in the seed: no SecretProviderClass API.

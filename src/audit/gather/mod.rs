@@ -6,7 +6,7 @@ mod kubernetes;
 mod source;
 
 pub use azure::AzureAuditSource;
-pub use gathered::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
+pub use gathered::{ClusterData, FailedMount, Gathered, KubeData, SecretListing, VaultData};
 pub use kubernetes::read_kubernetes;
 pub use source::{AuditSource, gather};
 

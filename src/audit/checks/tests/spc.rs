@@ -251,3 +251,39 @@ fn objects_are_looked_up_by_name_and_a_forbidden_listing_is_a_skip() {
         "vaultwire may not list the secrets of `kv-vaultwire-demo`: Caller is not authorized to perform action on resource."
     );
 }
+
+#[test]
+fn a_pod_stuck_on_a_failed_mount_fails_its_class_with_the_kubelets_reason() {
+    let (plan, _) = example_plan();
+    let mut gathered = applied_world(&plan);
+    let kubernetes = gathered
+        .clusters
+        .get_mut("demo")
+        .unwrap()
+        .kubernetes
+        .as_mut()
+        .unwrap();
+    kubernetes.failed_mounts.push(crate::audit::gather::FailedMount {
+        namespace: "payments".to_owned(),
+        pod: "payments-worker".to_owned(),
+        uid: String::new(),
+        message: "MountVolume.SetUp failed for volume \"secrets-store\" : rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:db-password, objectVersion:: GET https://kv-vaultwire-demo.vault.azure.net/secrets/db-password/\n----\nRESPONSE 404: 404 Not Found\nERROR CODE: SecretNotFound\n".to_owned(),
+        count: 3,
+        last_seen: "2026-12-07T10:00:00Z".to_owned(),
+    });
+    let report = audit(&gathered);
+    let mounts = find(&report, CheckId::SpcPodsMount, PAYMENTS_DB);
+    assert_eq!(
+        (mounts.status, mounts.message.as_str()),
+        (
+            Status::Fail,
+            "1 of 1 pod(s) that mount it fail to (FailedMount)"
+        )
+    );
+    assert_eq!(mounts.evidence[0].name, "payments-worker");
+    assert!(
+        mounts.evidence[0].detail.ends_with("GET https://kv-vaultwire-demo.vault.azure.net/secrets/db-password/ (SecretNotFound), seen 3 time(s)"),
+        "{}",
+        mounts.evidence[0].detail
+    );
+}

@@ -29,6 +29,8 @@ fn the_seeded_world_before_apply_fails_the_addon_and_the_workloads() {
         "spc-grant aks-demo/shop/shop-api: skip — the add-on of `addon.demo` has no identity".to_owned(),
         "spc-objects aks-demo/payments/payments-db: skip — the vault of `vault.payments` does not exist".to_owned(),
         "spc-objects aks-demo/shop/shop-api: skip — the vault of `vault.payments` does not exist".to_owned(),
+        "spc-pods-mount aks-demo/payments/payments-db: pass — 1 pod(s) mount it: 0 run, 1 wait without a FailedMount event".to_owned(),
+        "spc-pods-mount aks-demo/shop/shop-api: skip — no pod mounts it".to_owned(),
         format!("vault-soft-delete kv-vaultwire-demo: skip — {no_vault}"),
         format!("vault-purge-protection kv-vaultwire-demo: skip — {no_vault}"),
         format!("vault-rbac-authorization kv-vaultwire-demo: skip — {no_vault}"),
@@ -46,7 +48,7 @@ fn the_seeded_world_before_apply_fails_the_addon_and_the_workloads() {
             report.summary.skip,
             report.summary.pass
         ),
-        (4, 2, 15, 0)
+        (4, 2, 16, 1)
     );
 }
 
@@ -61,6 +63,7 @@ fn after_apply_the_workloads_and_vault_advice_remain() {
     assert_eq!(
         failing,
         [
+            "spc-pods-mount aks-demo/shop/shop-api: skip — no pod mounts it",
             "vault-purge-protection kv-vaultwire-demo: warn — purge protection is off",
             "vault-network-access kv-vaultwire-demo: warn — the vault accepts requests from any network",
             "secrets-in-env aks-demo: fail — 4 of 8 workloads in 3 namespaces read Secrets into environment variables",
@@ -68,7 +71,7 @@ fn after_apply_the_workloads_and_vault_advice_remain() {
             "csi-node-publish-secret aks-demo: warn — 1 of 8 workloads in 3 namespaces take Key Vault credentials from a Secret",
         ]
     );
-    assert_eq!(report.summary.pass, 16);
+    assert_eq!(report.summary.pass, 17);
     let grant = find(&report, CheckId::SpcGrant, PAYMENTS_DB);
     assert_eq!(
         grant.message,
