@@ -174,6 +174,15 @@ pub fn role_assignment(scope: &str, role: &str, principal: &str) -> RoleAssignme
     }
 }
 
+/// The Kubernetes data of `aks-demo` (`[addon.demo]`) in a world built here, to edit.
+pub fn demo_kubernetes(gathered: &mut Gathered) -> &mut KubeData {
+    gathered
+        .clusters
+        .get_mut("demo")
+        .and_then(|cluster| cluster.kubernetes.as_mut())
+        .expect("the demo cluster's Kubernetes data")
+}
+
 /// The seeded sandbox as it starts: `aks-demo` with the add-on disabled (so no
 /// SecretProviderClass API), the seeded workloads, and no vault yet.
 pub fn seeded_world(plan: &Plan) -> Gathered {

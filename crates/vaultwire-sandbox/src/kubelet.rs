@@ -37,11 +37,12 @@ pub fn settle(ctx: &Ctx<'_>, world: &mut World) {
         let Some(pods) = world.kube.get(&cluster).map(|kube| kube.csi_pods()) else {
             continue;
         };
-        let keys: Vec<String> = pods.iter().map(|pod| key(&cluster, pod)).collect();
+        let keys: std::collections::BTreeSet<String> =
+            pods.iter().map(|pod| key(&cluster, pod)).collect();
         let gone: Vec<String> = world
             .mounts
             .keys()
-            .filter(|key| key.starts_with(&prefix) && !keys.contains(key))
+            .filter(|key| key.starts_with(&prefix) && !keys.contains(*key))
             .cloned()
             .collect();
         for key in gone {
@@ -78,14 +79,28 @@ fn settle_pod(ctx: &Ctx<'_>, world: &mut World, cluster: &str, pod: &CsiPod) {
             ..PodMount::default()
         },
     };
-    if !world.mounts.contains_key(&key) && state.mounted {
-        world.mounts.insert(key, state);
-        world.touched = true;
+    if state.mounted {
+        if let std::collections::btree_map::Entry::Vacant(slot) = world.mounts.entry(key) {
+            slot.insert(state);
+            world.touched = true;
+        }
         return;
     }
-    if state.mounted || state.retry_at.is_some_and(|at| at > ctx.now) {
+    if state.retry_at.is_some_and(|at| at > ctx.now) {
         return;
     }
+    attempt(ctx, world, cluster, pod, key, state);
+}
+
+/// One mount of every volume of `pod`; `state` is what the kubelet knew of it before.
+fn attempt(
+    ctx: &Ctx<'_>,
+    world: &mut World,
+    cluster: &str,
+    pod: &CsiPod,
+    key: String,
+    mut state: PodMount,
+) {
     let mut files = std::collections::BTreeMap::new();
     let mut secrets = Vec::new();
     let mut failure = None;
@@ -103,7 +118,6 @@ fn settle_pod(ctx: &Ctx<'_>, world: &mut World, cluster: &str, pod: &CsiPod) {
             }
         }
     }
-    let mut state = state;
     let Some(kube) = world.kube.get_mut(cluster) else {
         return;
     };

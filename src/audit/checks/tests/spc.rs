@@ -13,13 +13,7 @@ use crate::audit::testing::*;
 fn a_drifted_spc_shows_what_differs_and_the_stale_identity() {
     let (plan, _) = example_plan();
     let mut gathered = applied_world(&plan);
-    let kubernetes = gathered
-        .clusters
-        .get_mut("demo")
-        .unwrap()
-        .kubernetes
-        .as_mut()
-        .unwrap();
+    let kubernetes = demo_kubernetes(&mut gathered);
     let spcs = kubernetes.spcs.as_mut().unwrap();
     let mut manifest = spcs[0].manifest.clone();
     manifest["spec"]["parameters"]["userAssignedIdentityID"] = json!("old-client-id");
@@ -70,13 +64,7 @@ fn a_drifted_spc_shows_what_differs_and_the_stale_identity() {
 fn an_spc_missing_from_a_cluster_with_the_addon_fails_exists_only() {
     let (plan, _) = example_plan();
     let mut gathered = applied_world(&plan);
-    let kubernetes = gathered
-        .clusters
-        .get_mut("demo")
-        .unwrap()
-        .kubernetes
-        .as_mut()
-        .unwrap();
+    let kubernetes = demo_kubernetes(&mut gathered);
     kubernetes
         .spcs
         .as_mut()
@@ -256,13 +244,7 @@ fn objects_are_looked_up_by_name_and_a_forbidden_listing_is_a_skip() {
 fn a_pod_stuck_on_a_failed_mount_fails_its_class_with_the_kubelets_reason() {
     let (plan, _) = example_plan();
     let mut gathered = applied_world(&plan);
-    let kubernetes = gathered
-        .clusters
-        .get_mut("demo")
-        .unwrap()
-        .kubernetes
-        .as_mut()
-        .unwrap();
+    let kubernetes = demo_kubernetes(&mut gathered);
     kubernetes.failed_mounts.push(crate::audit::gather::FailedMount {
         namespace: "payments".to_owned(),
         pod: "payments-worker".to_owned(),

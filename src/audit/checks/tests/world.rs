@@ -164,13 +164,7 @@ fn vault_settings_warn_and_a_firewall_that_denies_by_default_passes() {
 fn warnings_and_skips_alone_are_compliant() {
     let (plan, _) = example_plan();
     let mut gathered = applied_world(&plan);
-    let kubernetes = gathered
-        .clusters
-        .get_mut("demo")
-        .unwrap()
-        .kubernetes
-        .as_mut()
-        .unwrap();
+    let kubernetes = demo_kubernetes(&mut gathered);
     kubernetes.objects = crate::audit::scan::ClusterObjects::default();
     // A shop-api without its certificate grant is the only other failure: give it one.
     let vault = vault_id(VAULT);
