@@ -47,6 +47,17 @@ async fn the_metadata_endpoint_has_each_api_versions_shape() {
         .await
         .expect(200);
     assert_eq!(listed.body[0]["name"], "sandbox");
+    let old = env
+        .call(
+            "GET",
+            "/metadata/endpoints?api-version=2015-01-01",
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(old.body.get("name").is_none(), "{}", old.body);
+    assert_eq!(old.body["galleryEndpoint"], "https://gallery.azure.com/");
 }
 
 #[tokio::test]

@@ -121,6 +121,19 @@ async fn entra_answers_on_its_authority_with_the_public_clouds_documents() {
             .await
             .is_empty()
     );
+    // The public cloud's metadata, as management.azure.com answers it.
+    let metadata = azure
+        .call(
+            "GET",
+            &format!("{ARM}/metadata/endpoints?api-version=2022-09-01"),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(metadata.body["name"], "AzureCloud");
+    assert_eq!(metadata.body["resourceManager"], format!("{ARM}/"));
+    assert_eq!(metadata.body["authentication"]["loginEndpoint"], LOGIN);
 }
 
 #[tokio::test]

@@ -47,6 +47,44 @@ async fn kube(env: &Env, method: &str, path: &str, body: Option<&Value>) -> Valu
         .body
 }
 
+async fn create_vault(env: &Env) {
+    env.arm(
+        "PUT",
+        &format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-mounts")),
+        Some(&vault_body(true)),
+    )
+    .await
+    .expect(201);
+}
+
+async fn post_class(env: &Env, class: &Value) {
+    kube(
+        env,
+        "POST",
+        "/apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses",
+        Some(class),
+    )
+    .await;
+}
+
+async fn post_pod(env: &Env) {
+    kube(
+        env,
+        "POST",
+        "/api/v1/namespaces/payments/pods",
+        Some(&pod()),
+    )
+    .await;
+}
+
+/// The latest FailedMount message of the worker.
+async fn failed_mount_message(env: &Env) -> String {
+    failed_mounts(env).await[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn class(client_id: &str) -> Value {
     json!({
         "apiVersion": "secrets-store.csi.x-k8s.io/v1",
@@ -104,13 +142,7 @@ async fn failed_mounts(env: &Env) -> Vec<Value> {
 async fn a_pod_whose_class_is_missing_waits_with_the_drivers_message() {
     let env = start();
     enable_addon(&env).await;
-    kube(
-        &env,
-        "POST",
-        "/api/v1/namespaces/payments/pods",
-        Some(&pod()),
-    )
-    .await;
+    post_pod(&env).await;
     assert_eq!(
         pod_status(&env).await,
         ("Pending".to_owned(), "ContainerCreating".to_owned())
@@ -130,13 +162,7 @@ async fn a_pod_whose_class_is_missing_waits_with_the_drivers_message() {
 #[tokio::test]
 async fn without_the_add_on_the_kubelet_finds_no_csi_driver() {
     let env = start();
-    kube(
-        &env,
-        "POST",
-        "/api/v1/namespaces/payments/pods",
-        Some(&pod()),
-    )
-    .await;
+    post_pod(&env).await;
     let events = failed_mounts(&env).await;
     assert_eq!(
         events[0]["message"],
@@ -148,13 +174,7 @@ async fn without_the_add_on_the_kubelet_finds_no_csi_driver() {
 async fn a_pod_starts_once_its_identity_may_read_every_object() {
     let env = start();
     let identity = enable_addon(&env).await;
-    env.arm(
-        "PUT",
-        &format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-mounts")),
-        Some(&vault_body(true)),
-    )
-    .await
-    .expect(201);
+    create_vault(&env).await;
     grant(&env, "kv-mounts", SECRETS_OFFICER, ids::CLIENT_OBJECT_ID).await;
     let value = "mount-canary-value";
     env.call(
@@ -166,27 +186,12 @@ async fn a_pod_starts_once_its_identity_may_read_every_object() {
     .await
     .expect(200);
     let client_id = identity["clientId"].as_str().unwrap();
-    kube(
-        &env,
-        "POST",
-        "/apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses",
-        Some(&class(client_id)),
-    )
-    .await;
-    kube(
-        &env,
-        "POST",
-        "/api/v1/namespaces/payments/pods",
-        Some(&pod()),
-    )
-    .await;
+    post_class(&env, &class(client_id)).await;
+    post_pod(&env).await;
 
     // The add-on identity has no role on the vault yet: Key Vault's 403, as the SDK prints it.
     assert_eq!(pod_status(&env).await.1, "ContainerCreating");
-    let message = failed_mounts(&env).await[0]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = failed_mount_message(&env).await;
     assert!(
         message.starts_with("MountVolume.SetUp failed for volume \"secrets\" : rpc error: code = Unknown desc = failed to mount secrets store objects for pod payments/worker, err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:db-password, objectVersion:: GET https://kv-mounts.vault.azure.net/secrets/db-password/\n"),
         "{message}"
@@ -227,33 +232,27 @@ async fn a_pod_starts_once_its_identity_may_read_every_object() {
 async fn an_identity_not_on_the_node_cannot_get_a_token() {
     let env = start();
     enable_addon(&env).await;
-    env.arm(
-        "PUT",
-        &format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-mounts")),
-        Some(&vault_body(true)),
-    )
-    .await
-    .expect(201);
-    kube(
-        &env,
-        "POST",
-        "/apis/secrets-store.csi.x-k8s.io/v1/namespaces/payments/secretproviderclasses",
-        Some(&class("00000000-0000-0000-0000-00000000abcd")),
-    )
-    .await;
-    kube(
-        &env,
-        "POST",
-        "/api/v1/namespaces/payments/pods",
-        Some(&pod()),
-    )
-    .await;
-    let message = failed_mounts(&env).await[0]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    create_vault(&env).await;
+    post_class(&env, &class("00000000-0000-0000-0000-00000000abcd")).await;
+    post_pod(&env).await;
+    let message = failed_mount_message(&env).await;
     assert!(
         message.contains("objectVersion:: ManagedIdentityCredential authentication failed. the requested identity isn't assigned to this resource\nGET http://169.254.169.254/metadata/identity/oauth2/token\n"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_vault_that_does_not_exist_fails_to_resolve() {
+    let env = start();
+    let identity = enable_addon(&env).await;
+    let mut class = class(identity["clientId"].as_str().unwrap());
+    class["spec"]["parameters"]["keyvaultName"] = json!("kv-nowhere");
+    post_class(&env, &class).await;
+    post_pod(&env).await;
+    let message = failed_mount_message(&env).await;
+    assert!(
+        message.ends_with("objectName:db-password, objectVersion:: Get \"https://kv-nowhere.vault.azure.net/secrets/db-password/?api-version=7.4\": dial tcp: lookup kv-nowhere.vault.azure.net on 10.0.0.10:53: no such host"),
         "{message}"
     );
 }
