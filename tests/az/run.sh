@@ -167,6 +167,60 @@ expect_contains "az keyvault list-deleted" "$vault" "$(az keyvault list-deleted 
 az keyvault recover -n $vault -o none
 expect_eq "recovered vault" "$vault_id" "$(az keyvault show -n $vault --query id -o tsv)"
 
+step "a pod mounts the class; the vault firewall admits the cluster's outbound IP"
+# Re-enabling the add-on gave it a new identity, as on AKS: the class names the new one.
+old_client=$addon_client
+addon_client=$(az aks show -g $rg -n $cluster --query addonProfiles.azureKeyvaultSecretsProvider.identity.clientId -o tsv)
+sed -i "s/$old_client/$addon_client/" "$work/spc.yaml"
+kubectl apply -f "$work/spc.yaml" >/dev/null
+az role assignment create --assignee "$addon_client" --role "Key Vault Secrets User" --scope "$vault_id" -o none
+cat >"$work/pod.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cis-check
+  namespace: payments
+spec:
+  containers:
+    - name: check
+      image: busybox:1.36
+      volumeMounts: [{name: secrets, mountPath: /mnt/secrets, readOnly: true}]
+  volumes:
+    - name: secrets
+      csi: {driver: secrets-store.csi.k8s.io, readOnly: true, volumeAttributes: {secretProviderClass: payments-db}}
+YAML
+# Waits (up to 60 s, the kubelet's retries back off) until `kubectl get` of JSONPATH on the pod
+# prints EXPECTED.
+wait_for_pod() { # WHAT JSONPATH EXPECTED
+  local got=
+  for _ in $(seq 120); do
+    got=$(kubectl get pod cis-check -n payments -o "jsonpath=$2")
+    case "$got" in *"$3"*) printf 'ok   %s\n' "$1"; return ;; esac
+    sleep 0.5
+  done
+  kubectl get events -n payments --field-selector involvedObject.name=cis-check >&2 || true
+  fail "$1: [$3] not in [$got]"
+}
+kubectl apply -f "$work/pod.yaml" >/dev/null
+wait_for_pod "the pod runs with its secret mounted" '{.status.phase}' Running
+kubectl delete pod cis-check -n payments >/dev/null
+az keyvault update -n $vault --default-action Deny -o none
+expect_contains "az is outside the firewall" "Client address is not authorized" \
+  "$(refused az keyvault secret show --vault-name $vault -n db-password)"
+kubectl apply -f "$work/pod.yaml" >/dev/null
+for _ in $(seq 60); do
+  events=$(kubectl get events -n payments --field-selector involvedObject.name=cis-check,reason=FailedMount -o 'jsonpath={.items[*].message}')
+  case "$events" in *ForbiddenByFirewall*) break ;; esac
+  sleep 0.5
+done
+expect_contains "behind the firewall, the pod fails to mount" "ForbiddenByFirewall" "$events"
+outbound=$(az aks show -g $rg -n $cluster --query 'networkProfile.loadBalancerProfile.effectiveOutboundIPs[0].id' -o tsv)
+outbound_ip=$(az network public-ip show --ids "$outbound" --query ipAddress -o tsv)
+expect_contains "az network public-ip show finds the outbound IP" "20." "$outbound_ip"
+az keyvault network-rule add -n $vault --ip-address "$outbound_ip" -o none
+wait_for_pod "with the outbound IP allowed, the pod runs" '{.status.phase}' Running
+az keyvault update -n $vault --default-action Allow -o none
+
 step "kubectl through the API server's FQDN"
 expect_contains "kubectl get namespaces" "payments" "$(kubectl get namespaces --no-headers)"
 

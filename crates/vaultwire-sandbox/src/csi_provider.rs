@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Principal};
 use crate::context::Ctx;
-use crate::exchange::Req;
+use crate::exchange::{Origin, Req};
 use crate::kube::{CsiPod, CsiVolume};
 use crate::world::World;
 use crate::{hosts, ids, keyvault_data};
@@ -201,6 +201,7 @@ fn provide(
         parsed.push(object);
     }
     let principal = identity(world, cluster, volume, parameters, &tenant)?;
+    let origin = node_origin(world, cluster);
     let mut files = Vec::new();
     for object in &parsed {
         let wrap = |error: String| {
@@ -209,7 +210,7 @@ fn provide(
                 object.object_type, object.object_name, object.object_version
             )
         };
-        let bytes = read_object(ctx, world, &vault, &principal, object).map_err(wrap)?;
+        let bytes = read_object(ctx, world, &vault, &principal, &origin, object).map_err(wrap)?;
         let name = if object.object_alias.is_empty() {
             object.object_name.clone()
         } else {
@@ -327,6 +328,23 @@ fn node_identities(world: &World, cluster: &str) -> Vec<Principal> {
     addon.chain(kubelet).collect()
 }
 
+/// Where the nodes' requests come from: the cluster's first outbound IP (the sandbox's nodes
+/// share one) and its node subnets.
+fn node_origin(world: &World, cluster: &str) -> Origin {
+    let egress = world
+        .clusters
+        .get(cluster)
+        .map(crate::model::ManagedCluster::egress);
+    let address = egress
+        .as_ref()
+        .and_then(|egress| egress.public_ips.first())
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED, |(_, address)| *address);
+    Origin {
+        address: std::net::IpAddr::V4(address),
+        subnets: egress.map(|egress| egress.subnets).unwrap_or_default(),
+    }
+}
+
 /// Reads one object through the data plane as `principal`; the error is the provider's text
 /// for it (the Azure SDK's layout of the HTTP answer).
 fn read_object(
@@ -334,6 +352,7 @@ fn read_object(
     world: &mut World,
     vault: &str,
     principal: &Result<Principal, String>,
+    origin: &Origin,
     object: &KeyVaultObject,
 ) -> Result<Vec<u8>, String> {
     if object.object_type != "secret" {
@@ -364,6 +383,7 @@ fn read_object(
     if let Ok(value) = format!("Bearer {token}").parse::<http::HeaderValue>() {
         req.headers.insert(http::header::AUTHORIZATION, value);
     }
+    req.origin = origin.clone();
     let resp = keyvault_data::handle(ctx, world, &req);
     let body = resp.body_json();
     if resp.status == StatusCode::OK {

@@ -1,6 +1,8 @@
 //! One HTTP exchange as the sandbox's handlers see it: a fully read request and the response
 //! they build, independent of hyper so handlers stay synchronous and unit-testable.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -20,6 +22,26 @@ pub struct Req {
     /// The Azure host the request came for through the proxy; `None` on the sandbox's own
     /// `https://127.0.0.1:PORT`. It decides the service and the URLs the answer carries.
     pub host: Option<AzureHost>,
+    /// Where the request came from: the TCP peer, or a cluster's egress for what its pods
+    /// send (`csi_provider.rs`).
+    pub origin: Origin,
+}
+
+/// Where a request came from, as a vault firewall sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub address: IpAddr,
+    /// The virtual network subnets it came through (a cluster's node subnets), if any.
+    pub subnets: Vec<String>,
+}
+
+impl Origin {
+    pub fn address(address: IpAddr) -> Self {
+        Self {
+            address,
+            subnets: Vec::new(),
+        }
+    }
 }
 
 impl Req {
@@ -34,6 +56,7 @@ impl Req {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             host: None,
+            origin: Origin::address(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         }
     }
 

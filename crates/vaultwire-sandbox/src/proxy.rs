@@ -61,7 +61,7 @@ pub async fn serve(
     stream: TcpStream,
     instance: Arc<Instance>,
     leaves: Arc<Leaves>,
-    connection: u64,
+    connection: server::Connection,
     shutdown: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |request| {
@@ -82,7 +82,7 @@ pub async fn serve(
 async fn connect(
     instance: Arc<Instance>,
     leaves: Arc<Leaves>,
-    connection: u64,
+    connection: server::Connection,
     shutdown: watch::Receiver<bool>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin;
-use crate::exchange::{Req, Resp};
+use crate::exchange::{Origin, Req, Resp};
 use crate::faults::FaultAction;
 use crate::hosts::AzureHost;
 use crate::instance::{Instance, lock};
@@ -58,11 +58,14 @@ pub async fn run(
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => return,
         };
-        let Ok((stream, _)) = accepted else {
+        let Ok((stream, peer)) = accepted else {
             continue;
         };
         connections += 1;
-        let connection = connections;
+        let connection = Connection {
+            number: connections,
+            client: peer.ip(),
+        };
         lock(&instance.journal).connection_accepted();
         // As real servers do: an HTTP/2 answer is several small writes (headers, data), and
         // Nagle's algorithm would hold the last one back until the client's delayed ACK.
@@ -92,7 +95,7 @@ pub async fn run(
 pub async fn serve_https<Io>(
     tls: Io,
     instance: Arc<Instance>,
-    connection: u64,
+    connection: Connection,
     host: Option<AzureHost>,
     mut shutdown: watch::Receiver<bool>,
 ) where
@@ -111,7 +114,7 @@ pub async fn serve_https<Io>(
 
 async fn answer(
     instance: Arc<Instance>,
-    connection: u64,
+    connection: Connection,
     host: Option<AzureHost>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, DropConnection> {
@@ -123,7 +126,7 @@ async fn answer(
     };
     let via = Via {
         version: format!("{:?}", parts.version),
-        connection,
+        connection: connection.number,
         path: parts.uri.path().to_owned(),
     };
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -137,6 +140,7 @@ async fn answer(
     req.headers = parts.headers;
     req.body = body;
     req.host = host;
+    req.origin = Origin::address(connection.client);
     let area = Area::of(&req);
     if area == Area::Admin {
         // The admin API may take the world's file lock: keep it off the async workers.
@@ -194,6 +198,15 @@ async fn answer(
             http::StatusCode::INTERNAL_SERVER_ERROR,
         ))),
     }
+}
+
+/// One accepted TCP connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Connection {
+    /// Its number, in the order the server accepted them (for the journal).
+    pub number: u64,
+    /// The peer's address.
+    pub client: std::net::IpAddr,
 }
 
 /// How a request came in, as the journal keeps it.

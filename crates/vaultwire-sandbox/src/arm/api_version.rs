@@ -81,6 +81,33 @@ const ROLE_DEFINITIONS: &[&str] = &[
     "2022-05-01-preview",
 ];
 
+/// Microsoft.Network's stable versions of the last years (az's `network public-ip` commands
+/// send one of them).
+const NETWORK: &[&str] = &[
+    "2022-01-01",
+    "2022-05-01",
+    "2022-07-01",
+    "2022-09-01",
+    "2022-11-01",
+    "2023-02-01",
+    "2023-04-01",
+    "2023-05-01",
+    "2023-06-01",
+    "2023-09-01",
+    "2023-11-01",
+    "2024-01-01",
+    "2024-03-01",
+    "2024-05-01",
+    "2024-07-01",
+    "2024-10-01",
+    "2025-01-01",
+    "2025-03-01",
+    "2025-05-01",
+    "2025-07-01",
+    // azure-cli 2.91's `network public-ip show`.
+    "2025-09-01",
+];
+
 pub fn supported(resource_type: ResourceType) -> &'static [&'static str] {
     match resource_type {
         ResourceType::Subscriptions => SUBSCRIPTIONS,
@@ -90,6 +117,7 @@ pub fn supported(resource_type: ResourceType) -> &'static [&'static str] {
         ResourceType::ManagedClusters => CONTAINER_SERVICE,
         ResourceType::RoleAssignments => ROLE_ASSIGNMENTS,
         ResourceType::RoleDefinitions => ROLE_DEFINITIONS,
+        ResourceType::PublicIpAddresses => NETWORK,
     }
 }
 
@@ -144,6 +172,7 @@ fn type_name(resource_type: ResourceType) -> &'static str {
         ResourceType::ManagedClusters => "managedClusters",
         ResourceType::RoleAssignments => "roleAssignments",
         ResourceType::RoleDefinitions => "roleDefinitions",
+        ResourceType::PublicIpAddresses => "publicIPAddresses",
     }
 }
 

@@ -7,8 +7,8 @@ use crate::arm::call::Call;
 use crate::arm::route::Route;
 use crate::arm::{
     access_policies, api_version, cluster_actions, deleted_vaults, generic_resources,
-    managed_clusters, metadata, operations, resource_groups, response, role_assignments,
-    role_definitions, vaults,
+    managed_clusters, metadata, operations, public_ips, resource_groups, response,
+    role_assignments, role_definitions, vaults,
 };
 use crate::auth::{Audience, authenticate};
 use crate::context::Ctx;
@@ -141,6 +141,7 @@ fn dispatch(call: &Call<'_>, world: &mut World, route: Route) -> Resp {
         (Route::ManagedHsms { .. } | Route::DeletedManagedHsms { .. }, Method::GET) => {
             generic_resources::empty()
         }
+        (Route::PublicIpAddress { .. }, Method::GET) => public_ips::get(call, world),
         (_, method) => response::error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",

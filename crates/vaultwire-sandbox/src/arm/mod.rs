@@ -1,6 +1,6 @@
 //! Azure Resource Manager: resource groups, Key Vault vaults, AKS managed clusters, role
 //! assignments and definitions, long-running operation status, the generic resources list
-//! and the cloud's metadata endpoint.
+//! the cloud's metadata endpoint and the clusters' outbound public IPs.
 
 pub mod access_policies;
 pub mod api_version;
@@ -13,6 +13,7 @@ pub mod handler;
 pub mod managed_clusters;
 pub mod metadata;
 pub mod operations;
+pub mod public_ips;
 pub mod resource_groups;
 pub mod response;
 pub mod role_assignments;

@@ -15,6 +15,7 @@ pub enum ResourceType {
     ManagedClusters,
     RoleAssignments,
     RoleDefinitions,
+    PublicIpAddresses,
 }
 
 /// One ARM route with its parameters (in the caller's casing).
@@ -113,6 +114,12 @@ pub enum Route {
     DeletedManagedHsms {
         sub: String,
     },
+    /// A cluster's managed outbound IP (`…/Microsoft.Network/publicIPAddresses/{name}`).
+    PublicIpAddress {
+        sub: String,
+        rg: String,
+        name: String,
+    },
 }
 
 impl Route {
@@ -157,6 +164,20 @@ impl Route {
                 "microsoft.keyvault",
                 "deletedmanagedhsms",
             ] => Route::DeletedManagedHsms { sub },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.network",
+                "publicipaddresses",
+                _,
+            ] => Route::PublicIpAddress {
+                sub,
+                rg: at(3),
+                name: at(7),
+            },
             [
                 "subscriptions",
                 _,

@@ -28,7 +28,8 @@ impl Route {
             | Route::ClusterOperation { sub, .. }
             | Route::Resources { sub, .. }
             | Route::ManagedHsms { sub }
-            | Route::DeletedManagedHsms { sub } => Some(sub),
+            | Route::DeletedManagedHsms { sub }
+            | Route::PublicIpAddress { sub, .. } => Some(sub),
         }
     }
 
@@ -60,6 +61,7 @@ impl Route {
             Route::ManagedHsms { .. } | Route::DeletedManagedHsms { .. } => {
                 ResourceType::ManagedHsms
             }
+            Route::PublicIpAddress { .. } => ResourceType::PublicIpAddresses,
         }
     }
 
@@ -92,6 +94,7 @@ impl Route {
             Route::Resources { .. } => "resources",
             Route::ManagedHsms { .. } => "Microsoft.KeyVault/managedHSMs",
             Route::DeletedManagedHsms { .. } => "Microsoft.KeyVault/deletedManagedHSMs",
+            Route::PublicIpAddress { .. } => "Microsoft.Network/publicIPAddresses",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The data-plane front door: challenge authentication, the vault, api-version and network
+//! The data-plane front door: challenge authentication, the vault, api-version and firewall
 //! checks, and routing to the secret operations; then Key Vault's response headers.
 
 use http::{Method, StatusCode};
@@ -8,7 +8,7 @@ use crate::auth::{Audience, AuthFailure, authenticate};
 use crate::context::Ctx;
 use crate::exchange::{Req, Resp};
 use crate::ids;
-use crate::keyvault_data::{call::SecretCall, deleted, secrets};
+use crate::keyvault_data::{call::SecretCall, deleted, firewall, secrets};
 use crate::token::TokenError;
 use crate::world::World;
 
@@ -57,9 +57,16 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
     resp.set_header("x-ms-request-id", uuid::Uuid::new_v4().to_string());
     resp.set_header("x-ms-keyvault-region", location);
     resp.set_header("x-ms-keyvault-service-version", "1.9.2995.1");
+    let (kind, family) = match req.origin.address {
+        std::net::IpAddr::V4(_) => ("Ipv4", "InterNetwork"),
+        std::net::IpAddr::V6(_) => ("Ipv6", "InterNetworkV6"),
+    };
     resp.set_header(
         "x-ms-keyvault-network-info",
-        "conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;",
+        format!(
+            "conn_type={kind};addr={};act_addr_fam={family};",
+            req.origin.address
+        ),
     );
     resp.set_header("cache-control", "no-cache");
     if let Some(client) = req.header("x-ms-client-request-id") {
@@ -107,19 +114,8 @@ fn answer(ctx: &Ctx<'_>, world: &mut World, req: &Req, segments: &[String]) -> R
         }
         Some(_) => {}
     }
-    if vault
-        .properties
-        .public_network_access
-        .eq_ignore_ascii_case("disabled")
-    {
-        return Resp::json(
-            StatusCode::FORBIDDEN,
-            &json!({"error": {
-                "code": "Forbidden",
-                "message": format!("Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\nCaller: appid={};oid={};iss=https://sts.windows.net/{}/\r\nVault: {};location={}", caller.app_id.as_deref().unwrap_or("unknown"), caller.object_id, world.tenant_id, vault.name, vault.location),
-                "innererror": {"code": "ForbiddenByConnection"}
-            }}),
-        );
+    if let Err(denied) = firewall::admit(&world.tenant_id, &vault, &caller, &req.origin) {
+        return denied;
     }
     // Segments after `/vaults/{name}`: the collection keyword is matched case-insensitively,
     // names and versions are passed on as sent.

@@ -4,6 +4,7 @@ pub mod access;
 pub mod bundle;
 pub mod call;
 pub mod deleted;
+pub mod firewall;
 pub mod handler;
 pub mod secrets;
 

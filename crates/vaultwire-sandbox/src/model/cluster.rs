@@ -69,6 +69,53 @@ impl ManagedCluster {
     }
 }
 
+/// Where a cluster's pods reach a vault from, as its firewall sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Egress {
+    /// The load balancer's outbound public IPs: `(resource ID, address)`.
+    pub public_ips: Vec<(String, std::net::Ipv4Addr)>,
+    /// The node pools' subnets (`agentPoolProfiles[].vnetSubnetID`).
+    pub subnets: Vec<String>,
+}
+
+impl ManagedCluster {
+    /// The cluster's egress: the outbound IPs AKS put on its load balancer and the node
+    /// pools' subnets.
+    pub fn egress(&self) -> Egress {
+        let public_ips = self
+            .properties
+            .get("networkProfile")
+            .and_then(|network| network.pointer("/loadBalancerProfile/effectiveOutboundIPs"))
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|ip| ip.get("id")?.as_str())
+            .map(|id| (id.to_owned(), public_ip_address(id)))
+            .collect();
+        let subnets = self
+            .properties
+            .get("agentPoolProfiles")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|pool| pool.get("vnetSubnetID")?.as_str())
+            .map(str::to_owned)
+            .collect();
+        Egress {
+            public_ips,
+            subnets,
+        }
+    }
+}
+
+/// The address of a public IP resource the sandbox made: stable for its ID, in 20.0.0.0/8
+/// (a range Azure allocates public IPs from).
+pub fn public_ip_address(id: &str) -> std::net::Ipv4Addr {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.to_ascii_lowercase().as_bytes());
+    std::net::Ipv4Addr::new(20, digest[0], digest[1], digest[2] % 254 + 1)
+}
+
 /// A long-running operation, kept after it finishes so status URLs keep answering.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

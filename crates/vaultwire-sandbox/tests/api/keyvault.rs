@@ -355,3 +355,47 @@ async fn api_version_and_public_network_access_are_enforced() {
         "ForbiddenByConnection"
     );
 }
+
+#[tokio::test]
+async fn a_firewall_that_denies_by_default_admits_its_ip_rules_only() {
+    let env = start();
+    let mut body = vault_body(true);
+    body["properties"]["networkAcls"] = json!({"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [{"value": "203.0.113.0/24"}]});
+    create_vault(&env, "kv-walled", &body).await;
+    grant(&env, "kv-walled", SECRETS_OFFICER, ids::CLIENT_OBJECT_ID).await;
+    let token = env.kv_token().await;
+    let blocked = env
+        .call("GET", &secret("kv-walled", "secrets"), Some(&token), None)
+        .await
+        .expect(403);
+    assert_eq!(
+        blocked.body["error"]["innererror"]["code"],
+        "ForbiddenByFirewall"
+    );
+    let message = blocked.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Client address is not authorized and caller is not a trusted service.\r\nClient address: 127.0.0.1\r\nCaller: appid="),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("\r\nVault: kv-walled;location=westeurope"),
+        "{message}"
+    );
+    assert_eq!(
+        blocked.header("x-ms-keyvault-network-info"),
+        Some("conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;")
+    );
+
+    body["properties"]["networkAcls"]["ipRules"] =
+        json!([{"value": "203.0.113.0/24"}, {"value": "127.0.0.1/32"}]);
+    env.arm(
+        "PUT",
+        &format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-walled")),
+        Some(&body),
+    )
+    .await
+    .expect(200);
+    env.call("GET", &secret("kv-walled", "secrets"), Some(&token), None)
+        .await
+        .expect(200);
+}

@@ -256,3 +256,121 @@ async fn a_vault_that_does_not_exist_fails_to_resolve() {
         "{message}"
     );
 }
+
+/// A vault the add-on identity may read, holding `db-password`; returns the add-on identity.
+async fn readable_vault(env: &Env) -> Value {
+    let identity = enable_addon(env).await;
+    create_vault(env).await;
+    grant(env, "kv-mounts", SECRETS_OFFICER, ids::CLIENT_OBJECT_ID).await;
+    grant(
+        env,
+        "kv-mounts",
+        SECRETS_USER,
+        identity["objectId"].as_str().unwrap(),
+    )
+    .await;
+    env.call(
+        "PUT",
+        &format!("/vaults/kv-mounts/secrets/db-password?{KV_API}"),
+        Some(&env.kv_token().await),
+        Some(&json!({"value": "firewalled-value"})),
+    )
+    .await
+    .expect(200);
+    identity
+}
+
+async fn set_firewall(env: &Env, ip_rules: &[String]) {
+    let mut body = vault_body(true);
+    body["properties"]["networkAcls"] = json!({
+        "defaultAction": "Deny",
+        "bypass": "AzureServices",
+        "ipRules": ip_rules.iter().map(|rule| json!({"value": rule})).collect::<Vec<_>>(),
+        "virtualNetworkRules": [],
+    });
+    env.arm(
+        "PUT",
+        &format!("{}?{VAULTS_API}", vault_path("rg-demo", "kv-mounts")),
+        Some(&body),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn a_vault_firewall_admits_pods_from_the_clusters_outbound_ip_only() {
+    let env = start();
+    let identity = readable_vault(&env).await;
+    post_class(&env, &class(identity["clientId"].as_str().unwrap())).await;
+    set_firewall(&env, &["203.0.113.0/24".to_owned()]).await;
+    post_pod(&env).await;
+
+    // The address a user finds as on Azure: the cluster's outbound IP resource.
+    let cluster = env
+        .arm(
+            "GET",
+            &format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo")),
+            None,
+        )
+        .await
+        .expect(200)
+        .body;
+    let ip_id = cluster["properties"]["networkProfile"]["loadBalancerProfile"]
+        ["effectiveOutboundIPs"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ip = env
+        .arm("GET", &format!("{ip_id}?api-version=2024-05-01"), None)
+        .await
+        .expect(200)
+        .body;
+    crate::support::assert_fields(
+        &ip,
+        &crate::support::example("network/PublicIpAddressGet.json")["responses"]["200"]["body"],
+        &["properties.ipConfiguration", "properties.ddosSettings"],
+    );
+    let address = ip["properties"]["ipAddress"].as_str().unwrap().to_owned();
+
+    let message = failed_mount_message(&env).await;
+    assert!(
+        message.contains("RESPONSE 403: 403 Forbidden\nERROR CODE: Forbidden\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "Client address is not authorized and caller is not a trusted service.\\r\\nClient address: {address}\\r\\n"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("ForbiddenByFirewall"), "{message}");
+
+    // Allowed, the kubelet's next try mounts.
+    set_firewall(
+        &env,
+        &["203.0.113.0/24".to_owned(), format!("{address}/32")],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(pod_status(&env).await.0, "Running");
+}
+
+#[tokio::test]
+async fn a_wrong_object_name_fails_with_key_vaults_secret_not_found() {
+    let env = start();
+    let identity = readable_vault(&env).await;
+    let mut class = class(identity["clientId"].as_str().unwrap());
+    class["spec"]["parameters"]["objects"] =
+        json!("array:\n  - |\n    objectName: db-pasword\n    objectType: secret\n");
+    post_class(&env, &class).await;
+    post_pod(&env).await;
+    let message = failed_mount_message(&env).await;
+    assert!(
+        message.contains("failed to get objectType:secret, objectName:db-pasword, objectVersion:: GET https://kv-mounts.vault.azure.net/secrets/db-pasword/\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("RESPONSE 404: 404 Not Found\nERROR CODE: SecretNotFound\n"),
+        "{message}"
+    );
+}
