@@ -78,6 +78,18 @@ pub struct SyncedSecret {
     pub data: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
+/// Why a volume's objects could not be fetched: a failure of the driver before it called the
+/// provider (its text complete), or the provider's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The add-on is disabled: no driver on the node.
+    NoDriver,
+    /// The driver's own check failed; the text is what it reports.
+    Driver(String),
+    /// The provider failed; the text is the provider's error.
+    Provider(String),
+}
+
 /// Mounts one volume of `pod` in `cluster`; the error is the FailedMount Event's message.
 pub fn mount(
     ctx: &Ctx<'_>,
@@ -86,24 +98,42 @@ pub fn mount(
     pod: &CsiPod,
     volume: &CsiVolume,
 ) -> Result<(Vec<MountedFile>, Vec<SyncedSecret>), String> {
-    let failed = |text: String| {
+    fetch(ctx, world, cluster, pod, volume).map_err(|failure| {
+        let text = match failure {
+            Failure::NoDriver => format!(
+                "kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name {} not found in the list of registered CSI drivers",
+                crate::kube::CSI_DRIVER
+            ),
+            Failure::Driver(text) => text,
+            Failure::Provider(error) => format!(
+                "rpc error: code = Unknown desc = failed to mount secrets store objects for pod {}/{}, err: rpc error: code = Unknown desc = failed to mount objects, error: {error}",
+                pod.namespace, pod.name
+            ),
+        };
         format!(
             "MountVolume.SetUp failed for volume \"{}\" : {text}",
             volume.name
         )
-    };
+    })
+}
+
+/// The driver's and provider's work for one volume: the class, then every object.
+pub fn fetch(
+    ctx: &Ctx<'_>,
+    world: &mut World,
+    cluster: &str,
+    pod: &CsiPod,
+    volume: &CsiVolume,
+) -> Result<(Vec<MountedFile>, Vec<SyncedSecret>), Failure> {
     let installed = world
         .kube
         .get(cluster)
         .is_some_and(|kube| kube.csi_driver_installed());
     if !installed {
-        return Err(failed(format!(
-            "kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name {} not found in the list of registered CSI drivers",
-            crate::kube::CSI_DRIVER
-        )));
+        return Err(Failure::NoDriver);
     }
     let Some(class_name) = volume.class.as_deref().filter(|name| !name.is_empty()) else {
-        return Err(failed(
+        return Err(Failure::Driver(
             "rpc error: code = Unknown desc = secretProviderClass is not set".to_owned(),
         ));
     };
@@ -113,7 +143,7 @@ pub fn mount(
         .and_then(|kube| kube.secret_provider_class(&pod.namespace, class_name))
         .cloned();
     let Some(class) = class else {
-        return Err(failed(format!(
+        return Err(Failure::Driver(format!(
             "rpc error: code = Unknown desc = failed to get secretproviderclass {}/{class_name}, error: SecretProviderClass.secrets-store.csi.x-k8s.io \"{class_name}\" not found",
             pod.namespace
         )));
@@ -122,24 +152,20 @@ pub fn mount(
     // two gRPC layers.
     let spec = &class["spec"];
     if spec["provider"].as_str().unwrap_or_default().is_empty() {
-        return Err(failed(format!(
+        return Err(Failure::Driver(format!(
             "rpc error: code = Unknown desc = provider not set in {}/{class_name}",
             pod.namespace
         )));
     }
     if spec["provider"] != "azure" {
         let provider = spec["provider"].as_str().unwrap_or_default();
-        return Err(failed(format!(
+        return Err(Failure::Driver(format!(
             "rpc error: code = Unknown desc = failed to mount secrets store objects for pod {}/{}, err: error connecting to provider \"{provider}\": provider not found: provider \"{provider}\"",
             pod.namespace, pod.name
         )));
     }
-    let files = provide(ctx, world, cluster, volume, &spec["parameters"]).map_err(|error| {
-        failed(format!(
-            "rpc error: code = Unknown desc = failed to mount secrets store objects for pod {}/{}, err: rpc error: code = Unknown desc = failed to mount objects, error: {error}",
-            pod.namespace, pod.name
-        ))
-    })?;
+    let files =
+        provide(ctx, world, cluster, volume, &spec["parameters"]).map_err(Failure::Provider)?;
     let synced = secret_objects(&class, &files);
     Ok((files, synced))
 }

@@ -101,12 +101,14 @@ impl KubeCluster {
         self.store_mut().write(def, object);
     }
 
-    /// Records a kubelet Event about `pod`, as client-go's recorder does: an Event with the same
+    /// Records an Event about `pod` from `component` (`kubelet`, the node's, or the driver's
+    /// `csi-secrets-store-rotation`), as client-go's recorder does: an Event with the same
     /// reason and message is counted again (`count`, `lastTimestamp`), otherwise a new one is
     /// written.
     pub fn record_event(
         &mut self,
         pod: &CsiPod,
+        component: &str,
         warning: bool,
         reason: &str,
         message: &str,
@@ -124,6 +126,7 @@ impl KubeCluster {
                 let event = &stored.object;
                 object::str_at(event, "involvedObject.uid") == Some(pod.uid.as_str())
                     && object::str_at(event, "reason") == Some(reason)
+                    && object::str_at(event, "source.component") == Some(component)
                     && object::str_at(event, "message") == Some(message)
             })
             .map(|stored| stored.object.clone());
@@ -136,7 +139,29 @@ impl KubeCluster {
             }
             None => {
                 let uid = self.store_mut().mint_uid();
-                let nanos = now.as_nanosecond();
+                // client-go names an Event after its object and the time; two in the same
+                // instant get the next nanosecond.
+                let mut nanos = now.as_nanosecond();
+                while self
+                    .store()
+                    .get(
+                        def,
+                        Some(&pod.namespace),
+                        &format!("{}.{nanos:x}", pod.name),
+                    )
+                    .is_some()
+                {
+                    nanos += 1;
+                }
+                // The kubelet names its node; the driver's reconciler leaves the host out.
+                let (source, instance) = if component == "kubelet" {
+                    (
+                        json!({"component": component, "host": kubelet::NODE}),
+                        kubelet::NODE,
+                    )
+                } else {
+                    (json!({"component": component}), "")
+                };
                 json!({
                     "apiVersion": "v1",
                     "kind": "Event",
@@ -155,14 +180,14 @@ impl KubeCluster {
                     },
                     "reason": reason,
                     "message": message,
-                    "source": {"component": "kubelet", "host": kubelet::NODE},
+                    "source": source,
                     "firstTimestamp": time,
                     "lastTimestamp": time,
                     "count": 1,
                     "type": if warning { "Warning" } else { "Normal" },
                     "eventTime": null,
-                    "reportingComponent": "kubelet",
-                    "reportingInstance": kubelet::NODE,
+                    "reportingComponent": component,
+                    "reportingInstance": instance,
                 })
             }
         };

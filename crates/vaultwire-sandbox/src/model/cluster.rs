@@ -58,6 +58,33 @@ impl ManagedCluster {
         })
     }
 
+    /// The Key Vault add-on's rotation poll interval while the add-on is enabled with
+    /// `enableSecretRotation: "true"`: its `rotationPollInterval`, `2m` when unset or not a Go
+    /// duration, as azure-cli defaults it (azure-arm-facts.md).
+    pub fn secret_rotation_interval(&self) -> Option<std::time::Duration> {
+        const DEFAULT: std::time::Duration = std::time::Duration::from_secs(120);
+        let profile = self
+            .addon_profiles()?
+            .iter()
+            .find(|(name, profile)| {
+                name.eq_ignore_ascii_case("azureKeyvaultSecretsProvider")
+                    && profile.get("enabled").and_then(serde_json::Value::as_bool) == Some(true)
+            })?
+            .1;
+        let config = profile.get("config")?;
+        let enabled = config.get("enableSecretRotation")?.as_str()?;
+        if !enabled.eq_ignore_ascii_case("true") {
+            return None;
+        }
+        let interval = config
+            .get("rotationPollInterval")
+            .and_then(serde_json::Value::as_str)
+            .and_then(go_duration)
+            .filter(|interval| !interval.is_zero())
+            .unwrap_or(DEFAULT);
+        Some(interval)
+    }
+
     pub fn node_resource_group(&self) -> String {
         self.properties
             .get("nodeResourceGroup")
@@ -108,6 +135,38 @@ impl ManagedCluster {
     }
 }
 
+/// Go's `time.ParseDuration` for the units an interval uses (`2m`, `90s`, `1m30s`, `1.5h`,
+/// `500ms`); `None` when it is not one.
+pub fn go_duration(text: &str) -> Option<std::time::Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest.get(..number_end)?.parse().ok()?;
+        rest = rest.get(number_end..)?;
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match rest.get(..unit_end)? {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        rest = rest.get(unit_end..)?;
+        total += number * seconds;
+    }
+    std::time::Duration::try_from_secs_f64(total).ok()
+}
+
 /// The address of a public IP resource the sandbox made: stable for its ID, in 20.0.0.0/8
 /// (a range Azure allocates public IPs from).
 pub fn public_ip_address(id: &str) -> std::net::Ipv4Addr {
@@ -134,4 +193,22 @@ pub enum OperationKind {
     Cluster { cluster: String },
     /// Purging the soft-deleted vault `vault` (lower-cased name).
     PurgeVault { vault: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn go_durations_parse_as_time_parse_duration_does() {
+        assert_eq!(go_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(go_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(go_duration("2 minutes"), None);
+        assert_eq!(go_duration("120"), None);
+        assert_eq!(go_duration(""), None);
+    }
 }

@@ -26,4 +26,7 @@ pub struct PodMount {
     /// `secretObjects`; they go when no pod syncs them any more.
     #[serde(default)]
     pub synced: Vec<String>,
+    /// When the driver next rotates the mounted contents (while the add-on rotates secrets).
+    #[serde(default)]
+    pub rotate_at: Option<jiff::Timestamp>,
 }

@@ -19,10 +19,14 @@ const KUBE: &str = "/k8s/clusters/aks-demo";
 
 /// Enables the Key Vault add-on of `aks-demo`; returns its identity (`clientId`, `objectId`).
 async fn enable_addon(env: &Env) -> Value {
+    enable_addon_with(env, json!({"enableSecretRotation": "false"})).await
+}
+
+async fn enable_addon_with(env: &Env, config: Value) -> Value {
     let path = format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo"));
     let mut cluster = env.arm("GET", &path, None).await.expect(200).body;
     cluster["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"] =
-        json!({"enabled": true, "config": {"enableSecretRotation": "false"}});
+        json!({"enabled": true, "config": config});
     env.arm("PUT", &path, Some(&cluster)).await.expect(200);
     let cluster = env.arm("GET", &path, None).await.expect(200).body;
     cluster["properties"]["addonProfiles"]["azureKeyvaultSecretsProvider"]["identity"].clone()
@@ -260,6 +264,11 @@ async fn a_vault_that_does_not_exist_fails_to_resolve() {
 /// A vault the add-on identity may read, holding `db-password`; returns the add-on identity.
 async fn readable_vault(env: &Env) -> Value {
     let identity = enable_addon(env).await;
+    fill_vault(env, &identity).await;
+    identity
+}
+
+async fn fill_vault(env: &Env, identity: &Value) {
     create_vault(env).await;
     grant(env, "kv-mounts", SECRETS_OFFICER, ids::CLIENT_OBJECT_ID).await;
     grant(
@@ -277,7 +286,6 @@ async fn readable_vault(env: &Env) -> Value {
     )
     .await
     .expect(200);
-    identity
 }
 
 async fn set_firewall(env: &Env, ip_rules: &[String]) {
@@ -373,4 +381,124 @@ async fn a_wrong_object_name_fails_with_key_vaults_secret_not_found() {
         message.contains("RESPONSE 404: 404 Not Found\nERROR CODE: SecretNotFound\n"),
         "{message}"
     );
+}
+
+async fn synced_password(env: &Env) -> String {
+    let secret = kube(
+        env,
+        "GET",
+        "/api/v1/namespaces/payments/secrets/payments-db",
+        None,
+    )
+    .await;
+    secret["data"]["password"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn with_rotation_on_a_changed_value_reaches_the_mount_and_the_synced_secret() {
+    use base64::Engine as _;
+    let env = start();
+    // 30 s on AKS is half a second in the sandbox.
+    let identity = enable_addon_with(
+        &env,
+        json!({"enableSecretRotation": "true", "rotationPollInterval": "30s"}),
+    )
+    .await;
+    fill_vault(&env, &identity).await;
+    let mut class = class(identity["clientId"].as_str().unwrap());
+    class["spec"]["secretObjects"] = json!([{"secretName": "payments-db", "type": "Opaque", "data": [{"objectName": "password", "key": "password"}]}]);
+    post_class(&env, &class).await;
+    post_pod(&env).await;
+    assert_eq!(pod_status(&env).await.0, "Running");
+    let encode = |value: &str| base64::engine::general_purpose::STANDARD.encode(value);
+    assert_eq!(synced_password(&env).await, encode("firewalled-value"));
+
+    env.call(
+        "PUT",
+        &format!("/vaults/kv-mounts/secrets/db-password?{KV_API}"),
+        Some(&env.kv_token().await),
+        Some(&json!({"value": "rotated-value"})),
+    )
+    .await
+    .expect(200);
+    // Not before the poll interval has passed.
+    assert_eq!(synced_password(&env).await, encode("firewalled-value"));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(synced_password(&env).await, encode("rotated-value"));
+    let mounts = env.admin("GET", "mounts", None).await.expect(200).body;
+    let digest: String = Sha256::digest(b"rotated-value")
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let worker = mounts["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|mount| mount["pod"] == "worker")
+        .unwrap();
+    assert_eq!(worker["files"], json!({"secrets/password": digest}));
+
+    let events = kube(
+        &env,
+        "GET",
+        "/api/v1/namespaces/payments/events?fieldSelector=involvedObject.name%3Dworker",
+        None,
+    )
+    .await;
+    let normal: Vec<(String, String)> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["type"] == "Normal")
+        .inspect(|event| assert_eq!(event["source"]["component"], "csi-secrets-store-rotation"))
+        .map(|event| {
+            (
+                event["reason"].as_str().unwrap().to_owned(),
+                event["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        normal.contains(&(
+            "MountRotationComplete".to_owned(),
+            "successfully rotated mounted contents for spc payments/payments-db".to_owned()
+        )),
+        "{normal:?}"
+    );
+    assert!(
+        normal.contains(&(
+            "SecretRotationComplete".to_owned(),
+            "successfully rotated K8s secret payments-db".to_owned()
+        )),
+        "{normal:?}"
+    );
+
+    // A value the identity may no longer read keeps the old contents, with the driver's warning.
+    env.call(
+        "DELETE",
+        &format!("/vaults/kv-mounts/secrets/db-password?{KV_API}"),
+        Some(&env.kv_token().await),
+        None,
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(synced_password(&env).await, encode("rotated-value"));
+    let events = kube(
+        &env,
+        "GET",
+        "/api/v1/namespaces/payments/events?fieldSelector=involvedObject.name%3Dworker%2Creason%3DMountRotationFailed",
+        None,
+    )
+    .await;
+    let message = events["items"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("provider mount err: rpc error: code = Unknown desc = failed to mount objects, error: failed to get objectType:secret, objectName:db-password"),
+        "{message}"
+    );
+    assert!(message.contains("SecretNotFound"), "{message}");
+    assert_eq!(pod_status(&env).await.0, "Running");
 }
