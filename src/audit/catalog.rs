@@ -56,6 +56,7 @@ pub enum CheckId {
     SpcIdentity,
     SpcGrant,
     SpcObjects,
+    SpcVaultNetwork,
     SpcPodsMount,
     VaultSoftDelete,
     VaultPurgeProtection,
@@ -73,7 +74,7 @@ impl Serialize for CheckId {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 16] = [
+    pub const ALL: [CheckId; 17] = [
         CheckId::AddonEnabled,
         CheckId::AddonSecretRotation,
         CheckId::SpcExists,
@@ -82,6 +83,7 @@ impl CheckId {
         CheckId::SpcIdentity,
         CheckId::SpcGrant,
         CheckId::SpcObjects,
+        CheckId::SpcVaultNetwork,
         CheckId::SpcPodsMount,
         CheckId::VaultSoftDelete,
         CheckId::VaultPurgeProtection,
@@ -102,6 +104,7 @@ impl CheckId {
             CheckId::SpcIdentity => "spc-identity",
             CheckId::SpcGrant => "spc-grant",
             CheckId::SpcObjects => "spc-objects",
+            CheckId::SpcVaultNetwork => "spc-vault-network",
             CheckId::SpcPodsMount => "spc-pods-mount",
             CheckId::VaultSoftDelete => "vault-soft-delete",
             CheckId::VaultPurgeProtection => "vault-purge-protection",
@@ -125,6 +128,7 @@ impl CheckId {
             CheckId::SpcObjects => {
                 "Every object the SecretProviderClass mounts exists in its vault"
             }
+            CheckId::SpcVaultNetwork => "The vault's firewall admits the cluster's nodes",
             CheckId::SpcPodsMount => "Pods that mount the SecretProviderClass get their files",
             CheckId::VaultSoftDelete => "Soft delete is enabled on the Key Vault",
             CheckId::VaultPurgeProtection => "Purge protection is enabled on the Key Vault",
@@ -149,6 +153,7 @@ impl CheckId {
             | CheckId::SpcIdentity
             | CheckId::SpcGrant
             | CheckId::SpcObjects
+            | CheckId::SpcVaultNetwork
             | CheckId::SpcPodsMount => CheckGroup::SecretProviderClasses,
             CheckId::VaultSoftDelete
             | CheckId::VaultPurgeProtection
@@ -213,6 +218,7 @@ impl CheckId {
             | CheckId::SpcIdentity
             | CheckId::SpcGrant
             | CheckId::SpcObjects
+            | CheckId::SpcVaultNetwork
             | CheckId::SpcPodsMount => SPC,
             CheckId::VaultSoftDelete | CheckId::VaultPurgeProtection => RECOVERABLE,
             CheckId::VaultRbacAuthorization => RBAC,
@@ -246,6 +252,9 @@ impl CheckId {
             }
             CheckId::SpcObjects => {
                 "Every secret and certificate the SecretProviderClass mounts exists in its vault (checked on the Key Vault data plane, names only)."
+            }
+            CheckId::SpcVaultNetwork => {
+                "The vault the SecretProviderClass reads admits the cluster's nodes: with a firewall that denies by default, one of the cluster's outbound IPs (`networkProfile.loadBalancerProfile.effectiveOutboundIPs`) is in its IP rules or a node subnet in its virtual network rules. The `AzureServices` bypass does not cover AKS."
             }
             CheckId::SpcPodsMount => {
                 "No pod that mounts the SecretProviderClass is stuck in ContainerCreating: the kubelet's `FailedMount` Events for those pods (a missing grant, object, class or CSI driver, an identity not on the node, a vault firewall) are the evidence, as `kubectl describe pod` shows them."
@@ -294,6 +303,9 @@ impl CheckId {
             }
             CheckId::SpcObjects => {
                 "create the missing objects in the vault (`az keyvault secret set`), or remove them from the SecretProviderClass"
+            }
+            CheckId::SpcVaultNetwork => {
+                "allow the cluster's outbound IP in the plan's `network_acls.ip_rules` (`az aks show --query networkProfile.loadBalancerProfile.effectiveOutboundIPs`, then `az network public-ip show --ids … --query ipAddress`), or its node subnet (with the `Microsoft.KeyVault` service endpoint) in `virtual_network_subnet_ids`, and run `vaultwire apply`; or reach the vault through a private endpoint"
             }
             CheckId::SpcPodsMount => {
                 "fix what the FailedMount message names — `vaultwire apply PLAN` for a missing class, add-on or grant, `az keyvault secret set` for a missing object, the vault's network rules for a firewall — then the kubelet retries on its own"

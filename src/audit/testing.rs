@@ -61,7 +61,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::audit::gather::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
+use crate::audit::gather::{ClusterData, Egress, Gathered, KubeData, SecretListing, VaultData};
 use crate::plan::model::Plan;
 use crate::providers::azure::aks::{AddonIdentity, LiveAddon};
 use crate::providers::azure::keyvault::LiveVault;
@@ -183,6 +183,9 @@ pub fn demo_kubernetes(gathered: &mut Gathered) -> &mut KubeData {
         .expect("the demo cluster's Kubernetes data")
 }
 
+/// The outbound IP of the seeded sandbox's `aks-demo` (docs/sandbox.md).
+pub const SEEDED_OUTBOUND_IP: &str = "20.21.107.155";
+
 /// The seeded sandbox as it starts: `aks-demo` with the add-on disabled (so no
 /// SecretProviderClass API), the seeded workloads, and no vault yet.
 pub fn seeded_world(plan: &Plan) -> Gathered {
@@ -195,6 +198,10 @@ pub fn seeded_world(plan: &Plan) -> Gathered {
                 spcs: None,
                 objects: seeded_objects(),
                 failed_mounts: Vec::new(),
+            }),
+            egress: Some(Egress {
+                addresses: vec![SEEDED_OUTBOUND_IP.to_owned()],
+                subnets: Vec::new(),
             }),
         },
     );
@@ -246,14 +253,16 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::audit::error::AuditError;
-use crate::audit::gather::AuditSource;
+use crate::audit::gather::{AuditSource, LiveClusterFacts};
 use crate::plan::model::{Addon, Vault};
+use crate::providers::azure::aks::ClusterEgress;
 
 /// Serves a [`Gathered`] world through [`AuditSource`], by cluster and vault name, and records
 /// every read.
 #[derive(Debug, Default)]
 pub struct FakeSource {
     addons: BTreeMap<String, Option<LiveAddon>>,
+    egress: BTreeMap<String, Egress>,
     kubernetes: BTreeMap<String, KubeData>,
     vaults: BTreeMap<String, VaultData>,
     pub reads: Mutex<Vec<String>>,
@@ -266,6 +275,9 @@ impl FakeSource {
         for (key, addon) in &plan.addons {
             let data = gathered.clusters.get(key).cloned().unwrap_or_default();
             fake.addons.insert(addon.cluster.value.clone(), data.addon);
+            if let Some(egress) = data.egress {
+                fake.egress.insert(addon.cluster.value.clone(), egress);
+            }
             if let Some(kubernetes) = data.kubernetes {
                 fake.kubernetes
                     .insert(addon.cluster.value.clone(), kubernetes);
@@ -288,9 +300,31 @@ impl FakeSource {
 }
 
 impl AuditSource for FakeSource {
-    async fn addon(&self, addon: &Addon) -> Result<Option<LiveAddon>, AuditError> {
-        self.record(format!("addon {}", addon.cluster.value));
-        Ok(self.addons.get(addon.cluster.as_str()).cloned().flatten())
+    async fn cluster(&self, addon: &Addon) -> Result<Option<LiveClusterFacts>, AuditError> {
+        self.record(format!("cluster {}", addon.cluster.value));
+        let egress = self
+            .egress
+            .get(addon.cluster.as_str())
+            .cloned()
+            .unwrap_or_default();
+        Ok(self
+            .addons
+            .get(addon.cluster.as_str())
+            .cloned()
+            .flatten()
+            .map(|addon| LiveClusterFacts {
+                addon,
+                // The fake's outbound IP resources are named by their addresses.
+                egress: ClusterEgress {
+                    outbound_ip_ids: egress.addresses,
+                    subnets: egress.subnets,
+                },
+            }))
+    }
+
+    async fn public_ip_addresses(&self, ids: &[String]) -> Result<Vec<String>, AuditError> {
+        self.record(format!("public ips {}", ids.join(",")));
+        Ok(ids.to_vec())
     }
 
     async fn kubernetes(&self, addon: &Addon) -> Result<KubeData, AuditError> {

@@ -148,7 +148,7 @@ fn after_apply_only_workloads_and_vault_advice_remain_and_nothing_was_written() 
             "warn csi-node-publish-secret aks-demo",
         ]
     );
-    assert_eq!(report["summary"]["pass"], 17);
+    assert_eq!(report["summary"]["pass"], 19);
     // Read-only: no write reached Azure or the cluster. The POSTs are sign-in and ARM's
     // listClusterUserCredential, which returns credentials and changes nothing.
     let journal = repo.sandbox.journal();

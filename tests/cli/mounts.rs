@@ -148,3 +148,114 @@ fn the_seeded_worker_runs_once_the_plan_is_applied_and_its_values_are_in_the_vau
         "{gone}"
     );
 }
+
+/// The report of `vaultwire audit plans/example.toml --format json`, with exit code `code`.
+fn audit(repo: &Repo, code: i32) -> Value {
+    let text = repo.expect(code, &["audit", "plans/example.toml", "--format", "json"]);
+    serde_json::from_str(&text).expect("the report is JSON")
+}
+
+/// The check `id` on the payments class.
+fn payments_check(report: &Value, id: &str) -> Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["id"] == id && check["subject"] == "aks-demo/payments/payments-db")
+        .cloned()
+        .unwrap_or_else(|| panic!("no {id} check: {report}"))
+}
+
+#[test]
+fn a_grant_deleted_out_of_band_stops_new_pods_and_the_audit_says_why() {
+    let repo = Repo::new();
+    let kubeconfig = repo.test.write(
+        "kubeconfig",
+        &repo.sandbox.kubeconfig(Duration::from_secs(3600)).unwrap(),
+    );
+    let kubectl = Kubectl::with_kubeconfig(&kubeconfig);
+    repo.apply();
+    repo.set_secrets(&["db-password", "db-username"]);
+    wait_for(
+        "the worker runs",
+        || status(&kubectl),
+        |status| status == "Running",
+    );
+
+    let id = repo.state()["resources"]["grant.demo-reads-payments"]["id"].clone();
+    repo.drift("delete-role-assignment", serde_json::json!({"id": id}));
+    // The running pod keeps its files; a new one cannot get them.
+    let manifest = kubectl.run(&[
+        "get",
+        "pod",
+        "payments-worker",
+        "-n",
+        "payments",
+        "-o",
+        "json",
+    ]);
+    let mut pod: Value = serde_json::from_str(&manifest).unwrap();
+    pod["metadata"] = serde_json::json!({"name": "payments-worker-2", "namespace": "payments"});
+    pod.as_object_mut().unwrap().remove("status");
+    let file = repo.test.write("worker-2.json", &pod.to_string());
+    kubectl.run(&["apply", "-f", &file.display().to_string()]);
+    let events = wait_for(
+        "the new pod fails to mount",
+        || kubectl.run(&["describe", "pod", "payments-worker-2", "-n", "payments"]),
+        |text| text.contains("ForbiddenByRbac"),
+    );
+    assert!(events.contains("FailedMount"), "{events}");
+
+    let report = audit(&repo, 4);
+    let grant = payments_check(&report, "spc-grant");
+    assert_eq!(grant["status"], "fail", "{grant}");
+    let mounts = payments_check(&report, "spc-pods-mount");
+    assert_eq!(mounts["status"], "fail", "{mounts}");
+    let evidence = mounts["evidence"].as_array().unwrap();
+    assert_eq!(evidence.len(), 1, "{mounts}");
+    assert_eq!(evidence[0]["name"], "payments-worker-2");
+    let detail = evidence[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("ForbiddenByRbac"), "{detail}");
+}
+
+#[test]
+fn a_vault_firewall_that_shuts_out_the_nodes_is_found_before_any_pod_fails() {
+    let repo = Repo::new();
+    repo.apply();
+    // The team locks the vault down to its office range and forgets the cluster.
+    let plan = std::fs::read_to_string(repo.test.path().join("plans/example.toml")).unwrap();
+    let locked = plan.replacen(
+        "[vault.payments]\n",
+        "[vault.payments]\nnetwork_acls = { default_action = \"Deny\", ip_rules = [\"203.0.113.0/24\"] }\n",
+        1,
+    );
+    assert_ne!(plan, locked, "the example names [vault.payments]");
+    repo.test.write("plans/example.toml", &locked);
+    repo.apply();
+
+    let report = audit(&repo, 4);
+    let network = payments_check(&report, "spc-vault-network");
+    assert_eq!(network["status"], "fail", "{network}");
+    let detail = network["evidence"][0]["detail"].as_str().unwrap();
+    let outbound = repo.cluster()["properties"]["networkProfile"]["loadBalancerProfile"]
+        ["effectiveOutboundIPs"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!outbound.is_empty());
+    assert!(
+        detail.starts_with("the cluster's outbound IP 20."),
+        "{detail}"
+    );
+    assert!(detail.ends_with("is in no IP rule"), "{detail}");
+    // vaultwire's own machine is outside the firewall too: the objects are not listed.
+    let objects = payments_check(&report, "spc-objects");
+    assert_eq!(objects["status"], "skip", "{objects}");
+    assert!(
+        objects["message"]
+            .as_str()
+            .unwrap()
+            .contains("Client address is not authorized"),
+        "{objects}"
+    );
+}

@@ -7,6 +7,7 @@
 pub mod addon;
 pub mod grant;
 pub mod mounts;
+pub mod network;
 pub mod objects;
 pub mod spc;
 pub mod vault;

@@ -115,14 +115,33 @@ fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
 }
 
 /// The Event's message, down to what it says went wrong: its first line (the Key Vault answer's
-/// layout follows on the next lines), with how often the kubelet has seen it.
+/// layout follows on the next lines), with Key Vault's error code — the inner one when the body
+/// has it, as it tells a missing grant (`ForbiddenByRbac`) from a firewall
+/// (`ForbiddenByFirewall`) — and how often the kubelet has seen it.
 fn reason(event: &FailedMount) -> String {
     let first = event.message.lines().next().unwrap_or_default();
-    let code = event
+    let outer = event
         .message
         .lines()
-        .find_map(|line| line.strip_prefix("ERROR CODE: "))
-        .map(|code| format!(" ({code})"))
-        .unwrap_or_default();
+        .find_map(|line| line.strip_prefix("ERROR CODE: "));
+    // The body follows the status lines, as the Azure SDK for Go prints it.
+    let inner = event
+        .message
+        .find("\n{")
+        .and_then(|start| {
+            let body = &event.message[start + 1..];
+            let end = body.find("\n---").unwrap_or(body.len());
+            serde_json::from_str::<Value>(&body[..end]).ok()
+        })
+        .and_then(|body| {
+            body.pointer("/error/innererror/code")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    let code = match (outer, inner) {
+        (Some(outer), Some(inner)) => format!(" ({outer}: {inner})"),
+        (Some(outer), None) => format!(" ({outer})"),
+        (None, _) => String::new(),
+    };
     format!("{first}{code}, seen {} time(s)", event.count)
 }

@@ -1,16 +1,17 @@
 //! The real [`AuditSource`]: ARM through the run's [`AzureSession`], the Key Vault data plane,
 //! and each cluster's Kubernetes API.
 //!
-//! Read-only by construction: ARM GETs (and the `listClusterUserCredential` action that
+//! Read-only by construction: ARM GETs (clusters, their outbound public IPs, vaults, role
+//! assignments; and the `listClusterUserCredential` action that
 //! returns the cluster kubeconfig, unless the plan names a `kube_context`), the Kubernetes
 //! LISTs of [`read_kubernetes`], Key Vault's secret *properties* list.
 
 use std::collections::BTreeSet;
 
-use super::{AuditSource, KubeData, SecretListing, read_kubernetes};
+use super::{AuditSource, KubeData, LiveClusterFacts, SecretListing, read_kubernetes};
 use crate::audit::error::AuditError;
 use crate::plan::model::{Addon, Vault};
-use crate::providers::azure::aks::{ClusterId, LiveAddon};
+use crate::providers::azure::aks::ClusterId;
 use crate::providers::azure::keyvault::{LiveVault, VaultId};
 use crate::providers::azure::keyvault_data::KeyVaultDataError;
 use crate::providers::azure::rbac::RoleAssignment;
@@ -30,7 +31,7 @@ impl AzureAuditSource {
 }
 
 impl AuditSource for AzureAuditSource {
-    async fn addon(&self, addon: &Addon) -> Result<Option<LiveAddon>, AuditError> {
+    async fn cluster(&self, addon: &Addon) -> Result<Option<LiveClusterFacts>, AuditError> {
         let id = ClusterId::new(
             self.session.subscription_id(),
             addon.resource_group.value.clone(),
@@ -39,7 +40,23 @@ impl AuditSource for AzureAuditSource {
         let cluster = self.session.aks().get(&id).await.map_err(|error| {
             AuditError::read(format!("aks cluster `{}`", addon.cluster.value), error)
         })?;
-        Ok(cluster.map(|cluster| cluster.addon))
+        Ok(cluster.map(|cluster| LiveClusterFacts {
+            egress: cluster.egress(),
+            addon: cluster.addon,
+        }))
+    }
+
+    async fn public_ip_addresses(&self, ids: &[String]) -> Result<Vec<String>, AuditError> {
+        let aks = self.session.aks();
+        let mut addresses = Vec::new();
+        for id in ids {
+            let address = aks
+                .public_ip_address(id)
+                .await
+                .map_err(|error| AuditError::read(format!("public ip `{id}`"), error))?;
+            addresses.extend(address);
+        }
+        Ok(addresses)
     }
 
     async fn kubernetes(&self, addon: &Addon) -> Result<KubeData, AuditError> {

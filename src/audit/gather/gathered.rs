@@ -27,6 +27,17 @@ pub struct ClusterData {
     pub addon: Option<LiveAddon>,
     /// The cluster's Kubernetes API; `None` when the cluster does not exist.
     pub kubernetes: Option<KubeData>,
+    /// Where its pods reach Key Vault from; `None` when the cluster does not exist.
+    pub egress: Option<Egress>,
+}
+
+/// Where a cluster's pods reach a vault from, as a vault firewall sees them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Egress {
+    /// The addresses of the load balancer's outbound public IPs, sorted.
+    pub addresses: Vec<String>,
+    /// The node pools' subnets (resource IDs), sorted.
+    pub subnets: Vec<String>,
 }
 
 /// What the Kubernetes API of one cluster holds.

@@ -6,9 +6,11 @@ mod kubernetes;
 mod source;
 
 pub use azure::AzureAuditSource;
-pub use gathered::{ClusterData, FailedMount, Gathered, KubeData, SecretListing, VaultData};
+pub use gathered::{
+    ClusterData, Egress, FailedMount, Gathered, KubeData, SecretListing, VaultData,
+};
 pub use kubernetes::read_kubernetes;
-pub use source::{AuditSource, gather};
+pub use source::{AuditSource, LiveClusterFacts, gather};
 
 #[cfg(test)]
 mod tests;

@@ -7,20 +7,34 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use super::{ClusterData, Gathered, KubeData, SecretListing, VaultData};
+use super::{ClusterData, Egress, Gathered, KubeData, SecretListing, VaultData};
 use crate::audit::error::AuditError;
 use crate::plan::model::{Addon, Plan, Vault};
-use crate::providers::azure::aks::LiveAddon;
+use crate::providers::azure::aks::{ClusterEgress, LiveAddon};
 use crate::providers::azure::keyvault::LiveVault;
 use crate::providers::azure::rbac::RoleAssignment;
 
+/// What the audit takes from a cluster's ARM document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveClusterFacts {
+    pub addon: LiveAddon,
+    pub egress: ClusterEgress,
+}
+
 /// Read-only access to everything the audit looks at.
 pub trait AuditSource: Sync {
-    /// The add-on of the cluster `[addon.KEY]` names; `None` when the cluster does not exist.
-    fn addon(
+    /// The cluster `[addon.KEY]` names; `None` when it does not exist.
+    fn cluster(
         &self,
         addon: &Addon,
-    ) -> impl Future<Output = Result<Option<LiveAddon>, AuditError>> + Send;
+    ) -> impl Future<Output = Result<Option<LiveClusterFacts>, AuditError>> + Send;
+
+    /// The addresses of the public IP resources `ids` (a cluster's outbound IPs); those that
+    /// do not exist are left out.
+    fn public_ip_addresses(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, AuditError>> + Send;
 
     /// SecretProviderClasses, workloads and Secret metadata across all namespaces.
     fn kubernetes(
@@ -47,24 +61,31 @@ pub trait AuditSource: Sync {
     ) -> impl Future<Output = Result<SecretListing, AuditError>> + Send;
 }
 
-/// Reads what the audit of `plan` needs: every cluster of an `[addon]` (and its Kubernetes API
-/// when it exists), every `[vault]` with its role assignments (RBAC vaults), and the secret
+/// Reads what the audit of `plan` needs: every cluster of an `[addon]` (and its outbound IPs and
+/// Kubernetes API when it exists), every `[vault]` with its role assignments (RBAC vaults), and the secret
 /// names of vaults a SecretProviderClass reads.
 pub async fn gather<S: AuditSource>(plan: &Plan, source: &S) -> Result<Gathered, AuditError> {
     let mut gathered = Gathered::default();
     for (key, addon) in &plan.addons {
-        let live = source.addon(addon).await?;
-        let kubernetes = match live {
-            Some(_) => Some(source.kubernetes(addon).await?),
-            None => None,
+        let data = match source.cluster(addon).await? {
+            Some(live) => {
+                let mut addresses = source
+                    .public_ip_addresses(&live.egress.outbound_ip_ids)
+                    .await?;
+                addresses.sort();
+                addresses.dedup();
+                ClusterData {
+                    addon: Some(live.addon),
+                    kubernetes: Some(source.kubernetes(addon).await?),
+                    egress: Some(Egress {
+                        addresses,
+                        subnets: live.egress.subnets,
+                    }),
+                }
+            }
+            None => ClusterData::default(),
         };
-        gathered.clusters.insert(
-            key.clone(),
-            ClusterData {
-                addon: live,
-                kubernetes,
-            },
-        );
+        gathered.clusters.insert(key.clone(), data);
     }
     let read_by_spcs: BTreeSet<&str> = plan.spcs.values().map(|spc| spc.vault.as_str()).collect();
     for (key, vault) in &plan.vaults {

@@ -12,7 +12,8 @@ async fn the_seeded_world_reads_the_cluster_and_vault_but_nothing_of_a_missing_v
     assert_eq!(
         source.reads(),
         [
-            "addon aks-demo",
+            "cluster aks-demo",
+            "public ips 20.21.107.155",
             "kubernetes aks-demo",
             "vault kv-vaultwire-demo"
         ]
@@ -29,7 +30,8 @@ async fn an_rbac_vault_read_by_spcs_has_its_assignments_and_secret_names_read() 
     assert_eq!(
         source.reads(),
         [
-            "addon aks-demo",
+            "cluster aks-demo",
+            "public ips 20.21.107.155",
             "kubernetes aks-demo",
             "vault kv-vaultwire-demo",
             "role assignments kv-vaultwire-demo",

@@ -43,7 +43,7 @@ fn colour_marks_statuses_only_when_asked() {
     assert!(coloured.contains("\x1b[31mFAIL\x1b[0m"));
     assert_eq!(
         human::summary_line(&before(), false),
-        "Audit: 4 failed, 2 warnings, 1 passed, 16 skipped: violations found"
+        "Audit: 4 failed, 2 warnings, 1 passed, 18 skipped: violations found"
     );
 }
 
@@ -159,10 +159,10 @@ fn sarif_has_a_rule_per_check_and_a_result_per_finding_on_the_plan_file() {
         .collect();
     assert_eq!(prints.len(), results.len());
     let levels = |level: &str| results.iter().filter(|r| r["level"] == level).count();
-    // 4 failing checks (5 env findings for one of them), 3 warning findings, 16 skips.
+    // 4 failing checks (5 env findings for one of them), 3 warning findings, 18 skips.
     assert_eq!(
         (levels("error"), levels("warning"), levels("note")),
-        (8, 3, 16)
+        (8, 3, 18)
     );
 }
 
@@ -206,12 +206,12 @@ fn junit_has_a_suite_per_group_and_failures_for_failing_checks() {
         suites,
         [
             ("Key Vault secrets provider add-on".to_owned(), 2, 1, 1),
-            ("SecretProviderClasses".to_owned(), 14, 2, 11),
+            ("SecretProviderClasses".to_owned(), 16, 2, 13),
             ("Key Vaults".to_owned(), 4, 0, 4),
             ("Workloads".to_owned(), 8, 5, 0),
         ]
     );
-    assert_eq!(attribute(root, "tests"), 28);
+    assert_eq!(attribute(root, "tests"), 30);
     assert_eq!(attribute(root, "failures"), 8);
     let failure = root
         .descendants()

@@ -269,3 +269,63 @@ fn a_pod_stuck_on_a_failed_mount_fails_its_class_with_the_kubelets_reason() {
         mounts.evidence[0].detail
     );
 }
+
+/// The applied world with the vault's firewall denying by default and `acls` merged in.
+fn firewalled(acls: serde_json::Value) -> crate::audit::model::Report {
+    let (plan, _) = example_plan();
+    let mut gathered = applied_world(&plan);
+    let mut network = json!({"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [], "virtualNetworkRules": []});
+    for (key, value) in acls.as_object().unwrap() {
+        network[key] = value.clone();
+    }
+    let vault = gathered.vaults.get_mut("payments").unwrap();
+    vault.vault = Some(live_vault(
+        "kv-vaultwire-demo",
+        json!({"networkAcls": network}),
+    ));
+    audit(&gathered)
+}
+
+#[test]
+fn a_firewall_that_denies_the_clusters_outbound_ip_fails_the_network_check() {
+    let report = firewalled(json!({"ipRules": [{"value": "203.0.113.0/24"}]}));
+    let network = find(&report, CheckId::SpcVaultNetwork, PAYMENTS_DB);
+    assert_eq!(network.status, Status::Fail);
+    assert!(network.message.contains("denies the cluster's nodes"));
+    let details: Vec<&str> = network.evidence.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(
+        details,
+        [format!("the cluster's outbound IP {SEEDED_OUTBOUND_IP} is in no IP rule").as_str()]
+    );
+    assert!(!network.remediation.is_empty());
+}
+
+#[test]
+fn an_ip_rule_covering_the_outbound_ip_passes_the_network_check() {
+    let report =
+        firewalled(json!({"ipRules": [{"value": "203.0.113.0/24"}, {"value": "20.21.0.0/16"}]}));
+    let network = find(&report, CheckId::SpcVaultNetwork, PAYMENTS_DB);
+    assert_eq!(network.status, Status::Pass, "{network:?}");
+    assert_eq!(
+        network.evidence[0].detail,
+        format!("the cluster's outbound IP {SEEDED_OUTBOUND_IP} is in `20.21.0.0/16`")
+    );
+}
+
+#[test]
+fn a_vault_without_public_access_is_skipped_by_the_network_check() {
+    let (plan, _) = example_plan();
+    let mut gathered = applied_world(&plan);
+    gathered.vaults.get_mut("payments").unwrap().vault = Some(live_vault(
+        "kv-vaultwire-demo",
+        json!({"publicNetworkAccess": "Disabled"}),
+    ));
+    let report = audit(&gathered);
+    let network = find(&report, CheckId::SpcVaultNetwork, PAYMENTS_DB);
+    assert_eq!(network.status, Status::Skip);
+    assert!(
+        network.message.contains("private endpoint"),
+        "{}",
+        network.message
+    );
+}

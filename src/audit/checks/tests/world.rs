@@ -29,6 +29,8 @@ fn the_seeded_world_before_apply_fails_the_addon_and_the_workloads() {
         "spc-grant aks-demo/shop/shop-api: skip — the add-on of `addon.demo` has no identity".to_owned(),
         "spc-objects aks-demo/payments/payments-db: skip — the vault of `vault.payments` does not exist".to_owned(),
         "spc-objects aks-demo/shop/shop-api: skip — the vault of `vault.payments` does not exist".to_owned(),
+        "spc-vault-network aks-demo/payments/payments-db: skip — the vault of `vault.payments` does not exist".to_owned(),
+        "spc-vault-network aks-demo/shop/shop-api: skip — the vault of `vault.payments` does not exist".to_owned(),
         "spc-pods-mount aks-demo/payments/payments-db: pass — 1 pod(s) mount it: 0 run, 1 wait without a FailedMount event".to_owned(),
         "spc-pods-mount aks-demo/shop/shop-api: skip — no pod mounts it".to_owned(),
         format!("vault-soft-delete kv-vaultwire-demo: skip — {no_vault}"),
@@ -48,7 +50,7 @@ fn the_seeded_world_before_apply_fails_the_addon_and_the_workloads() {
             report.summary.skip,
             report.summary.pass
         ),
-        (4, 2, 16, 1)
+        (4, 2, 18, 1)
     );
 }
 
@@ -71,7 +73,7 @@ fn after_apply_the_workloads_and_vault_advice_remain() {
             "csi-node-publish-secret aks-demo: warn — 1 of 8 workloads in 3 namespaces take Key Vault credentials from a Secret",
         ]
     );
-    assert_eq!(report.summary.pass, 17);
+    assert_eq!(report.summary.pass, 19);
     let grant = find(&report, CheckId::SpcGrant, PAYMENTS_DB);
     assert_eq!(
         grant.message,

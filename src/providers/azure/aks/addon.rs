@@ -150,6 +150,39 @@ impl LiveCluster {
     }
 }
 
+/// Where a cluster's pods reach Azure services from, as its document says: the load
+/// balancer's outbound public IPs (resource IDs) and the node pools' subnets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterEgress {
+    pub outbound_ip_ids: Vec<String>,
+    pub subnets: Vec<String>,
+}
+
+impl LiveCluster {
+    pub fn egress(&self) -> ClusterEgress {
+        let strings = |pointer: &str, field: &str| -> Vec<String> {
+            let mut found: Vec<String> = self
+                .document
+                .pointer(pointer)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.get(field)?.as_str().map(str::to_owned))
+                .collect();
+            found.sort();
+            found.dedup();
+            found
+        };
+        ClusterEgress {
+            outbound_ip_ids: strings(
+                "/properties/networkProfile/loadBalancerProfile/effectiveOutboundIPs",
+                "id",
+            ),
+            subnets: strings("/properties/agentPoolProfiles", "vnetSubnetID"),
+        }
+    }
+}
+
 /// `document` with the add-on set as `settings` say and everything else untouched.
 ///
 /// Enabling keeps the existing profile's other fields and config keys and sets `enabled`,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::{
     AddonSettings, ClusterId, ClusterKubeconfig, LiveAddon, LiveCluster, blocking_spcs,
-    get_cluster, kubeconfig_from_credentials, list_cluster_user_credential, put_cluster,
-    with_addon,
+    get_cluster, get_public_ip, kubeconfig_from_credentials, list_cluster_user_credential,
+    put_cluster, with_addon,
 };
 use crate::providers::azure::arm::{ArmClient, ArmError, RetrySettings, backoff_delay};
 use crate::providers::timer::jitter_fraction;
@@ -160,6 +160,19 @@ impl AksClient {
             .ok_or_else(|| AksError::Unreadable {
                 cluster: id.name.clone(),
             })
+    }
+
+    /// The address of the public IP resource `id` (a cluster's outbound IP); `None` when it
+    /// does not exist or has no address yet.
+    pub async fn public_ip_address(&self, id: &str) -> Result<Option<String>, AksError> {
+        let Some(response) = self.arm.read(&get_public_ip(id)).await? else {
+            return Ok(None);
+        };
+        let document: serde_json::Value = response.json().unwrap_or_default();
+        Ok(document
+            .pointer("/properties/ipAddress")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned))
     }
 
     async fn get_existing(&self, id: &ClusterId) -> Result<LiveCluster, AksError> {

@@ -43,6 +43,11 @@ pub fn get_cluster(id: &ClusterId) -> ArmRequest {
     ArmRequest::get(id.path(), API)
 }
 
+/// The GET of a public IP address by its resource ID (a cluster's outbound IP).
+pub fn get_public_ip(id: &str) -> ArmRequest {
+    ArmRequest::get(id, api_version::NETWORK)
+}
+
 /// The full PUT of a managed cluster, conditional on `etag` when there is one.
 pub fn put_cluster(id: &ClusterId, document: Value, etag: Option<&str>) -> ArmRequest {
     let request = ArmRequest::put(id.path(), API, document);

@@ -15,5 +15,9 @@ pub const CONTAINER_SERVICE: &str = "2025-10-01";
 /// `Microsoft.Authorization/roleAssignments` and `roleDefinitions`: the current GA.
 pub const AUTHORIZATION: &str = "2022-04-01";
 
+/// `Microsoft.Network/publicIPAddresses`, read for a cluster's outbound IPs: a GA version
+/// every region serves.
+pub const NETWORK: &str = "2024-05-01";
+
 /// The Key Vault secrets data plane: the newest stable date-based version.
 pub const KEY_VAULT_DATA: &str = "2025-07-01";
