@@ -428,6 +428,28 @@ pub trait Backend: Send + Sync + 'static {
     fn renew(&self, locks: &Locks) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn unlock(&self, locks: &Locks) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The pods of `namespace` in `cluster` that mount the SecretProviderClass `name` and
+    /// cannot start, with their latest `FailedMount` Event; for the warning `apply` prints.
+    /// Backends without pods have none.
+    fn mount_failures(
+        &self,
+        cluster: &ClusterRef,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<MountFailure>, BackendError>> + Send {
+        let _ = (cluster, namespace, name);
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// A pod that mounts a SecretProviderClass and cannot start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountFailure {
+    pub pod: String,
+    /// The kubelet's `FailedMount` message, down to its first line and error codes.
+    pub summary: String,
+    pub last_seen: Option<jiff::Timestamp>,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod backend;
 pub mod events;
 pub mod import;
+pub mod mounts;
 pub mod node;
 pub mod observe;
 pub mod plan;

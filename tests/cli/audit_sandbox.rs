@@ -167,6 +167,22 @@ fn a_plan_excluding_the_application_namespaces_is_compliant() {
     let repo = Repo::new();
     repo.apply();
     repo.set_secrets(&["db-password", "db-username", "api-key", "shop-tls"]);
+    // apply's own look at the pods made the kubelet try the worker before the values were in
+    // the vault: it starts at its next retry, as on AKS.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while repo.kubectl(&[
+        "get",
+        "pod",
+        "payments-worker",
+        "-n",
+        "payments",
+        "-o",
+        "jsonpath={.status.phase}",
+    ]) != "Running"
+    {
+        assert!(std::time::Instant::now() < deadline, "the worker never ran");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     repo.test.write(
         "plans/example.toml",
         &format!(

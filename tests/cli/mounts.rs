@@ -259,3 +259,47 @@ fn a_vault_firewall_that_shuts_out_the_nodes_is_found_before_any_pod_fails() {
         "{objects}"
     );
 }
+
+#[test]
+fn apply_warns_about_a_class_whose_pods_cannot_mount_it_and_still_succeeds() {
+    let repo = Repo::new();
+    let applied = repo.apply();
+    assert!(
+        applied.contains("Warning: spc.payments-db: pod payments/payments-worker cannot mount it: MountVolume.SetUp failed for volume \"secrets-store\""),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("(SecretNotFound), seen 1 time(s)"),
+        "{applied}"
+    );
+    assert!(!applied.contains("spc.shop-api: pod"), "{applied}");
+    assert!(
+        applied
+            .trim_end()
+            .ends_with("Apply complete! Resources: 4 added, 1 changed, 0 destroyed."),
+        "{applied}"
+    );
+
+    // With the values in the vault the pod runs; a class created again finds it running.
+    repo.set_secrets(&["db-password", "db-username"]);
+    let kubeconfig = repo.test.write(
+        "kubeconfig",
+        &repo.sandbox.kubeconfig(Duration::from_secs(3600)).unwrap(),
+    );
+    let kubectl = Kubectl::with_kubeconfig(&kubeconfig);
+    wait_for(
+        "the worker runs",
+        || status(&kubectl),
+        |status| status == "Running",
+    );
+    kubectl.run(&[
+        "delete",
+        "secretproviderclass",
+        "payments-db",
+        "-n",
+        "payments",
+    ]);
+    let again = repo.apply();
+    assert!(again.contains("1 added"), "{again}");
+    assert!(!again.contains("Warning"), "{again}");
+}

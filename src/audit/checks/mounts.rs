@@ -10,9 +10,7 @@ use crate::audit::gather::{FailedMount, Gathered};
 use crate::audit::model::{Check, Evidence, Status};
 use crate::audit::scan::WorkloadKind;
 use crate::plan::model::{Plan, Spc};
-
-/// The CSI driver whose volumes name SecretProviderClasses.
-const CSI_DRIVER: &str = "secrets-store.csi.k8s.io";
+use crate::providers::kube::{mount_failure_summary, mounts_class};
 
 pub fn check(plan: &Plan, key: &str, spc: &Spc, gathered: &Gathered) -> Check {
     let subject = Subject::of(plan, key, spc);
@@ -92,19 +90,7 @@ pub fn check(plan: &Plan, key: &str, spc: &Spc, gathered: &Gathered) -> Check {
 
 /// Whether `pod` in `namespace` has a CSI volume of the Secrets Store driver naming `class`.
 fn mounts(pod: &Value, namespace: &str, class: &str) -> bool {
-    text(pod, "/metadata/namespace") == namespace
-        && pod
-            .pointer("/spec/volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|volume| {
-                volume.pointer("/csi/driver").and_then(Value::as_str) == Some(CSI_DRIVER)
-                    && volume
-                        .pointer("/csi/volumeAttributes/secretProviderClass")
-                        .and_then(Value::as_str)
-                        == Some(class)
-            })
+    text(pod, "/metadata/namespace") == namespace && mounts_class(pod, class)
 }
 
 fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
@@ -114,34 +100,7 @@ fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// The Event's message, down to what it says went wrong: its first line (the Key Vault answer's
-/// layout follows on the next lines), with Key Vault's error code — the inner one when the body
-/// has it, as it tells a missing grant (`ForbiddenByRbac`) from a firewall
-/// (`ForbiddenByFirewall`) — and how often the kubelet has seen it.
+/// The Event's message, down to what it says went wrong (`mount_failure_summary`).
 fn reason(event: &FailedMount) -> String {
-    let first = event.message.lines().next().unwrap_or_default();
-    let outer = event
-        .message
-        .lines()
-        .find_map(|line| line.strip_prefix("ERROR CODE: "));
-    // The body follows the status lines, as the Azure SDK for Go prints it.
-    let inner = event
-        .message
-        .find("\n{")
-        .and_then(|start| {
-            let body = &event.message[start + 1..];
-            let end = body.find("\n---").unwrap_or(body.len());
-            serde_json::from_str::<Value>(&body[..end]).ok()
-        })
-        .and_then(|body| {
-            body.pointer("/error/innererror/code")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
-    let code = match (outer, inner) {
-        (Some(outer), Some(inner)) => format!(" ({outer}: {inner})"),
-        (Some(outer), None) => format!(" ({outer})"),
-        (None, _) => String::new(),
-    };
-    format!("{first}{code}, seen {} time(s)", event.count)
+    mount_failure_summary(&event.message, event.count)
 }

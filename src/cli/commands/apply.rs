@@ -22,6 +22,7 @@ use crate::diff::action::Action;
 use crate::diff::render::human;
 use crate::engine::apply::{ApplyOptions, ApplyReport, apply_showing};
 use crate::engine::backend::Backend;
+use crate::engine::mounts::mount_warnings;
 use crate::engine::plan::Mode;
 use crate::engine::plan::{PlanOptions, plan};
 use crate::engine::saved::{self, SavedChangeSet};
@@ -181,6 +182,7 @@ pub async fn run<B: Backend>(
     let writer = Arc::new(
         StateWriter::new(state.unwrap_or_default(), Some(loaded.state_path())).read_as(read_as),
     );
+    let started = jiff::Timestamp::now();
     let stop = StopFlag::new();
     let signals = tokio::spawn(stop_on_signal(stop.clone()));
     let reporter = Arc::new(ProgressReporter::new(output.color_stderr));
@@ -237,6 +239,13 @@ pub async fn run<B: Backend>(
                 what,
                 count: mismatches.len(),
             });
+        }
+        let warnings = mount_warnings(&*backend, &state, &touched, started).await;
+        if !warnings.is_empty() {
+            println!();
+            for text in &warnings {
+                println!("{}", human::warning(&text.to_string(), output.color));
+            }
         }
         release_at_exit(state);
     }

@@ -7,11 +7,8 @@ use crate::diff::render::lines::{Line, Marker, change_lines, drift_lines};
 /// Renders `change_set`; `color` adds ANSI colours.
 pub fn render(change_set: &ChangeSet, color: bool) -> String {
     let mut out = String::new();
-    for warning in &change_set.warnings {
-        out.push_str(&format!(
-            "{}: {warning}\n\n",
-            paint("Warning", Paint::Yellow, color)
-        ));
+    for text in &change_set.warnings {
+        out.push_str(&format!("{}\n\n", warning(text, color)));
     }
     if !change_set.drift.is_empty() {
         out.push_str(&paint(
@@ -63,6 +60,11 @@ pub fn format_line(line: &Line, color: bool) -> String {
         Marker::Replace => paint(&symbol, Paint::Red, color),
     };
     format!("{indent}{symbol} {}", line.text)
+}
+
+/// `Warning: text`, the label in yellow when `color`.
+pub fn warning(text: &str, color: bool) -> String {
+    format!("{}: {text}", paint("Warning", Paint::Yellow, color))
 }
 
 #[derive(Clone, Copy)]

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::engine::backend::{
-    Backend, BackendError, Causes, ClusterKey, ClusterRef, Delete, Found, Live, Locks, ReadPlan,
-    Write,
+    Backend, BackendError, Causes, ClusterKey, ClusterRef, Delete, Found, Live, Locks,
+    MountFailure, ReadPlan, Write,
 };
 use crate::providers::azure::aks::LiveCluster;
 use crate::providers::kube::{ClusterConnection, LeaseLock};
@@ -129,5 +129,25 @@ impl Backend for AzureBackend {
 
     async fn unlock(&self, locks: &Locks) -> Result<(), BackendError> {
         locks::unlock(self, locks).await
+    }
+
+    async fn mount_failures(
+        &self,
+        cluster: &ClusterRef,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<MountFailure>, BackendError> {
+        let client = self.kube(cluster).await?;
+        let failures = crate::providers::kube::failing_pods(&client, namespace, name)
+            .await
+            .map_err(|error| provider_error(ProviderError::Kube(error)))?;
+        Ok(failures
+            .into_iter()
+            .map(|failure| MountFailure {
+                pod: failure.pod,
+                summary: failure.summary,
+                last_seen: failure.last_seen,
+            })
+            .collect())
     }
 }

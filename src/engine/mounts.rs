@@ -1,0 +1,87 @@
+//! After an apply: pods that mount a SecretProviderClass the apply created or changed and
+//! cannot start. A warning, never a failure: the objects are as planned, the kubelet keeps
+//! retrying, and what is missing (a secret value, a grant still propagating, a firewall rule)
+//! is often outside the plan.
+
+use std::collections::BTreeSet;
+
+use crate::engine::backend::{Backend, ClusterRef};
+use crate::plan::address::{Address, ResourceKind};
+use crate::state::model::{AttributeText, StateFile};
+
+/// What `apply` warns about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountWarning {
+    /// A pod that mounts the class at `address` cannot start; `summary` is its latest
+    /// `FailedMount` Event.
+    Failing {
+        address: Address,
+        namespace: String,
+        pod: String,
+        summary: String,
+    },
+    /// The pods could not be read.
+    Unread { address: Address, error: String },
+}
+
+impl std::fmt::Display for MountWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MountWarning::Failing {
+                address,
+                namespace,
+                pod,
+                summary,
+            } => write!(
+                f,
+                "{address}: pod {namespace}/{pod} cannot mount it: {summary}"
+            ),
+            MountWarning::Unread { address, error } => {
+                write!(
+                    f,
+                    "{address}: the pods that mount it could not be read: {error}"
+                )
+            }
+        }
+    }
+}
+
+/// The warnings for the SecretProviderClasses among `touched`, in address order: failures the
+/// kubelet reported at or after `since` (the apply's start; an older one predates what the
+/// apply changed, and the kubelet has not retried since).
+pub async fn mount_warnings<B: Backend>(
+    backend: &B,
+    state: &StateFile,
+    touched: &BTreeSet<Address>,
+    since: jiff::Timestamp,
+) -> Vec<MountWarning> {
+    // Events carry whole seconds.
+    let since = jiff::Timestamp::from_second(since.as_second()).unwrap_or(since);
+    let mut warnings = Vec::new();
+    for address in touched.iter().filter(|a| a.kind == ResourceKind::Spc) {
+        let Some(resource) = state.resources.get(address) else {
+            continue;
+        };
+        let cluster = ClusterRef::of(&resource.attributes, &resource.settings);
+        let namespace = resource.attributes.text("namespace");
+        let name = resource.attributes.text("name");
+        match backend.mount_failures(&cluster, namespace, name).await {
+            Ok(failures) => warnings.extend(
+                failures
+                    .into_iter()
+                    .filter(|failure| failure.last_seen.is_none_or(|seen| seen >= since))
+                    .map(|failure| MountWarning::Failing {
+                        address: address.clone(),
+                        namespace: namespace.to_owned(),
+                        pod: failure.pod,
+                        summary: failure.summary,
+                    }),
+            ),
+            Err(error) => warnings.push(MountWarning::Unread {
+                address: address.clone(),
+                error: error.to_string(),
+            }),
+        }
+    }
+    warnings
+}

@@ -1,0 +1,157 @@
+//! Pods that fail to mount a SecretProviderClass, as the kubelet reports them: the pods of a
+//! namespace whose Secrets Store CSI volumes name the class and that do not run, each with its
+//! latest `FailedMount` Event. Two LISTs (pods, and events by field selector); no secret value
+//! is read.
+
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, ListParams};
+use serde_json::Value;
+
+use super::KubeError;
+use super::retry::with_retries;
+
+/// The Secrets Store CSI driver's name, as pod volumes give it.
+pub const CSI_DRIVER: &str = "secrets-store.csi.k8s.io";
+
+/// A pod that mounts the class and cannot start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountFailure {
+    pub pod: String,
+    /// [`summary`] of its latest `FailedMount` Event.
+    pub summary: String,
+    /// The Event's `lastTimestamp`.
+    pub last_seen: Option<jiff::Timestamp>,
+}
+
+/// The pods of `namespace` that mount the SecretProviderClass `class` and have a `FailedMount`
+/// Event, by pod name.
+pub async fn failing_pods(
+    client: &kube::Client,
+    namespace: &str,
+    class: &str,
+) -> Result<Vec<MountFailure>, KubeError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let all = ListParams::default();
+    let listed = with_retries(|| pods.list(&all))
+        .await
+        .map_err(|error| KubeError::from_kube("list", format!("pods in `{namespace}`"), error))?;
+    let waiting: Vec<(String, String)> = listed
+        .items
+        .iter()
+        .filter_map(|pod| serde_json::to_value(pod).ok())
+        .filter(|pod| mounts_class(pod, class))
+        .filter(|pod| {
+            !matches!(
+                pod.pointer("/status/phase").and_then(Value::as_str),
+                Some("Running" | "Succeeded")
+            )
+        })
+        .map(|pod| {
+            let text = |pointer: &str| {
+                pod.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (text("/metadata/name"), text("/metadata/uid"))
+        })
+        .collect();
+    if waiting.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let params = ListParams::default().fields("reason=FailedMount");
+    let listed = with_retries(|| events.list(&params))
+        .await
+        .map_err(|error| KubeError::from_kube("list", format!("events in `{namespace}`"), error))?;
+    let mut failures = Vec::new();
+    for (name, uid) in waiting {
+        let latest = listed
+            .items
+            .iter()
+            .filter(|event| {
+                event.involved_object.name.as_deref() == Some(name.as_str())
+                    && event
+                        .involved_object
+                        .uid
+                        .as_deref()
+                        .is_none_or(|event_uid| event_uid == uid)
+            })
+            .max_by_key(|event| event.last_timestamp.as_ref().map(|time| time.0));
+        if let Some(event) = latest {
+            failures.push(MountFailure {
+                pod: name,
+                summary: summary(
+                    event.message.as_deref().unwrap_or_default(),
+                    i64::from(event.count.unwrap_or(1)),
+                ),
+                last_seen: event.last_timestamp.as_ref().map(|time| time.0),
+            });
+        }
+    }
+    failures.sort_by(|a, b| a.pod.cmp(&b.pod));
+    Ok(failures)
+}
+
+/// Whether `pod` has a Secrets Store CSI volume naming `class`.
+pub fn mounts_class(pod: &Value, class: &str) -> bool {
+    pod.pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|volume| {
+            volume.pointer("/csi/driver").and_then(Value::as_str) == Some(CSI_DRIVER)
+                && volume
+                    .pointer("/csi/volumeAttributes/secretProviderClass")
+                    .and_then(Value::as_str)
+                    == Some(class)
+        })
+}
+
+/// A `FailedMount` message down to what it says went wrong: its first line (the Key Vault
+/// answer's layout follows on the next lines), with Key Vault's error code — the inner one too
+/// when the body has it, as it tells a missing grant (`ForbiddenByRbac`) from a firewall
+/// (`ForbiddenByFirewall`) — and how often the kubelet has seen it.
+pub fn summary(message: &str, count: i64) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let outer = message
+        .lines()
+        .find_map(|line| line.strip_prefix("ERROR CODE: "));
+    // The body follows the status lines, as the Azure SDK for Go prints it.
+    let inner = message
+        .find("\n{")
+        .and_then(|start| {
+            let body = &message[start + 1..];
+            let end = body.find("\n---").unwrap_or(body.len());
+            serde_json::from_str::<Value>(&body[..end]).ok()
+        })
+        .and_then(|body| {
+            body.pointer("/error/innererror/code")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    let code = match (outer, inner) {
+        (Some(outer), Some(inner)) => format!(" ({outer}: {inner})"),
+        (Some(outer), None) => format!(" ({outer})"),
+        (None, _) => String::new(),
+    };
+    format!("{first}{code}, seen {count} time(s)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    #[test]
+    fn a_summary_names_the_first_line_and_both_error_codes() {
+        let message = "MountVolume.SetUp failed for volume \"s\" : … objectVersion:: GET https://kv.vault.azure.net/secrets/a/\n----\nRESPONSE 403: 403 Forbidden\nERROR CODE: Forbidden\n----\n{\n  \"error\": {\n    \"code\": \"Forbidden\",\n    \"innererror\": {\"code\": \"ForbiddenByFirewall\"}\n  }\n}\n----\n";
+        assert_eq!(
+            summary(message, 3),
+            "MountVolume.SetUp failed for volume \"s\" : … objectVersion:: GET https://kv.vault.azure.net/secrets/a/ (Forbidden: ForbiddenByFirewall), seen 3 time(s)"
+        );
+        assert_eq!(
+            summary("driver name x not found", 1),
+            "driver name x not found, seen 1 time(s)"
+        );
+    }
+}
