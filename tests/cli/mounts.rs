@@ -303,3 +303,67 @@ fn apply_warns_about_a_class_whose_pods_cannot_mount_it_and_still_succeeds() {
     assert!(again.contains("1 added"), "{again}");
     assert!(!again.contains("Warning"), "{again}");
 }
+
+#[test]
+fn a_deployment_applied_with_kubectl_gets_pods_that_mount_the_class() {
+    let repo = Repo::new();
+    repo.apply();
+    repo.set_secrets(&["db-password", "db-username"]);
+    let kubeconfig = repo.test.write(
+        "kubeconfig",
+        &repo.sandbox.kubeconfig(Duration::from_secs(3600)).unwrap(),
+    );
+    let kubectl = Kubectl::with_kubeconfig(&kubeconfig);
+    let manifest = kubectl.write(
+        "reader.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reader, namespace: payments}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: reader}}
+  template:
+    metadata: {labels: {app: reader}}
+    spec:
+      containers:
+        - name: reader
+          image: busybox:1.36
+          volumeMounts: [{name: secrets, mountPath: /mnt/secrets, readOnly: true}]
+      volumes:
+        - name: secrets
+          csi: {driver: secrets-store.csi.k8s.io, readOnly: true, volumeAttributes: {secretProviderClass: payments-db}}
+",
+    );
+    kubectl.run(&["apply", "-f", &manifest.display().to_string()]);
+    let pods = || {
+        kubectl.run(&[
+            "get",
+            "pods",
+            "-n",
+            "payments",
+            "-l",
+            "app=reader",
+            "--no-headers",
+        ])
+    };
+    let running = wait_for("both replicas run", pods, |text| {
+        text.lines().filter(|line| line.contains("Running")).count() == 2
+    });
+    assert!(
+        running.lines().all(|line| line.starts_with("reader-")),
+        "{running}"
+    );
+    let sets = kubectl.run(&[
+        "get",
+        "rs",
+        "-n",
+        "payments",
+        "-l",
+        "app=reader",
+        "--no-headers",
+    ]);
+    assert_eq!(sets.lines().count(), 1, "{sets}");
+
+    kubectl.run(&["delete", "deployment", "reader", "-n", "payments"]);
+    wait_for("the replicas are gone", pods, |text| text.trim().is_empty());
+}

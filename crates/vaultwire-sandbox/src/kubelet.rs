@@ -47,6 +47,12 @@ pub fn settle(ctx: &Ctx<'_>, world: &mut World) {
         if !retry_due && world.kubelet_seen.get(&cluster) == Some(&revision) {
             continue;
         }
+        // The controllers first: a workload applied since the last look gets its pods.
+        if let Some(kube) = world.kube.get_mut(&cluster)
+            && kube.reconcile_workloads(ctx.now)
+        {
+            world.touched = true;
+        }
         let Some(pods) = world.kube.get(&cluster).map(|kube| kube.csi_pods()) else {
             continue;
         };
@@ -298,9 +304,8 @@ fn rotate(
     world.touched = true;
 }
 
-/// Deletes the Secrets `mount` synced that no other pod of the cluster syncs, as the driver's
-/// owner references have them collected with the pod (a bare pod's; a controller's pods keep
-/// them while the controller exists, which the sandbox does not emulate yet).
+/// Deletes the Secrets `mount` synced that no other pod of the namespace syncs, as the
+/// driver's owner references have them collected with the last pod that mounts the class.
 fn unsync(world: &mut World, cluster: &str, mount: &PodMount) {
     for name in &mount.synced {
         let still_used = world.mounts.values().any(|other| {

@@ -12,6 +12,7 @@ mod apply;
 mod cluster;
 mod columns;
 mod context;
+mod controllers;
 mod delete;
 mod discovery;
 mod fieldmanager;

@@ -15,7 +15,7 @@ pub(in crate::kube) const NODE: &str = "aks-nodepool1-31718369-vmss000000";
 const NODE_IP: &str = "10.224.0.4";
 
 /// Admission defaults, including the token volume every pod gets since Kubernetes 1.24.
-pub(super) fn admit(pod: &mut Value, suffix: &str) {
+pub(in crate::kube) fn admit(pod: &mut Value, suffix: &str) {
     let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };

@@ -2,6 +2,7 @@
 //! of the API, written as the request a client sends and the answer a real server gives.
 
 mod apply;
+mod controllers;
 mod crud;
 mod delete;
 mod discovery;
