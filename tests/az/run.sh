@@ -221,6 +221,35 @@ az keyvault network-rule add -n $vault --ip-address "$outbound_ip" -o none
 wait_for_pod "with the outbound IP allowed, the pod runs" '{.status.phase}' Running
 az keyvault update -n $vault --default-action Allow -o none
 
+step "workload identity: a managed identity, a federated credential, a class with clientID"
+identity_client=$(az identity create -g $rg -n id-cis-payments -l westeurope --query clientId -o tsv)
+identity_principal=$(az identity show -g $rg -n id-cis-payments --query principalId -o tsv)
+az role assignment create --assignee-object-id "$identity_principal" --assignee-principal-type ServicePrincipal \
+  --role "Key Vault Secrets User" --scope "$vault_id" -o none
+issuer=$(az aks show -g $rg -n $cluster --query oidcIssuerProfile.issuerUrl -o tsv)
+expect_contains "the cluster's OIDC issuer" "oic.prod-aks.azure.com" "$issuer"
+sed -e "s/payments-db/payments-wi/" -e '/useVMManagedIdentity/d' -e '/userAssignedIdentityID/d' \
+  -e "s/    keyvaultName:/    clientID: \"$identity_client\"\n    keyvaultName:/" "$work/spc.yaml" >"$work/spc-wi.yaml"
+kubectl apply -f "$work/spc-wi.yaml" >/dev/null
+sed -e "s/cis-check/cis-check-wi/" -e "s/payments-db/payments-wi/" "$work/pod.yaml" >"$work/pod-wi.yaml"
+kubectl apply -f "$work/pod-wi.yaml" >/dev/null
+for _ in $(seq 60); do
+  events=$(kubectl get events -n payments --field-selector involvedObject.name=cis-check-wi,reason=FailedMount -o 'jsonpath={.items[*].message}')
+  case "$events" in *AADSTS700211*) break ;; esac
+  sleep 0.5
+done
+expect_contains "without a federated credential, Entra refuses the pod's token" "AADSTS700211" "$events"
+expect_eq "az identity federated-credential create" "system:serviceaccount:payments:default" \
+  "$(az identity federated-credential create --name payments-default --identity-name id-cis-payments -g $rg \
+      --issuer "$issuer" --subject system:serviceaccount:payments:default --audiences api://AzureADTokenExchange \
+      --query subject -o tsv)"
+for _ in $(seq 120); do
+  phase=$(kubectl get pod cis-check-wi -n payments -o 'jsonpath={.status.phase}')
+  [ "$phase" = Running ] && break
+  sleep 0.5
+done
+expect_eq "with the federated credential, the pod runs" "Running" "$phase"
+
 step "kubectl through the API server's FQDN"
 expect_contains "kubectl get namespaces" "payments" "$(kubectl get namespaces --no-headers)"
 

@@ -164,8 +164,8 @@ pub fn fetch(
             pod.namespace, pod.name
         )));
     }
-    let files =
-        provide(ctx, world, cluster, volume, &spec["parameters"]).map_err(Failure::Provider)?;
+    let files = provide(ctx, world, cluster, pod, volume, &spec["parameters"])
+        .map_err(Failure::Provider)?;
     let synced = secret_objects(&class, &files);
     Ok((files, synced))
 }
@@ -197,6 +197,7 @@ fn provide(
     ctx: &Ctx<'_>,
     world: &mut World,
     cluster: &str,
+    pod: &CsiPod,
     volume: &CsiVolume,
     parameters: &Value,
 ) -> Result<Vec<MountedFile>, String> {
@@ -226,7 +227,7 @@ fn provide(
         })?;
         parsed.push(object);
     }
-    let principal = identity(world, cluster, volume, parameters, &tenant)?;
+    let principal = identity(ctx, world, cluster, pod, volume, parameters, &tenant)?;
     let origin = node_origin(world, cluster);
     let mut files = Vec::new();
     for object in &parsed {
@@ -251,19 +252,31 @@ fn provide(
     Ok(files)
 }
 
-/// The principal whose token the provider uses: with `useVMManagedIdentity`, the node's
-/// user-assigned identity `userAssignedIdentityID` names (the add-on's or the kubelet's, the
-/// identities AKS puts on the node pool).
+/// How the provider gets its Key Vault token.
+#[derive(Debug, Clone)]
+enum Credential {
+    /// A managed identity on the node: the token comes from the node's IMDS.
+    Node(Principal),
+    /// Workload identity: the token Entra gave for the pod's service-account token.
+    Exchanged(String),
+}
+
+/// The credential the provider uses: with `useVMManagedIdentity`, the node's user-assigned
+/// identity `userAssignedIdentityID` names (the add-on's or the kubelet's, the identities AKS
+/// puts on the node pool); with `clientID`, workload identity (the pod's service-account token
+/// exchanged at Entra).
 ///
 /// The outer error is a configuration error, reported as it is; the inner one is the token
 /// request's failure, which the provider only meets when it reads an object.
 fn identity(
+    ctx: &Ctx<'_>,
     world: &World,
     cluster: &str,
+    pod: &CsiPod,
     volume: &CsiVolume,
     parameters: &Value,
     tenant: &str,
-) -> Result<Result<Principal, String>, String> {
+) -> Result<Result<Credential, String>, String> {
     let parameter = |name: &str| parameters[name].as_str().unwrap_or_default().trim();
     let flag = |name: &str| -> Result<bool, String> {
         match parameter(name) {
@@ -285,11 +298,12 @@ fn identity(
         }
         return Ok(node_identities(world, cluster)
             .into_iter()
-            .find(|principal| {
-                principal
+            .map(Credential::Node)
+            .find(|credential| {
+                matches!(credential, Credential::Node(principal) if principal
                     .app_id
                     .as_deref()
-                    .is_some_and(|client| client.eq_ignore_ascii_case(wanted))
+                    .is_some_and(|client| client.eq_ignore_ascii_case(wanted)))
             })
             .ok_or_else(|| {
                 format!(
@@ -303,11 +317,9 @@ fn identity(
                 .to_owned(),
         );
     }
-    if !parameter("clientID").is_empty() {
-        return Err(format!(
-            "the vaultwire sandbox does not emulate workload identity mounts yet (clientID {} in tenant {tenant})",
-            parameter("clientID")
-        ));
+    let client_id = parameter("clientID");
+    if !client_id.is_empty() {
+        return Ok(exchange(ctx, world, cluster, pod, client_id, tenant).map(Credential::Exchanged));
     }
     match &volume.node_publish_secret {
         Some(secret) => Err(format!(
@@ -315,6 +327,86 @@ fn identity(
         )),
         None => Err("failed to build auth config for mode None: failed to get credentials, nodePublishSecretRef secret is not set".to_owned()),
     }
+}
+
+/// The audience the driver requests service-account tokens for (the add-on's CSIDriver
+/// `tokenRequests`), which federated credentials trust.
+const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+/// The issuer of service-account tokens of a cluster without the OIDC issuer.
+const IN_CLUSTER_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// Workload identity: a token for the pod's service account, issued by the cluster (its OIDC
+/// issuer URL when the issuer is enabled), exchanged at Entra for a Key Vault token of the
+/// identity `client_id`. The error is the provider's text for a refused exchange.
+fn exchange(
+    ctx: &Ctx<'_>,
+    world: &World,
+    cluster: &str,
+    pod: &CsiPod,
+    client_id: &str,
+    tenant: &str,
+) -> Result<String, String> {
+    let issuer = world
+        .clusters
+        .get(cluster)
+        .and_then(|managed| managed.properties.get("oidcIssuerProfile"))
+        .filter(|profile| profile["enabled"] == true)
+        .and_then(|profile| profile["issuerURL"].as_str())
+        .unwrap_or(IN_CLUSTER_ISSUER)
+        .to_owned();
+    let now = ctx.now.as_second();
+    let claims = crate::token::Claims {
+        aud: TOKEN_EXCHANGE_AUDIENCE.to_owned(),
+        iss: issuer,
+        sub: format!(
+            "system:serviceaccount:{}:{}",
+            pod.namespace, pod.service_account
+        ),
+        iat: now,
+        nbf: now,
+        exp: now.saturating_add(3600),
+        tid: None,
+        oid: None,
+        appid: None,
+        idtyp: None,
+        ver: None,
+        uti: None,
+    };
+    let assertion = ctx
+        .keys
+        .sign(&claims)
+        .map_err(|_| "the sandbox cannot sign a service account token".to_owned())?;
+    let path = format!("/{tenant}/oauth2/v2.0/token");
+    let mut req = Req::new(Method::POST, &path);
+    req.body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", client_id)
+        .append_pair(
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        )
+        .append_pair("client_assertion", &assertion)
+        .append_pair("scope", "https://vault.azure.net/.default")
+        .finish()
+        .into_bytes()
+        .into();
+    let resp = crate::entra::handle(ctx, world, &req);
+    let body = resp.body_json();
+    if resp.status == StatusCode::OK
+        && let Some(token) = body["access_token"].as_str()
+    {
+        return Ok(token.to_owned());
+    }
+    // UNVERIFIED: azidentity's layout for ClientAssertionCredential, as for the managed
+    // identity credential above.
+    let reason = resp.status.canonical_reason().unwrap_or_default();
+    let body = serde_json::to_string_pretty(&body).unwrap_or_default();
+    Err(format!(
+        "ClientAssertionCredential authentication failed. \nPOST https://{}{path}\n{SEPARATOR}\nRESPONSE {}: {} {reason}\n{SEPARATOR}\n{body}\n{SEPARATOR}\nTo troubleshoot, visit https://aka.ms/azsdk/go/identity/troubleshoot#client-assertion",
+        hosts::AUTHORITY_HOST,
+        resp.status.as_u16(),
+        resp.status.as_u16(),
+    ))
 }
 
 /// Go's `strconv.ParseBool`.
@@ -377,7 +469,7 @@ fn read_object(
     ctx: &Ctx<'_>,
     world: &mut World,
     vault: &str,
-    principal: &Result<Principal, String>,
+    credential: &Result<Credential, String>,
     origin: &Origin,
     object: &KeyVaultObject,
 ) -> Result<Vec<u8>, String> {
@@ -399,9 +491,11 @@ fn read_object(
         ));
     }
     // The first request goes without a token, for the challenge; then the token is fetched.
-    let principal = principal.as_ref().map_err(Clone::clone)?;
-    let token = auth::issue(ctx, principal, ids::KEY_VAULT_AUDIENCE, 3600)
-        .map_err(|_| "the sandbox cannot sign a token".to_owned())?;
+    let token = match credential.as_ref().map_err(Clone::clone)? {
+        Credential::Node(principal) => auth::issue(ctx, principal, ids::KEY_VAULT_AUDIENCE, 3600)
+            .map_err(|_| "the sandbox cannot sign a token".to_owned())?,
+        Credential::Exchanged(token) => token.clone(),
+    };
     let mut req = Req::new(
         Method::GET,
         &format!("/vaults/{vault}{path}?api-version={API_VERSION}"),

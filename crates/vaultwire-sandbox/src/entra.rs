@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::auth::{self, Audience, Principal};
 use crate::context::{Addressing, Ctx};
 use crate::exchange::{Req, Resp};
+use crate::model::{FederatedCredential, ManagedIdentity};
 use crate::seed::secret_digest;
 use crate::token::TokenError;
 use crate::world::World;
@@ -140,7 +141,41 @@ fn token(ctx: &Ctx<'_>, world: &World, req: &Req, tenant: &str) -> Resp {
             "The request body must contain the following parameter: 'client_id'.",
         );
     };
-    let Some(app) = world.apps.get(&client_id.to_ascii_lowercase()) else {
+    let identity = world
+        .identities
+        .values()
+        .find(|identity| identity.client_id.eq_ignore_ascii_case(client_id));
+    let app = world.apps.get(&client_id.to_ascii_lowercase());
+    if let (None, Some(identity)) = (app, identity) {
+        // A managed identity signs in outside Azure only through its federated credentials.
+        let Some(assertion) = field("client_assertion") else {
+            return aadsts(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            );
+        };
+        if field("client_assertion_type") != Some(ASSERTION_TYPE) {
+            return aadsts(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                90014,
+                &format!(
+                    "The request body must contain the following parameter: 'client_assertion_type' with the value '{ASSERTION_TYPE}'."
+                ),
+            );
+        }
+        if let Err(resp) = check_federated(ctx, assertion, identity) {
+            return resp;
+        }
+        let principal = Principal {
+            object_id: identity.principal_id.clone(),
+            app_id: Some(identity.client_id.clone()),
+        };
+        return grant_token(&principal, field("scope").unwrap_or_default(), ctx, tenant);
+    }
+    let Some(app) = app else {
         return aadsts(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -183,7 +218,15 @@ fn token(ctx: &Ctx<'_>, world: &World, req: &Req, tenant: &str) -> Resp {
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         );
     }
-    let scope = field("scope").unwrap_or_default();
+    let principal = Principal {
+        object_id: app.object_id.clone(),
+        app_id: Some(app.client_id.clone()),
+    };
+    grant_token(&principal, field("scope").unwrap_or_default(), ctx, tenant)
+}
+
+/// A token for `principal` for the resource `scope` names (`RESOURCE/.default`).
+fn grant_token(principal: &Principal, scope: &str, ctx: &Ctx<'_>, tenant: &str) -> Resp {
     let Some(resource) = scope
         .split_whitespace()
         .find_map(|s| s.strip_suffix(".default"))
@@ -210,11 +253,7 @@ fn token(ctx: &Ctx<'_>, world: &World, req: &Req, tenant: &str) -> Resp {
             ),
         );
     };
-    let principal = Principal {
-        object_id: app.object_id.clone(),
-        app_id: Some(app.client_id.clone()),
-    };
-    match auth::issue(ctx, &principal, &aud, auth::ACCESS_TOKEN_SECONDS) {
+    match auth::issue(ctx, principal, &aud, auth::ACCESS_TOKEN_SECONDS) {
         Ok(access_token) => Resp::json(
             StatusCode::OK,
             &json!({
@@ -233,9 +272,49 @@ fn token(ctx: &Ctx<'_>, world: &World, req: &Req, tenant: &str) -> Resp {
     }
 }
 
-fn check_assertion(ctx: &Ctx<'_>, assertion: &str, subjects: &[String]) -> Result<(), Resp> {
-    let claims = ctx
-        .keys
+/// Checks a workload's token against `identity`'s federated credentials: its signature (the
+/// clusters' issuers publish the sandbox's keys), then a credential with its issuer, subject
+/// and audience — in that order, each with Entra's own error.
+fn check_federated(ctx: &Ctx<'_>, assertion: &str, identity: &ManagedIdentity) -> Result<(), Resp> {
+    let claims = verify_assertion(ctx, assertion)?;
+    let records: Vec<&FederatedCredential> = identity.federated_credentials.values().collect();
+    let by_issuer: Vec<&&FederatedCredential> = records
+        .iter()
+        .filter(|record| record.issuer == claims.iss)
+        .collect();
+    let advice = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation";
+    let refuse = |code: u32, what: &str, value: &str| {
+        aadsts(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            code,
+            &format!(
+                "No matching federated identity record found for presented assertion {what} '{value}'. {advice}"
+            ),
+        )
+    };
+    if by_issuer.is_empty() {
+        return Err(refuse(700211, "issuer", &claims.iss));
+    }
+    let by_subject: Vec<&&&FederatedCredential> = by_issuer
+        .iter()
+        .filter(|record| record.subject == claims.sub)
+        .collect();
+    if by_subject.is_empty() {
+        return Err(refuse(700213, "subject", &claims.sub));
+    }
+    if !by_subject
+        .iter()
+        .any(|record| record.audiences.contains(&claims.aud))
+    {
+        return Err(refuse(700212, "audience", &claims.aud));
+    }
+    Ok(())
+}
+
+/// The claims of a client assertion signed by the sandbox's keys, or Entra's error.
+fn verify_assertion(ctx: &Ctx<'_>, assertion: &str) -> Result<crate::token::Claims, Resp> {
+    ctx.keys
         .verify(assertion, ctx.now.as_second())
         .map_err(|error| match error {
             TokenError::Expired | TokenError::NotYetValid => aadsts(
@@ -256,7 +335,11 @@ fn check_assertion(ctx: &Ctx<'_>, assertion: &str, subjects: &[String]) -> Resul
                 50027,
                 "JWT token is invalid or malformed.",
             ),
-        })?;
+        })
+}
+
+fn check_assertion(ctx: &Ctx<'_>, assertion: &str, subjects: &[String]) -> Result<(), Resp> {
+    let claims = verify_assertion(ctx, assertion)?;
     if !claims.iss.ends_with("/_sandbox/oidc") {
         return Err(aadsts(
             StatusCode::BAD_REQUEST,

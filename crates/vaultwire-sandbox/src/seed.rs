@@ -86,6 +86,8 @@ pub fn create_identity(world: &mut World, resource_group: &str, name: &str) -> M
         location: ids::LOCATION.to_owned(),
         client_id: String::new(),
         principal_id: String::new(),
+        tags: Default::default(),
+        federated_credentials: Default::default(),
     };
     let key = probe
         .resource_id(&world.subscription_id)

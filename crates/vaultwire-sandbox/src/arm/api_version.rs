@@ -108,6 +108,20 @@ const NETWORK: &[&str] = &[
     "2025-09-01",
 ];
 
+/// Microsoft.ManagedIdentity: federated identity credentials came with 2022-01-31-preview and
+/// are GA from 2023-01-31 (the specs' `msi` folder).
+const MANAGED_IDENTITY: &[&str] = &[
+    "2018-11-30",
+    "2021-09-30-preview",
+    "2022-01-31-preview",
+    "2023-01-31",
+    "2023-07-31-preview",
+    "2024-11-30",
+    "2025-01-31-preview",
+    // azure-cli 2.91's `az identity`.
+    "2025-05-31-preview",
+];
+
 pub fn supported(resource_type: ResourceType) -> &'static [&'static str] {
     match resource_type {
         ResourceType::Subscriptions => SUBSCRIPTIONS,
@@ -118,6 +132,7 @@ pub fn supported(resource_type: ResourceType) -> &'static [&'static str] {
         ResourceType::RoleAssignments => ROLE_ASSIGNMENTS,
         ResourceType::RoleDefinitions => ROLE_DEFINITIONS,
         ResourceType::PublicIpAddresses => NETWORK,
+        ResourceType::ManagedIdentities => MANAGED_IDENTITY,
     }
 }
 
@@ -173,6 +188,7 @@ fn type_name(resource_type: ResourceType) -> &'static str {
         ResourceType::RoleAssignments => "roleAssignments",
         ResourceType::RoleDefinitions => "roleDefinitions",
         ResourceType::PublicIpAddresses => "publicIPAddresses",
+        ResourceType::ManagedIdentities => "userAssignedIdentities",
     }
 }
 

@@ -6,9 +6,9 @@ use http::{Method, StatusCode};
 use crate::arm::call::Call;
 use crate::arm::route::Route;
 use crate::arm::{
-    access_policies, api_version, cluster_actions, deleted_vaults, generic_resources,
-    managed_clusters, metadata, operations, public_ips, resource_groups, response,
-    role_assignments, role_definitions, vaults,
+    access_policies, api_version, cluster_actions, deleted_vaults, federated_credentials,
+    generic_resources, identities, managed_clusters, metadata, operations, public_ips,
+    resource_groups, response, role_assignments, role_definitions, vaults,
 };
 use crate::auth::{Audience, authenticate};
 use crate::context::Ctx;
@@ -142,6 +142,26 @@ fn dispatch(call: &Call<'_>, world: &mut World, route: Route) -> Resp {
             generic_resources::empty()
         }
         (Route::PublicIpAddress { .. }, Method::GET) => public_ips::get(call, world),
+        (Route::Identities { rg, .. }, Method::GET) => identities::list(call, world, rg.as_deref()),
+        (Route::Identity { rg, name, .. }, Method::GET) => identities::get(call, world, &rg, &name),
+        (Route::Identity { rg, name, .. }, Method::PUT) => identities::put(call, world, &rg, &name),
+        (Route::Identity { rg, name, .. }, Method::DELETE) => {
+            identities::delete(call, world, &rg, &name)
+        }
+        (Route::FederatedCredentials { rg, name, .. }, Method::GET) => {
+            federated_credentials::list(call, world, &rg, &name)
+        }
+        (
+            Route::FederatedCredential {
+                rg,
+                name,
+                credential,
+                ..
+            },
+            method,
+        ) if method == Method::GET || method == Method::PUT || method == Method::DELETE => {
+            federated_credentials::handle(call, world, &rg, &name, &credential, &method)
+        }
         (_, method) => response::error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",

@@ -16,6 +16,7 @@ pub enum ResourceType {
     RoleAssignments,
     RoleDefinitions,
     PublicIpAddresses,
+    ManagedIdentities,
 }
 
 /// One ARM route with its parameters (in the caller's casing).
@@ -114,6 +115,27 @@ pub enum Route {
     DeletedManagedHsms {
         sub: String,
     },
+    /// `…/Microsoft.ManagedIdentity/userAssignedIdentities` (subscription or resource group).
+    Identities {
+        sub: String,
+        rg: Option<String>,
+    },
+    Identity {
+        sub: String,
+        rg: String,
+        name: String,
+    },
+    FederatedCredentials {
+        sub: String,
+        rg: String,
+        name: String,
+    },
+    FederatedCredential {
+        sub: String,
+        rg: String,
+        name: String,
+        credential: String,
+    },
     /// A cluster's managed outbound IP (`…/Microsoft.Network/publicIPAddresses/{name}`).
     PublicIpAddress {
         sub: String,
@@ -164,6 +186,71 @@ impl Route {
                 "microsoft.keyvault",
                 "deletedmanagedhsms",
             ] => Route::DeletedManagedHsms { sub },
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.managedidentity",
+                "userassignedidentities",
+            ] => Route::Identities { sub, rg: None },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.managedidentity",
+                "userassignedidentities",
+            ] => Route::Identities {
+                sub,
+                rg: Some(at(3)),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.managedidentity",
+                "userassignedidentities",
+                _,
+            ] => Route::Identity {
+                sub,
+                rg: at(3),
+                name: at(7),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.managedidentity",
+                "userassignedidentities",
+                _,
+                "federatedidentitycredentials",
+            ] => Route::FederatedCredentials {
+                sub,
+                rg: at(3),
+                name: at(7),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.managedidentity",
+                "userassignedidentities",
+                _,
+                "federatedidentitycredentials",
+                _,
+            ] => Route::FederatedCredential {
+                sub,
+                rg: at(3),
+                name: at(7),
+                credential: at(9),
+            },
             [
                 "subscriptions",
                 _,

@@ -29,6 +29,10 @@ impl Route {
             | Route::Resources { sub, .. }
             | Route::ManagedHsms { sub }
             | Route::DeletedManagedHsms { sub }
+            | Route::Identities { sub, .. }
+            | Route::Identity { sub, .. }
+            | Route::FederatedCredentials { sub, .. }
+            | Route::FederatedCredential { sub, .. }
             | Route::PublicIpAddress { sub, .. } => Some(sub),
         }
     }
@@ -62,6 +66,10 @@ impl Route {
                 ResourceType::ManagedHsms
             }
             Route::PublicIpAddress { .. } => ResourceType::PublicIpAddresses,
+            Route::Identities { .. }
+            | Route::Identity { .. }
+            | Route::FederatedCredentials { .. }
+            | Route::FederatedCredential { .. } => ResourceType::ManagedIdentities,
         }
     }
 
@@ -95,6 +103,12 @@ impl Route {
             Route::ManagedHsms { .. } => "Microsoft.KeyVault/managedHSMs",
             Route::DeletedManagedHsms { .. } => "Microsoft.KeyVault/deletedManagedHSMs",
             Route::PublicIpAddress { .. } => "Microsoft.Network/publicIPAddresses",
+            Route::Identities { .. } | Route::Identity { .. } => {
+                "Microsoft.ManagedIdentity/userAssignedIdentities"
+            }
+            Route::FederatedCredentials { .. } | Route::FederatedCredential { .. } => {
+                "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
+            }
         }
     }
 }

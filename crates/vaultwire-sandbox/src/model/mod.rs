@@ -9,6 +9,6 @@ pub mod vault;
 
 pub use cluster::{ClusterOperation, ManagedCluster, Operation, OperationKind};
 pub use mount::PodMount;
-pub use principal::{App, ManagedIdentity, ResourceGroup};
+pub use principal::{App, FederatedCredential, ManagedIdentity, ResourceGroup};
 pub use rbac::{BuiltinRole, RoleAssignment};
 pub use vault::{AccessPolicyEntry, DeletedVault, Permissions, Secret, SecretVersion, Vault};

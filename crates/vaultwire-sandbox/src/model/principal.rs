@@ -29,6 +29,22 @@ pub struct ManagedIdentity {
     pub client_id: String,
     /// The object (principal) ID.
     pub principal_id: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Federated identity credentials by lower-cased name.
+    #[serde(default)]
+    pub federated_credentials: BTreeMap<String, FederatedCredential>,
+}
+
+/// A federated identity credential of a user-assigned identity: Entra exchanges a token from
+/// `issuer` for `subject` with one of `audiences` for a token of the identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FederatedCredential {
+    pub name: String,
+    pub issuer: String,
+    pub subject: String,
+    pub audiences: Vec<String>,
 }
 
 impl ManagedIdentity {

@@ -83,7 +83,11 @@ async fn post_pod(env: &Env) {
 
 /// The latest FailedMount message of the worker.
 async fn failed_mount_message(env: &Env) -> String {
-    failed_mounts(env).await[0]["message"]
+    // Events are named after their time: the last is the latest.
+    failed_mounts(env)
+        .await
+        .last()
+        .expect("a FailedMount event")["message"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -507,4 +511,202 @@ async fn with_rotation_on_a_changed_value_reaches_the_mount_and_the_synced_secre
     );
     assert!(message.contains("SecretNotFound"), "{message}");
     assert_eq!(pod_status(&env).await.0, "Running");
+}
+
+const MSI_API: &str = "api-version=2023-01-31";
+
+fn identity_path(name: &str) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/rg-demo/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
+        ids::SUBSCRIPTION_ID
+    )
+}
+
+async fn federate(env: &Env, identity: &str, name: &str, issuer: &str, subject: &str) -> Value {
+    env.arm(
+        "PUT",
+        &format!("{}/federatedIdentityCredentials/{name}?{MSI_API}", identity_path(identity)),
+        Some(&json!({"properties": {"issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}})),
+    )
+    .await
+    .expect(201)
+    .body
+}
+
+#[tokio::test]
+async fn a_workload_identity_mount_needs_a_federated_credential_for_the_pods_service_account() {
+    let env = start();
+    let addon = enable_addon(&env).await;
+    fill_vault(&env, &addon).await;
+    let identity = env
+        .arm(
+            "PUT",
+            &format!("{}?{MSI_API}", identity_path("id-payments")),
+            Some(&json!({"location": "westeurope", "tags": {"team": "payments"}})),
+        )
+        .await
+        .expect(201)
+        .body;
+    crate::support::assert_fields(
+        &identity,
+        &crate::support::example("msi/IdentityCreate.json")["responses"]["201"]["body"],
+        &[],
+    );
+    grant(
+        &env,
+        "kv-mounts",
+        SECRETS_USER,
+        identity["properties"]["principalId"].as_str().unwrap(),
+    )
+    .await;
+    let client_id = identity["properties"]["clientId"].as_str().unwrap();
+    let mut class = class(client_id);
+    let parameters = class["spec"]["parameters"].as_object_mut().unwrap();
+    parameters.remove("useVMManagedIdentity");
+    parameters.remove("userAssignedIdentityID");
+    parameters.insert("clientID".to_owned(), json!(client_id));
+    post_class(&env, &class).await;
+    post_pod(&env).await;
+
+    // No federated credential: Entra finds no record for the cluster's issuer.
+    let message = failed_mount_message(&env).await;
+    assert!(
+        message.contains("objectVersion:: ClientAssertionCredential authentication failed. \nPOST https://login.microsoftonline.com/"),
+        "{message}"
+    );
+    assert!(message.contains("AADSTS700211"), "{message}");
+
+    // Trusted for another service account: the subject does not match.
+    let cluster = env
+        .arm(
+            "GET",
+            &format!("{}?{AKS_API}", cluster_path("rg-demo", "aks-demo")),
+            None,
+        )
+        .await
+        .expect(200)
+        .body;
+    let issuer = cluster["properties"]["oidcIssuerProfile"]["issuerURL"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let credential = federate(
+        &env,
+        "id-payments",
+        "payments-api",
+        &issuer,
+        "system:serviceaccount:payments:payments-api",
+    )
+    .await;
+    crate::support::assert_fields(
+        &credential,
+        &crate::support::example("msi/FederatedIdentityCredentialCreate.json")["responses"]["201"]
+            ["body"],
+        &[],
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let message = failed_mount_message(&env).await;
+    assert!(message.contains("AADSTS700213"), "{message}");
+    assert!(
+        message.contains("system:serviceaccount:payments:default"),
+        "{message}"
+    );
+
+    // Trusted for the pod's own service account (`default`), the next try mounts.
+    federate(
+        &env,
+        "id-payments",
+        "payments-default",
+        &issuer,
+        "system:serviceaccount:payments:default",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(pod_status(&env).await.0, "Running");
+}
+
+#[tokio::test]
+async fn federated_credentials_follow_the_services_rules() {
+    let env = start();
+    env.arm(
+        "PUT",
+        &format!("{}?{MSI_API}", identity_path("id-rules")),
+        Some(&json!({"location": "westeurope"})),
+    )
+    .await
+    .expect(201);
+    let path = |name: &str| {
+        format!(
+            "{}/federatedIdentityCredentials/{name}?{MSI_API}",
+            identity_path("id-rules")
+        )
+    };
+    let body = |subject: &str| json!({"properties": {"issuer": "https://example.test/issuer/", "subject": subject, "audiences": ["api://AzureADTokenExchange"]}});
+    env.arm("PUT", &path("x"), Some(&body("system:serviceaccount:a:b")))
+        .await
+        .expect(400);
+    env.arm(
+        "PUT",
+        &path("first"),
+        Some(&body("system:serviceaccount:a:b")),
+    )
+    .await
+    .expect(201);
+    let duplicate = env
+        .arm(
+            "PUT",
+            &path("second"),
+            Some(&body("system:serviceaccount:a:b")),
+        )
+        .await
+        .expect(400);
+    assert!(
+        duplicate.body.to_string().contains("'first'"),
+        "{}",
+        duplicate.body
+    );
+    env.arm(
+        "PUT",
+        &path("first"),
+        Some(&body("system:serviceaccount:a:c")),
+    )
+    .await
+    .expect(200);
+    for index in 1..20 {
+        env.arm(
+            "PUT",
+            &path(&format!("fic-{index}")),
+            Some(&body(&format!("system:serviceaccount:a:sa-{index}"))),
+        )
+        .await
+        .expect(201);
+    }
+    let over = env
+        .arm(
+            "PUT",
+            &path("fic-20"),
+            Some(&body("system:serviceaccount:a:sa-20")),
+        )
+        .await
+        .expect(400);
+    assert!(
+        over.body.to_string().contains("maximum of 20"),
+        "{}",
+        over.body
+    );
+    let listed = env
+        .arm(
+            "GET",
+            &format!(
+                "{}/federatedIdentityCredentials?{MSI_API}",
+                identity_path("id-rules")
+            ),
+            None,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed["value"].as_array().unwrap().len(), 20);
+    env.arm("DELETE", &path("first"), None).await.expect(200);
+    env.arm("DELETE", &path("first"), None).await.expect(204);
 }
