@@ -57,6 +57,7 @@ pub enum CheckId {
     SpcGrant,
     SpcObjects,
     SpcVaultNetwork,
+    SpcFederation,
     SpcPodsMount,
     VaultSoftDelete,
     VaultPurgeProtection,
@@ -74,7 +75,7 @@ impl Serialize for CheckId {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 17] = [
+    pub const ALL: [CheckId; 18] = [
         CheckId::AddonEnabled,
         CheckId::AddonSecretRotation,
         CheckId::SpcExists,
@@ -84,6 +85,7 @@ impl CheckId {
         CheckId::SpcGrant,
         CheckId::SpcObjects,
         CheckId::SpcVaultNetwork,
+        CheckId::SpcFederation,
         CheckId::SpcPodsMount,
         CheckId::VaultSoftDelete,
         CheckId::VaultPurgeProtection,
@@ -105,6 +107,7 @@ impl CheckId {
             CheckId::SpcGrant => "spc-grant",
             CheckId::SpcObjects => "spc-objects",
             CheckId::SpcVaultNetwork => "spc-vault-network",
+            CheckId::SpcFederation => "spc-federation",
             CheckId::SpcPodsMount => "spc-pods-mount",
             CheckId::VaultSoftDelete => "vault-soft-delete",
             CheckId::VaultPurgeProtection => "vault-purge-protection",
@@ -129,6 +132,9 @@ impl CheckId {
                 "Every object the SecretProviderClass mounts exists in its vault"
             }
             CheckId::SpcVaultNetwork => "The vault's firewall admits the cluster's nodes",
+            CheckId::SpcFederation => {
+                "The workload identity trusts the service accounts of the pods that mount it"
+            }
             CheckId::SpcPodsMount => "Pods that mount the SecretProviderClass get their files",
             CheckId::VaultSoftDelete => "Soft delete is enabled on the Key Vault",
             CheckId::VaultPurgeProtection => "Purge protection is enabled on the Key Vault",
@@ -154,6 +160,7 @@ impl CheckId {
             | CheckId::SpcGrant
             | CheckId::SpcObjects
             | CheckId::SpcVaultNetwork
+            | CheckId::SpcFederation
             | CheckId::SpcPodsMount => CheckGroup::SecretProviderClasses,
             CheckId::VaultSoftDelete
             | CheckId::VaultPurgeProtection
@@ -219,6 +226,7 @@ impl CheckId {
             | CheckId::SpcGrant
             | CheckId::SpcObjects
             | CheckId::SpcVaultNetwork
+            | CheckId::SpcFederation
             | CheckId::SpcPodsMount => SPC,
             CheckId::VaultSoftDelete | CheckId::VaultPurgeProtection => RECOVERABLE,
             CheckId::VaultRbacAuthorization => RBAC,
@@ -255,6 +263,9 @@ impl CheckId {
             }
             CheckId::SpcVaultNetwork => {
                 "The vault the SecretProviderClass reads admits the cluster's nodes: with a firewall that denies by default, one of the cluster's outbound IPs (`networkProfile.loadBalancerProfile.effectiveOutboundIPs`) is in its IP rules or a node subnet in its virtual network rules. The `AzureServices` bypass does not cover AKS."
+            }
+            CheckId::SpcFederation => {
+                "A SecretProviderClass with `clientID` reads the vault as a workload identity: Entra exchanges the pod's service-account token only under a federated credential of the identity with the cluster's OIDC issuer (exactly, trailing slash included), the subject `system:serviceaccount:NAMESPACE:ACCOUNT` of each pod that mounts it, and the audience `api://AzureADTokenExchange`."
             }
             CheckId::SpcPodsMount => {
                 "No pod that mounts the SecretProviderClass is stuck in ContainerCreating: the kubelet's `FailedMount` Events for those pods (a missing grant, object, class or CSI driver, an identity not on the node, a vault firewall) are the evidence, as `kubectl describe pod` shows them."
@@ -306,6 +317,9 @@ impl CheckId {
             }
             CheckId::SpcVaultNetwork => {
                 "allow the cluster's outbound IP in the plan's `network_acls.ip_rules` (`az aks show --query networkProfile.loadBalancerProfile.effectiveOutboundIPs`, then `az network public-ip show --ids … --query ipAddress`), or its node subnet (with the `Microsoft.KeyVault` service endpoint) in `virtual_network_subnet_ids`, and run `vaultwire apply`; or reach the vault through a private endpoint"
+            }
+            CheckId::SpcFederation => {
+                "add a federated credential for each service account named (`az identity federated-credential create --identity-name ID -g RG --name NAME --issuer \"$(az aks show -g RG -n CLUSTER --query oidcIssuerProfile.issuerUrl -o tsv)\" --subject system:serviceaccount:NAMESPACE:ACCOUNT --audiences api://AzureADTokenExchange`), or run the pods as a trusted service account; enable the cluster's OIDC issuer if it is off"
             }
             CheckId::SpcPodsMount => {
                 "fix what the FailedMount message names — `vaultwire apply PLAN` for a missing class, add-on or grant, `az keyvault secret set` for a missing object, the vault's network rules for a firewall — then the kubelet retries on its own"

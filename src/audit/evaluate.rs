@@ -1,7 +1,9 @@
 //! Assembling the [`Report`]: every check of the plan against the gathered data, the workload
 //! scans' exclusions and image pull secrets, plan-file lines, and the summary. Pure.
 
-use crate::audit::checks::{addon, grant, mounts, network, objects, spc, vault, workloads};
+use crate::audit::checks::{
+    addon, federation, grant, mounts, network, objects, spc, vault, workloads,
+};
 use crate::audit::gather::Gathered;
 use crate::audit::model::{ClusterSummary, FORMAT_VERSION, Report, ReportTarget, Summary};
 use crate::plan::PlanSource;
@@ -34,6 +36,7 @@ pub fn evaluate(plan: &Plan, source: &PlanSource, gathered: &Gathered) -> Report
         checks.push(grant::check(plan, key, class, gathered));
         checks.push(objects::check(plan, key, class, gathered));
         checks.push(network::check(plan, key, class, gathered));
+        checks.extend(federation::check(plan, key, class, gathered));
         checks.push(mounts::check(plan, key, class, gathered));
     }
     for (key, spec) in &plan.vaults {

@@ -186,6 +186,9 @@ pub fn demo_kubernetes(gathered: &mut Gathered) -> &mut KubeData {
 /// The outbound IP of the seeded sandbox's `aks-demo` (docs/sandbox.md).
 pub const SEEDED_OUTBOUND_IP: &str = "20.21.107.155";
 
+/// The OIDC issuer of the seeded sandbox's `aks-demo`.
+pub const SEEDED_OIDC_ISSUER: &str = "https://westeurope.oic.prod-aks.azure.com/7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c/0cd46cb0-5feb-5433-bb88-ff70ce15eee0/";
+
 /// The seeded sandbox as it starts: `aks-demo` with the add-on disabled (so no
 /// SecretProviderClass API), the seeded workloads, and no vault yet.
 pub fn seeded_world(plan: &Plan) -> Gathered {
@@ -203,6 +206,7 @@ pub fn seeded_world(plan: &Plan) -> Gathered {
                 addresses: vec![SEEDED_OUTBOUND_IP.to_owned()],
                 subnets: Vec::new(),
             }),
+            oidc_issuer: Some(SEEDED_OIDC_ISSUER.to_owned()),
         },
     );
     for key in plan.vaults.keys() {
@@ -256,6 +260,7 @@ use crate::audit::error::AuditError;
 use crate::audit::gather::{AuditSource, LiveClusterFacts};
 use crate::plan::model::{Addon, Vault};
 use crate::providers::azure::aks::ClusterEgress;
+use crate::providers::azure::msi::FederatedCredential;
 
 /// Serves a [`Gathered`] world through [`AuditSource`], by cluster and vault name, and records
 /// every read.
@@ -263,6 +268,8 @@ use crate::providers::azure::aks::ClusterEgress;
 pub struct FakeSource {
     addons: BTreeMap<String, Option<LiveAddon>>,
     egress: BTreeMap<String, Egress>,
+    oidc_issuers: BTreeMap<String, String>,
+    identities: BTreeMap<String, Option<Vec<FederatedCredential>>>,
     kubernetes: BTreeMap<String, KubeData>,
     vaults: BTreeMap<String, VaultData>,
     pub reads: Mutex<Vec<String>>,
@@ -278,6 +285,10 @@ impl FakeSource {
             if let Some(egress) = data.egress {
                 fake.egress.insert(addon.cluster.value.clone(), egress);
             }
+            if let Some(issuer) = data.oidc_issuer {
+                fake.oidc_issuers
+                    .insert(addon.cluster.value.clone(), issuer);
+            }
             if let Some(kubernetes) = data.kubernetes {
                 fake.kubernetes
                     .insert(addon.cluster.value.clone(), kubernetes);
@@ -287,6 +298,7 @@ impl FakeSource {
             let data = gathered.vaults.get(key).cloned().unwrap_or_default();
             fake.vaults.insert(vault.name.value.clone(), data);
         }
+        fake.identities = gathered.identities.clone();
         fake
     }
 
@@ -307,6 +319,7 @@ impl AuditSource for FakeSource {
             .get(addon.cluster.as_str())
             .cloned()
             .unwrap_or_default();
+        let oidc_issuer = self.oidc_issuers.get(addon.cluster.as_str()).cloned();
         Ok(self
             .addons
             .get(addon.cluster.as_str())
@@ -319,7 +332,16 @@ impl AuditSource for FakeSource {
                     outbound_ip_ids: egress.addresses,
                     subnets: egress.subnets,
                 },
+                oidc_issuer,
             }))
+    }
+
+    async fn federated_credentials(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Vec<FederatedCredential>>, AuditError> {
+        self.record(format!("federated credentials {client_id}"));
+        Ok(self.identities.get(client_id).cloned().flatten())
     }
 
     async fn public_ip_addresses(&self, ids: &[String]) -> Result<Vec<String>, AuditError> {

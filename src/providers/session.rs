@@ -89,6 +89,10 @@ impl AzureSession {
         AksClient::new(self.arm.clone(), AksOptions::default())
     }
 
+    pub fn msi(&self) -> crate::providers::azure::msi::MsiClient {
+        crate::providers::azure::msi::MsiClient::new(self.arm.clone())
+    }
+
     pub fn rbac(&self) -> RbacClient {
         RbacClient::new(self.arm.clone(), RbacOptions::default())
     }

@@ -367,3 +367,48 @@ spec:
     kubectl.run(&["delete", "deployment", "reader", "-n", "payments"]);
     wait_for("the replicas are gone", pods, |text| text.trim().is_empty());
 }
+
+#[test]
+fn the_audit_finds_a_workload_identity_that_does_not_trust_the_pods_service_account() {
+    let repo = Repo::new();
+    let identity_path = format!(
+        "/subscriptions/{}/resourceGroups/rg-demo/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-payments",
+        vaultwire_sandbox::ids::SUBSCRIPTION_ID
+    );
+    let identity = repo.arm_put(
+        &format!("{identity_path}?api-version=2023-01-31"),
+        serde_json::json!({"location": "westeurope"}),
+    );
+    let client_id = identity["properties"]["clientId"].as_str().unwrap();
+    let plan = std::fs::read_to_string(repo.test.path().join("plans/example.toml")).unwrap();
+    // The first class of the example is `payments-db`.
+    let federated = plan.replacen(
+        "identity = { addon = \"demo\" }",
+        &format!("identity = {{ workload_identity_client_id = \"{client_id}\" }}"),
+        1,
+    );
+    assert_ne!(plan, federated);
+    repo.test.write("plans/example.toml", &federated);
+    repo.apply();
+
+    // The seeded worker runs as `default`; nothing trusts it yet.
+    let report = audit(&repo, 4);
+    let check = payments_check(&report, "spc-federation");
+    assert_eq!(check["status"], "fail", "{check}");
+    assert_eq!(
+        check["evidence"][0]["detail"],
+        "service account `default` (pods payments-worker) is trusted by no federated credential"
+    );
+
+    let cluster = repo.cluster();
+    let issuer = cluster["properties"]["oidcIssuerProfile"]["issuerURL"]
+        .as_str()
+        .unwrap();
+    repo.arm_put(
+        &format!("{identity_path}/federatedIdentityCredentials/payments-default?api-version=2023-01-31"),
+        serde_json::json!({"properties": {"issuer": issuer, "subject": "system:serviceaccount:payments:default", "audiences": ["api://AzureADTokenExchange"]}}),
+    );
+    let report = audit(&repo, 4);
+    let check = payments_check(&report, "spc-federation");
+    assert_eq!(check["status"], "pass", "{check}");
+}

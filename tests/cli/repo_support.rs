@@ -305,3 +305,49 @@ pub async fn put_secrets(http: &reqwest::Client, endpoint: &str, secrets: &[(&st
         assert!(put.status().is_success(), "set `{name}`: {}", put.status());
     }
 }
+
+impl Repo {
+    /// An ARM PUT to the sandbox as the deploying app, as `az` would send it; returns the body.
+    pub fn arm_put(&self, path: &str, body: Value) -> Value {
+        let http = crate::sandbox_support::client_for(self.sandbox.ca_pem());
+        let endpoint = self.sandbox.endpoint().to_owned();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let form = crate::sandbox_support::form_body([
+                ("grant_type", "client_credentials"),
+                ("client_id", ids::CLIENT_ID),
+                ("client_secret", ids::CLIENT_SECRET),
+                ("scope", "https://management.azure.com/.default"),
+            ]);
+            let token = http
+                .post(format!("{endpoint}/{}/oauth2/v2.0/token", ids::TENANT_ID))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .unwrap();
+            let token = crate::sandbox_support::reply(token).await.body["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let put = http
+                .put(format!("{endpoint}{path}"))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let reply = crate::sandbox_support::reply(put).await;
+            assert!(
+                (200..300).contains(&reply.status),
+                "PUT {path}: {}",
+                reply.body
+            );
+            reply.body
+        })
+    }
+}

@@ -5,6 +5,7 @@
 //! [`Check`]: crate::audit::model::Check
 
 pub mod addon;
+pub mod federation;
 pub mod grant;
 pub mod mounts;
 pub mod network;

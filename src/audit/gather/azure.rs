@@ -2,7 +2,7 @@
 //! and each cluster's Kubernetes API.
 //!
 //! Read-only by construction: ARM GETs (clusters, their outbound public IPs, vaults, role
-//! assignments; and the `listClusterUserCredential` action that
+//! assignments, user-assigned identities and their federated credentials; and the `listClusterUserCredential` action that
 //! returns the cluster kubeconfig, unless the plan names a `kube_context`), the Kubernetes
 //! LISTs of [`read_kubernetes`], Key Vault's secret *properties* list.
 
@@ -14,6 +14,7 @@ use crate::plan::model::{Addon, Vault};
 use crate::providers::azure::aks::ClusterId;
 use crate::providers::azure::keyvault::{LiveVault, VaultId};
 use crate::providers::azure::keyvault_data::KeyVaultDataError;
+use crate::providers::azure::msi::FederatedCredential;
 use crate::providers::azure::rbac::RoleAssignment;
 use crate::providers::{AzureSession, Environment};
 
@@ -42,8 +43,31 @@ impl AuditSource for AzureAuditSource {
         })?;
         Ok(cluster.map(|cluster| LiveClusterFacts {
             egress: cluster.egress(),
+            oidc_issuer: cluster
+                .document
+                .pointer("/properties/oidcIssuerProfile")
+                .filter(|profile| profile.get("enabled") == Some(&serde_json::json!(true)))
+                .and_then(|profile| profile.get("issuerURL"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
             addon: cluster.addon,
         }))
+    }
+
+    async fn federated_credentials(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Vec<FederatedCredential>>, AuditError> {
+        self.session
+            .msi()
+            .federated_credentials(self.session.subscription_id(), client_id)
+            .await
+            .map_err(|error| {
+                AuditError::read(
+                    format!("the federated credentials of identity `{client_id}`"),
+                    error,
+                )
+            })
     }
 
     async fn public_ip_addresses(&self, ids: &[String]) -> Result<Vec<String>, AuditError> {

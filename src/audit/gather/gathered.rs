@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::audit::scan::ClusterObjects;
 use crate::providers::azure::aks::LiveAddon;
 use crate::providers::azure::keyvault::LiveVault;
+use crate::providers::azure::msi::FederatedCredential;
 use crate::providers::azure::rbac::RoleAssignment;
 use crate::providers::kube::LiveSpc;
 
@@ -18,6 +19,9 @@ pub struct Gathered {
     pub clusters: BTreeMap<String, ClusterData>,
     /// By `[vault.KEY]`.
     pub vaults: BTreeMap<String, VaultData>,
+    /// The federated credentials of the workload identities SecretProviderClasses use, by
+    /// lower-cased client ID; `None` when the subscription has no such user-assigned identity.
+    pub identities: BTreeMap<String, Option<Vec<FederatedCredential>>>,
 }
 
 /// One AKS cluster.
@@ -29,6 +33,8 @@ pub struct ClusterData {
     pub kubernetes: Option<KubeData>,
     /// Where its pods reach Key Vault from; `None` when the cluster does not exist.
     pub egress: Option<Egress>,
+    /// The OIDC issuer URL its service-account tokens carry, while the issuer is enabled.
+    pub oidc_issuer: Option<String>,
 }
 
 /// Where a cluster's pods reach a vault from, as a vault firewall sees them.

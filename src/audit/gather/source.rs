@@ -9,9 +9,10 @@ use std::future::Future;
 
 use super::{ClusterData, Egress, Gathered, KubeData, SecretListing, VaultData};
 use crate::audit::error::AuditError;
-use crate::plan::model::{Addon, Plan, Vault};
+use crate::plan::model::{Addon, Plan, SpcIdentity, Vault};
 use crate::providers::azure::aks::{ClusterEgress, LiveAddon};
 use crate::providers::azure::keyvault::LiveVault;
+use crate::providers::azure::msi::FederatedCredential;
 use crate::providers::azure::rbac::RoleAssignment;
 
 /// What the audit takes from a cluster's ARM document.
@@ -19,6 +20,8 @@ use crate::providers::azure::rbac::RoleAssignment;
 pub struct LiveClusterFacts {
     pub addon: LiveAddon,
     pub egress: ClusterEgress,
+    /// `oidcIssuerProfile.issuerURL` while the issuer is enabled.
+    pub oidc_issuer: Option<String>,
 }
 
 /// Read-only access to everything the audit looks at.
@@ -54,6 +57,13 @@ pub trait AuditSource: Sync {
         vault: &LiveVault,
     ) -> impl Future<Output = Result<Vec<RoleAssignment>, AuditError>> + Send;
 
+    /// The federated credentials of the user-assigned identity with `client_id`; `None` when
+    /// the subscription has none with it.
+    fn federated_credentials(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<FederatedCredential>>, AuditError>> + Send;
+
     /// The names of the vault's secrets (properties only, never values).
     fn secret_names(
         &self,
@@ -81,11 +91,24 @@ pub async fn gather<S: AuditSource>(plan: &Plan, source: &S) -> Result<Gathered,
                         addresses,
                         subnets: live.egress.subnets,
                     }),
+                    oidc_issuer: live.oidc_issuer,
                 }
             }
             None => ClusterData::default(),
         };
         gathered.clusters.insert(key.clone(), data);
+    }
+    let workload_identities: BTreeSet<String> = plan
+        .spcs
+        .values()
+        .filter_map(|spc| match &spc.identity.value {
+            SpcIdentity::WorkloadIdentity { client_id } => Some(client_id.to_ascii_lowercase()),
+            SpcIdentity::Addon(_) => None,
+        })
+        .collect();
+    for client_id in workload_identities {
+        let credentials = source.federated_credentials(&client_id).await?;
+        gathered.identities.insert(client_id, credentials);
     }
     let read_by_spcs: BTreeSet<&str> = plan.spcs.values().map(|spc| spc.vault.as_str()).collect();
     for (key, vault) in &plan.vaults {

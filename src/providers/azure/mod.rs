@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cloud;
 pub mod keyvault;
 pub mod keyvault_data;
+pub mod msi;
 pub mod rbac;
 
 #[cfg(test)]

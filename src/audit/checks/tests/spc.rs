@@ -329,3 +329,94 @@ fn a_vault_without_public_access_is_skipped_by_the_network_check() {
         network.message
     );
 }
+
+const WI_CLIENT: &str = "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+
+/// The example with `payments-db` read by the workload identity `WI_CLIENT`, its federated
+/// credentials as given, and the seeded worker (service account `default`) mounting it.
+fn federated(credentials: Option<Vec<(&str, &str)>>) -> crate::audit::model::Report {
+    use crate::plan::model::{Spanned, SpcIdentity};
+    use crate::providers::azure::msi::FederatedCredential;
+    let (mut plan, source) = example_plan();
+    let spc = plan.spcs.get_mut("payments-db").unwrap();
+    spc.identity = Spanned::new(
+        SpcIdentity::WorkloadIdentity {
+            client_id: WI_CLIENT.to_owned(),
+        },
+        spc.identity.span.clone(),
+    );
+    let mut gathered = applied_world(&plan);
+    gathered.identities.insert(
+        WI_CLIENT.to_owned(),
+        credentials.map(|credentials| {
+            credentials
+                .into_iter()
+                .enumerate()
+                .map(|(index, (issuer, subject))| FederatedCredential {
+                    name: format!("fic-{index}"),
+                    issuer: issuer.to_owned(),
+                    subject: subject.to_owned(),
+                    audiences: vec!["api://AzureADTokenExchange".to_owned()],
+                })
+                .collect()
+        }),
+    );
+    crate::audit::evaluate::evaluate(&plan, &source, &gathered)
+}
+
+#[test]
+fn a_workload_identity_must_trust_the_service_account_its_pods_run_as() {
+    let report = federated(Some(vec![(
+        SEEDED_OIDC_ISSUER,
+        "system:serviceaccount:payments:payments-api",
+    )]));
+    let check = find(&report, CheckId::SpcFederation, PAYMENTS_DB);
+    assert_eq!(check.status, Status::Fail, "{check:?}");
+    assert_eq!(
+        check.evidence[0].detail,
+        "service account `default` (pods payments-worker) is trusted by no federated credential"
+    );
+    assert!(!check.remediation.is_empty());
+    // The add-on identity's class has no such check.
+    assert!(
+        !report
+            .checks
+            .iter()
+            .any(|c| c.id == CheckId::SpcFederation && c.subject == "aks-demo/shop/shop-api")
+    );
+}
+
+#[test]
+fn a_credential_for_another_issuer_is_named_as_the_near_miss() {
+    let issuer = SEEDED_OIDC_ISSUER.trim_end_matches('/');
+    let report = federated(Some(vec![(
+        issuer,
+        "system:serviceaccount:payments:default",
+    )]));
+    let check = find(&report, CheckId::SpcFederation, PAYMENTS_DB);
+    assert_eq!(check.status, Status::Fail);
+    assert!(
+        check.evidence[0].detail.contains(&format!(
+            "`fic-0` trusts it under issuer `{issuer}`, not the cluster's"
+        )),
+        "{}",
+        check.evidence[0].detail
+    );
+}
+
+#[test]
+fn a_trusted_service_account_passes_and_an_unknown_identity_is_skipped() {
+    let report = federated(Some(vec![(
+        SEEDED_OIDC_ISSUER,
+        "system:serviceaccount:payments:default",
+    )]));
+    let check = find(&report, CheckId::SpcFederation, PAYMENTS_DB);
+    assert_eq!(check.status, Status::Pass, "{check:?}");
+    assert_eq!(
+        check.evidence[0].detail,
+        "service account `default` (pods payments-worker) is trusted by federated credential `fic-0`"
+    );
+    let report = federated(None);
+    let check = find(&report, CheckId::SpcFederation, PAYMENTS_DB);
+    assert_eq!(check.status, Status::Skip);
+}

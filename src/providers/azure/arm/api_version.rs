@@ -15,6 +15,10 @@ pub const CONTAINER_SERVICE: &str = "2025-10-01";
 /// `Microsoft.Authorization/roleAssignments` and `roleDefinitions`: the current GA.
 pub const AUTHORIZATION: &str = "2022-04-01";
 
+/// `Microsoft.ManagedIdentity/userAssignedIdentities` and their federated identity
+/// credentials: the first GA version with federated credentials.
+pub const MANAGED_IDENTITY: &str = "2023-01-31";
+
 /// `Microsoft.Network/publicIPAddresses`, read for a cluster's outbound IPs: a GA version
 /// every region serves.
 pub const NETWORK: &str = "2024-05-01";
