@@ -429,16 +429,15 @@ pub trait Backend: Send + Sync + 'static {
 
     fn unlock(&self, locks: &Locks) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    /// The pods of `namespace` in `cluster` that mount the SecretProviderClass `name` and
-    /// cannot start, with their latest `FailedMount` Event; for the warning `apply` prints.
-    /// Backends without pods have none.
+    /// The pods in `cluster` that mount one of `classes` (`(namespace, name)`) and cannot
+    /// start, with their latest `FailedMount` Event; for the warning `apply` prints. Backends
+    /// without pods have none.
     fn mount_failures(
         &self,
         cluster: &ClusterRef,
-        namespace: &str,
-        name: &str,
+        classes: &[(String, String)],
     ) -> impl Future<Output = Result<Vec<MountFailure>, BackendError>> + Send {
-        let _ = (cluster, namespace, name);
+        let _ = (cluster, classes);
         async { Ok(Vec::new()) }
     }
 }
@@ -446,6 +445,9 @@ pub trait Backend: Send + Sync + 'static {
 /// A pod that mounts a SecretProviderClass and cannot start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountFailure {
+    pub namespace: String,
+    /// The class it mounts.
+    pub class: String,
     pub pod: String,
     /// The kubelet's `FailedMount` message, down to its first line and error codes.
     pub summary: String,

@@ -3,9 +3,9 @@
 //! retrying, and what is missing (a secret value, a grant still propagating, a firewall rule)
 //! is often outside the plan.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::backend::{Backend, ClusterRef};
+use crate::engine::backend::{Backend, ClusterKey, ClusterRef};
 use crate::plan::address::{Address, ResourceKind};
 use crate::state::model::{AttributeText, StateFile};
 
@@ -46,9 +46,12 @@ impl std::fmt::Display for MountWarning {
     }
 }
 
+/// A class the apply touched: its address, namespace and name.
+type TouchedClass = (Address, String, String);
+
 /// The warnings for the SecretProviderClasses among `touched`, in address order: failures the
 /// kubelet reported at or after `since` (the apply's start; an older one predates what the
-/// apply changed, and the kubelet has not retried since).
+/// apply changed, and the kubelet has not retried since). One read per cluster.
 pub async fn mount_warnings<B: Backend>(
     backend: &B,
     state: &StateFile,
@@ -57,31 +60,58 @@ pub async fn mount_warnings<B: Backend>(
 ) -> Vec<MountWarning> {
     // Events carry whole seconds.
     let since = jiff::Timestamp::from_second(since.as_second()).unwrap_or(since);
-    let mut warnings = Vec::new();
+    let mut by_cluster: BTreeMap<ClusterKey, (ClusterRef, Vec<TouchedClass>)> = BTreeMap::new();
     for address in touched.iter().filter(|a| a.kind == ResourceKind::Spc) {
         let Some(resource) = state.resources.get(address) else {
             continue;
         };
         let cluster = ClusterRef::of(&resource.attributes, &resource.settings);
-        let namespace = resource.attributes.text("namespace");
-        let name = resource.attributes.text("name");
-        match backend.mount_failures(&cluster, namespace, name).await {
-            Ok(failures) => warnings.extend(
-                failures
+        let entry = by_cluster
+            .entry(cluster.key.clone())
+            .or_insert_with(|| (cluster, Vec::new()));
+        entry.1.push((
+            address.clone(),
+            resource.attributes.text("namespace").to_owned(),
+            resource.attributes.text("name").to_owned(),
+        ));
+    }
+    let mut warnings = Vec::new();
+    for (cluster, classes) in by_cluster.into_values() {
+        let wanted: Vec<(String, String)> = classes
+            .iter()
+            .map(|(_, namespace, name)| (namespace.clone(), name.clone()))
+            .collect();
+        match backend.mount_failures(&cluster, &wanted).await {
+            Ok(failures) => {
+                for failure in failures
                     .into_iter()
                     .filter(|failure| failure.last_seen.is_none_or(|seen| seen >= since))
-                    .map(|failure| MountWarning::Failing {
+                {
+                    let Some((address, _, _)) = classes.iter().find(|(_, namespace, name)| {
+                        *namespace == failure.namespace && *name == failure.class
+                    }) else {
+                        continue;
+                    };
+                    warnings.push(MountWarning::Failing {
                         address: address.clone(),
-                        namespace: namespace.to_owned(),
+                        namespace: failure.namespace,
                         pod: failure.pod,
                         summary: failure.summary,
-                    }),
-            ),
-            Err(error) => warnings.push(MountWarning::Unread {
-                address: address.clone(),
-                error: error.to_string(),
-            }),
+                    });
+                }
+            }
+            Err(error) => {
+                warnings.extend(
+                    classes
+                        .into_iter()
+                        .map(|(address, _, _)| MountWarning::Unread {
+                            address,
+                            error: error.to_string(),
+                        }),
+                )
+            }
         }
     }
+    warnings.sort_by_key(ToString::to_string);
     warnings
 }

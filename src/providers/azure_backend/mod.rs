@@ -134,16 +134,17 @@ impl Backend for AzureBackend {
     async fn mount_failures(
         &self,
         cluster: &ClusterRef,
-        namespace: &str,
-        name: &str,
+        classes: &[(String, String)],
     ) -> Result<Vec<MountFailure>, BackendError> {
         let client = self.kube(cluster).await?;
-        let failures = crate::providers::kube::failing_pods(&client, namespace, name)
+        let failures = crate::providers::kube::failing_pods(&client, classes)
             .await
             .map_err(|error| provider_error(ProviderError::Kube(error)))?;
         Ok(failures
             .into_iter()
             .map(|failure| MountFailure {
+                namespace: failure.namespace,
+                class: failure.class,
                 pod: failure.pod,
                 summary: failure.summary,
                 last_seen: failure.last_seen,

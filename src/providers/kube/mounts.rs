@@ -1,7 +1,7 @@
-//! Pods that fail to mount a SecretProviderClass, as the kubelet reports them: the pods of a
-//! namespace whose Secrets Store CSI volumes name the class and that do not run, each with its
-//! latest `FailedMount` Event. Two LISTs (pods, and events by field selector); no secret value
-//! is read.
+//! Pods that fail to mount SecretProviderClasses, as the kubelet reports them: the pods whose
+//! Secrets Store CSI volumes name one of the classes and that do not run, each with its latest
+//! `FailedMount` Event. Two LISTs per cluster (pods, and events by field selector); no secret
+//! value is read.
 
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
@@ -13,9 +13,12 @@ use super::retry::with_retries;
 /// The Secrets Store CSI driver's name, as pod volumes give it.
 pub const CSI_DRIVER: &str = "secrets-store.csi.k8s.io";
 
-/// A pod that mounts the class and cannot start.
+/// A pod that mounts a class and cannot start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountFailure {
+    pub namespace: String,
+    /// The SecretProviderClass it mounts.
+    pub class: String,
     pub pod: String,
     /// [`summary`] of its latest `FailedMount` Event.
     pub summary: String,
@@ -23,54 +26,64 @@ pub struct MountFailure {
     pub last_seen: Option<jiff::Timestamp>,
 }
 
-/// The pods of `namespace` that mount the SecretProviderClass `class` and have a `FailedMount`
-/// Event, by pod name.
+/// The pods that mount one of `classes` (`(namespace, name)`) in their namespace and have a
+/// `FailedMount` Event, sorted: two LISTs across all namespaces, whatever the number of
+/// classes.
 pub async fn failing_pods(
     client: &kube::Client,
-    namespace: &str,
-    class: &str,
+    classes: &[(String, String)],
 ) -> Result<Vec<MountFailure>, KubeError> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let pods: Api<Pod> = Api::all(client.clone());
     let all = ListParams::default();
     let listed = with_retries(|| pods.list(&all))
         .await
-        .map_err(|error| KubeError::from_kube("list", format!("pods in `{namespace}`"), error))?;
-    let waiting: Vec<(String, String)> = listed
+        .map_err(|error| KubeError::from_kube("list", "pods".to_owned(), error))?;
+    let mut waiting: Vec<(String, String, String, String)> = Vec::new();
+    for pod in listed
         .items
         .iter()
         .filter_map(|pod| serde_json::to_value(pod).ok())
-        .filter(|pod| mounts_class(pod, class))
-        .filter(|pod| {
-            !matches!(
-                pod.pointer("/status/phase").and_then(Value::as_str),
-                Some("Running" | "Succeeded")
-            )
-        })
-        .map(|pod| {
-            let text = |pointer: &str| {
-                pod.pointer(pointer)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            (text("/metadata/name"), text("/metadata/uid"))
-        })
-        .collect();
+    {
+        let text = |pointer: &str| {
+            pod.pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if matches!(
+            pod.pointer("/status/phase").and_then(Value::as_str),
+            Some("Running" | "Succeeded")
+        ) {
+            continue;
+        }
+        let namespace = text("/metadata/namespace");
+        for (_, class) in classes.iter().filter(|(ns, _)| *ns == namespace) {
+            if mounts_class(&pod, class) {
+                waiting.push((
+                    namespace.clone(),
+                    class.clone(),
+                    text("/metadata/name"),
+                    text("/metadata/uid"),
+                ));
+            }
+        }
+    }
     if waiting.is_empty() {
         return Ok(Vec::new());
     }
-    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let events: Api<Event> = Api::all(client.clone());
     let params = ListParams::default().fields("reason=FailedMount");
     let listed = with_retries(|| events.list(&params))
         .await
-        .map_err(|error| KubeError::from_kube("list", format!("events in `{namespace}`"), error))?;
+        .map_err(|error| KubeError::from_kube("list", "events".to_owned(), error))?;
     let mut failures = Vec::new();
-    for (name, uid) in waiting {
+    for (namespace, class, name, uid) in waiting {
         let latest = listed
             .items
             .iter()
             .filter(|event| {
-                event.involved_object.name.as_deref() == Some(name.as_str())
+                event.involved_object.namespace.as_deref() == Some(namespace.as_str())
+                    && event.involved_object.name.as_deref() == Some(name.as_str())
                     && event
                         .involved_object
                         .uid
@@ -80,6 +93,8 @@ pub async fn failing_pods(
             .max_by_key(|event| event.last_timestamp.as_ref().map(|time| time.0));
         if let Some(event) = latest {
             failures.push(MountFailure {
+                namespace,
+                class,
                 pod: name,
                 summary: summary(
                     event.message.as_deref().unwrap_or_default(),
@@ -89,7 +104,8 @@ pub async fn failing_pods(
             });
         }
     }
-    failures.sort_by(|a, b| a.pod.cmp(&b.pod));
+    failures
+        .sort_by(|a, b| (&a.namespace, &a.class, &a.pod).cmp(&(&b.namespace, &b.class, &b.pod)));
     Ok(failures)
 }
 
