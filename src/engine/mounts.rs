@@ -75,13 +75,20 @@ pub async fn mount_warnings<B: Backend>(
             resource.attributes.text("name").to_owned(),
         ));
     }
+    // Every cluster at once.
+    let reads = by_cluster
+        .into_values()
+        .map(|(cluster, classes)| async move {
+            let wanted: Vec<(String, String)> = classes
+                .iter()
+                .map(|(_, namespace, name)| (namespace.clone(), name.clone()))
+                .collect();
+            let failures = backend.mount_failures(&cluster, &wanted).await;
+            (classes, failures)
+        });
     let mut warnings = Vec::new();
-    for (cluster, classes) in by_cluster.into_values() {
-        let wanted: Vec<(String, String)> = classes
-            .iter()
-            .map(|(_, namespace, name)| (namespace.clone(), name.clone()))
-            .collect();
-        match backend.mount_failures(&cluster, &wanted).await {
+    for (classes, failures) in futures::future::join_all(reads).await {
+        match failures {
             Ok(failures) => {
                 for failure in failures
                     .into_iter()

@@ -221,15 +221,19 @@ pub async fn run<B: Backend>(
             .map(|(address, _)| address.clone())
             .collect();
         let state = writer.read(Clone::clone);
-        let mismatches = verify(
-            &*backend,
-            &loaded.plan,
-            &state,
-            &touched,
-            command.parallelism,
-        )
-        .await
-        .map_err(|source| Error::NotReadBack { what, source })?;
+        // Reading back what changed and looking at the pods that mount it are independent
+        // reads: at once, one round trip.
+        let (mismatches, warnings) = tokio::join!(
+            verify(
+                &*backend,
+                &loaded.plan,
+                &state,
+                &touched,
+                command.parallelism,
+            ),
+            mount_warnings(&*backend, &state, &touched, started),
+        );
+        let mismatches = mismatches.map_err(|source| Error::NotReadBack { what, source })?;
         if !mismatches.is_empty() {
             println!();
             for mismatch in &mismatches {
@@ -240,7 +244,6 @@ pub async fn run<B: Backend>(
                 count: mismatches.len(),
             });
         }
-        let warnings = mount_warnings(&*backend, &state, &touched, started).await;
         if !warnings.is_empty() {
             println!();
             for text in &warnings {

@@ -27,17 +27,25 @@ pub struct MountFailure {
 }
 
 /// The pods that mount one of `classes` (`(namespace, name)`) in their namespace and have a
-/// `FailedMount` Event, sorted: two LISTs across all namespaces, whatever the number of
-/// classes.
+/// `FailedMount` Event, sorted: two LISTs across all namespaces at once, whatever the number
+/// of classes.
 pub async fn failing_pods(
     client: &kube::Client,
     classes: &[(String, String)],
 ) -> Result<Vec<MountFailure>, KubeError> {
+    // Both LISTs at once: one round trip.
     let pods: Api<Pod> = Api::all(client.clone());
+    let events: Api<Event> = Api::all(client.clone());
     let all = ListParams::default();
-    let listed = with_retries(|| pods.list(&all))
-        .await
-        .map_err(|error| KubeError::from_kube("list", "pods".to_owned(), error))?;
+    let failed = ListParams::default().fields("reason=FailedMount");
+    let (listed, events) = futures::future::join(
+        with_retries(|| pods.list(&all)),
+        with_retries(|| events.list(&failed)),
+    )
+    .await;
+    let listed = listed.map_err(|error| KubeError::from_kube("list", "pods".to_owned(), error))?;
+    let events =
+        events.map_err(|error| KubeError::from_kube("list", "events".to_owned(), error))?;
     let mut waiting: Vec<(String, String, String, String)> = Vec::new();
     for pod in listed
         .items
@@ -68,17 +76,9 @@ pub async fn failing_pods(
             }
         }
     }
-    if waiting.is_empty() {
-        return Ok(Vec::new());
-    }
-    let events: Api<Event> = Api::all(client.clone());
-    let params = ListParams::default().fields("reason=FailedMount");
-    let listed = with_retries(|| events.list(&params))
-        .await
-        .map_err(|error| KubeError::from_kube("list", "events".to_owned(), error))?;
     let mut failures = Vec::new();
     for (namespace, class, name, uid) in waiting {
-        let latest = listed
+        let latest = events
             .items
             .iter()
             .filter(|event| {
