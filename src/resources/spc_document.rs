@@ -4,7 +4,7 @@
 //!
 //! The provider reads `spec.parameters` (all strings): `usePodIdentity`, `useVMManagedIdentity`
 //! plus `userAssignedIdentityID` (the add-on identity's client ID) or `clientID` (workload
-//! identity), `keyvaultName`, `tenantId`, `cloudName`, and `objects` — a YAML *string* whose
+//! identity), `keyvaultName`, `tenantID`, `cloudName`, and `objects` — a YAML *string* whose
 //! `array:` lists YAML *strings*, each one KeyVaultObject (`objectName`, `objectType`, …).
 //! `secretObjects` (from the plan's `sync`) makes the driver mirror mounted objects into a
 //! Kubernetes Secret.
@@ -84,7 +84,10 @@ impl SpcSpec {
             SpcIdentityRef::WorkloadIdentity { client_id } => set("clientID", client_id),
         }
         set("keyvaultName", &self.keyvault_name);
-        set("tenantId", &self.tenant_id);
+        // The provider reads `tenantID` and logs the older `tenantId` as deprecated
+        // (pkg/provider/types/parameters.go, provider issue #857); AKS's docs still show the
+        // older spelling.
+        set("tenantID", &self.tenant_id);
         set("cloudName", &self.cloud_name);
         set("objects", &render_objects(&self.objects));
         parameters
