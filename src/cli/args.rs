@@ -264,6 +264,10 @@ pub struct FaultArgs {
     /// (at most 600000).
     #[arg(long, default_value_t = 0, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
     pub rbac_delay_ms: u64,
+    /// How long a user-assigned identity created through ARM stays unknown to role
+    /// assignments (PrincipalNotFound), in milliseconds (at most 600000).
+    #[arg(long, default_value_t = 0, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
+    pub principal_delay_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -105,7 +105,10 @@ fn identity_parameters_follow_the_identity_kind() {
             parameters["tenantID"],
             "7c1e5a3b-2d4f-4e6a-8b9c-0d1e2f3a4b5c"
         );
-        assert!(!parameters.contains_key("tenantId"), "the deprecated spelling");
+        assert!(
+            !parameters.contains_key("tenantId"),
+            "the deprecated spelling"
+        );
         assert_eq!(parameters["cloudName"], "AzurePublicCloud");
     }
 }

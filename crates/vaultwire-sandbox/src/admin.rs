@@ -126,6 +126,7 @@ fn timing_json(timing: Timing) -> Resp {
         &json!({
             "lroMs": timing.lro_duration.as_millis(),
             "rbacDelayMs": timing.rbac_delay.as_millis(),
+            "principalDelayMs": timing.principal_delay.as_millis(),
         }),
     )
 }
@@ -135,6 +136,7 @@ fn timing_json(timing: Timing) -> Resp {
 struct TimingBody {
     lro_ms: Option<u64>,
     rbac_delay_ms: Option<u64>,
+    principal_delay_ms: Option<u64>,
 }
 
 fn set_timing(instance: &Instance, req: &Req) -> Resp {
@@ -148,6 +150,9 @@ fn set_timing(instance: &Instance, req: &Req) -> Resp {
     }
     if let Some(ms) = body.rbac_delay_ms {
         timing.rbac_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = body.principal_delay_ms {
+        timing.principal_delay = Duration::from_millis(ms);
     }
     timing_json(*timing)
 }

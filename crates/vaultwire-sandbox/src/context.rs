@@ -26,6 +26,7 @@ pub struct Ctx<'a> {
     pub ca_pem: &'a str,
     pub lro_duration: Duration,
     pub rbac_delay: Duration,
+    pub principal_delay: Duration,
 }
 
 impl<'a> Ctx<'a> {

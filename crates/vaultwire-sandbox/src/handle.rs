@@ -88,6 +88,7 @@ impl Sandbox {
             timing: Mutex::new(Timing {
                 lro_duration: options.lro_duration,
                 rbac_delay: options.rbac_propagation_delay,
+                principal_delay: options.principal_replication_delay,
             }),
         });
         if !instance.extra_clusters.is_empty() {
@@ -245,6 +246,10 @@ impl SandboxHandle {
 
     pub fn set_rbac_propagation_delay(&self, delay: Duration) {
         lock(&self.instance.timing).rbac_delay = delay;
+    }
+
+    pub fn set_principal_replication_delay(&self, delay: Duration) {
+        lock(&self.instance.timing).principal_delay = delay;
     }
 
     /// Restores the seed world (in memory and in the directory).

@@ -24,6 +24,7 @@ use crate::world::World;
 pub struct Timing {
     pub lro_duration: Duration,
     pub rbac_delay: Duration,
+    pub principal_delay: Duration,
 }
 
 #[derive(Debug)]
@@ -60,6 +61,7 @@ impl Instance {
             ca_pem: &self.ca_pem,
             lro_duration: timing.lro_duration,
             rbac_delay: timing.rbac_delay,
+            principal_delay: timing.principal_delay,
         }
     }
 

@@ -24,6 +24,9 @@ pub struct SandboxOptions {
     /// How long a new role assignment or access policy takes to take effect on the Key Vault
     /// data plane.
     pub rbac_propagation_delay: Duration,
+    /// How long a user-assigned identity created through ARM stays unknown to role
+    /// assignments (400 `PrincipalNotFound`), as Entra replicates a new principal.
+    pub principal_replication_delay: Duration,
     /// Seed of every random choice: injected faults, and the IDs the seed world and new
     /// resources get (identities, secret versions).
     pub seed: u64,
@@ -42,6 +45,7 @@ impl Default for SandboxOptions {
             faults: Faults::default(),
             lro_duration: Duration::from_millis(0),
             rbac_propagation_delay: Duration::ZERO,
+            principal_replication_delay: Duration::ZERO,
             seed: 1,
             extra_clusters: Vec::new(),
         }

@@ -87,6 +87,7 @@ pub fn create_identity(world: &mut World, resource_group: &str, name: &str) -> M
         client_id: String::new(),
         principal_id: String::new(),
         tags: Default::default(),
+        created: None,
         federated_credentials: Default::default(),
     };
     let key = probe

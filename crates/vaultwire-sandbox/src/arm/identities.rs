@@ -101,7 +101,11 @@ pub fn put(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
     let created = existing.is_none();
     let mut identity = match existing {
         Some(identity) => identity,
-        None => create_identity(world, &group.name, name),
+        None => {
+            let mut identity = create_identity(world, &group.name, name);
+            identity.created = Some(call.ctx.now);
+            identity
+        }
     };
     identity.location = location;
     identity.tags = body.tags;

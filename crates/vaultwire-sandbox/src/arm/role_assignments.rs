@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::arm::call::Call;
 use crate::arm::response;
+use crate::context::later;
 use crate::exchange::Resp;
 use crate::model::RoleAssignment;
 use crate::model::rbac::builtin_role;
@@ -139,16 +140,18 @@ pub fn put(call: &Call<'_>, world: &mut World, scope: &str, name: &str) -> Resp 
         );
     }
     let Some(known_type) = world.principal_type(&p.principal_id) else {
-        return response::error(
-            StatusCode::BAD_REQUEST,
-            "PrincipalNotFound",
-            format!(
-                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
-                p.principal_id.replace('-', ""),
-                world.tenant_id
-            ),
-        );
+        return principal_not_found(world, &p.principal_id);
     };
+    // A user-assigned identity created moments ago is not replicated yet (azure-arm-facts.md).
+    let replicating = world.identities.values().any(|identity| {
+        identity.principal_id.eq_ignore_ascii_case(&p.principal_id)
+            && identity
+                .created
+                .is_some_and(|created| call.ctx.now < later(created, call.ctx.principal_delay))
+    });
+    if replicating {
+        return principal_not_found(world, &p.principal_id);
+    }
     let key = name.to_ascii_lowercase();
     let same_triple = |a: &RoleAssignment| {
         a.scope.eq_ignore_ascii_case(&scope)
@@ -249,6 +252,18 @@ pub fn list(call: &Call<'_>, world: &mut World, scope: &str) -> Resp {
         .map(|a| assignment_json(world, a))
         .collect();
     Resp::json(StatusCode::OK, &json!({"value": value}))
+}
+
+fn principal_not_found(world: &World, principal_id: &str) -> Resp {
+    response::error(
+        StatusCode::BAD_REQUEST,
+        "PrincipalNotFound",
+        format!(
+            "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+            principal_id.replace('-', ""),
+            world.tenant_id
+        ),
+    )
 }
 
 #[cfg(test)]

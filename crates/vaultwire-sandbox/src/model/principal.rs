@@ -31,6 +31,10 @@ pub struct ManagedIdentity {
     pub principal_id: String,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// When it was created through ARM (the replication delay runs from then); `None` for
+    /// the identities AKS creates.
+    #[serde(default)]
+    pub created: Option<jiff::Timestamp>,
     /// Federated identity credentials by lower-cased name.
     #[serde(default)]
     pub federated_credentials: BTreeMap<String, FederatedCredential>,

@@ -710,3 +710,38 @@ async fn federated_credentials_follow_the_services_rules() {
     env.arm("DELETE", &path("first"), None).await.expect(200);
     env.arm("DELETE", &path("first"), None).await.expect(204);
 }
+
+#[tokio::test]
+async fn a_new_identity_is_not_a_principal_until_entra_has_replicated_it() {
+    let env = crate::support::start_with(vaultwire_sandbox::SandboxOptions {
+        principal_replication_delay: Duration::from_millis(400),
+        ..vaultwire_sandbox::SandboxOptions::default()
+    });
+    create_vault(&env).await;
+    let identity = env
+        .arm(
+            "PUT",
+            &format!("{}?{MSI_API}", identity_path("id-new")),
+            Some(&json!({"location": "westeurope"})),
+        )
+        .await
+        .expect(201)
+        .body;
+    let principal = identity["properties"]["principalId"].as_str().unwrap();
+    let path = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments/{}?{AUTHZ_API}",
+        vault_path("rg-demo", "kv-mounts"),
+        uuid::Uuid::new_v4()
+    );
+    let body = json!({"properties": {"roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{SECRETS_USER}", ids::SUBSCRIPTION_ID), "principalId": principal}});
+    let refused = env.arm("PUT", &path, Some(&body)).await.expect(400);
+    assert_eq!(refused.code(), "PrincipalNotFound");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("replication delay")
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    env.arm("PUT", &path, Some(&body)).await.expect(201);
+}
