@@ -62,6 +62,7 @@ impl Instance {
             lro_duration: timing.lro_duration,
             rbac_delay: timing.rbac_delay,
             principal_delay: timing.principal_delay,
+            latency: lock(&self.faults).faults.latency,
         }
     }
 

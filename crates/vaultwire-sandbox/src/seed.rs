@@ -88,6 +88,7 @@ pub fn create_identity(world: &mut World, resource_group: &str, name: &str) -> M
         principal_id: String::new(),
         tags: Default::default(),
         created: None,
+        credentials_busy_until: None,
         federated_credentials: Default::default(),
     };
     let key = probe

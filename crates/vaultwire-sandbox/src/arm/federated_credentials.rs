@@ -2,8 +2,11 @@
 //! (`…/userAssignedIdentities/{name}/federatedIdentityCredentials/{credential}`): PUT, GET,
 //! DELETE and the list, in the shape of the FederatedIdentityCredentials examples, with the
 //! service's rules: a name of 3-120 of `[a-zA-Z0-9-_]` starting with a letter or digit, at most
-//! 20 per identity, one audience, and an issuer and subject pair at most once per identity.
-//! Entra (`entra.rs`) exchanges tokens under them.
+//! 20 per identity, one audience, an issuer and subject pair at most once per identity, and
+//! one write at a time under an identity: a write that arrives while another's answer is still
+//! on its way gets 409 `ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity`
+//! (so only with injected latency can two writes overlap). Entra (`entra.rs`) exchanges tokens
+//! under them.
 
 use http::{Method, StatusCode};
 use serde::Deserialize;
@@ -73,6 +76,33 @@ pub fn handle(
     };
     let key = credential.to_ascii_lowercase();
     let stored = identity.federated_credentials.get(&key).cloned();
+    if *method != Method::GET {
+        let ctx = call.ctx;
+        let half = jiff::SignedDuration::try_from(ctx.latency / 2).unwrap_or_default();
+        let arrived = ctx.now.checked_sub(half).unwrap_or(ctx.now);
+        if identity
+            .credentials_busy_until
+            .is_some_and(|until| arrived < until)
+        {
+            // UNVERIFIED message; the code is the one the research names.
+            return response::error(
+                StatusCode::CONFLICT,
+                "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
+                format!(
+                    "Too many Federated Identity Credentials are written concurrently for the managed identity '{}'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.",
+                    identity.resource_id(&world.subscription_id)
+                ),
+            );
+        }
+        let answered = ctx.after(ctx.latency / 2);
+        if let Some(stored) = world.identities.get_mut(
+            &identity
+                .resource_id(&world.subscription_id)
+                .to_ascii_lowercase(),
+        ) {
+            stored.credentials_busy_until = Some(answered);
+        }
+    }
     match *method {
         Method::GET => match stored {
             Some(found) => Resp::json(StatusCode::OK, &document(world, &identity, &found)),

@@ -35,6 +35,10 @@ pub struct ManagedIdentity {
     /// the identities AKS creates.
     #[serde(default)]
     pub created: Option<jiff::Timestamp>,
+    /// Until when a federated credential write under the identity is in flight (its answer is
+    /// not sent yet); another write that arrives before then conflicts.
+    #[serde(default)]
+    pub credentials_busy_until: Option<jiff::Timestamp>,
     /// Federated identity credentials by lower-cased name.
     #[serde(default)]
     pub federated_credentials: BTreeMap<String, FederatedCredential>,

@@ -745,3 +745,43 @@ async fn a_new_identity_is_not_a_principal_until_entra_has_replicated_it() {
     tokio::time::sleep(Duration::from_millis(450)).await;
     env.arm("PUT", &path, Some(&body)).await.expect(201);
 }
+
+#[tokio::test]
+async fn two_federated_credential_writes_in_flight_under_one_identity_conflict() {
+    let env = start();
+    env.arm(
+        "PUT",
+        &format!("{}?{MSI_API}", identity_path("id-busy")),
+        Some(&json!({"location": "westeurope"})),
+    )
+    .await
+    .expect(201);
+    env.arm_token().await;
+    env.sandbox.set_faults(vaultwire_sandbox::Faults {
+        latency: Duration::from_millis(200),
+        ..vaultwire_sandbox::Faults::none()
+    });
+    let write = |name: &'static str, delay: u64| {
+        let env = &env;
+        async move {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            env.arm(
+                "PUT",
+                &format!("{}/federatedIdentityCredentials/{name}?{MSI_API}", identity_path("id-busy")),
+                Some(&json!({"properties": {"issuer": "https://example.test/", "subject": format!("system:serviceaccount:a:{name}"), "audiences": ["api://AzureADTokenExchange"]}})),
+            )
+            .await
+        }
+    };
+    // The second leaves while the first's answer is still on its way.
+    let (first, second) = futures::future::join(write("first", 0), write("second", 50)).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(second.status, 409, "{}", second.body);
+    assert_eq!(
+        second.code(),
+        "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
+    );
+    // One after the other, both go through.
+    write("second", 0).await.expect(201);
+    write("third", 0).await.expect(201);
+}
