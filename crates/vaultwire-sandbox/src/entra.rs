@@ -149,22 +149,10 @@ fn token(ctx: &Ctx<'_>, world: &World, req: &Req, tenant: &str) -> Resp {
     if let (None, Some(identity)) = (app, identity) {
         // A managed identity signs in outside Azure only through its federated credentials.
         let Some(assertion) = field("client_assertion") else {
-            return aadsts(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            );
+            return no_credential();
         };
-        if field("client_assertion_type") != Some(ASSERTION_TYPE) {
-            return aadsts(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                90014,
-                &format!(
-                    "The request body must contain the following parameter: 'client_assertion_type' with the value '{ASSERTION_TYPE}'."
-                ),
-            );
+        if let Err(resp) = assertion_type(field("client_assertion_type")) {
+            return resp;
         }
         if let Err(resp) = check_federated(ctx, assertion, identity) {
             return resp;
@@ -197,32 +185,45 @@ fn token(ctx: &Ctx<'_>, world: &World, req: &Req, tenant: &str) -> Resp {
             );
         }
     } else if let Some(assertion) = field("client_assertion") {
-        if field("client_assertion_type") != Some(ASSERTION_TYPE) {
-            return aadsts(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                90014,
-                &format!(
-                    "The request body must contain the following parameter: 'client_assertion_type' with the value '{ASSERTION_TYPE}'."
-                ),
-            );
+        if let Err(resp) = assertion_type(field("client_assertion_type")) {
+            return resp;
         }
         if let Err(resp) = check_assertion(ctx, assertion, &app.federated_subjects) {
             return resp;
         }
     } else {
-        return aadsts(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        );
+        return no_credential();
     }
     let principal = Principal {
         object_id: app.object_id.clone(),
         app_id: Some(app.client_id.clone()),
     };
     grant_token(&principal, field("scope").unwrap_or_default(), ctx, tenant)
+}
+
+/// Entra's answer to a token request with neither a secret nor an assertion.
+fn no_credential() -> Resp {
+    aadsts(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    )
+}
+
+/// `Ok` when `given` is the JWT bearer assertion type, else Entra's error.
+fn assertion_type(given: Option<&str>) -> Result<(), Resp> {
+    if given == Some(ASSERTION_TYPE) {
+        return Ok(());
+    }
+    Err(aadsts(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        90014,
+        &format!(
+            "The request body must contain the following parameter: 'client_assertion_type' with the value '{ASSERTION_TYPE}'."
+        ),
+    ))
 }
 
 /// A token for `principal` for the resource `scope` names (`RESOURCE/.default`).

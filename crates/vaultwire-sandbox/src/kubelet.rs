@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::context::{Ctx, later};
-use crate::csi_provider::{self, Failure};
-use crate::kube::{CsiPod, PodState};
+use crate::csi_provider::{self, Failure, SyncedSecret};
+use crate::kube::{CsiPod, KubeCluster, PodState};
 use crate::model::PodMount;
 use crate::world::World;
 
@@ -181,14 +181,7 @@ fn attempt(
         None => {
             // The driver syncs `secretObjects` while the pod mounts the class.
             for secret in &secrets {
-                kube.sync_secret(
-                    &pod.namespace,
-                    &secret.name,
-                    &secret.kind,
-                    &secret.labels,
-                    &secret.data,
-                    ctx.now,
-                );
+                sync(kube, pod, secret, ctx.now);
             }
             state.synced = secrets.iter().map(|secret| secret.name.clone()).collect();
             kube.set_pod_state(pod, PodState::Running, ctx.now);
@@ -278,14 +271,7 @@ fn rotate(
             );
         }
         for secret in &synced {
-            kube.sync_secret(
-                &pod.namespace,
-                &secret.name,
-                &secret.kind,
-                &secret.labels,
-                &secret.data,
-                ctx.now,
-            );
+            sync(kube, pod, secret, ctx.now);
             let message = format!("successfully rotated K8s secret {}", secret.name);
             kube.record_event(
                 pod,
@@ -302,6 +288,18 @@ fn rotate(
     }
     world.mounts.insert(key, state);
     world.touched = true;
+}
+
+/// Creates or updates the Kubernetes Secret `secret` in `pod`'s namespace.
+fn sync(kube: &mut KubeCluster, pod: &CsiPod, secret: &SyncedSecret, now: jiff::Timestamp) {
+    kube.sync_secret(
+        &pod.namespace,
+        &secret.name,
+        &secret.kind,
+        &secret.labels,
+        &secret.data,
+        now,
+    );
 }
 
 /// Deletes the Secrets `mount` synced that no other pod of the namespace syncs, as the

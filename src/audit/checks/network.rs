@@ -5,12 +5,14 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::spc::Subject;
+use super::vault::evidence;
 use crate::audit::catalog::CheckId;
 use crate::audit::gather::Gathered;
-use crate::audit::model::{Check, Evidence, Status};
+use crate::audit::model::{Check, Status};
 use crate::plan::model::{NetworkDefaultAction, Plan, PublicNetworkAccess, Spc};
-use crate::providers::azure::keyvault::LiveVault;
 
 pub fn check(plan: &Plan, key: &str, spc: &Spc, gathered: &Gathered) -> Check {
     let subject = Subject::of(plan, key, spc);
@@ -117,33 +119,15 @@ pub fn check(plan: &Plan, key: &str, spc: &Spc, gathered: &Gathered) -> Check {
     }
 }
 
-fn evidence(vault: &LiveVault, field: &str, detail: String) -> Evidence {
-    Evidence {
-        resource: vault.name.clone(),
-        namespace: None,
-        kind: "Microsoft.KeyVault/vaults".to_owned(),
-        name: vault.name.clone(),
-        field: Some(format!("properties.{field}")),
-        secret: None,
-        detail,
-    }
-}
-
 /// Whether the IPv4 `address` is in `rule`, an address or CIDR range as Key Vault's IP rules
 /// take them.
 fn in_range(address: &str, rule: &str) -> bool {
-    let Ok(address) = address.parse::<Ipv4Addr>() else {
+    let (Ok(address), rule) = (address.parse::<Ipv4Addr>(), rule.trim()) else {
         return false;
     };
-    let (base, bits) = rule.split_once('/').unwrap_or((rule, "32"));
-    let (Ok(base), Ok(bits)) = (base.trim().parse::<Ipv4Addr>(), bits.trim().parse::<u32>()) else {
-        return false;
-    };
-    if bits > 32 {
-        return false;
-    }
-    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-    u32::from(address) & mask == u32::from(base) & mask
+    rule.parse::<Ipv4Net>()
+        .or_else(|_| rule.parse::<Ipv4Addr>().map(Ipv4Net::from))
+        .is_ok_and(|range| range.contains(&address))
 }
 
 #[cfg(test)]

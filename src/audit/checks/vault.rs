@@ -10,7 +10,8 @@ use crate::audit::model::{Check, Evidence, Status};
 use crate::plan::model::{NetworkDefaultAction, PublicNetworkAccess, Vault};
 use crate::providers::azure::keyvault::LiveVault;
 
-fn evidence(vault: &LiveVault, field: &str, detail: String) -> Evidence {
+/// A fact about `vault`'s `properties.FIELD`.
+pub(super) fn evidence(vault: &LiveVault, field: &str, detail: String) -> Evidence {
     Evidence {
         resource: vault.name.clone(),
         namespace: None,

@@ -10,6 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use http::StatusCode;
+use ipnet::Ipv4Net;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -82,15 +83,10 @@ fn in_range(address: IpAddr, rule: &str) -> bool {
     let IpAddr::V4(address) = address else {
         return false;
     };
-    let (base, bits) = rule.trim().split_once('/').unwrap_or((rule.trim(), "32"));
-    let (Ok(base), Ok(bits)) = (base.parse::<Ipv4Addr>(), bits.parse::<u32>()) else {
-        return false;
-    };
-    if bits > 32 {
-        return false;
-    }
-    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-    u32::from(address) & mask == u32::from(base) & mask
+    let rule = rule.trim();
+    rule.parse::<Ipv4Net>()
+        .or_else(|_| rule.parse::<Ipv4Addr>().map(Ipv4Net::from))
+        .is_ok_and(|range| range.contains(&address))
 }
 
 #[cfg(test)]
