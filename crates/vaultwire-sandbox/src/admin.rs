@@ -71,6 +71,7 @@ pub fn handle(instance: &Instance, req: &Req) -> Resp {
         (["drift", "delete-role-assignment"], &Method::POST) => {
             delete_role_assignment(instance, req)
         }
+        (["drift", "delete-identity"], &Method::POST) => delete_identity(instance, req),
         (["reset"], &Method::POST) => {
             let seeded = instance.seed_world();
             outcome(
@@ -302,8 +303,22 @@ fn disable_addon(instance: &Instance, req: &Req) -> Resp {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RoleAssignmentBody {
-    /// The assignment's name (GUID) or full resource ID.
+    /// The assignment's name (GUID) or full resource ID (for an identity, its resource ID).
     id: String,
+}
+
+/// Deletes a user-assigned identity (and so its federated credentials) as someone in the
+/// portal would; role assignments to its principal stay, as in Azure.
+fn delete_identity(instance: &Instance, req: &Req) -> Resp {
+    let body: RoleAssignmentBody = match req.json() {
+        Ok(body) => body,
+        Err(error) => return bad_request(&error.to_string()),
+    };
+    let key = body.id.to_ascii_lowercase();
+    outcome(instance.with_world(true, |_, world| match world.identities.remove(&key) {
+        Some(_) => json!({"deleted": key}),
+        None => json!({"error": {"code": "ResourceNotFound", "message": format!("no identity `{key}`")}}),
+    }))
 }
 
 fn delete_role_assignment(instance: &Instance, req: &Req) -> Resp {

@@ -13,10 +13,47 @@ use crate::world::{World, derived_uuid};
 
 type Object = Map<String, Value>;
 
+/// The cluster's `oidcIssuerProfile` after a PUT: an issuer once on stays on with its URL
+/// (AKS cannot turn it off); one a PUT turns on gets its URL,
+/// `https://<location>.oic.prod-aks.azure.com/<tenant>/<guid>/`. `None`: as the PUT sent it.
+fn oidc_issuer(
+    seed: u64,
+    tenant_id: &str,
+    old: Option<&Object>,
+    props: &Object,
+    rg: &str,
+    name: &str,
+    location: &str,
+) -> Option<Value> {
+    let enabled = |profile: Option<&Value>| {
+        profile
+            .and_then(|profile| profile.get("enabled"))
+            .and_then(Value::as_bool)
+            == Some(true)
+    };
+    let before = old.and_then(|old| old.get("oidcIssuerProfile"));
+    if enabled(before) {
+        return before.cloned();
+    }
+    if !enabled(props.get("oidcIssuerProfile")) {
+        return before.cloned();
+    }
+    let guid = derived_uuid(seed, &format!("oidc:{rg}/{name}").to_ascii_lowercase());
+    Some(json!({
+        "enabled": true,
+        "issuerURL": format!("https://{location}.oic.prod-aks.azure.com/{tenant_id}/{guid}/"),
+    }))
+}
+
 /// The stored properties for a PUT of `body` (already known to be an object), given the
 /// cluster it replaces, if any. `state` is `Creating` or `Updating`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the cluster's identity (seed, tenant, name, group, location) and the PUT"
+)]
 pub fn prepared_properties(
     seed: u64,
+    tenant_id: &str,
     existing: Option<&ManagedCluster>,
     body: &Object,
     name: &str,
@@ -87,10 +124,14 @@ pub fn prepared_properties(
     if !props.contains_key("enableRBAC") {
         set(&mut props, "enableRBAC", json!(true));
     }
-    for key in ["identityProfile", "oidcIssuerProfile", "resourceUID"] {
+    for key in ["identityProfile", "resourceUID"] {
         if let Some(value) = old.and_then(|o| o.get(key)) {
             props.insert(key.to_owned(), value.clone());
         }
+    }
+    let issuer = oidc_issuer(seed, tenant_id, old, &props, rg, name, location);
+    if let Some(issuer) = issuer {
+        props.insert("oidcIssuerProfile".to_owned(), issuer);
     }
     if let Some(sp) = props
         .get_mut("servicePrincipalProfile")

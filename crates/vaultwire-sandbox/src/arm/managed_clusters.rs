@@ -179,6 +179,7 @@ pub fn put(call: &Call<'_>, world: &mut World, rg: &str, name: &str) -> Resp {
     let state = if creating { "Creating" } else { "Updating" };
     let properties = prepared_properties(
         world.seed,
+        &world.tenant_id,
         existing.as_ref(),
         body,
         name,
