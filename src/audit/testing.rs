@@ -97,6 +97,8 @@ pub fn enabled_addon(rotation: Option<bool>) -> LiveAddon {
                 "/subscriptions/{SUBSCRIPTION}/resourcegroups/MC_rg-demo_aks-demo_westeurope/providers/Microsoft.ManagedIdentity/userAssignedIdentities/azurekeyvaultsecretsprovider-aks-demo"
             ),
         }),
+        workload_identity: true,
+        issuer: None,
     }
 }
 
@@ -258,9 +260,9 @@ use std::sync::Mutex;
 
 use crate::audit::error::AuditError;
 use crate::audit::gather::{AuditSource, LiveClusterFacts};
-use crate::plan::model::{Addon, Vault};
+use crate::plan::model::{Addon, Identity, Vault};
 use crate::providers::azure::aks::ClusterEgress;
-use crate::providers::azure::msi::FederatedCredential;
+use crate::providers::azure::msi::{FederatedCredential, LiveIdentity};
 
 /// Serves a [`Gathered`] world through [`AuditSource`], by cluster and vault name, and records
 /// every read.
@@ -270,6 +272,8 @@ pub struct FakeSource {
     egress: BTreeMap<String, Egress>,
     oidc_issuers: BTreeMap<String, String>,
     identities: BTreeMap<String, Option<Vec<FederatedCredential>>>,
+    /// By identity name.
+    managed_identities: BTreeMap<String, LiveIdentity>,
     kubernetes: BTreeMap<String, KubeData>,
     vaults: BTreeMap<String, VaultData>,
     pub reads: Mutex<Vec<String>>,
@@ -342,6 +346,14 @@ impl AuditSource for FakeSource {
     ) -> Result<Option<Vec<FederatedCredential>>, AuditError> {
         self.record(format!("federated credentials {client_id}"));
         Ok(self.identities.get(client_id).cloned().flatten())
+    }
+
+    async fn managed_identity(
+        &self,
+        identity: &Identity,
+    ) -> Result<Option<LiveIdentity>, AuditError> {
+        self.record(format!("managed identity {}", identity.name.value));
+        Ok(self.managed_identities.get(identity.name.as_str()).cloned())
     }
 
     async fn public_ip_addresses(&self, ids: &[String]) -> Result<Vec<String>, AuditError> {

@@ -26,7 +26,7 @@ use crate::graph::walker::{NodeOutcome, Schedule, StopFlag, walk_scheduled};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::dependencies;
 use crate::plan::model::Plan;
-use crate::resources::{Context, Derived};
+use crate::resources::Context;
 use crate::state::StateError;
 use crate::state::model::ResourceState;
 use crate::task::joined;
@@ -248,9 +248,7 @@ pub async fn apply_showing<B: Backend>(
             }
         })
     });
-    let planned_derived = Derived {
-        addon_identities: planned.derived.clone(),
-    };
+    let planned_derived = planned.derived.clone();
     let derived = Arc::new(Mutex::new(planned_derived.clone()));
     let executed = Arc::new(Mutex::new(BTreeMap::new()));
     let node = NodeContext {
@@ -281,6 +279,7 @@ pub async fn apply_showing<B: Backend>(
                 .unwrap_or(Lane::ContainerService)
         },
         weight_of: |address: &Address| weight(address, changes.get(address)),
+        serial: Lane::serial,
     };
     let walking = Instant::now();
     let outcomes = walk_scheduled(&dag, &schedule, stop, |address, slot| {

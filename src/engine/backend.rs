@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::plan::address::Address;
 use crate::plan::model::OnDestroy;
-use crate::resources::AddonIdentity;
+use crate::resources::{AddonIdentity, IdentityIds};
 use crate::state::model::{AttributeText, Attributes, ResourceState};
 
 /// A vault by resource group and name, lowercase (ARM names are case-insensitive).
@@ -63,6 +63,22 @@ impl ClusterKey {
     }
 }
 
+/// A user-assigned managed identity by resource group and name, lowercase.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IdentityKey {
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl IdentityKey {
+    pub fn new(resource_group: &str, name: &str) -> Self {
+        Self {
+            resource_group: resource_group.to_ascii_lowercase(),
+            name: name.to_ascii_lowercase(),
+        }
+    }
+}
+
 /// A cluster and how to reach its Kubernetes API.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClusterRef {
@@ -98,6 +114,21 @@ pub struct ReadPlan {
     pub role_assignment_scopes: BTreeSet<String>,
     /// Clusters whose SecretProviderClasses to list, and how to reach them.
     pub spc_clusters: BTreeSet<ClusterRef>,
+    /// Managed identities to read.
+    pub identities: BTreeSet<IdentityKey>,
+    /// Managed identities whose federated credentials to list.
+    pub credential_lists: BTreeSet<IdentityKey>,
+}
+
+impl ReadPlan {
+    /// How many of the reads are Azure's (all but the SecretProviderClass lists).
+    pub fn azure_reads(&self) -> usize {
+        self.vaults.len()
+            + self.clusters.len()
+            + self.role_assignment_scopes.len()
+            + self.identities.len()
+            + self.credential_lists.len()
+    }
 }
 
 /// A vault as read.
@@ -128,9 +159,12 @@ pub struct AccessPolicyObservation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddonObservation {
     pub cluster_id: String,
-    /// `cluster`, `resource_group`, `enabled`, `secret_rotation`, `rotation_poll_interval`.
+    /// `cluster`, `resource_group`, `enabled`, `secret_rotation`, `rotation_poll_interval`,
+    /// `workload_identity` (the cluster's OIDC issuer and workload identity both on).
     pub attributes: Attributes,
     pub identity: Option<AddonIdentity>,
+    /// The cluster's OIDC issuer URL, while it is on.
+    pub issuer: Option<String>,
     pub version: Option<String>,
 }
 
@@ -154,6 +188,25 @@ pub struct SpcObservation {
     pub resource_version: Option<String>,
 }
 
+/// A managed identity as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityObservation {
+    pub id: String,
+    /// `name`, `resource_group`, `location`, `tags`.
+    pub attributes: Attributes,
+    pub ids: IdentityIds,
+}
+
+/// One federated credential of an identity as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialObservation {
+    pub id: String,
+    pub name: String,
+    pub issuer: String,
+    pub subject: String,
+    pub audiences: Vec<String>,
+}
+
 /// What one refresh found, keyed like the [`ReadPlan`] that asked for it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveWorld {
@@ -164,6 +217,8 @@ pub struct LiveWorld {
     /// Each cluster's SecretProviderClasses, sorted by namespace, then name (what
     /// `observe` looks them up by).
     pub spcs: BTreeMap<ClusterKey, Vec<SpcObservation>>,
+    pub identities: BTreeMap<IdentityKey, IdentityObservation>,
+    pub credentials: BTreeMap<IdentityKey, Vec<CredentialObservation>>,
 }
 
 impl LiveWorld {
@@ -179,6 +234,13 @@ impl LiveWorld {
             Found::Addon(_, None) => {}
             Found::RoleAssignments(scope, assignments) => {
                 self.role_assignments.insert(scope, assignments);
+            }
+            Found::Identity(key, Some(observation)) => {
+                self.identities.insert(key, observation);
+            }
+            Found::Identity(_, None) => {}
+            Found::Credentials(key, credentials) => {
+                self.credentials.insert(key, credentials);
             }
             Found::Spcs(key, mut spcs) => {
                 // Sorted already as listed; the lookup relies on it, so make sure.
@@ -198,11 +260,15 @@ pub enum Found {
     RoleAssignments(String, Vec<RoleAssignmentObservation>),
     /// A cluster's SecretProviderClasses.
     Spcs(ClusterKey, Vec<SpcObservation>),
+    /// A managed identity; `None` when it does not exist.
+    Identity(IdentityKey, Option<IdentityObservation>),
+    /// An identity's federated credentials (none when the identity does not exist).
+    Credentials(IdentityKey, Vec<CredentialObservation>),
 }
 
 impl Found {
-    /// Whether this is an Azure read — a vault, cluster or role-assignment list — rather than
-    /// a cluster's list of SecretProviderClasses.
+    /// Whether this is an Azure read — a vault, cluster, identity or list of role assignments
+    /// or credentials — rather than a cluster's list of SecretProviderClasses.
     pub fn from_azure(&self) -> bool {
         !matches!(self, Found::Spcs(..))
     }

@@ -15,7 +15,7 @@ use crate::engine::backend::{
     Backend, BackendError, ClusterRef, Delete, Settings, Write, with_causes,
 };
 use crate::engine::events::{Event, Reporter};
-use crate::engine::refresh::addon_identity;
+use crate::engine::refresh::learn_derived;
 use crate::engine::state_writer::{StateWriter, Ticket};
 use crate::graph::walker::LaneSlot;
 use crate::plan::address::{Address, ResourceKind};
@@ -42,14 +42,15 @@ pub enum ChangeError {
         "`{property}` of `{address}` changed since the plan was made; run `vaultwire plan` again"
     )]
     ChangedSincePlan { address: Address, property: String },
-    /// It was planned for add-on identities (`addons`, by key) this apply changed.
+    /// It was planned for values of `moved` (add-ons' identities or issuers, managed
+    /// identities' IDs) this apply changed.
     #[error(
         "planned for the identity {} had, which came out of this apply with a new one; `{address}` was left as it was: run `vaultwire plan` again to review the change, or apply with `--update-dependents`",
-        addons.iter().map(|key| format!("`addon.{key}`")).collect::<Vec<_>>().join(", ")
+        moved.iter().map(|address| format!("`{address}`")).collect::<Vec<_>>().join(", ")
     )]
     PlannedForOldIdentity {
         address: Address,
-        addons: Vec<String>,
+        moved: Vec<Address>,
     },
     /// Another change panicked while holding the run's shared values.
     #[error("the run's shared values were poisoned by a failed change")]
@@ -225,17 +226,27 @@ impl<B: Backend> NodeContext<B> {
         ))
     }
 
-    /// The add-ons whose identity was known when the change set was planned and is another
-    /// one now (this apply changed it).
-    fn moved_identities(&self) -> Result<Vec<String>, ChangeError> {
+    /// The add-ons and identities whose derived values were known when the change set was
+    /// planned and are others now (this apply changed them).
+    fn moved_identities(&self) -> Result<Vec<Address>, ChangeError> {
         let now = self.derived.lock().map_err(|_| ChangeError::Poisoned)?;
-        Ok(self
-            .planned_derived
-            .addon_identities
-            .iter()
-            .filter(|(key, planned)| now.addon_identities.get(*key) != Some(*planned))
-            .map(|(key, _)| key.clone())
-            .collect())
+        let planned = &*self.planned_derived;
+        fn moved<'a, T: PartialEq>(
+            planned: &'a BTreeMap<String, T>,
+            now: &'a BTreeMap<String, T>,
+        ) -> impl Iterator<Item = &'a String> {
+            planned
+                .iter()
+                .filter(move |(key, value)| now.get(*key) != Some(*value))
+                .map(|(key, _)| key)
+        }
+        let mut addresses: BTreeSet<Address> =
+            moved(&planned.addon_identities, &now.addon_identities)
+                .chain(moved(&planned.issuers, &now.issuers))
+                .map(Address::addon)
+                .collect();
+        addresses.extend(moved(&planned.identities, &now.identities).map(Address::identity));
+        Ok(addresses.into_iter().collect())
     }
 
     /// For a resource the change set leaves alone: `None` while what it was planned with
@@ -257,7 +268,7 @@ impl<B: Backend> NodeContext<B> {
         if !self.update_dependents {
             return Err(ChangeError::PlannedForOldIdentity {
                 address: address.clone(),
-                addons: moved,
+                moved,
             });
         }
         let followed = crate::diff::compute::compute(
@@ -298,7 +309,7 @@ impl<B: Backend> NodeContext<B> {
             Some(Ok(())) if self.update_dependents => Ok(()),
             Some(Ok(())) => Err(ChangeError::PlannedForOldIdentity {
                 address: change.address.clone(),
-                addons: moved,
+                moved,
             }),
             _ => Err(inconsistent),
         }
@@ -373,18 +384,9 @@ impl<B: Backend> NodeContext<B> {
                 settings: self.settings(address, None),
             })
             .await?;
-        if address.kind == ResourceKind::Addon {
+        if matches!(address.kind, ResourceKind::Addon | ResourceKind::Identity) {
             let mut derived = self.derived.lock().map_err(|_| ChangeError::Poisoned)?;
-            match addon_identity(&live) {
-                Some(identity) => {
-                    derived
-                        .addon_identities
-                        .insert(address.key.clone(), identity);
-                }
-                None => {
-                    derived.addon_identities.remove(&address.key);
-                }
-            }
+            learn_derived(&mut derived, address, &live);
         }
         let id = live.id.clone();
         let dependencies = self.dependencies.get(address).cloned().unwrap_or_default();

@@ -1,5 +1,6 @@
 //! From what a refresh read to what each address is live: pure matching of the batched
-//! observations (vaults, add-ons, role-assignment lists, SecretProviderClass lists) to
+//! observations (vaults, add-ons, identities, role-assignment, credential and
+//! SecretProviderClass lists) to
 //! addresses, by the identifying attributes of the desired or recorded resource.
 
 use std::collections::BTreeMap;
@@ -7,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::engine::backend::{
-    ClusterKey, ClusterRef, Live, LiveWorld, ReadPlan, VaultKey, VaultObservation,
+    ClusterKey, ClusterRef, IdentityKey, Live, LiveWorld, ReadPlan, VaultKey, VaultObservation,
 };
 use crate::plan::address::{Address, ResourceKind};
 use crate::resources::Context;
@@ -91,7 +92,25 @@ pub fn add_reads(
             plan.spc_clusters
                 .insert(ClusterRef::of(attributes, settings));
         }
+        ResourceKind::Identity => {
+            plan.identities.insert(IdentityKey::new(
+                attributes.text("resource_group"),
+                attributes.text("name"),
+            ));
+        }
+        ResourceKind::Federation => {
+            plan.credential_lists
+                .insert(credential_identity(attributes));
+        }
     }
+}
+
+/// The identity a federated credential's attributes put it under.
+fn credential_identity(attributes: &Attributes) -> IdentityKey {
+    IdentityKey::new(
+        attributes.text("resource_group"),
+        attributes.text("identity"),
+    )
 }
 
 /// Finds `address` in `world`. A SecretProviderClass's manifest is moved out of `world`, not
@@ -113,6 +132,60 @@ pub fn observe(
             _ => observe_role_assignment(attributes, world),
         },
         ResourceKind::Spc => observe_spc(attributes, settings, world, context),
+        ResourceKind::Identity => observe_identity(attributes, world),
+        ResourceKind::Federation => observe_credential(attributes, world),
+    }
+}
+
+fn observe_identity(attributes: &Attributes, world: &LiveWorld) -> Observed {
+    let key = IdentityKey::new(attributes.text("resource_group"), attributes.text("name"));
+    let live = world.identities.get(&key).map(|identity| Live {
+        id: identity.id.clone(),
+        attributes: identity.attributes.clone(),
+        derived: [
+            ("client_id", json!(identity.ids.client_id)),
+            ("principal_id", json!(identity.ids.principal_id)),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect(),
+        version: None,
+    });
+    Observed {
+        live,
+        soft_deleted: false,
+    }
+}
+
+fn observe_credential(attributes: &Attributes, world: &LiveWorld) -> Observed {
+    let name = attributes.text("name");
+    let live = world
+        .credentials
+        .get(&credential_identity(attributes))
+        .and_then(|credentials| {
+            credentials
+                .iter()
+                .find(|credential| credential.name.eq_ignore_ascii_case(name))
+        })
+        .map(|credential| Live {
+            id: credential.id.clone(),
+            attributes: [
+                ("resource_group", json!(attributes.text("resource_group"))),
+                ("identity", json!(attributes.text("identity"))),
+                ("name", json!(credential.name)),
+                ("issuer", json!(credential.issuer)),
+                ("subject", json!(credential.subject)),
+                ("audiences", json!(credential.audiences)),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+            derived: BTreeMap::new(),
+            version: None,
+        });
+    Observed {
+        live,
+        soft_deleted: false,
     }
 }
 
@@ -154,10 +227,19 @@ fn observe_addon(attributes: &Attributes, settings: &Attributes, world: &LiveWor
     {
         derived.insert("identity".to_owned(), value);
     }
+    if let Some(issuer) = &addon.issuer {
+        derived.insert("issuer".to_owned(), json!(issuer));
+    }
+    let mut live_attributes = addon.attributes.clone();
+    // The cluster's workload identity is the add-on's property only where the plan manages
+    // it (it stays on when the add-on goes).
+    if !attributes.contains_key("workload_identity") {
+        live_attributes.remove("workload_identity");
+    }
     Observed {
         live: Some(Live {
             id: addon.cluster_id.clone(),
-            attributes: addon.attributes.clone(),
+            attributes: live_attributes,
             derived,
             version: addon.version.clone(),
         }),

@@ -11,12 +11,12 @@ use crate::diff::compute::{
 };
 use crate::engine::backend::{Backend, BackendError};
 use crate::engine::observe::Observed;
-use crate::engine::refresh::{Batch, Refresh, enabled_identity};
+use crate::engine::refresh::{Batch, Refresh, enabled_identity, identity_ids, issuer};
 use crate::graph::Dag;
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::dependencies;
 use crate::plan::model::Plan;
-use crate::resources::{self, AddonIdentity, Context, Derived};
+use crate::resources::{self, Context, Derived};
 use crate::state::model::{Attributes, ResourceState, StateFile};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -46,8 +46,8 @@ pub struct PlanOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     pub change_set: ChangeSet,
-    /// Add-on identities known at plan time, by addon key.
-    pub derived: BTreeMap<String, AddonIdentity>,
+    /// Derived values known at plan time (add-on identities and issuers, managed identities).
+    pub derived: Derived,
     /// The state's records as refresh found them live (what `--refresh-only` saves, and what
     /// apply starts from). Addresses not live are absent.
     pub refreshed: BTreeMap<Address, ResourceState>,
@@ -252,17 +252,27 @@ impl Groundwork {
     }
 }
 
-/// The identities of the add-ons the state records as enabled, as refresh reads live ones.
+/// The derived values the state records — the identities of the add-ons it records as
+/// enabled, their clusters' issuers, the managed identities' IDs — as refresh reads live ones.
 pub(crate) fn recorded_identities(state: Option<&StateFile>) -> Derived {
     let mut derived = Derived::default();
     for (address, record) in state.iter().flat_map(|state| &state.resources) {
-        if address.kind != ResourceKind::Addon {
-            continue;
-        }
-        if let Some(identity) = enabled_identity(&record.attributes, &record.derived) {
-            derived
-                .addon_identities
-                .insert(address.key.clone(), identity);
+        let key = address.key.clone();
+        match address.kind {
+            ResourceKind::Addon => {
+                if let Some(identity) = enabled_identity(&record.attributes, &record.derived) {
+                    derived.addon_identities.insert(key.clone(), identity);
+                }
+                if let Some(issuer) = issuer(&record.derived) {
+                    derived.issuers.insert(key, issuer);
+                }
+            }
+            ResourceKind::Identity => {
+                if let Some(ids) = identity_ids(&record.derived) {
+                    derived.identities.insert(key, ids);
+                }
+            }
+            _ => {}
         }
     }
     derived
@@ -374,16 +384,20 @@ impl Diff {
             change.reason = Some(Reason::RecoverSoftDeleted);
         }
         if change.action == Action::Delete
-            && address.kind == ResourceKind::Vault
+            && matches!(address.kind, ResourceKind::Vault | ResourceKind::Identity)
             && retains(prior, plan, address)
         {
             change.reason = Some(Reason::Retain);
         }
-        if address.kind == ResourceKind::Addon
-            && (matches!(change.action, Action::Create | Action::Replace)
-                || identity_changes(&change))
-        {
+        let recreated = matches!(change.action, Action::Create | Action::Replace);
+        if address.kind == ResourceKind::Addon && (recreated || identity_changes(&change)) {
             derived.addon_identities.remove(&address.key);
+        }
+        if address.kind == ResourceKind::Addon && (recreated || issuer_turns_on(&change)) {
+            derived.issuers.remove(&address.key);
+        }
+        if address.kind == ResourceKind::Identity && recreated {
+            derived.identities.remove(&address.key);
         }
         if let Some(live) = live {
             let dependencies = self
@@ -436,7 +450,7 @@ impl Diff {
         change_set.normalize();
         Planned {
             change_set,
-            derived: self.derived.unwrap_or_default().addon_identities,
+            derived: self.derived.unwrap_or_default(),
             refreshed: self.records,
             selected: selected.clone(),
         }
@@ -448,6 +462,8 @@ fn plan_defines(plan: &Plan, address: &Address) -> bool {
     match address.kind {
         ResourceKind::Vault => plan.vaults.contains_key(key),
         ResourceKind::Addon => plan.addons.contains_key(key),
+        ResourceKind::Identity => plan.identities.contains_key(key),
+        ResourceKind::Federation => plan.federations.contains_key(key),
         ResourceKind::Grant => plan.grants.contains_key(key),
         ResourceKind::Spc => plan.spcs.contains_key(key),
     }
@@ -492,16 +508,40 @@ fn check_creatable(
     }
 }
 
+/// Whether deleting a vault or identity only forgets it: as the plan file says, else as the
+/// state recorded, else as each kind's default (a vault is retained, an identity deleted).
 fn retains(prior: Option<&ResourceState>, plan: &Plan, address: &Address) -> bool {
-    let from_plan = plan
-        .vaults
-        .get(&address.key)
-        .map(|vault| vault.on_destroy.value == crate::plan::model::OnDestroy::Retain);
+    let retain = crate::plan::model::OnDestroy::Retain;
+    let from_plan = match address.kind {
+        ResourceKind::Vault => plan
+            .vaults
+            .get(&address.key)
+            .map(|vault| vault.on_destroy.value == retain),
+        _ => plan
+            .identities
+            .get(&address.key)
+            .map(|identity| identity.on_destroy.value == retain),
+    };
     let from_state = prior
         .and_then(|p| p.settings.get("on_destroy"))
         .and_then(serde_json::Value::as_str)
         .map(|value| value == "retain");
-    from_plan.or(from_state).unwrap_or(true)
+    from_plan
+        .or(from_state)
+        .unwrap_or(address.kind == ResourceKind::Vault)
+}
+
+/// Whether an add-on change turns its cluster's OIDC issuer on (the issuer URL is then known
+/// only after apply).
+fn issuer_turns_on(change: &ResourceChange) -> bool {
+    let on = |attributes: &Option<Attributes>| {
+        attributes
+            .as_ref()
+            .and_then(|attributes| attributes.get("workload_identity"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true)
+    };
+    on(&change.after) && !on(&change.before)
 }
 
 /// Whether an add-on update changes its identity (disabling it, or moving it).
@@ -557,6 +597,7 @@ fn drift_of(
 mod tests {
     use super::*;
     use crate::plan::testing::example_plan;
+    use crate::resources::AddonIdentity;
 
     fn record(
         attributes: Attributes,

@@ -13,7 +13,7 @@ use crate::engine::backend::{ClusterKey, ClusterRef, Found, Live, LiveWorld, Rea
 use crate::engine::observe::{Observed, add_reads, observe, taken};
 use crate::plan::address::{Address, ResourceKind};
 use crate::plan::model::Plan;
-use crate::resources::{self, AddonIdentity, Context, Derived};
+use crate::resources::{self, AddonIdentity, Context, Derived, IdentityIds};
 use crate::state::model::{Attributes, StateFile};
 
 /// The attributes that say where `address` is: the state's when it has the address, else the
@@ -84,7 +84,8 @@ impl Refresh {
                 add_reads(&mut read_plan, address, attributes, settings);
             }
             match (address.kind, located) {
-                (ResourceKind::Addon, _) => addons.push(address.clone()),
+                // Add-ons, then identities: their derived values say where grants are.
+                (ResourceKind::Addon | ResourceKind::Identity, _) => addons.push(address.clone()),
                 (ResourceKind::Spc, Some((attributes, settings))) => listed
                     .entry(ClusterRef::of(&attributes, &settings).key)
                     .or_default()
@@ -93,9 +94,7 @@ impl Refresh {
             }
         }
         addons.extend(others);
-        let azure_reads_left = read_plan.vaults.len()
-            + read_plan.clusters.len()
-            + read_plan.role_assignment_scopes.len();
+        let azure_reads_left = read_plan.azure_reads();
         let refresh = Self {
             world: LiveWorld::default(),
             azure_reads_left,
@@ -178,12 +177,8 @@ impl Refresh {
             {
                 share_manifest(live, &address, &mut self.manifest_taken_by, &batch);
             }
-            if address.kind == ResourceKind::Addon
-                && let Some(identity) = observed.live.as_ref().and_then(addon_identity)
-            {
-                self.derived
-                    .addon_identities
-                    .insert(address.key.clone(), identity);
+            if let Some(live) = &observed.live {
+                learn_derived(&mut self.derived, &address, live);
             }
             order.push(address.clone());
             batch.insert(address, observed);
@@ -221,6 +216,53 @@ fn share_manifest(
     {
         *manifest = first.clone();
     }
+}
+
+/// Records the values others use that `address`, live as `live`, has: an add-on's identity
+/// and issuer, a managed identity's IDs.
+pub fn learn_derived(derived: &mut Derived, address: &Address, live: &Live) {
+    let key = address.key.clone();
+    match address.kind {
+        ResourceKind::Addon => {
+            match addon_identity(live) {
+                Some(identity) => derived.addon_identities.insert(key.clone(), identity),
+                None => derived.addon_identities.remove(&key),
+            };
+            match issuer(&live.derived) {
+                Some(issuer) => derived.issuers.insert(key, issuer),
+                None => derived.issuers.remove(&key),
+            };
+        }
+        ResourceKind::Identity => {
+            match identity_ids(&live.derived) {
+                Some(ids) => derived.identities.insert(key, ids),
+                None => derived.identities.remove(&key),
+            };
+        }
+        _ => {}
+    }
+}
+
+/// The cluster's issuer URL an add-on's derived values hold.
+pub fn issuer(derived: &BTreeMap<String, serde_json::Value>) -> Option<String> {
+    derived
+        .get("issuer")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The client and principal IDs a managed identity's derived values hold.
+pub fn identity_ids(derived: &BTreeMap<String, serde_json::Value>) -> Option<IdentityIds> {
+    let text = |key: &str| {
+        derived
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    Some(IdentityIds {
+        client_id: text("client_id")?,
+        principal_id: text("principal_id")?,
+    })
 }
 
 /// The identity of a live, enabled add-on.

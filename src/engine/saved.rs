@@ -21,7 +21,7 @@ use crate::diff::change::ChangeSet;
 use crate::engine::plan::{Mode, Planned};
 use crate::files::{self, OutputKind};
 use crate::plan::address::Address;
-use crate::resources::AddonIdentity;
+use crate::resources::{AddonIdentity, Derived, IdentityIds};
 use crate::state::model::{ResourceState, StateFile};
 use crate::state::text::to_text;
 
@@ -79,6 +79,12 @@ pub struct SavedChangeSet {
     /// Add-on identities known at plan time.
     #[serde(default)]
     pub derived: BTreeMap<String, AddonIdentity>,
+    /// Clusters' issuer URLs known at plan time, by addon key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub issuers: BTreeMap<String, String>,
+    /// Managed identities' IDs known at plan time, by identity key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identities: BTreeMap<String, IdentityIds>,
     /// The records refresh found live; apply starts from them.
     #[serde(default)]
     pub refreshed: BTreeMap<Address, ResourceState>,
@@ -194,7 +200,11 @@ impl SavedChangeSet {
     pub fn planned(&self) -> Planned {
         Planned {
             change_set: self.change_set.clone(),
-            derived: self.derived.clone(),
+            derived: Derived {
+                addon_identities: self.derived.clone(),
+                issuers: self.issuers.clone(),
+                identities: self.identities.clone(),
+            },
             refreshed: self.refreshed.clone(),
             selected: self.selected.clone(),
         }
@@ -330,6 +340,8 @@ mod tests {
             targets: vec![],
             change_set: ChangeSet::default(),
             derived: BTreeMap::new(),
+            issuers: BTreeMap::new(),
+            identities: BTreeMap::new(),
             refreshed: BTreeMap::new(),
             selected: BTreeSet::new(),
         }

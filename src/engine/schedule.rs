@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diff::action::Action;
 use crate::diff::change::ResourceChange;
-use crate::engine::backend::ClusterKey;
+use crate::engine::backend::{ClusterKey, IdentityKey};
 use crate::engine::observe::cluster_of;
 use crate::engine::plan::Planned;
 use crate::graph::Dag;
@@ -66,7 +66,20 @@ pub enum Lane {
     ContainerService,
     /// Role-assignment grants (`Microsoft.Authorization`).
     Authorization,
+    /// Managed identities (`Microsoft.ManagedIdentity`).
+    ManagedIdentity,
+    /// The federated credentials of one identity: Azure refuses concurrent writes under one
+    /// identity (`ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity`), so
+    /// this lane is serial; other identities' credentials go in parallel.
+    Credentials(IdentityKey),
     Kubernetes(ClusterKey),
+}
+
+impl Lane {
+    /// Whether the lane's changes run one at a time.
+    pub fn serial(&self) -> bool {
+        matches!(self, Lane::Credentials(_))
+    }
 }
 
 pub fn lanes(
@@ -82,6 +95,10 @@ pub fn lanes(
                 ResourceKind::Addon => Lane::ContainerService,
                 ResourceKind::Grant if is_access_policy(plan, address, recorded) => Lane::KeyVault,
                 ResourceKind::Grant => Lane::Authorization,
+                ResourceKind::Identity => Lane::ManagedIdentity,
+                ResourceKind::Federation => {
+                    Lane::Credentials(credential_identity(plan, address, recorded))
+                }
                 ResourceKind::Spc => cluster_of(plan, address, recorded)
                     .map_or(Lane::ContainerService, |cluster| {
                         Lane::Kubernetes(cluster.key)
@@ -90,6 +107,29 @@ pub fn lanes(
             (address.clone(), lane)
         })
         .collect()
+}
+
+/// The identity a federated credential is under: as the plan file says, else as the state
+/// recorded it.
+fn credential_identity(
+    plan: &Plan,
+    address: &Address,
+    recorded: Option<&ResourceState>,
+) -> IdentityKey {
+    let from_plan = plan
+        .federations
+        .get(&address.key)
+        .and_then(|federation| plan.identities.get(federation.identity.as_str()))
+        .map(|identity| IdentityKey::new(&identity.resource_group, &identity.name));
+    from_plan.unwrap_or_else(|| {
+        let text = |key: &str| {
+            recorded
+                .and_then(|record| record.attributes.get(key))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+        };
+        IdentityKey::new(text("resource_group"), text("identity"))
+    })
 }
 
 /// Whether a grant is an access-policy entry (on an access-policy vault) rather than a role

@@ -668,7 +668,7 @@ async fn the_identities_the_state_records_are_those_a_plan_run_again_finds() {
     let recorded = crate::engine::plan::recorded_identities(run.state.as_ref());
     assert!(!recorded.addon_identities.is_empty());
     let planned = run.plan(EXAMPLE, Mode::Normal).await;
-    assert_eq!(recorded.addon_identities, planned.derived);
+    assert_eq!(recorded.addon_identities, planned.derived.addon_identities);
 }
 
 #[tokio::test]
@@ -889,7 +889,7 @@ async fn dependents_planned_for_an_identity_the_apply_changed_fail_named() {
     );
     let grant = &report.failed[&Address::grant("demo-reads-payments")];
     assert!(
-        matches!(grant, ChangeError::PlannedForOldIdentity { addons, .. } if addons == &["demo"]),
+        matches!(grant, ChangeError::PlannedForOldIdentity { moved, .. } if moved == &[Address::addon("demo")]),
         "{grant:?}"
     );
     let grant = grant.to_string();

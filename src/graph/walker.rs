@@ -74,11 +74,14 @@ impl LaneSlot {
 }
 
 /// How a walk spreads its nodes over time.
-pub struct Schedule<LaneOf, WeightOf> {
+pub struct Schedule<LaneOf, WeightOf, SerialOf> {
     /// At most this many nodes run at once in each lane.
     pub parallelism: usize,
     /// The lane of a node.
     pub lane_of: LaneOf,
+    /// Whether a lane runs one node at a time, whatever the parallelism (writes a service
+    /// refuses to take concurrently).
+    pub serial: SerialOf,
     /// How long a node takes, roughly, relative to others. Among the ready nodes of a lane, the
     /// one heading the heaviest chain of nodes still to run starts first (the critical path),
     /// then the smallest.
@@ -105,6 +108,7 @@ where
         parallelism,
         lane_of: |_: &N| (),
         weight_of: |_: &N| 0,
+        serial: |_: &()| false,
     };
     walk_scheduled(dag, &schedule, stop, |node, slot| {
         let future = run(node);
@@ -121,7 +125,7 @@ where
 /// lane back before they end.
 pub async fn walk_scheduled<N, L, E, F, Fut>(
     dag: &Dag<N>,
-    schedule: &Schedule<impl Fn(&N) -> L, impl Fn(&N) -> u64>,
+    schedule: &Schedule<impl Fn(&N) -> L, impl Fn(&N) -> u64, impl Fn(&L) -> bool>,
     stop: &StopFlag,
     run: F,
 ) -> BTreeMap<N, NodeOutcome<N, E>>
@@ -169,7 +173,12 @@ where
         if !stop.is_stopped() {
             for (lane, queue) in &mut ready {
                 let in_lane = busy.entry(lane.clone()).or_insert(0);
-                while *in_lane < parallelism {
+                let limit = if (schedule.serial)(lane) {
+                    1
+                } else {
+                    parallelism
+                };
+                while *in_lane < limit {
                     let Some((_, node)) = queue.pop_first() else {
                         break;
                     };
@@ -394,6 +403,7 @@ mod tests {
             parallelism: 2,
             lane_of: |node: &u32| node % 3,
             weight_of: |_: &u32| 1,
+            serial: |_: &u32| false,
         };
         let outcomes = walk_scheduled(&dag, &schedule, &stop, |node, slot| {
             let current = current.clone();
@@ -427,12 +437,52 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_serial_lane_runs_one_node_at_a_time_beside_the_others() {
+        let dag = dag(&[], &(0..12).collect::<Vec<_>>());
+        // (running per lane, peak per lane)
+        let current = Arc::new(Mutex::new((
+            BTreeMap::<u32, usize>::new(),
+            BTreeMap::<u32, usize>::new(),
+        )));
+        let stop = StopFlag::new();
+        let schedule = Schedule {
+            parallelism: 3,
+            lane_of: |node: &u32| node % 3,
+            weight_of: |_: &u32| 1,
+            serial: |lane: &u32| *lane == 0,
+        };
+        walk_scheduled(&dag, &schedule, &stop, |node, slot| {
+            let current = current.clone();
+            async move {
+                let _slot = slot;
+                {
+                    let mut c = current.lock().unwrap();
+                    let in_lane = c.0.entry(node % 3).or_insert(0);
+                    *in_lane += 1;
+                    let in_lane = *in_lane;
+                    let peak = c.1.entry(node % 3).or_insert(0);
+                    *peak = (*peak).max(in_lane);
+                }
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                *current.lock().unwrap().0.entry(node % 3).or_insert(0) -= 1;
+                Ok::<(), ()>(())
+            }
+        })
+        .await;
+        let peaks = current.lock().unwrap().1.clone();
+        assert_eq!(peaks, BTreeMap::from([(0, 1), (1, 3), (2, 3)]));
+    }
+
     /// One lane, one node at a time, every node of the same weight.
-    fn one_lane_of_one() -> Schedule<impl Fn(&u32), impl Fn(&u32) -> u64> {
+    fn one_lane_of_one() -> Schedule<impl Fn(&u32), impl Fn(&u32) -> u64, impl Fn(&()) -> bool> {
         Schedule {
             parallelism: 1,
             lane_of: |_: &u32| (),
             weight_of: |_: &u32| 1,
+            serial: |_: &()| false,
         }
     }
 
@@ -495,6 +545,7 @@ mod tests {
             parallelism: 1,
             lane_of: |_: &u32| (),
             weight_of: |node: &u32| if *node == 3 { 10 } else { 1 },
+            serial: |_: &()| false,
         };
         walk_scheduled(&dag, &schedule, &StopFlag::new(), |node, slot| {
             let order = order.clone();

@@ -7,19 +7,23 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The four kinds of resource a plan manages, in dependency order.
+/// The kinds of resource a plan manages, in dependency order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
     Vault,
     Addon,
+    Identity,
+    Federation,
     Grant,
     Spc,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 4] = [
+    pub const ALL: [ResourceKind; 6] = [
         ResourceKind::Vault,
         ResourceKind::Addon,
+        ResourceKind::Identity,
+        ResourceKind::Federation,
         ResourceKind::Grant,
         ResourceKind::Spc,
     ];
@@ -29,6 +33,8 @@ impl ResourceKind {
         match self {
             ResourceKind::Vault => "vault",
             ResourceKind::Addon => "addon",
+            ResourceKind::Identity => "identity",
+            ResourceKind::Federation => "federation",
             ResourceKind::Grant => "grant",
             ResourceKind::Spc => "spc",
         }
@@ -66,6 +72,14 @@ impl Address {
 
     pub fn addon(key: impl Into<String>) -> Self {
         Self::new(ResourceKind::Addon, key)
+    }
+
+    pub fn identity(key: impl Into<String>) -> Self {
+        Self::new(ResourceKind::Identity, key)
+    }
+
+    pub fn federation(key: impl Into<String>) -> Self {
+        Self::new(ResourceKind::Federation, key)
     }
 
     pub fn grant(key: impl Into<String>) -> Self {

@@ -5,8 +5,10 @@
 //! |---------|-------------------------------------------------------------------------------|
 //! | `vault` | —                                                                             |
 //! | `addon` | —                                                                             |
-//! | `grant` | its vault; the add-on whose identity it grants                                 |
-//! | `spc`   | its add-on (the CRD exists only with it), its vault, the grants that let its identity read that vault |
+//! | `identity` | —                                                                          |
+//! | `federation` | its identity; the add-on whose cluster's issuer it trusts                |
+//! | `grant` | its vault; the add-on or identity whose principal it grants                    |
+//! | `spc`   | its add-on (the CRD exists only with it), its vault, its identity, the grants that let that identity read the vault, and the identity's federations on its cluster |
 //!
 //! References to resources the plan does not define are left out here; `plan::validate`
 //! reports them.
@@ -19,9 +21,16 @@ use crate::plan::model::{Grant, Plan, Principal, Spc, SpcIdentity};
 pub fn addresses(plan: &Plan) -> impl Iterator<Item = Address> + '_ {
     let vaults = plan.vaults.keys().map(Address::vault);
     let addons = plan.addons.keys().map(Address::addon);
+    let identities = plan.identities.keys().map(Address::identity);
+    let federations = plan.federations.keys().map(Address::federation);
     let grants = plan.grants.keys().map(Address::grant);
     let spcs = plan.spcs.keys().map(Address::spc);
-    vaults.chain(addons).chain(grants).chain(spcs)
+    vaults
+        .chain(addons)
+        .chain(identities)
+        .chain(federations)
+        .chain(grants)
+        .chain(spcs)
 }
 
 /// Builds the dependency graph of every resource in `plan`.
@@ -30,15 +39,31 @@ pub fn build(plan: &Plan) -> Dag<Address> {
     for address in addresses(plan) {
         dag.add_node(address);
     }
+    for (key, federation) in &plan.federations {
+        let address = Address::federation(key);
+        if plan.identities.contains_key(federation.identity.as_str()) {
+            dag.add_dependency(
+                address.clone(),
+                Address::identity(federation.identity.as_str()),
+            );
+        }
+        if plan.addons.contains_key(federation.addon.as_str()) {
+            dag.add_dependency(address, Address::addon(federation.addon.as_str()));
+        }
+    }
     for (key, grant) in &plan.grants {
         let address = Address::grant(key);
         if plan.vaults.contains_key(grant.vault.as_str()) {
             dag.add_dependency(address.clone(), Address::vault(grant.vault.as_str()));
         }
-        if let Principal::Addon(addon) = &grant.principal.value
-            && plan.addons.contains_key(addon.as_str())
-        {
-            dag.add_dependency(address, Address::addon(addon.as_str()));
+        match &grant.principal.value {
+            Principal::Addon(addon) if plan.addons.contains_key(addon.as_str()) => {
+                dag.add_dependency(address, Address::addon(addon.as_str()));
+            }
+            Principal::Identity(identity) if plan.identities.contains_key(identity.as_str()) => {
+                dag.add_dependency(address, Address::identity(identity.as_str()));
+            }
+            _ => {}
         }
     }
     for (key, spc) in &plan.spcs {
@@ -52,6 +77,18 @@ pub fn build(plan: &Plan) -> Dag<Address> {
         for (grant_key, grant) in &plan.grants {
             if grant_lets_spc_read(grant, spc) {
                 dag.add_dependency(address.clone(), Address::grant(grant_key));
+            }
+        }
+        if let SpcIdentity::Identity(identity) = &spc.identity.value
+            && plan.identities.contains_key(identity.as_str())
+        {
+            dag.add_dependency(address.clone(), Address::identity(identity.as_str()));
+            for (federation_key, federation) in &plan.federations {
+                if federation.identity.value == identity.value
+                    && federation.addon.value == spc.addon.value
+                {
+                    dag.add_dependency(address.clone(), Address::federation(federation_key));
+                }
             }
         }
     }
@@ -71,7 +108,10 @@ pub fn grant_lets_spc_read(grant: &Grant, spc: &Spc) -> bool {
         return false;
     }
     match (&grant.principal.value, &spc.identity.value) {
-        (Principal::Addon(granted), SpcIdentity::Addon(used)) => granted.value == used.value,
+        (Principal::Addon(granted), SpcIdentity::Addon(used))
+        | (Principal::Identity(granted), SpcIdentity::Identity(used)) => {
+            granted.value == used.value
+        }
         (
             Principal::WorkloadIdentity { client_id, .. },
             SpcIdentity::WorkloadIdentity {
@@ -97,6 +137,16 @@ fn explicit_dependencies(plan: &Plan) -> Vec<(Address, Vec<Address>)> {
         plan.addons
             .iter()
             .map(|(key, r)| (Address::addon(key), values(&r.depends_on))),
+    );
+    all.extend(
+        plan.identities
+            .iter()
+            .map(|(key, r)| (Address::identity(key), values(&r.depends_on))),
+    );
+    all.extend(
+        plan.federations
+            .iter()
+            .map(|(key, r)| (Address::federation(key), values(&r.depends_on))),
     );
     all.extend(
         plan.grants

@@ -46,6 +46,10 @@ pub struct Plan {
     pub vaults: BTreeMap<String, Vault>,
     /// `[addon.KEY]` tables by key.
     pub addons: BTreeMap<String, Addon>,
+    /// `[identity.KEY]` tables by key.
+    pub identities: BTreeMap<String, Identity>,
+    /// `[federation.KEY]` tables by key.
+    pub federations: BTreeMap<String, Federation>,
     /// `[grant.KEY]` tables by key.
     pub grants: BTreeMap<String, Grant>,
     /// `[spc.KEY]` tables by key.
@@ -189,8 +193,54 @@ pub struct Addon {
     /// A kubeconfig context to reach the cluster; by default vaultwire asks ARM for the
     /// cluster's user credentials.
     pub kube_context: Option<Spanned<String>>,
+    /// Make sure the cluster has its OIDC issuer and workload identity on (never turned off:
+    /// `false` leaves the cluster as it is).
+    pub workload_identity: Spanned<bool>,
     pub depends_on: Vec<Spanned<Address>>,
 }
+
+/// `[identity.KEY]`: a user-assigned managed identity
+/// (`Microsoft.ManagedIdentity/userAssignedIdentities`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub key_span: Span,
+    pub name: Spanned<String>,
+    pub resource_group: Spanned<String>,
+    pub location: Spanned<String>,
+    pub tags: BTreeMap<String, String>,
+    /// `retain` or `delete` (the default); an identity cannot be purged.
+    pub on_destroy: Spanned<OnDestroy>,
+    pub depends_on: Vec<Spanned<Address>>,
+}
+
+/// `[federation.KEY]`: a federated identity credential letting a service account of a plan
+/// cluster sign in as an identity. The issuer is the cluster's, never typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Federation {
+    pub key_span: Span,
+    /// The `[identity.KEY]` that trusts the service account.
+    pub identity: Spanned<String>,
+    /// The add-on whose cluster issues the service account's tokens.
+    pub addon: Spanned<String>,
+    pub namespace: Spanned<String>,
+    pub service_account: Spanned<String>,
+    /// The credential's name under the identity; defaults to the table key.
+    pub name: Spanned<String>,
+    pub depends_on: Vec<Spanned<Address>>,
+}
+
+impl Federation {
+    /// `system:serviceaccount:NAMESPACE:NAME`, the subject of the service account's tokens.
+    pub fn subject(&self) -> String {
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace.value, self.service_account.value
+        )
+    }
+}
+
+/// The audience every workload-identity token exchange uses.
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
 
 /// `[grant.KEY]`: lets a principal read a vault.
 #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +262,8 @@ pub struct Grant {
 pub enum Principal {
     /// The add-on identity of `[addon.KEY]`, known only once the add-on is enabled.
     Addon(Spanned<String>),
+    /// The managed identity of `[identity.KEY]`, known once it exists.
+    Identity(Spanned<String>),
     /// A user-assigned managed identity or app registration federated with a service account.
     WorkloadIdentity {
         client_id: String,
@@ -328,6 +380,8 @@ pub struct Spc {
 pub enum SpcIdentity {
     /// The add-on's user-assigned identity (`useVMManagedIdentity` + `userAssignedIdentityID`).
     Addon(Spanned<String>),
+    /// The managed identity of `[identity.KEY]` as a workload identity (`clientID`).
+    Identity(Spanned<String>),
     /// A workload identity (`clientID`); pods must run as the federated service account.
     WorkloadIdentity { client_id: String },
 }

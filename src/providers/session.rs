@@ -197,6 +197,7 @@ mod tests {
             secret_rotation: Spanned::new(true, 0..0),
             rotation_poll_interval: Spanned::new(GoDuration::parse("2m").unwrap(), 0..0),
             kube_context: kube_context.map(spanned),
+            workload_identity: Spanned::new(false, 0..0),
             depends_on: Vec::new(),
         }
     }

@@ -40,8 +40,10 @@ pub fn id(context: &Context, addon: &Addon) -> String {
     context.cluster_id(&addon.resource_group, &addon.cluster)
 }
 
+/// The add-on's properties; `workload_identity` only when the plan asks for it (vaultwire
+/// never turns a cluster's issuer off).
 pub fn desired(addon: &Addon) -> Attributes {
-    [
+    let mut desired: Attributes = [
         ("cluster", json!(addon.cluster.value)),
         ("resource_group", json!(addon.resource_group.value)),
         ("enabled", json!(true)),
@@ -53,7 +55,11 @@ pub fn desired(addon: &Addon) -> Attributes {
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
-    .collect()
+    .collect();
+    if addon.workload_identity.value {
+        desired.insert("workload_identity".to_owned(), json!(true));
+    }
+    desired
 }
 
 #[cfg(test)]

@@ -16,12 +16,24 @@ pub struct AddonIdentity {
     pub resource_id: String,
 }
 
+/// What Azure assigns a user-assigned managed identity when it is created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityIds {
+    pub client_id: String,
+    pub principal_id: String,
+}
+
 /// Values known only from live Azure or from an apply that already ran. A missing entry is
 /// "known after apply".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Derived {
     /// The add-on identity by addon key.
     pub addon_identities: BTreeMap<String, AddonIdentity>,
+    /// The OIDC issuer URL of each add-on's cluster, by addon key, while the issuer is on.
+    pub issuers: BTreeMap<String, String>,
+    /// The plan's managed identities, by identity key.
+    pub identities: BTreeMap<String, IdentityIds>,
 }
 
 /// The target every resource is created in.
@@ -53,6 +65,17 @@ impl Context {
         format!(
             "{}/providers/Microsoft.KeyVault/vaults/{name}",
             self.resource_group_id(resource_group)
+        )
+    }
+
+    pub fn identity_id(&self, resource_group: &str, name: &str) -> String {
+        Self::identity_path(&self.subscription_id, resource_group, name)
+    }
+
+    /// The ID of a user-assigned managed identity in `subscription_id`.
+    pub fn identity_path(subscription_id: &str, resource_group: &str, name: &str) -> String {
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
         )
     }
 

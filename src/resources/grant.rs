@@ -31,13 +31,18 @@ fn same(property: &str, desired: &Value, live: &Value) -> bool {
     equal(property, desired, live)
 }
 
-/// The principal's object ID, or [`UNKNOWN`] while the add-on identity does not exist yet.
+/// The principal's object ID, or [`UNKNOWN`] while the add-on identity or managed identity
+/// does not exist yet.
 pub fn principal_object_id(grant: &Grant, derived: &Derived) -> String {
     match &grant.principal.value {
         Principal::Addon(addon) => derived
             .addon_identities
             .get(addon.as_str())
             .map_or_else(|| UNKNOWN.to_owned(), |identity| identity.object_id.clone()),
+        Principal::Identity(identity) => derived
+            .identities
+            .get(identity.as_str())
+            .map_or_else(|| UNKNOWN.to_owned(), |ids| ids.principal_id.clone()),
         Principal::WorkloadIdentity { object_id, .. } | Principal::Object { object_id, .. } => {
             object_id.to_ascii_lowercase()
         }
@@ -48,7 +53,9 @@ pub fn principal_object_id(grant: &Grant, derived: &Derived) -> String {
 /// principals (saying so avoids Entra replication-delay errors on new identities).
 pub fn principal_type(grant: &Grant) -> PrincipalType {
     match &grant.principal.value {
-        Principal::Addon(_) | Principal::WorkloadIdentity { .. } => PrincipalType::ServicePrincipal,
+        Principal::Addon(_) | Principal::Identity(_) | Principal::WorkloadIdentity { .. } => {
+            PrincipalType::ServicePrincipal
+        }
         Principal::Object { principal_type, .. } => *principal_type,
     }
 }

@@ -1,15 +1,16 @@
-//! The four resource kinds as the engine sees them: for each, the desired properties computed
+//! The resource kinds as the engine sees them: for each, the desired properties computed
 //! from the plan file (plus derived values such as the add-on identity), and how its
 //! properties compare. Pure: no I/O.
 
 pub mod addon;
 pub mod context;
 pub mod grant;
+pub mod identity;
 pub mod spc;
 pub mod spc_document;
 pub mod vault;
 
-pub use context::{AddonIdentity, Context, Derived};
+pub use context::{AddonIdentity, Context, Derived, IdentityIds};
 
 use serde_json::json;
 
@@ -29,6 +30,11 @@ pub fn desired(
     match address.kind {
         ResourceKind::Vault => plan.vaults.get(key).map(vault::desired),
         ResourceKind::Addon => plan.addons.get(key).map(addon::desired),
+        ResourceKind::Identity => plan.identities.get(key).map(identity::desired_identity),
+        ResourceKind::Federation => plan
+            .federations
+            .get(key)
+            .and_then(|federation| identity::desired_federation(plan, federation, derived)),
         ResourceKind::Grant => plan
             .grants
             .get(key)
@@ -51,7 +57,10 @@ pub fn addon_of<'a>(plan: &'a Plan, address: &Address) -> Option<&'a crate::plan
             .spcs
             .get(key)
             .and_then(|spc| plan.addons.get(spc.addon.as_str())),
-        ResourceKind::Vault | ResourceKind::Grant => None,
+        ResourceKind::Vault
+        | ResourceKind::Identity
+        | ResourceKind::Federation
+        | ResourceKind::Grant => None,
     }
 }
 
@@ -60,6 +69,8 @@ pub fn schema(kind: ResourceKind) -> &'static Schema {
     match kind {
         ResourceKind::Vault => &vault::SCHEMA,
         ResourceKind::Addon => &addon::SCHEMA,
+        ResourceKind::Identity => &identity::IDENTITY_SCHEMA,
+        ResourceKind::Federation => &identity::FEDERATION_SCHEMA,
         ResourceKind::Grant => &grant::SCHEMA,
         ResourceKind::Spc => &spc::SCHEMA,
     }
@@ -72,12 +83,10 @@ pub fn settings(plan: &Plan, address: &Address) -> Attributes {
     match address.kind {
         ResourceKind::Vault => {
             if let Some(vault) = plan.vaults.get(key) {
-                let on_destroy = match vault.on_destroy.value {
-                    OnDestroy::Retain => "retain",
-                    OnDestroy::Delete => "delete",
-                    OnDestroy::Purge => "purge",
-                };
-                settings.insert("on_destroy".to_owned(), json!(on_destroy));
+                settings.insert(
+                    "on_destroy".to_owned(),
+                    json!(on_destroy(vault.on_destroy.value)),
+                );
                 settings.insert(
                     "recover_soft_deleted".to_owned(),
                     json!(vault.recover_soft_deleted),
@@ -99,7 +108,24 @@ pub fn settings(plan: &Plan, address: &Address) -> Attributes {
                 settings.insert("kube_context".to_owned(), json!(context.value));
             }
         }
-        ResourceKind::Grant => {}
+        ResourceKind::Identity => {
+            if let Some(identity) = plan.identities.get(key) {
+                settings.insert(
+                    "on_destroy".to_owned(),
+                    json!(on_destroy(identity.on_destroy.value)),
+                );
+            }
+        }
+        ResourceKind::Federation | ResourceKind::Grant => {}
     }
     settings
+}
+
+/// `on_destroy` as plan files and the state spell it.
+fn on_destroy(value: OnDestroy) -> &'static str {
+    match value {
+        OnDestroy::Retain => "retain",
+        OnDestroy::Delete => "delete",
+        OnDestroy::Purge => "purge",
+    }
 }

@@ -77,6 +77,12 @@ pub fn manifest(spc: &Spc, vault_name: &str, context: &Context, derived: &Derive
                 .get(addon.as_str())
                 .map_or_else(|| UNKNOWN.to_owned(), |identity| identity.client_id.clone()),
         },
+        SpcIdentity::Identity(identity) => SpcIdentityRef::WorkloadIdentity {
+            client_id: derived
+                .identities
+                .get(identity.as_str())
+                .map_or_else(|| UNKNOWN.to_owned(), |ids| ids.client_id.clone()),
+        },
         SpcIdentity::WorkloadIdentity { client_id } => SpcIdentityRef::WorkloadIdentity {
             client_id: client_id.to_ascii_lowercase(),
         },

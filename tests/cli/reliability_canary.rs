@@ -203,6 +203,7 @@ fn plant(campaign: &Campaign, canary: &Canary) {
     campaign.block_on(put_secrets(
         campaign.http(),
         &campaign.served.endpoint,
+        "kv-vaultwire-demo",
         &[
             ("db-password", canary.value().to_owned()),
             ("db-username", "payments-app".to_owned()),

@@ -232,6 +232,11 @@ impl Repo {
     /// would before workloads read them (vaultwire itself never writes secret values). The
     /// deploying app is first made Key Vault Secrets Officer on the vault.
     pub fn set_secrets(&self, names: &[&str]) {
+        self.set_secrets_in("kv-vaultwire-demo", names);
+    }
+
+    /// [`Self::set_secrets`] in the vault named `vault` (in `rg-demo`).
+    pub fn set_secrets_in(&self, vault: &str, names: &[&str]) {
         let http = crate::sandbox_support::client_for(self.sandbox.ca_pem());
         let values: Vec<(&str, String)> = names
             .iter()
@@ -241,7 +246,7 @@ impl Repo {
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(put_secrets(&http, self.sandbox.endpoint(), &values));
+        runtime.block_on(put_secrets(&http, self.sandbox.endpoint(), vault, &values));
     }
 }
 
@@ -249,13 +254,18 @@ impl Repo {
 /// the example's vault.
 pub const SECRETS_OFFICER_ASSIGNMENT: &str = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
 
-/// Sets secrets (name, value) in the example's vault `kv-vaultwire-demo` of the sandbox at
-/// `endpoint` through the Key Vault data plane, after making the deploying app Key Vault
-/// Secrets Officer on the vault.
-pub async fn put_secrets(http: &reqwest::Client, endpoint: &str, secrets: &[(&str, String)]) {
+/// Sets secrets (name, value) in the vault `vault_name` of `rg-demo` (the example's is
+/// `kv-vaultwire-demo`) of the sandbox at `endpoint` through the Key Vault data plane, after
+/// making the deploying app Key Vault Secrets Officer on the vault.
+pub async fn put_secrets(
+    http: &reqwest::Client,
+    endpoint: &str,
+    vault_name: &str,
+    secrets: &[(&str, String)],
+) {
     let sub = ids::SUBSCRIPTION_ID;
     let vault = format!(
-        "/subscriptions/{sub}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/kv-vaultwire-demo"
+        "/subscriptions/{sub}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/{vault_name}"
     );
     let token = |scope: &str| {
         let body = crate::sandbox_support::form_body([
@@ -291,7 +301,7 @@ pub async fn put_secrets(http: &reqwest::Client, endpoint: &str, secrets: &[(&st
         .unwrap();
     assert!(assigned.status().is_success(), "{}", assigned.status());
     // The sandbox's vaultUri (docs/sandbox.md).
-    let vault_uri = format!("{endpoint}/vaults/kv-vaultwire-demo");
+    let vault_uri = format!("{endpoint}/vaults/{vault_name}");
     let data = token("https://vault.azure.net/.default").await;
     for (name, value) in secrets {
         let put = http

@@ -32,6 +32,7 @@ fn enabled() -> AddonSettings {
         enabled: true,
         secret_rotation: true,
         rotation_poll_interval: "2m".to_owned(),
+        workload_identity: false,
     }
 }
 

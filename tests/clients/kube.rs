@@ -236,6 +236,7 @@ async fn secret_provider_classes_are_served_with_the_addon_and_applied_read_list
                 enabled: true,
                 secret_rotation: false,
                 rotation_poll_interval: "2m".to_owned(),
+                workload_identity: false,
             },
             &[],
         )

@@ -21,12 +21,18 @@ const AUDIENCE: &str = "api://AzureADTokenExchange";
 /// The check, for classes read by a workload identity; `None` for the add-on identity, which
 /// needs no federation.
 pub fn check(plan: &Plan, key: &str, spc: &Spc, gathered: &Gathered) -> Option<Check> {
-    let SpcIdentity::WorkloadIdentity { client_id } = &spc.identity.value else {
+    if matches!(spc.identity.value, SpcIdentity::Addon(_)) {
         return None;
-    };
+    }
     let subject = Subject::of(plan, key, spc);
     let new =
         |status: Status, message: String| subject.check(CheckId::SpcFederation, status, message);
+    let Some(client_id) = gathered.workload_client_id(spc) else {
+        return Some(new(
+            CheckId::SpcFederation.severity(),
+            "the SecretProviderClass's managed identity does not exist".to_owned(),
+        ));
+    };
     let Some(cluster) = gathered.clusters.get(spc.addon.as_str()) else {
         return Some(new(Status::Skip, "the cluster was not read".to_owned()));
     };

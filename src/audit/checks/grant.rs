@@ -61,6 +61,11 @@ fn principal(plan: &Plan, spc: &Spc, gathered: &Gathered) -> Result<String, Stri
         SpcIdentity::Addon(addon) => addon_identity(gathered, addon.as_str())
             .map(|identity| identity.object_id.clone())
             .ok_or_else(|| format!("the add-on of `addon.{}` has no identity", addon.value)),
+        SpcIdentity::Identity(identity) => gathered
+            .managed_identities
+            .get(identity.as_str())
+            .map(|live| live.principal_id.clone())
+            .ok_or_else(|| format!("managed identity `identity.{}` does not exist", identity.value)),
         SpcIdentity::WorkloadIdentity { client_id } => plan
             .grants
             .values()

@@ -68,6 +68,15 @@ fn derived(gathered: &Gathered) -> Derived {
             );
         }
     }
+    for (key, identity) in &gathered.managed_identities {
+        derived.identities.insert(
+            key.clone(),
+            crate::resources::IdentityIds {
+                client_id: identity.client_id.clone(),
+                principal_id: identity.principal_id.clone(),
+            },
+        );
+    }
     derived
 }
 
@@ -313,6 +322,16 @@ fn identity(spc: &Spc, live: &LiveSpc, gathered: &Gathered, subject: &Subject) -
                 identity.client_id.clone(),
                 "the current add-on identity",
             )
+        }
+        SpcIdentity::Identity(key) => {
+            let Some(client_id) = gathered.workload_client_id(spc) else {
+                return subject.check(
+                    CheckId::SpcIdentity,
+                    Status::Fail,
+                    format!("managed identity `identity.{}` does not exist", key.value),
+                );
+            };
+            ("clientID", client_id, "the plan's managed identity")
         }
         SpcIdentity::WorkloadIdentity { client_id } => (
             "clientID",

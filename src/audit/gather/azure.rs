@@ -10,13 +10,15 @@ use std::collections::BTreeSet;
 
 use super::{AuditSource, KubeData, LiveClusterFacts, SecretListing, read_kubernetes};
 use crate::audit::error::AuditError;
-use crate::plan::model::{Addon, Vault};
+use crate::plan::model::{Addon, Identity, Vault};
 use crate::providers::azure::aks::ClusterId;
 use crate::providers::azure::keyvault::{LiveVault, VaultId};
 use crate::providers::azure::keyvault_data::KeyVaultDataError;
 use crate::providers::azure::msi::FederatedCredential;
+use crate::providers::azure::msi::LiveIdentity;
 use crate::providers::azure::rbac::RoleAssignment;
 use crate::providers::{AzureSession, Environment};
+use crate::resources::Context;
 
 /// Reads Azure and the clusters of one plan's target.
 #[derive(Debug)]
@@ -68,6 +70,20 @@ impl AuditSource for AzureAuditSource {
                     error,
                 )
             })
+    }
+
+    async fn managed_identity(
+        &self,
+        identity: &Identity,
+    ) -> Result<Option<LiveIdentity>, AuditError> {
+        let id = Context::identity_path(
+            self.session.subscription_id(),
+            &identity.resource_group,
+            &identity.name,
+        );
+        self.session.msi().get(&id).await.map_err(|error| {
+            AuditError::read(format!("managed identity `{}`", identity.name.value), error)
+        })
     }
 
     async fn public_ip_addresses(&self, ids: &[String]) -> Result<Vec<String>, AuditError> {

@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::scan::ClusterObjects;
+use crate::plan::model::SpcIdentity;
 use crate::providers::azure::aks::LiveAddon;
 use crate::providers::azure::keyvault::LiveVault;
-use crate::providers::azure::msi::FederatedCredential;
+use crate::providers::azure::msi::{FederatedCredential, LiveIdentity};
 use crate::providers::azure::rbac::RoleAssignment;
 use crate::providers::kube::LiveSpc;
 
@@ -22,6 +23,24 @@ pub struct Gathered {
     /// The federated credentials of the workload identities SecretProviderClasses use, by
     /// lower-cased client ID; `None` when the subscription has no such user-assigned identity.
     pub identities: BTreeMap<String, Option<Vec<FederatedCredential>>>,
+    /// The plan's managed identities that exist, by `[identity.KEY]`.
+    pub managed_identities: BTreeMap<String, LiveIdentity>,
+}
+
+impl Gathered {
+    /// The client ID a SecretProviderClass's workload identity has, lowercase: as the plan
+    /// writes it, or as its `[identity]` exists live. `None` for the add-on identity and for
+    /// an identity that does not exist.
+    pub fn workload_client_id(&self, spc: &crate::plan::model::Spc) -> Option<String> {
+        match &spc.identity.value {
+            SpcIdentity::WorkloadIdentity { client_id } => Some(client_id.to_ascii_lowercase()),
+            SpcIdentity::Identity(key) => self
+                .managed_identities
+                .get(key.as_str())
+                .map(|identity| identity.client_id.to_ascii_lowercase()),
+            SpcIdentity::Addon(_) => None,
+        }
+    }
 }
 
 /// One AKS cluster.

@@ -9,10 +9,10 @@ use std::future::Future;
 
 use super::{ClusterData, Egress, Gathered, KubeData, SecretListing, VaultData};
 use crate::audit::error::AuditError;
-use crate::plan::model::{Addon, Plan, SpcIdentity, Vault};
+use crate::plan::model::{Addon, Identity, Plan, Vault};
 use crate::providers::azure::aks::{ClusterEgress, LiveAddon};
 use crate::providers::azure::keyvault::LiveVault;
-use crate::providers::azure::msi::FederatedCredential;
+use crate::providers::azure::msi::{FederatedCredential, LiveIdentity};
 use crate::providers::azure::rbac::RoleAssignment;
 
 /// What the audit takes from a cluster's ARM document.
@@ -64,6 +64,12 @@ pub trait AuditSource: Sync {
         client_id: &str,
     ) -> impl Future<Output = Result<Option<Vec<FederatedCredential>>, AuditError>> + Send;
 
+    /// The plan's managed identity; `None` when it does not exist.
+    fn managed_identity(
+        &self,
+        identity: &Identity,
+    ) -> impl Future<Output = Result<Option<LiveIdentity>, AuditError>> + Send;
+
     /// The names of the vault's secrets (properties only, never values).
     fn secret_names(
         &self,
@@ -98,13 +104,15 @@ pub async fn gather<S: AuditSource>(plan: &Plan, source: &S) -> Result<Gathered,
         };
         gathered.clusters.insert(key.clone(), data);
     }
+    for (key, identity) in &plan.identities {
+        if let Some(live) = source.managed_identity(identity).await? {
+            gathered.managed_identities.insert(key.clone(), live);
+        }
+    }
     let workload_identities: BTreeSet<String> = plan
         .spcs
         .values()
-        .filter_map(|spc| match &spc.identity.value {
-            SpcIdentity::WorkloadIdentity { client_id } => Some(client_id.to_ascii_lowercase()),
-            SpcIdentity::Addon(_) => None,
-        })
+        .filter_map(|spc| gathered.workload_client_id(spc))
         .collect();
     for client_id in workload_identities {
         let credentials = source.federated_credentials(&client_id).await?;

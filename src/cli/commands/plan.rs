@@ -147,7 +147,9 @@ fn save(
         mode: command.mode,
         targets: command.targets.clone(),
         change_set: planned.change_set.clone(),
-        derived: planned.derived.clone(),
+        derived: planned.derived.addon_identities.clone(),
+        issuers: planned.derived.issuers.clone(),
+        identities: planned.derived.identities.clone(),
         refreshed: planned.refreshed.clone(),
         selected: planned.selected.clone(),
     };

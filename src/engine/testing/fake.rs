@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 
 use crate::engine::backend::{
     AccessPolicyObservation, AddonObservation, Backend, BackendError, ClusterKey, ClusterRef,
-    Delete, Found, Live, Locks, ReadPlan, RoleAssignmentObservation, SpcObservation, VaultKey,
-    VaultObservation, Write,
+    CredentialObservation, Delete, Found, IdentityKey, IdentityObservation, Live, Locks, ReadPlan,
+    RoleAssignmentObservation, SpcObservation, VaultKey, VaultObservation, Write,
 };
 use crate::plan::address::{Address, ResourceKind};
-use crate::resources::AddonIdentity;
+use crate::resources::{AddonIdentity, IdentityIds};
 use crate::state::model::{AttributeText, Attributes};
 
 #[derive(Debug, Default)]
@@ -24,6 +24,9 @@ pub struct FakeWorld {
     pub addons: BTreeMap<ClusterKey, (Attributes, Option<AddonIdentity>)>,
     pub role_assignments: Vec<RoleAssignmentObservation>,
     pub spcs: BTreeMap<ClusterKey, BTreeMap<(String, String), Value>>,
+    pub identities: BTreeMap<IdentityKey, (Attributes, IdentityIds)>,
+    /// Each identity's federated credentials by name (deleted with the identity).
+    pub credentials: BTreeMap<IdentityKey, BTreeMap<String, Attributes>>,
     pub locks: BTreeMap<ClusterKey, String>,
     /// Every call, as `read`, `write vault.x`, `delete spc.y`, `lock`, `unlock`.
     pub journal: Vec<String>,
@@ -124,6 +127,7 @@ impl FakeBackend {
                     cluster_id: Self::cluster_id(key),
                     attributes: attributes.clone(),
                     identity: identity.clone(),
+                    issuer: Self::issuer(key, attributes),
                     version: None,
                 });
             azure.push(Found::Addon(key.clone(), addon));
@@ -136,6 +140,39 @@ impl FakeBackend {
                 .cloned()
                 .collect();
             azure.push(Found::RoleAssignments(scope.clone(), assignments));
+        }
+        for key in &plan.identities {
+            let identity = world
+                .identities
+                .get(key)
+                .map(|(attributes, ids)| IdentityObservation {
+                    id: Self::identity_id(key),
+                    attributes: attributes.clone(),
+                    ids: ids.clone(),
+                });
+            azure.push(Found::Identity(key.clone(), identity));
+        }
+        for key in &plan.credential_lists {
+            let credentials = world
+                .credentials
+                .get(key)
+                .into_iter()
+                .flatten()
+                .map(|(name, attributes)| CredentialObservation {
+                    id: format!(
+                        "{}/federatedIdentityCredentials/{name}",
+                        Self::identity_id(key)
+                    ),
+                    name: name.clone(),
+                    issuer: attributes.text("issuer").to_owned(),
+                    subject: attributes.text("subject").to_owned(),
+                    audiences: attributes
+                        .get("audiences")
+                        .and_then(|a| serde_json::from_value(a.clone()).ok())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            azure.push(Found::Credentials(key.clone(), credentials));
         }
         for cluster in &plan.spc_clusters {
             let spcs = world
@@ -159,6 +196,19 @@ impl FakeBackend {
         } else {
             azure.into_iter().chain(lists).collect()
         }
+    }
+
+    /// A cluster's issuer while its add-on says workload identity is on.
+    fn issuer(key: &ClusterKey, attributes: &Attributes) -> Option<String> {
+        (attributes.get("workload_identity") == Some(&json!(true)))
+            .then(|| format!("https://oidc.example/{}/", key.name))
+    }
+
+    fn identity_id(key: &IdentityKey) -> String {
+        format!(
+            "/subscriptions/s/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+            key.resource_group, key.name
+        )
     }
 
     fn cluster_id(key: &ClusterKey) -> String {
@@ -204,7 +254,44 @@ impl FakeBackend {
                 if let Some(identity) = identity {
                     derived.insert("identity".to_owned(), json!(identity));
                 }
+                if let Some(issuer) = Self::issuer(&key, &desired) {
+                    derived.insert("issuer".to_owned(), json!(issuer));
+                }
                 Self::cluster_id(&key)
+            }
+            ResourceKind::Identity => {
+                let key = IdentityKey::new(desired.text("resource_group"), desired.text("name"));
+                world.identity_counter += 1;
+                let counter = world.identity_counter;
+                let entry = world.identities.entry(key.clone()).or_insert_with(|| {
+                    let ids = IdentityIds {
+                        client_id: format!("mi-client-{counter}"),
+                        principal_id: format!("mi-principal-{counter}"),
+                    };
+                    (Attributes::new(), ids)
+                });
+                entry.0 = desired.clone();
+                derived.insert("client_id".to_owned(), json!(entry.1.client_id));
+                derived.insert("principal_id".to_owned(), json!(entry.1.principal_id));
+                Self::identity_id(&key)
+            }
+            ResourceKind::Federation => {
+                let key =
+                    IdentityKey::new(desired.text("resource_group"), desired.text("identity"));
+                if !world.identities.contains_key(&key) {
+                    return Err(BackendError::new("the identity does not exist"));
+                }
+                let name = desired.text("name").to_owned();
+                let id = format!(
+                    "{}/federatedIdentityCredentials/{name}",
+                    Self::identity_id(&key)
+                );
+                world
+                    .credentials
+                    .entry(key)
+                    .or_default()
+                    .insert(name, desired.clone());
+                id
             }
             ResourceKind::Grant if desired.text("mode") == "access-policy" => {
                 let Some(vault) = VaultKey::from_id(desired.text("vault_id")) else {
@@ -349,6 +436,25 @@ impl Backend for FakeBackend {
                 world.role_assignments.retain(|a| a.id != id);
                 for entries in world.access_policies.values_mut() {
                     entries.retain(|e| !id.ends_with(&format!("/accessPolicies/{}", e.object_id)));
+                }
+            }
+            ResourceKind::Identity => {
+                if delete.settings.on_destroy != crate::plan::model::OnDestroy::Retain {
+                    let key = IdentityKey::new(
+                        attributes.text("resource_group"),
+                        attributes.text("name"),
+                    );
+                    world.identities.remove(&key);
+                    world.credentials.remove(&key);
+                }
+            }
+            ResourceKind::Federation => {
+                let key = IdentityKey::new(
+                    attributes.text("resource_group"),
+                    attributes.text("identity"),
+                );
+                if let Some(credentials) = world.credentials.get_mut(&key) {
+                    credentials.remove(attributes.text("name"));
                 }
             }
             ResourceKind::Spc => {

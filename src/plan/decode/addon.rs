@@ -14,6 +14,7 @@ pub(super) const KEYS: &[&str] = &[
     "secret_rotation",
     "rotation_poll_interval",
     "kube_context",
+    "workload_identity",
     "depends_on",
 ];
 const DEFAULT_POLL_INTERVAL: &str = "2m";
@@ -48,6 +49,7 @@ pub(super) fn decode(
         }
         field.string()
     });
+    let workload_identity = table.defaulted("workload_identity", false, |field| field.boolean());
     let depends_on = table.optional("depends_on", |field| field.addresses());
     // Only a value that was read: a default or an unreadable value has the table's span.
     if !secret_rotation.value && interval.span != table.span {
@@ -72,6 +74,7 @@ pub(super) fn decode(
         secret_rotation,
         rotation_poll_interval: interval,
         kube_context,
+        workload_identity,
         depends_on: depends_on.unwrap_or_default(),
     };
     Some((addon, completeness))

@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::plan::address::{Address, ResourceKind, is_valid_key};
 use crate::plan::decode::reader::{Completeness, Field, Sink, Table};
-use crate::plan::decode::{addon, grant, spc, target, vault};
+use crate::plan::decode::{addon, grant, identity, spc, target, vault};
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{AuditSettings, Plan, Span, Spanned, Target};
 use crate::plan::names::kubernetes::NAMESPACE;
@@ -37,7 +37,15 @@ struct Addresses {
 }
 
 const ROOT_KEYS: &[&str] = &[
-    "version", "target", "vault", "addon", "grant", "spc", "audit",
+    "version",
+    "target",
+    "vault",
+    "addon",
+    "identity",
+    "federation",
+    "grant",
+    "spc",
+    "audit",
 ];
 const AUDIT_KEYS: &[&str] = &["exclude_namespaces"];
 const SUPPORTED_VERSION: i64 = 1;
@@ -86,6 +94,18 @@ pub fn decode(source: &str, sink: &mut Sink, on_target: impl FnOnce(&Target)) ->
         &mut addresses,
         addon::decode,
     );
+    let identities = resources(
+        &mut table,
+        ResourceKind::Identity,
+        &mut addresses,
+        identity::decode_identity,
+    );
+    let federations = resources(
+        &mut table,
+        ResourceKind::Federation,
+        &mut addresses,
+        identity::decode_federation,
+    );
     let grants = resources(
         &mut table,
         ResourceKind::Grant,
@@ -102,6 +122,8 @@ pub fn decode(source: &str, sink: &mut Sink, on_target: impl FnOnce(&Target)) ->
             target: target.unwrap_or_else(target::placeholder),
             vaults,
             addons,
+            identities,
+            federations,
             grants,
             spcs,
             audit,
@@ -214,6 +236,8 @@ fn kind_keys(kind: ResourceKind) -> &'static [&'static str] {
     match kind {
         ResourceKind::Vault => vault::KEYS,
         ResourceKind::Addon => addon::KEYS,
+        ResourceKind::Identity => identity::IDENTITY_KEYS,
+        ResourceKind::Federation => identity::FEDERATION_KEYS,
         ResourceKind::Grant => grant::KEYS,
         ResourceKind::Spc => spc::KEYS,
     }

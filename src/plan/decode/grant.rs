@@ -20,15 +20,22 @@ pub(super) const KEYS: &[&str] = &[
 ];
 
 /// The three forms of `principal`, by the keys that choose them.
-const FORMS: [(&str, &[&str]); 3] = [
+const FORMS: [(&str, &[&str]); 4] = [
     ("addon", &["addon"]),
+    ("identity", &["identity"]),
     ("workload_identity", &["workload_identity"]),
     ("object", &["object_id", "type"]),
 ];
-const ALL_PRINCIPAL_KEYS: &[&str] = &["addon", "workload_identity", "object_id", "type"];
+const ALL_PRINCIPAL_KEYS: &[&str] = &[
+    "addon",
+    "identity",
+    "workload_identity",
+    "object_id",
+    "type",
+];
 const WORKLOAD_IDENTITY_KEYS: &[&str] = &["client_id", "object_id"];
 const PRINCIPAL_FORMS_HELP: &str = "write `principal = { addon = \"KEY\" }`, `principal = { \
-    workload_identity = { client_id = \"…\", object_id = \"…\" } }` or `principal = { object_id \
+    identity = \"KEY\" }`, `principal = { workload_identity = { client_id = \"…\", object_id = \"…\" } }` or `principal = { object_id \
     = \"…\", type = \"ServicePrincipal\" }`";
 
 pub(super) fn decode(
@@ -73,7 +80,7 @@ fn without_spans(list: Spanned<Vec<Spanned<String>>>) -> Spanned<Vec<String>> {
     )
 }
 
-/// `{ addon = KEY }` | `{ workload_identity = { client_id, object_id } }` | `{ object_id, type }`.
+/// `{ addon = KEY }` | `{ identity = KEY }` | `{ workload_identity = { client_id, object_id } }` | `{ object_id, type }`.
 fn principal(field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
     let span = field.span();
     if !field.value.get_ref().is_table() {
@@ -91,6 +98,13 @@ fn principal(field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
             let addon = table.required("addon", r#"addon = "main""#, |field| field.string())?;
             table.finish()?;
             Some(Spanned::new(Principal::Addon(addon), span))
+        }),
+        ["identity"] => field.table(&["identity"], |mut table| {
+            let identity = table.required("identity", r#"identity = "payments""#, |field| {
+                field.string()
+            })?;
+            table.finish()?;
+            Some(Spanned::new(Principal::Identity(identity), span))
         }),
         ["workload_identity"] => field.table(&["workload_identity"], |mut table| {
             let identity = table.required(
@@ -147,6 +161,7 @@ fn principal(field: Field<'_, '_, '_>) -> Option<Spanned<Principal>> {
 fn form_name(form: &str) -> &'static str {
     match form {
         "addon" => "an add-on identity (`addon`)",
+        "identity" => "a managed identity of the plan (`identity`)",
         "workload_identity" => "a workload identity (`workload_identity`)",
         _ => "an Entra object (`object_id`, `type`)",
     }

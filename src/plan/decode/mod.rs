@@ -9,6 +9,7 @@ mod choices;
 mod document;
 mod forms;
 mod grant;
+mod identity;
 mod problems;
 mod reader;
 mod spc;

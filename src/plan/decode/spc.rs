@@ -18,7 +18,10 @@ pub(super) const KEYS: &[&str] = &[
     "depends_on",
 ];
 const IDENTITY_FORMS_HELP: &str = "write `identity = { addon = \"KEY\" }` to use the add-on's \
-    identity, or `identity = { workload_identity_client_id = \"…\" }` for a workload identity";
+    identity, `identity = { identity = \"KEY\" }` for a managed identity of the plan, or \
+    `identity = { workload_identity_client_id = \"…\" }` for a workload identity made elsewhere";
+/// The keys that choose each form of `identity`.
+const IDENTITY_FORM_KEYS: [&str; 3] = ["addon", "identity", "workload_identity_client_id"];
 
 pub(super) fn decode(
     mut table: Table<'_, '_, '_>,
@@ -73,44 +76,70 @@ fn default_name(table: &mut Table<'_, '_, '_>, key: &Spanned<String>) -> Option<
     Some(name)
 }
 
-/// `{ addon = KEY }` or `{ workload_identity_client_id = "…" }`.
+/// `{ addon = KEY }`, `{ identity = KEY }` or `{ workload_identity_client_id = "…" }`.
 fn identity(field: Field<'_, '_, '_>) -> Option<Spanned<SpcIdentity>> {
     let span = field.span();
+    if !field.value.get_ref().is_table() {
+        return field.not_a_form(IDENTITY_FORMS_HELP);
+    }
     let keys = field.table_keys();
-    let addon = keys.contains(&"addon");
-    let workload = keys.contains(&"workload_identity_client_id");
-    match (field.value.get_ref().is_table(), addon, workload) {
-        (true, true, false) => field.table(&["addon"], |mut table| {
+    let chosen: Vec<&str> = IDENTITY_FORM_KEYS
+        .into_iter()
+        .filter(|form| keys.contains(form))
+        .collect();
+    match chosen.as_slice() {
+        ["addon"] => field.table(&["addon"], |mut table| {
             let addon = table.required("addon", r#"addon = "main""#, |field| field.string())?;
             table.finish()?;
             Some(Spanned::new(SpcIdentity::Addon(addon), span))
         }),
-        (true, false, true) => field.table(&["workload_identity_client_id"], |mut table| {
-            let client_id = table.required_guid("workload_identity_client_id")?;
+        ["identity"] => field.table(&["identity"], |mut table| {
+            let identity = table.required("identity", r#"identity = "payments""#, |field| {
+                field.string()
+            })?;
             table.finish()?;
-            Some(Spanned::new(
-                SpcIdentity::WorkloadIdentity {
-                    client_id: client_id.value,
-                },
-                span,
-            ))
+            Some(Spanned::new(SpcIdentity::Identity(identity), span))
         }),
-        (true, _, _) => {
-            let message = if addon {
-                format!(
-                    "`{}` mixes the add-on identity and a workload identity",
-                    field.path
-                )
-            } else {
+        ["workload_identity_client_id"] => {
+            field.table(&["workload_identity_client_id"], |mut table| {
+                let client_id = table.required_guid("workload_identity_client_id")?;
+                table.finish()?;
+                Some(Spanned::new(
+                    SpcIdentity::WorkloadIdentity {
+                        client_id: client_id.value,
+                    },
+                    span,
+                ))
+            })
+        }
+        _ => {
+            let message = if chosen.is_empty() {
                 format!("`{}` names no identity", field.path)
+            } else {
+                format!(
+                    "`{}` mixes {}",
+                    field.path,
+                    chosen
+                        .iter()
+                        .map(|form| form_name(form))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )
             };
             field.invalid_form(
                 "invalid-identity",
                 message,
                 IDENTITY_FORMS_HELP,
-                &["addon", "workload_identity_client_id"],
+                &IDENTITY_FORM_KEYS,
             )
         }
-        (false, _, _) => field.not_a_form(IDENTITY_FORMS_HELP),
+    }
+}
+
+fn form_name(form: &str) -> &'static str {
+    match form {
+        "addon" => "the add-on identity (`addon`)",
+        "identity" => "a managed identity of the plan (`identity`)",
+        _ => "a workload identity (`workload_identity_client_id`)",
     }
 }

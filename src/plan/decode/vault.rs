@@ -3,7 +3,7 @@
 //! Defaults follow what Azure does when a field is left out, except `on_destroy`, which is
 //! `retain` so that forgetting it can never delete secrets.
 
-use crate::plan::decode::reader::{Completeness, Table};
+use crate::plan::decode::reader::{Completeness, Field, Table};
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{
     Authorization, NetworkAcls, NetworkBypass, OnDestroy, PublicNetworkAccess, Sku, Spanned, Vault,
@@ -69,23 +69,7 @@ pub(super) fn decode(
     let network_acls = table.optional("network_acls", |field| {
         field.table(NETWORK_ACL_KEYS, network_acls)
     });
-    let tags = table.optional("tags", |field| {
-        let span = field.span();
-        let mut field = field;
-        let count = field.table_keys().len();
-        if count > MAX_TAGS {
-            field.push(
-                Diagnostic::error(
-                    "too-many-tags",
-                    format!("`{}` has {count} tags", field.path),
-                    span,
-                )
-                .with_label(format!("at most {MAX_TAGS}"))
-                .with_help("Azure allows at most 50 tags on a resource"),
-            );
-        }
-        field.string_map(&TAG_NAME, &TAG_VALUE)
-    });
+    let tags = table.optional("tags", tags);
     let on_destroy = table.defaulted("on_destroy", OnDestroy::Retain, |field| field.choice());
     let recover = table.defaulted("recover_soft_deleted", true, |field| field.boolean());
     let depends_on = table.optional("depends_on", |field| field.addresses());
@@ -110,6 +94,25 @@ pub(super) fn decode(
         depends_on: depends_on.unwrap_or_default(),
     };
     Some((vault, completeness))
+}
+
+/// `tags = { NAME = "VALUE" }`, at most as many as Azure takes.
+pub(super) fn tags(field: Field<'_, '_, '_>) -> Option<std::collections::BTreeMap<String, String>> {
+    let span = field.span();
+    let mut field = field;
+    let count = field.table_keys().len();
+    if count > MAX_TAGS {
+        field.push(
+            Diagnostic::error(
+                "too-many-tags",
+                format!("`{}` has {count} tags", field.path),
+                span,
+            )
+            .with_label(format!("at most {MAX_TAGS}"))
+            .with_help("Azure allows at most 50 tags on a resource"),
+        );
+    }
+    field.string_map(&TAG_NAME, &TAG_VALUE)
 }
 
 fn network_acls(mut table: Table<'_, '_, '_>) -> Option<NetworkAcls> {

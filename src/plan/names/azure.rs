@@ -22,6 +22,14 @@ pub const AKS_CLUSTER: Rule = Rule {
     what: "AKS cluster name",
     check: aks_cluster,
 };
+pub const MANAGED_IDENTITY: Rule = Rule {
+    what: "managed identity name",
+    check: managed_identity,
+};
+pub const FEDERATED_CREDENTIAL: Rule = Rule {
+    what: "federated credential name",
+    check: federated_credential,
+};
 pub const RESOURCE_GROUP: Rule = Rule {
     what: "resource group name",
     check: resource_group,
@@ -92,6 +100,34 @@ pub fn aks_cluster(name: &str) -> Result<(), Invalid> {
     let reason = first_disallowed(name, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         .or_else(|| length_outside(name, 1, 63))
         .or_else(|| edge_not_alphanumeric(name));
+    reason.map_or(Ok(()), |reason| Err(Invalid::new(reason, HINT)))
+}
+
+/// 3–128 letters, digits, `-` and `_`, starting with a letter or digit: the
+/// Microsoft.ManagedIdentity resource provider's rule.
+pub fn managed_identity(name: &str) -> Result<(), Invalid> {
+    const HINT: &str = "managed identity names are 3-128 letters, digits, `-` and `_`, \
+                        starting with a letter or digit";
+    let reason = first_disallowed(name, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        .or_else(|| length_outside(name, 3, 128))
+        .or_else(|| {
+            (!name.starts_with(|c: char| c.is_ascii_alphanumeric()))
+                .then(|| "starts with `-` or `_`".to_owned())
+        });
+    reason.map_or(Ok(()), |reason| Err(Invalid::new(reason, HINT)))
+}
+
+/// `^[a-zA-Z0-9][a-zA-Z0-9-_]{2,119}$`, the federatedIdentityCredentials name pattern of the
+/// Microsoft.ManagedIdentity specification.
+pub fn federated_credential(name: &str) -> Result<(), Invalid> {
+    const HINT: &str = "federated credential names are 3-120 letters, digits, `-` and `_`, \
+                        starting with a letter or digit; set `name` when the table key is not one";
+    let reason = first_disallowed(name, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        .or_else(|| length_outside(name, 3, 120))
+        .or_else(|| {
+            (!name.starts_with(|c: char| c.is_ascii_alphanumeric()))
+                .then(|| "starts with `-` or `_`".to_owned())
+        });
     reason.map_or(Ok(()), |reason| Err(Invalid::new(reason, HINT)))
 }
 
@@ -241,6 +277,30 @@ mod tests {
             &[
                 ("latest", "contains `l`"),
                 ("abc", "is not 32 characters long"),
+            ],
+        );
+    }
+
+    #[test]
+    fn managed_identity_and_federated_credential_names() {
+        assert_rule(
+            &MANAGED_IDENTITY,
+            &["id-payments", "id_1", "abc", &"a".repeat(128)],
+            &[
+                ("ab", "is 2 characters long (at least 3)"),
+                ("-id", "starts with `-` or `_`"),
+                ("id.payments", "contains `.`"),
+                (&"a".repeat(129), "is 129 characters long (at most 128)"),
+            ],
+        );
+        assert_rule(
+            &FEDERATED_CREDENTIAL,
+            &["payments-api", "fic_1", "abc", &"a".repeat(120)],
+            &[
+                ("ab", "is 2 characters long (at least 3)"),
+                ("_fic", "starts with `-` or `_`"),
+                ("fic.1", "contains `.`"),
+                (&"a".repeat(121), "is 121 characters long (at most 120)"),
             ],
         );
     }

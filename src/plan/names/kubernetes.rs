@@ -15,6 +15,10 @@ pub const SPC_NAME: Rule = Rule {
     what: "SecretProviderClass name",
     check: object_name,
 };
+pub const SERVICE_ACCOUNT_NAME: Rule = Rule {
+    what: "ServiceAccount name",
+    check: object_name,
+};
 pub const SECRET_NAME: Rule = Rule {
     what: "Secret name",
     check: object_name,

@@ -148,6 +148,9 @@ pub(super) fn ungranted_identities(
         let vault = shown(&spc.vault.value);
         let principal = match &spc.identity.value {
             SpcIdentity::Addon(addon) => format!("{{ addon = \"{}\" }}", shown(&addon.value)),
+            SpcIdentity::Identity(identity) => {
+                format!("{{ identity = \"{}\" }}", shown(&identity.value))
+            }
             SpcIdentity::WorkloadIdentity { client_id } => format!(
                 "{{ workload_identity = {{ client_id = \"{}\", object_id = \"…\" }} }}",
                 shown(client_id)

@@ -4,7 +4,7 @@ use crate::plan::address::Address;
 use crate::plan::decode::Decoded;
 use crate::plan::diagnostic::Diagnostic;
 use crate::plan::model::{Plan, Spanned};
-use crate::plan::validate::{access, cycles, duplicates, references, sync};
+use crate::plan::validate::{access, cycles, duplicates, federations, references, sync};
 
 /// Every problem across the resources of a decoded plan file.
 pub fn validate(decoded: &Decoded) -> Vec<Diagnostic> {
@@ -16,12 +16,17 @@ pub fn validate(decoded: &Decoded) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     duplicates::vault_names(plan, &mut out);
     duplicates::addon_clusters(plan, &mut out);
+    duplicates::identity_names(plan, &mut out);
     duplicates::spc_names(plan, partial, &mut out);
     duplicates::synced_secrets(plan, &mut out);
     duplicates::file_names(plan, &mut out);
     references::unknown_references(plan, defined, &mut out);
     references::unknown_dependencies(plan, defined, &mut out);
     references::foreign_addon_identities(plan, &mut out);
+    federations::credentials_per_identity(plan, &mut out);
+    federations::issuers_enabled(plan, &mut out);
+    federations::unfederated_classes(plan, defined, &mut out);
+    federations::unused_federations(plan, &mut out);
     access::grant_forms(plan, partial, &mut out);
     access::ungranted_identities(plan, defined, &mut out);
     access::impossible_purges(plan, &mut out);
@@ -42,6 +47,16 @@ pub(super) fn depends_on_lists(plan: &Plan) -> Vec<(Address, &[Spanned<Address>]
         plan.addons
             .iter()
             .map(|(k, r)| (Address::addon(k), &r.depends_on[..])),
+    );
+    lists.extend(
+        plan.identities
+            .iter()
+            .map(|(k, r)| (Address::identity(k), &r.depends_on[..])),
+    );
+    lists.extend(
+        plan.federations
+            .iter()
+            .map(|(k, r)| (Address::federation(k), &r.depends_on[..])),
     );
     lists.extend(
         plan.grants

@@ -72,6 +72,30 @@ pub(super) fn vault_names(plan: &Plan, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// One `[identity]` table per managed identity (resource group and name, case-insensitive).
+pub(super) fn identity_names(plan: &Plan, out: &mut Vec<Diagnostic>) {
+    let mut seen = Seen::new();
+    for (span, identity) in in_file_order(plan.identities.values().map(|i| (&i.name.span, i))) {
+        let key = (
+            identity.resource_group.value.to_ascii_lowercase(),
+            identity.name.value.to_ascii_lowercase(),
+        );
+        if let Some(first) = seen.repeat(key, span) {
+            out.push(duplicate(
+                "duplicate-identity",
+                format!(
+                    "managed identity `{}` in resource group `{}` has two `[identity]` tables",
+                    shown(&identity.name.value),
+                    shown(&identity.resource_group.value)
+                ),
+                span.clone(),
+                first,
+                "two tables cannot manage one identity: keep one and refer to its key",
+            ));
+        }
+    }
+}
+
 /// One `[addon]` table per cluster: two would fight over the same add-on profile.
 pub(super) fn addon_clusters(plan: &Plan, out: &mut Vec<Diagnostic>) {
     let mut seen = Seen::new();

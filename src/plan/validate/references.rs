@@ -1,4 +1,4 @@
-//! References between resources: every `vault`, `addon` and `depends_on` must name a table
+//! References between resources: every `vault`, `addon`, `identity` and `depends_on` must name a table
 //! of the plan file, and a SecretProviderClass may only use the add-on identity of its own
 //! cluster.
 
@@ -23,9 +23,16 @@ pub(super) fn unknown_references(
     for (grant_key, grant) in &plan.grants {
         let from = format!("grant.{grant_key}");
         check(ResourceKind::Vault, &grant.vault, &from);
-        if let Principal::Addon(addon) = &grant.principal.value {
-            check(ResourceKind::Addon, addon, &from);
+        match &grant.principal.value {
+            Principal::Addon(addon) => check(ResourceKind::Addon, addon, &from),
+            Principal::Identity(identity) => check(ResourceKind::Identity, identity, &from),
+            Principal::WorkloadIdentity { .. } | Principal::Object { .. } => {}
         }
+    }
+    for (key, federation) in &plan.federations {
+        let from = format!("federation.{key}");
+        check(ResourceKind::Identity, &federation.identity, &from);
+        check(ResourceKind::Addon, &federation.addon, &from);
     }
     for (spc_key, spc) in &plan.spcs {
         let from = format!("spc.{spc_key}");
@@ -33,10 +40,12 @@ pub(super) fn unknown_references(
         check(ResourceKind::Vault, &spc.vault, &from);
         // An identity naming another add-on is reported by `foreign_addon_identities`;
         // only a dangling one is reported here.
-        if let SpcIdentity::Addon(addon) = &spc.identity.value
-            && addon.value != spc.addon.value
-        {
-            check(ResourceKind::Addon, addon, &from);
+        match &spc.identity.value {
+            SpcIdentity::Addon(addon) if addon.value != spc.addon.value => {
+                check(ResourceKind::Addon, addon, &from);
+            }
+            SpcIdentity::Identity(identity) => check(ResourceKind::Identity, identity, &from),
+            _ => {}
         }
     }
 }

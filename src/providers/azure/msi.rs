@@ -1,14 +1,58 @@
-//! User-assigned managed identities and their federated identity credentials, read-only: what
-//! the audit needs to check that a workload identity trusts the service accounts its pods run
-//! as.
+//! User-assigned managed identities and their federated identity credentials: what `apply`
+//! creates, and what the audit reads to check that a workload identity trusts the service
+//! accounts its pods run as.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use super::arm::{ArmClient, ArmError, ArmRequest, api_version};
+use serde_json::{Value, json};
+
+use super::arm::{ArmClient, ArmError, ArmRequest, RetrySettings, api_version, backoff_delay};
+use crate::providers::timer::jitter_fraction;
+
+/// Azure's code for a credential write while another write under the same identity runs.
+const CONCURRENT_WRITES: &str =
+    "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity";
+
+/// A user-assigned identity as ARM reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveIdentity {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: BTreeMap<String, String>,
+    pub client_id: String,
+    pub principal_id: String,
+}
+
+impl LiveIdentity {
+    fn from_document(document: &Value) -> Option<Self> {
+        let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
+        Some(Self {
+            id: text("/id")?.to_owned(),
+            name: text("/name")?.to_owned(),
+            location: text("/location").unwrap_or_default().to_owned(),
+            tags: document
+                .get("tags")
+                .and_then(Value::as_object)
+                .map(|tags| {
+                    tags.iter()
+                        .filter_map(|(name, value)| {
+                            Some((name.clone(), value.as_str()?.to_owned()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            client_id: text("/properties/clientId")?.to_ascii_lowercase(),
+            principal_id: text("/properties/principalId")?.to_ascii_lowercase(),
+        })
+    }
+}
 
 /// A federated identity credential of an identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FederatedCredential {
+    pub id: String,
     pub name: String,
     pub issuer: String,
     pub subject: String,
@@ -52,37 +96,176 @@ impl MsiClient {
         }) else {
             return Ok(None);
         };
-        let credentials = self
+        self.credentials_of(id).await.map(Some)
+    }
+
+    /// The identity at `id`, or `None` when it does not exist.
+    pub async fn get(&self, id: &str) -> Result<Option<LiveIdentity>, ArmError> {
+        let request = ArmRequest::get(id, api_version::MANAGED_IDENTITY);
+        let Some(response) = self.arm.read(&request).await? else {
+            return Ok(None);
+        };
+        Ok(response
+            .json()
+            .ok()
+            .as_ref()
+            .and_then(LiveIdentity::from_document))
+    }
+
+    /// Creates or updates the identity at `id` (a PUT of its location and tags; ARM keeps the
+    /// client and principal IDs of an identity that exists).
+    pub async fn put(
+        &self,
+        id: &str,
+        location: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<LiveIdentity, ArmError> {
+        let request = ArmRequest::put(
+            id,
+            api_version::MANAGED_IDENTITY,
+            json!({"location": location, "tags": tags}),
+        );
+        let response = self.arm.execute(&request).await?;
+        match response
+            .json()
+            .ok()
+            .as_ref()
+            .and_then(LiveIdentity::from_document)
+        {
+            Some(identity) => Ok(identity),
+            // A body without the IDs: read it back.
+            None => self.get(id).await?.ok_or_else(|| ArmError::Decode {
+                request: request.describe(),
+                detail: "no identity after the PUT".to_owned(),
+            }),
+        }
+    }
+
+    /// Deletes the identity at `id`; one already gone is fine.
+    pub async fn delete(&self, id: &str) -> Result<(), ArmError> {
+        let request = ArmRequest::delete(id, api_version::MANAGED_IDENTITY);
+        match self.arm.execute(&request).await {
+            Err(error) if error.is_not_found() => Ok(()),
+            outcome => outcome.map(|_| ()),
+        }
+    }
+
+    /// The federated credentials of the identity at `identity_id`, sorted by name; none when
+    /// the identity does not exist.
+    pub async fn credentials_of(
+        &self,
+        identity_id: &str,
+    ) -> Result<Vec<FederatedCredential>, ArmError> {
+        let listed = self
             .arm
             .list(&ArmRequest::get(
-                format!("{id}/federatedIdentityCredentials"),
+                format!("{identity_id}/federatedIdentityCredentials"),
                 api_version::MANAGED_IDENTITY,
             ))
-            .await?;
-        let text = |value: &Value, pointer: &str| {
-            value
+            .await;
+        let listed = match listed {
+            Err(error) if error.is_not_found() => return Ok(Vec::new()),
+            listed => listed?,
+        };
+        let mut credentials: Vec<FederatedCredential> = listed
+            .iter()
+            .map(FederatedCredential::from_document)
+            .collect();
+        credentials.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(credentials)
+    }
+
+    /// Creates or updates a federated credential. A write Azure refuses because another
+    /// write under the same identity is running (another tool's: vaultwire writes one at a
+    /// time per identity) is tried again after a pause.
+    pub async fn put_credential(
+        &self,
+        identity_id: &str,
+        name: &str,
+        issuer: &str,
+        subject: &str,
+        audiences: &[String],
+    ) -> Result<FederatedCredential, ArmError> {
+        let request = ArmRequest::put(
+            format!("{identity_id}/federatedIdentityCredentials/{name}"),
+            api_version::MANAGED_IDENTITY,
+            json!({"properties": {"issuer": issuer, "subject": subject, "audiences": audiences}}),
+        );
+        let backoff = RetrySettings {
+            max_retries: CONCURRENT_WRITE_ATTEMPTS,
+            initial_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(20),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.arm.execute(&request).await {
+                Ok(response) => {
+                    let body = response.json().unwrap_or(Value::Null);
+                    let mut credential = FederatedCredential::from_document(&body);
+                    if credential.name.is_empty() {
+                        credential = FederatedCredential {
+                            id: format!("{identity_id}/federatedIdentityCredentials/{name}"),
+                            name: name.to_owned(),
+                            issuer: issuer.to_owned(),
+                            subject: subject.to_owned(),
+                            audiences: audiences.to_vec(),
+                        };
+                    }
+                    return Ok(credential);
+                }
+                Err(error)
+                    if error.is(409, CONCURRENT_WRITES) && attempt < CONCURRENT_WRITE_ATTEMPTS =>
+                {
+                    let wait = backoff_delay(&backoff, attempt, jitter_fraction());
+                    tracing::debug!(
+                        credential = name,
+                        attempt,
+                        "concurrent credential write; waiting"
+                    );
+                    self.arm.timer().sleep(wait).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Deletes a federated credential; one already gone is fine.
+    pub async fn delete_credential(&self, credential_id: &str) -> Result<(), ArmError> {
+        let request = ArmRequest::delete(credential_id, api_version::MANAGED_IDENTITY);
+        match self.arm.execute(&request).await {
+            Err(error) if error.is_not_found() => Ok(()),
+            outcome => outcome.map(|_| ()),
+        }
+    }
+}
+
+/// How often a credential write refused for a concurrent write is tried in all.
+const CONCURRENT_WRITE_ATTEMPTS: u32 = 5;
+
+impl FederatedCredential {
+    fn from_document(credential: &Value) -> Self {
+        let text = |pointer: &str| {
+            credential
                 .pointer(pointer)
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned()
         };
-        let mut credentials: Vec<FederatedCredential> = credentials
-            .iter()
-            .map(|credential| FederatedCredential {
-                name: text(credential, "/name"),
-                issuer: text(credential, "/properties/issuer"),
-                subject: text(credential, "/properties/subject"),
-                audiences: credential
-                    .pointer("/properties/audiences")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-            })
-            .collect();
-        credentials.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Some(credentials))
+        Self {
+            id: text("/id"),
+            name: text("/name"),
+            issuer: text("/properties/issuer"),
+            subject: text("/properties/subject"),
+            audiences: credential
+                .pointer("/properties/audiences")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        }
     }
 }

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::engine::backend::{
-    AccessPolicyObservation, AddonObservation, BackendError, RoleAssignmentObservation, VaultKey,
+    AccessPolicyObservation, AddonObservation, BackendError, CredentialObservation,
+    IdentityObservation, RoleAssignmentObservation, VaultKey,
 };
 use crate::plan::model::{
     Authorization, BuiltInRole, NetworkAcls, NetworkBypass, NetworkDefaultAction, PrincipalType,
@@ -17,8 +18,9 @@ use crate::providers::azure::aks::{AddonSettings, LiveCluster};
 use crate::providers::azure::keyvault::{
     AccessPolicyEntry, LiveVault, Permissions, VaultId, VaultSpec,
 };
+use crate::providers::azure::msi::{FederatedCredential, LiveIdentity};
 use crate::providers::azure::rbac::{RoleAssignment, RoleAssignmentSpec};
-use crate::resources::{AddonIdentity, vault};
+use crate::resources::{AddonIdentity, IdentityIds, vault};
 use crate::state::model::{AttributeText, Attributes};
 
 fn attributes<const N: usize>(pairs: [(&str, Value); N]) -> Attributes {
@@ -202,6 +204,7 @@ pub fn addon_observation(cluster: &LiveCluster, resource_group: &str) -> AddonOb
         ("cluster", json!(cluster.name)),
         ("resource_group", json!(resource_group)),
         ("enabled", json!(enabled)),
+        ("workload_identity", json!(addon.workload_identity)),
     ]);
     if enabled {
         attributes.insert(
@@ -221,6 +224,7 @@ pub fn addon_observation(cluster: &LiveCluster, resource_group: &str) -> AddonOb
             object_id: identity.object_id.to_ascii_lowercase(),
             resource_id: identity.resource_id.clone(),
         }),
+        issuer: addon.issuer.clone(),
         version: cluster.etag.clone(),
     }
 }
@@ -237,6 +241,41 @@ pub fn addon_settings(desired: &Attributes) -> AddonSettings {
             .and_then(Value::as_str)
             .unwrap_or("2m")
             .to_owned(),
+        workload_identity: desired
+            .get("workload_identity")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    }
+}
+
+/// A managed identity in the identity's attribute schema.
+pub fn identity_observation(identity: &LiveIdentity, resource_group: &str) -> IdentityObservation {
+    IdentityObservation {
+        id: identity.id.clone(),
+        attributes: identity_attributes(identity, resource_group),
+        ids: IdentityIds {
+            client_id: identity.client_id.clone(),
+            principal_id: identity.principal_id.clone(),
+        },
+    }
+}
+
+pub fn identity_attributes(identity: &LiveIdentity, resource_group: &str) -> Attributes {
+    attributes([
+        ("name", json!(identity.name)),
+        ("resource_group", json!(resource_group)),
+        ("location", json!(identity.location)),
+        ("tags", json!(identity.tags)),
+    ])
+}
+
+pub fn credential_observation(credential: &FederatedCredential) -> CredentialObservation {
+    CredentialObservation {
+        id: credential.id.clone(),
+        name: credential.name.clone(),
+        issuer: credential.issuer.clone(),
+        subject: credential.subject.clone(),
+        audiences: credential.audiences.clone(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! One refresh: every vault, cluster, role-assignment list and SecretProviderClass list the
+//! One refresh: every vault, cluster, identity, role-assignment, credential and
+//! SecretProviderClass list the
 //! engine asks for, at most [`READS_PER_SLOT`] × `parallelism` reads at a time, the longest
 //! chains first, each handed to the engine as soon as it is in.
 
@@ -6,11 +7,12 @@ use futures::StreamExt;
 use futures::stream;
 
 use super::convert::{
-    access_policies, addon_observation, role_assignment_observation, vault_attributes,
+    access_policies, addon_observation, credential_observation, identity_observation,
+    role_assignment_observation, vault_attributes,
 };
 use super::{AzureBackend, provider_error};
 use crate::engine::backend::{
-    BackendError, ClusterKey, ClusterRef, Found, ReadPlan, SpcObservation, VaultKey,
+    BackendError, ClusterKey, ClusterRef, Found, IdentityKey, ReadPlan, SpcObservation, VaultKey,
     VaultObservation,
 };
 use crate::providers::ProviderError;
@@ -51,6 +53,12 @@ pub async fn read(
     }
     for scope in &plan.role_assignment_scopes {
         reads.push(Box::pin(read_role_assignments(backend, scope.clone())));
+    }
+    for key in &plan.identities {
+        reads.push(Box::pin(read_identity(backend, key.clone())));
+    }
+    for key in &plan.credential_lists {
+        reads.push(Box::pin(read_credentials(backend, key.clone())));
     }
     let reading =
         stream::iter(reads).buffer_unordered(parallelism.max(1).saturating_mul(READS_PER_SLOT));
@@ -144,6 +152,39 @@ async fn read_role_assignments(
             .iter()
             .map(role_assignment_observation)
             .collect(),
+    ))
+}
+
+/// The ARM ID of a managed identity in the target subscription.
+pub(super) fn identity_id(backend: &AzureBackend, key: &IdentityKey) -> String {
+    crate::resources::Context::identity_path(
+        backend.session().subscription_id(),
+        &key.resource_group,
+        &key.name,
+    )
+}
+
+async fn read_identity(backend: &AzureBackend, key: IdentityKey) -> Result<Found, BackendError> {
+    let live = backend
+        .session()
+        .msi()
+        .get(&identity_id(backend, &key))
+        .await
+        .map_err(|error| provider_error(ProviderError::Arm(error)))?;
+    let observation = live.map(|live| identity_observation(&live, &key.resource_group));
+    Ok(Found::Identity(key, observation))
+}
+
+async fn read_credentials(backend: &AzureBackend, key: IdentityKey) -> Result<Found, BackendError> {
+    let credentials = backend
+        .session()
+        .msi()
+        .credentials_of(&identity_id(backend, &key))
+        .await
+        .map_err(|error| provider_error(ProviderError::Arm(error)))?;
+    Ok(Found::Credentials(
+        key,
+        credentials.iter().map(credential_observation).collect(),
     ))
 }
 

@@ -5,11 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::convert::{
-    access_policy_entry, addon_observation, addon_settings, role_assignment_attributes,
-    role_assignment_spec, vault_attributes, vault_spec,
+    access_policy_entry, addon_observation, addon_settings, identity_observation,
+    role_assignment_attributes, role_assignment_spec, vault_attributes, vault_spec,
 };
+use super::read::identity_id;
 use super::{AzureBackend, provider_error};
-use crate::engine::backend::{BackendError, ClusterKey, ClusterRef, Delete, Live, VaultKey, Write};
+use crate::engine::backend::{
+    BackendError, ClusterKey, ClusterRef, Delete, IdentityKey, Live, VaultKey, Write,
+};
 use crate::plan::address::ResourceKind;
 use crate::plan::model::OnDestroy;
 use crate::providers::ProviderError;
@@ -21,6 +24,10 @@ use crate::state::model::Attributes;
 
 fn keyvault_error(error: KeyVaultError) -> BackendError {
     provider_error(ProviderError::KeyVault(error))
+}
+
+fn arm_error(error: crate::providers::azure::ArmError) -> BackendError {
+    provider_error(ProviderError::Arm(error))
 }
 
 fn cluster_of(write_cluster: Option<&ClusterRef>, attributes: &Attributes) -> ClusterRef {
@@ -38,6 +45,8 @@ pub async fn write(backend: &AzureBackend, write: Write) -> Result<Live, Backend
         }
         ResourceKind::Grant => write_role_assignment(backend, &write).await,
         ResourceKind::Spc => write_spc(backend, &write).await,
+        ResourceKind::Identity => write_identity(backend, &write).await,
+        ResourceKind::Federation => write_credential(backend, &write).await,
     }
 }
 
@@ -106,6 +115,21 @@ pub async fn delete(backend: &AzureBackend, delete: Delete) -> Result<(), Backen
                 .map_err(|error| provider_error(ProviderError::Rbac(error)))?;
             Ok(())
         }
+        ResourceKind::Identity => {
+            if delete.settings.on_destroy == OnDestroy::Retain {
+                return Ok(());
+            }
+            session
+                .msi()
+                .delete(&delete.state.id)
+                .await
+                .map_err(arm_error)
+        }
+        ResourceKind::Federation => session
+            .msi()
+            .delete_credential(&delete.state.id)
+            .await
+            .map_err(arm_error),
         ResourceKind::Spc => {
             let cluster = cluster_of(delete.cluster.as_ref(), attributes);
             let client = backend.kube(&cluster).await?;
@@ -186,16 +210,83 @@ async fn write_addon(backend: &AzureBackend, write: &Write) -> Result<Live, Back
         .set_addon_from(&id, &addon_settings(&write.desired), &[], read)
         .await
         .map_err(|error| provider_error(ProviderError::Aks(error)))?;
-    let observation = addon_observation(&cluster, resource_group);
+    let mut observation = addon_observation(&cluster, resource_group);
+    // As refresh records it: only where the plan manages it.
+    if !write.desired.contains_key("workload_identity") {
+        observation.attributes.remove("workload_identity");
+    }
     let mut derived = BTreeMap::new();
     if let Some(identity) = &observation.identity {
         derived.insert("identity".to_owned(), json!(identity));
+    }
+    if let Some(issuer) = &observation.issuer {
+        derived.insert("issuer".to_owned(), json!(issuer));
     }
     Ok(Live {
         id: observation.cluster_id,
         attributes: observation.attributes,
         derived,
         version: observation.version,
+    })
+}
+
+async fn write_identity(backend: &AzureBackend, write: &Write) -> Result<Live, BackendError> {
+    let desired = &write.desired;
+    let key = IdentityKey::new(desired.text("resource_group"), desired.text("name"));
+    let tags: BTreeMap<String, String> = desired
+        .get("tags")
+        .and_then(|tags| serde_json::from_value(tags.clone()).ok())
+        .unwrap_or_default();
+    let live = backend
+        .session()
+        .msi()
+        .put(&identity_id(backend, &key), desired.text("location"), &tags)
+        .await
+        .map_err(arm_error)?;
+    let observation = identity_observation(&live, desired.text("resource_group"));
+    Ok(Live {
+        id: observation.id,
+        attributes: observation.attributes,
+        derived: [
+            ("client_id".to_owned(), json!(observation.ids.client_id)),
+            (
+                "principal_id".to_owned(),
+                json!(observation.ids.principal_id),
+            ),
+        ]
+        .into(),
+        version: None,
+    })
+}
+
+async fn write_credential(backend: &AzureBackend, write: &Write) -> Result<Live, BackendError> {
+    let desired = &write.desired;
+    let key = IdentityKey::new(desired.text("resource_group"), desired.text("identity"));
+    let audiences: Vec<String> = desired
+        .get("audiences")
+        .and_then(|audiences| serde_json::from_value(audiences.clone()).ok())
+        .unwrap_or_default();
+    let written = backend
+        .session()
+        .msi()
+        .put_credential(
+            &identity_id(backend, &key),
+            desired.text("name"),
+            desired.text("issuer"),
+            desired.text("subject"),
+            &audiences,
+        )
+        .await
+        .map_err(arm_error)?;
+    let mut attributes = desired.clone();
+    attributes.insert("issuer".to_owned(), json!(written.issuer));
+    attributes.insert("subject".to_owned(), json!(written.subject));
+    attributes.insert("audiences".to_owned(), json!(written.audiences));
+    Ok(Live {
+        id: written.id,
+        attributes,
+        derived: BTreeMap::new(),
+        version: None,
     })
 }
 

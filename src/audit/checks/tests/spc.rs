@@ -353,6 +353,7 @@ fn federated(credentials: Option<Vec<(&str, &str)>>) -> crate::audit::model::Rep
                 .into_iter()
                 .enumerate()
                 .map(|(index, (issuer, subject))| FederatedCredential {
+                    id: format!("fic-{index}"),
                     name: format!("fic-{index}"),
                     issuer: issuer.to_owned(),
                     subject: subject.to_owned(),

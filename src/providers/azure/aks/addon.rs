@@ -22,6 +22,9 @@ pub struct AddonSettings {
     pub secret_rotation: bool,
     /// A Go duration such as `2m`, the add-on's default.
     pub rotation_poll_interval: String,
+    /// Make sure the cluster's OIDC issuer and workload identity are on (`false` leaves them
+    /// as they are: AKS cannot turn an issuer off).
+    pub workload_identity: bool,
 }
 
 impl AddonSettings {
@@ -30,6 +33,7 @@ impl AddonSettings {
             enabled: true,
             secret_rotation: addon.secret_rotation.value,
             rotation_poll_interval: addon.rotation_poll_interval.value.as_str().to_owned(),
+            workload_identity: addon.workload_identity.value,
         }
     }
 
@@ -39,6 +43,7 @@ impl AddonSettings {
             enabled: false,
             secret_rotation: false,
             rotation_poll_interval: "2m".to_owned(),
+            workload_identity: false,
         }
     }
 }
@@ -59,6 +64,10 @@ pub struct LiveAddon {
     pub secret_rotation: Option<bool>,
     pub rotation_poll_interval: Option<String>,
     pub identity: Option<AddonIdentity>,
+    /// The cluster's OIDC issuer and workload identity are both on.
+    pub workload_identity: bool,
+    /// The cluster's OIDC issuer URL, while the issuer is on.
+    pub issuer: Option<String>,
 }
 
 impl LiveAddon {
@@ -85,6 +94,8 @@ impl LiveAddon {
                 .map(|value| value.eq_ignore_ascii_case("true")),
             rotation_poll_interval: text("/config/rotationPollInterval").map(str::to_owned),
             identity,
+            workload_identity: false,
+            issuer: None,
         }
     }
 
@@ -93,7 +104,8 @@ impl LiveAddon {
         if !settings.enabled {
             return !self.enabled;
         }
-        self.enabled
+        (self.workload_identity || !settings.workload_identity)
+            && self.enabled
             && self.secret_rotation.unwrap_or(false) == settings.secret_rotation
             && self.rotation_poll_interval.as_deref().unwrap_or("2m")
                 == settings.rotation_poll_interval
@@ -131,12 +143,30 @@ impl LiveCluster {
     pub fn from_document(document: Value, header_etag: Option<&str>) -> Option<Self> {
         let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
         let properties = document.get("properties")?.as_object()?;
-        let addon = properties
+        let mut addon = properties
             .get("addonProfiles")
             .and_then(Value::as_object)
             .and_then(|profiles| profiles.get(&addon_key(profiles)?))
             .map(LiveAddon::from_profile)
             .unwrap_or_default();
+        let on = |pointer: &str| {
+            document
+                .pointer(pointer)
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let issuer_on = on("/properties/oidcIssuerProfile/enabled");
+        addon.workload_identity =
+            issuer_on && on("/properties/securityProfile/workloadIdentity/enabled");
+        // The API spells it `issuerURL`; older documents and az output `issuerUrl`.
+        addon.issuer = [
+            "/properties/oidcIssuerProfile/issuerURL",
+            "/properties/oidcIssuerProfile/issuerUrl",
+        ]
+        .into_iter()
+        .find_map(|pointer| document.pointer(pointer).and_then(Value::as_str))
+        .filter(|url| issuer_on && !url.is_empty())
+        .map(str::to_owned);
         Some(Self {
             id: text("/id").unwrap_or_default().to_owned(),
             name: text("/name")?.to_owned(),
@@ -186,7 +216,8 @@ impl LiveCluster {
 /// `document` with the add-on set as `settings` say and everything else untouched.
 ///
 /// Enabling keeps the existing profile's other fields and config keys and sets `enabled`,
-/// `enableSecretRotation` (`"true"`/`"false"`) and `rotationPollInterval`. Disabling sends
+/// `enableSecretRotation` (`"true"`/`"false"`) and `rotationPollInterval`, and, when asked,
+/// `oidcIssuerProfile.enabled` and `securityProfile.workloadIdentity.enabled`. Disabling sends
 /// `{"enabled": false}`, which is what az-cli's `disable-addons` puts on the wire (`config`
 /// nulled, the read-only identity left out).
 pub fn with_addon(document: &Value, settings: &AddonSettings) -> Value {
@@ -213,6 +244,15 @@ pub fn with_addon(document: &Value, settings: &AddonSettings) -> Value {
         json!({"enabled": false})
     };
     document["properties"]["addonProfiles"][ADDON_KEY] = profile;
+    if settings.enabled && settings.workload_identity {
+        // Only these two flags: the profiles' other fields (the issuer URL AKS assigned)
+        // go back as they were.
+        ensure_object(&mut document["properties"]["oidcIssuerProfile"]);
+        document["properties"]["oidcIssuerProfile"]["enabled"] = json!(true);
+        ensure_object(&mut document["properties"]["securityProfile"]);
+        ensure_object(&mut document["properties"]["securityProfile"]["workloadIdentity"]);
+        document["properties"]["securityProfile"]["workloadIdentity"]["enabled"] = json!(true);
+    }
     document
 }
 

@@ -31,6 +31,7 @@ fn enable() -> AddonSettings {
         enabled: true,
         secret_rotation: true,
         rotation_poll_interval: "5m".into(),
+        workload_identity: false,
     }
 }
 
@@ -181,7 +182,8 @@ fn the_identity_is_read_from_the_addon_profile() {
     assert!(live.addon.matches(&AddonSettings {
         enabled: true,
         secret_rotation: false,
-        rotation_poll_interval: "2m".into()
+        rotation_poll_interval: "2m".into(),
+        workload_identity: false,
     }));
     assert!(!live.addon.matches(&enable()));
     assert!(!live.addon.matches(&AddonSettings::disabled()));

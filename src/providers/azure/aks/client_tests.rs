@@ -26,6 +26,7 @@ fn enable() -> AddonSettings {
         enabled: true,
         secret_rotation: true,
         rotation_poll_interval: "2m".into(),
+        workload_identity: false,
     }
 }
 
