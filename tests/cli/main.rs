@@ -33,3 +33,4 @@ mod saved_plans;
 mod served;
 mod state;
 mod validate;
+mod workload_identity;

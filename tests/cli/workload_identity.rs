@@ -1,0 +1,249 @@
+//! Workload identity end to end, with the real binary, the real kubectl and the sandbox:
+//! `plans/workload-identity.toml` creates a managed identity, federates it with
+//! `payments/payments-api`, grants it the vault and names it in a SecretProviderClass — and a
+//! pod running as that service account gets its file, while one running as another is refused
+//! by Entra and fails the audit.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::kubectl_driver::Kubectl;
+use crate::repo_support::Repo;
+
+const PLAN: &str = include_str!("../../plans/workload-identity.toml");
+const PLAN_PATH: &str = "plans/workload-identity.toml";
+const VAULT: &str = "kv-vaultwire-wi";
+
+/// A repository holding the workload-identity plan, and a kubectl for `aks-demo`.
+fn repo() -> (Repo, Kubectl) {
+    let repo = Repo::new();
+    repo.test.write(PLAN_PATH, PLAN);
+    let kubeconfig = repo.test.write(
+        "kubeconfig",
+        &repo.sandbox.kubeconfig(Duration::from_secs(3600)).unwrap(),
+    );
+    (repo, Kubectl::with_kubeconfig(&kubeconfig))
+}
+
+fn apply(repo: &Repo) -> String {
+    repo.expect(0, &["apply", PLAN_PATH, "--auto-approve"])
+}
+
+/// A pod `name` in `payments` running as `account`, mounting the class `payments-api`.
+fn start_pod(kubectl: &Kubectl, name: &str, account: &str) {
+    let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": account, "namespace": "payments"}});
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "payments"},
+        "spec": {
+            "serviceAccountName": account["metadata"]["name"],
+            "containers": [{"name": "app", "image": "busybox", "volumeMounts": [
+                {"name": "secrets", "mountPath": "/mnt/secrets", "readOnly": true}]}],
+            "volumes": [{"name": "secrets", "csi": {
+                "driver": "secrets-store.csi.k8s.io", "readOnly": true,
+                "volumeAttributes": {"secretProviderClass": "payments-api"}}}]}});
+    for (kind, manifest) in [("account", account), ("pod", pod)] {
+        let file = kubectl.write(&format!("{name}-{kind}.json"), &manifest.to_string());
+        kubectl.run(&["apply", "-f", &file.display().to_string()]);
+    }
+}
+
+fn phase(kubectl: &Kubectl, pod: &str) -> String {
+    kubectl.run(&[
+        "get",
+        "pod",
+        pod,
+        "-n",
+        "payments",
+        "-o",
+        "jsonpath={.status.phase}",
+    ])
+}
+
+/// Waits (the kubelet retries on its backoff) until `ready` holds of `read()`.
+#[track_caller]
+fn wait_for(what: &str, read: impl Fn() -> String, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = read();
+        if ready(&seen) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "{what}; last seen:\n{seen}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The check `id` of the class `payments-api` in `vaultwire audit --format json`.
+fn audit_check(repo: &Repo, code: i32, id: &str) -> Value {
+    let text = repo.expect(code, &["audit", PLAN_PATH, "--format", "json"]);
+    let report: Value = serde_json::from_str(&text).expect("the report is JSON");
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["id"] == id && check["subject"] == "aks-demo/payments/payments-api")
+        .cloned()
+        .unwrap_or_else(|| panic!("no {id} check: {report}"))
+}
+
+#[test]
+fn a_pod_of_the_federated_service_account_mounts_and_another_fails_the_audit() {
+    let (repo, kubectl) = repo();
+    apply(&repo);
+    repo.expect(0, &["plan", PLAN_PATH, "--detailed-exitcode"]);
+    repo.set_secrets_in(VAULT, &["db-password"]);
+
+    // The identity's client ID is in the class, as the provider reads it.
+    let state =
+        serde_json::from_str::<Value>(&repo.test.read("state/workload-identity.state.json"))
+            .unwrap();
+    let client_id = state["resources"]["identity.payments"]["derived"]["client_id"]
+        .as_str()
+        .expect("the identity's client ID is recorded")
+        .to_owned();
+    let class = kubectl.run(&[
+        "get",
+        "secretproviderclass",
+        "payments-api",
+        "-n",
+        "payments",
+        "-o",
+        "jsonpath={.spec.parameters.clientID}",
+    ]);
+    assert_eq!(class, client_id);
+
+    start_pod(&kubectl, "payments-api", "payments-api");
+    wait_for(
+        "the pod runs",
+        || phase(&kubectl, "payments-api"),
+        |phase| phase == "Running",
+    );
+    // The seeded cluster's other workloads fail the audit (exit code 4) whatever this plan does.
+    let federation = audit_check(&repo, 4, "spc-federation");
+    assert_eq!(federation["status"], "pass", "{federation}");
+    for id in [
+        "spc-matches-plan",
+        "spc-identity",
+        "spc-grant",
+        "spc-pods-mount",
+    ] {
+        let check = audit_check(&repo, 4, id);
+        assert_eq!(check["status"], "pass", "{check}");
+    }
+
+    // The same pod on another service account: Entra refuses its token, the kubelet says so,
+    // and the audit names the pod, its account and what the identity trusts.
+    start_pod(&kubectl, "payments-api-2", "payments-batch");
+    let described = wait_for(
+        "the pod on another service account fails to mount",
+        || kubectl.run(&["describe", "pod", "payments-api-2", "-n", "payments"]),
+        |text| text.contains("FailedMount"),
+    );
+    assert!(described.contains("AADSTS700213"), "{described}");
+    let federation = audit_check(&repo, 4, "spc-federation");
+    assert_eq!(federation["status"], "fail", "{federation}");
+    let text = federation.to_string();
+    assert!(text.contains("payments-batch"), "{text}");
+    assert!(text.contains("payments-api-2"), "{text}");
+}
+
+#[test]
+fn a_21st_federation_of_one_identity_is_refused_before_anything_runs() {
+    let (repo, _) = repo();
+    let mut plan = PLAN.to_owned();
+    for n in 1..=20 {
+        plan.push_str(&format!(
+            "\n[federation.batch-{n:02}]\nidentity = \"payments\"\naddon = \"demo\"\nnamespace = \"payments\"\nservice_account = \"batch-{n:02}\"\n"
+        ));
+    }
+    repo.test.write("plans/many.toml", &plan);
+    let stderr = repo.expect_error(
+        1,
+        &["validate", "plans/many.toml"],
+        "identity `payments` has 21 federations; `federation.batch-20` is the 21st",
+    );
+    assert!(
+        stderr.contains("Azure allows 20 federated credentials"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn federations_of_one_identity_are_written_one_at_a_time() {
+    // With latency every write overlaps another unless vaultwire serializes them: the sandbox
+    // then refuses with ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity.
+    let repo = Repo::with_options(vaultwire::sandbox::SandboxOptions {
+        faults: vaultwire::sandbox::Faults {
+            latency: Duration::from_millis(60),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let mut plan = PLAN.to_owned();
+    for n in 1..=4 {
+        plan.push_str(&format!(
+            "\n[federation.batch-{n}]\nidentity = \"payments\"\naddon = \"demo\"\nnamespace = \"payments\"\nservice_account = \"batch-{n}\"\n"
+        ));
+    }
+    repo.test.write(PLAN_PATH, &plan);
+    let out = repo.expect(
+        0,
+        &["apply", PLAN_PATH, "--auto-approve", "--parallelism", "10"],
+    );
+    assert!(out.contains("Resources: 9 added"), "{out}");
+    let journal = repo.sandbox.journal();
+    let refused = journal.iter().filter(|entry| entry.status == 409).count();
+    assert_eq!(refused, 0, "a credential write was refused");
+}
+
+#[test]
+fn destroy_leaves_nothing_and_an_identity_deleted_out_of_band_is_repaired() {
+    let (repo, _) = repo();
+    apply(&repo);
+    let state = |repo: &Repo| {
+        serde_json::from_str::<Value>(&repo.test.read("state/workload-identity.state.json"))
+            .unwrap()
+    };
+    let before = state(&repo);
+    let identity_id = before["resources"]["identity.payments"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_principal = before["resources"]["identity.payments"]["derived"]["principal_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Someone deletes the identity in the portal: its credential goes with it, the role
+    // assignment to its principal stays behind, dangling.
+    repo.drift("delete-identity", json!({"id": identity_id}));
+    let planned = repo.expect(2, &["plan", PLAN_PATH, "--detailed-exitcode"]);
+    for line in [
+        "identity.payments will be created",
+        "federation.payments-api will be created",
+        "grant.payments-api-reads must be replaced",
+        "spc.payments-api will be updated in place",
+    ] {
+        assert!(planned.contains(line), "{line}:\n{planned}");
+    }
+    apply(&repo);
+    repo.expect(0, &["plan", PLAN_PATH, "--detailed-exitcode"]);
+    let after = state(&repo);
+    let new_principal = after["resources"]["identity.payments"]["derived"]["principal_id"]
+        .as_str()
+        .unwrap();
+    assert_ne!(new_principal, old_principal);
+    assert_eq!(repo.role_assignments_of(&old_principal), 0);
+    assert_eq!(repo.role_assignments_of(new_principal), 1);
+
+    repo.expect(0, &["destroy", PLAN_PATH, "--auto-approve"]);
+    let world = repo.world();
+    let identities = world["identities"].to_string();
+    assert!(!identities.contains("id-payments-api"), "{identities}");
+    assert_eq!(repo.role_assignments_of(new_principal), 0);
+    assert!(repo.spcs().is_empty(), "{:?}", repo.spcs());
+    let remaining = state(&repo);
+    assert_eq!(remaining["resources"], json!({}), "{remaining}");
+}
