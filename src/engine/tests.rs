@@ -1048,3 +1048,170 @@ async fn a_state_that_cannot_be_saved_says_why() {
     );
     assert!(cause.source().is_some(), "and why it failed");
 }
+
+/// The example with a managed identity federated with `payments/payments-api`, granted the
+/// vault and read as by a SecretProviderClass.
+fn with_identity() -> String {
+    format!(
+        "{}\n{}",
+        EXAMPLE.replace(
+            "rotation_poll_interval = \"2m\"",
+            "rotation_poll_interval = \"2m\"\nworkload_identity = true"
+        ),
+        r#"
+[identity.payments]
+name = "id-payments"
+resource_group = "rg-demo"
+location = "westeurope"
+
+[federation.payments-api]
+identity = "payments"
+addon = "demo"
+namespace = "payments"
+service_account = "payments-api"
+
+[grant.payments-api-reads]
+vault = "payments"
+principal = { identity = "payments" }
+role = "Key Vault Secrets User"
+
+[spc.payments-api]
+addon = "demo"
+namespace = "payments"
+vault = "payments"
+identity = { identity = "payments" }
+objects = [{ name = "db-password", type = "secret" }]
+"#
+    )
+}
+
+fn action_of(planned: &Planned, address: &Address) -> Action {
+    planned
+        .change_set
+        .changes
+        .iter()
+        .find(|change| &change.address == address)
+        .map(|change| change.action)
+        .unwrap_or_else(|| panic!("no change for {address}"))
+}
+
+#[tokio::test]
+async fn an_identitys_ids_and_its_clusters_issuer_are_known_after_apply_and_flow_on() {
+    let plan = with_identity();
+    let mut run = Run::new();
+    let planned = run.plan(&plan, Mode::Normal).await;
+    let after = |address: &Address, property: &str| {
+        planned
+            .change_set
+            .changes
+            .iter()
+            .find(|change| &change.address == address)
+            .and_then(|change| change.after.as_ref())
+            .and_then(|after| after.get(property))
+            .cloned()
+    };
+    let unknown = Some(serde_json::json!(UNKNOWN));
+    assert_eq!(
+        after(&Address::grant("payments-api-reads"), "principal_id"),
+        unknown
+    );
+    assert_eq!(
+        after(&Address::federation("payments-api"), "issuer"),
+        unknown
+    );
+    let report = run.apply(&plan, Mode::Normal).await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let state = run.state.clone().unwrap();
+    let attribute =
+        |address: Address, property: &str| state.resources[&address].attributes[property].clone();
+    assert_eq!(
+        attribute(Address::grant("payments-api-reads"), "principal_id"),
+        state.resources[&Address::identity("payments")].derived["principal_id"]
+    );
+    assert_eq!(
+        attribute(Address::federation("payments-api"), "issuer"),
+        "https://oidc.example/aks-demo/"
+    );
+    let converged = run.plan(&plan, Mode::Normal).await;
+    assert!(!converged.change_set.has_changes(), "{converged:#?}");
+}
+
+#[tokio::test]
+async fn a_credential_edited_outside_is_drift_and_an_identity_recreated_replaces_its_grant() {
+    let plan = with_identity();
+    let mut run = Run::new();
+    run.apply(&plan, Mode::Normal).await.unwrap();
+    // Someone points the credential at another service account.
+    for credentials in run.world().credentials.values_mut() {
+        for credential in credentials.values_mut() {
+            credential.insert(
+                "subject".to_owned(),
+                serde_json::json!("system:serviceaccount:payments:default"),
+            );
+        }
+    }
+    let planned = run.plan(&plan, Mode::Normal).await;
+    let federation = Address::federation("payments-api");
+    assert_eq!(action_of(&planned, &federation), Action::Update);
+    assert!(
+        planned
+            .change_set
+            .drift
+            .iter()
+            .any(|drift| drift.address == federation),
+        "{:?}",
+        planned.change_set.drift
+    );
+    run.apply(&plan, Mode::Normal).await.unwrap();
+
+    // Someone deletes the identity (its credentials go with it); recreated, it is a new
+    // principal, and the grant to the old one is replaced.
+    {
+        let mut world = run.world();
+        world.identities.clear();
+        world.credentials.clear();
+    }
+    let planned = run.plan(&plan, Mode::Normal).await;
+    assert_eq!(
+        action_of(&planned, &Address::identity("payments")),
+        Action::Create
+    );
+    assert_eq!(action_of(&planned, &federation), Action::Create);
+    assert_eq!(
+        action_of(&planned, &Address::grant("payments-api-reads")),
+        Action::Replace
+    );
+    assert_eq!(
+        action_of(&planned, &Address::spc("payments-api")),
+        Action::Update
+    );
+    let report = run.apply(&plan, Mode::Normal).await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert!(!run.plan(&plan, Mode::Normal).await.change_set.has_changes());
+}
+
+#[tokio::test]
+async fn destroy_deletes_classes_and_grants_before_credentials_and_identities() {
+    let plan = with_identity();
+    let mut run = Run::new();
+    run.apply(&plan, Mode::Normal).await.unwrap();
+    run.world().journal.clear();
+    run.apply(&plan, Mode::Destroy).await.unwrap();
+    let journal = run.backend.journal();
+    let position = |entry: &str| {
+        journal
+            .iter()
+            .position(|line| line == entry)
+            .unwrap_or_else(|| panic!("no `{entry}` in {journal:?}"))
+    };
+    let identity = position("delete identity.payments");
+    for before in [
+        "delete spc.payments-api",
+        "delete grant.payments-api-reads",
+        "delete federation.payments-api",
+    ] {
+        assert!(position(before) < identity, "{journal:?}");
+    }
+    assert!(position("delete spc.payments-api") < position("delete federation.payments-api"));
+    assert!(run.world().identities.is_empty());
+}

@@ -247,3 +247,40 @@ fn destroy_leaves_nothing_and_an_identity_deleted_out_of_band_is_repaired() {
     let remaining = state(&repo);
     assert_eq!(remaining["resources"], json!({}), "{remaining}");
 }
+
+#[test]
+fn an_identity_and_its_credential_forgotten_are_imported_back_by_id() {
+    let (repo, _) = repo();
+    apply(&repo);
+    let state =
+        serde_json::from_str::<Value>(&repo.test.read("state/workload-identity.state.json"))
+            .unwrap();
+    let id_of = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let addresses = ["identity.payments", "federation.payments-api"];
+    for address in addresses {
+        repo.expect(0, &["state", "rm", PLAN_PATH, address]);
+    }
+    // Forgotten, they are still found where the plan puts them: adopted, not duplicated.
+    repo.expect(0, &["plan", PLAN_PATH, "--detailed-exitcode"]);
+    for address in addresses {
+        repo.expect(
+            0,
+            &["import", PLAN_PATH, address, &id_of(address).to_uppercase()],
+        );
+    }
+    repo.expect(0, &["plan", PLAN_PATH, "--detailed-exitcode"]);
+    let imported =
+        serde_json::from_str::<Value>(&repo.test.read("state/workload-identity.state.json"))
+            .unwrap();
+    for address in addresses {
+        assert_eq!(
+            imported["resources"][address]["id"],
+            id_of(address).as_str()
+        );
+    }
+}
