@@ -222,6 +222,7 @@ impl Reporter for ProgressReporter {
 /// The progress line of one event.
 pub fn line(event: &Event) -> String {
     match event {
+        Event::Waiting { address, reason } => format!("{address}: {reason}"),
         Event::Locking { clusters } => format!(
             "Acquiring the run lock in {}...",
             clusters

@@ -322,6 +322,31 @@ pub struct Write {
     pub settings: Settings,
     /// The cluster an `addon` or `spc` lives in.
     pub cluster: Option<ClusterRef>,
+    /// Where the write says what it waits for.
+    pub progress: WriteProgress,
+}
+
+/// Where a write reports what it waits for (a retry, a replication delay), for the progress
+/// output; silent by default.
+#[derive(Clone, Default)]
+pub struct WriteProgress(Option<Arc<dyn Fn(String) + Send + Sync>>);
+
+impl WriteProgress {
+    pub fn new(report: impl Fn(String) + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(report)))
+    }
+
+    pub fn note(&self, text: impl Into<String>) {
+        if let Some(report) = &self.0 {
+            report(text.into());
+        }
+    }
+}
+
+impl std::fmt::Debug for WriteProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteProgress")
+    }
 }
 
 /// Delete one resource (for a vault: per `on_destroy`; for an add-on: disable it).

@@ -37,6 +37,8 @@ pub enum Event {
     },
     /// Waiting for another run's lock, or taking ours.
     Locking { clusters: Vec<String> },
+    /// A change waits for something it says (a principal Entra has not replicated yet).
+    Waiting { address: Address, reason: String },
 }
 
 /// Receives events; implementations must be cheap and never block for long.

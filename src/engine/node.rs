@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::diff::action::Action;
 use crate::diff::change::ResourceChange;
 use crate::engine::backend::{
-    Backend, BackendError, ClusterRef, Delete, Settings, Write, with_causes,
+    Backend, BackendError, ClusterRef, Delete, Settings, Write, WriteProgress, with_causes,
 };
 use crate::engine::events::{Event, Reporter};
 use crate::engine::refresh::learn_derived;
@@ -374,6 +374,15 @@ impl<B: Backend> NodeContext<B> {
             .ok_or_else(|| ChangeError::NotInPlan(address.clone()))?;
         self.check_planned(change, &desired)?;
         let settings_map = resources::settings(&self.plan, address);
+        let progress = {
+            let (reporter, address) = (self.reporter.clone(), address.clone());
+            WriteProgress::new(move |reason| {
+                reporter.event(Event::Waiting {
+                    address: address.clone(),
+                    reason,
+                });
+            })
+        };
         let live = self
             .backend
             .write(Write {
@@ -382,6 +391,7 @@ impl<B: Backend> NodeContext<B> {
                 desired,
                 prior,
                 settings: self.settings(address, None),
+                progress,
             })
             .await?;
         if matches!(address.kind, ResourceKind::Addon | ResourceKind::Identity) {

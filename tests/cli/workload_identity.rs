@@ -284,3 +284,22 @@ fn an_identity_and_its_credential_forgotten_are_imported_back_by_id() {
         );
     }
 }
+
+#[test]
+fn a_grant_to_a_principal_entra_has_not_replicated_waits_and_says_so() {
+    let repo = Repo::with_options(vaultwire::sandbox::SandboxOptions {
+        principal_replication_delay: Duration::from_secs(1),
+        ..Default::default()
+    });
+    repo.test.write(PLAN_PATH, PLAN);
+    let out = apply(&repo);
+    let waited = out
+        .lines()
+        .find(|line| line.starts_with("grant.payments-api-reads: principal `"))
+        .unwrap_or_else(|| panic!("no progress line for the wait:\n{out}"));
+    assert!(
+        waited.contains("is not replicated in Entra yet (PrincipalNotFound); retrying in"),
+        "{waited}"
+    );
+    assert!(out.contains("Apply complete! Resources: 5 added"), "{out}");
+}

@@ -298,7 +298,7 @@ async fn write_role_assignment(
     let spec = role_assignment_spec(&write.desired, session.subscription_id())?;
     let assigned = session
         .rbac()
-        .assign(&spec)
+        .assign_reporting(&spec, &|wait| write.progress.note(wait.to_string()))
         .await
         .map_err(|error| provider_error(ProviderError::Rbac(error)))?;
     Ok(Live {

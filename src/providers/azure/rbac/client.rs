@@ -61,6 +61,29 @@ pub struct Assignment {
     pub adopted: bool,
 }
 
+/// One wait of [`RbacClient::assign_reporting`] for a principal Entra has not replicated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalWait {
+    pub principal_id: String,
+    /// The attempt that was refused, and how many there are in all.
+    pub attempt: u32,
+    pub attempts: u32,
+    pub wait: Duration,
+}
+
+impl std::fmt::Display for PrincipalWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "principal `{}` is not replicated in Entra yet (PrincipalNotFound); retrying in {}s [attempt {} of {}]",
+            self.principal_id,
+            self.wait.as_secs().max(1),
+            self.attempt + 1,
+            self.attempts
+        )
+    }
+}
+
 /// How long [`RbacClient::assign`] waits out replication delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RbacOptions {
@@ -100,6 +123,15 @@ impl RbacClient {
     /// Makes sure `spec` holds: creates the assignment under its deterministic name, or adopts
     /// the one that already grants the same role to the same principal at the same scope.
     pub async fn assign(&self, spec: &RoleAssignmentSpec) -> Result<Assignment, RbacError> {
+        self.assign_reporting(spec, &|_| {}).await
+    }
+
+    /// [`Self::assign`], telling `waiting` each time it waits out replication delay.
+    pub async fn assign_reporting(
+        &self,
+        spec: &RoleAssignmentSpec,
+        waiting: &(dyn Fn(PrincipalWait) + Sync),
+    ) -> Result<Assignment, RbacError> {
         let request = create_role_assignment(spec);
         let backoff = RetrySettings {
             max_retries: self.options.max_attempts,
@@ -131,6 +163,12 @@ impl RbacClient {
                     }
                     let wait = backoff_delay(&backoff, attempt, jitter_fraction());
                     tracing::debug!(principal = %spec.principal_id, attempt, "principal not replicated yet");
+                    waiting(PrincipalWait {
+                        principal_id: spec.principal_id.clone(),
+                        attempt,
+                        attempts: self.options.max_attempts,
+                        wait,
+                    });
                     self.arm.timer().sleep(wait).await;
                 }
                 Err(error) => return Err(error.into()),

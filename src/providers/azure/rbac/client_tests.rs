@@ -171,11 +171,25 @@ async fn a_principal_not_yet_replicated_is_waited_for() {
     )
     .expect("PUT", &path, Reply::json(201, existing(&name)));
     let (arm, timer) = arm_client(&http);
+    let waits = std::sync::Mutex::new(Vec::new());
     RbacClient::new(arm, RbacOptions::default())
-        .assign(&spec())
+        .assign_reporting(&spec(), &|wait| waits.lock().unwrap().push(wait))
         .await
         .unwrap();
     assert_eq!(timer.sleeps().len(), 2);
+    let waits = waits.into_inner().unwrap();
+    assert_eq!(
+        waits.iter().map(|wait| wait.attempt).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(waits[1].wait, timer.sleeps()[1]);
+    let said = waits[0].to_string();
+    assert!(
+        said.starts_with(&format!(
+            "principal `{PRINCIPAL}` is not replicated in Entra yet (PrincipalNotFound); retrying in"
+        )) && said.ends_with("[attempt 2 of 6]"),
+        "{said}"
+    );
 }
 
 #[tokio::test]
