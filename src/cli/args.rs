@@ -63,6 +63,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Adopt an existing Azure or Kubernetes resource into the state under an address.
     Import(ImportArgs),
+    /// Print values applications need after apply (client IDs, vault URIs) from the state.
+    Output(OutputArgs),
     /// Inspect or edit the state file.
     #[command(subcommand)]
     State(StateCommand),
@@ -172,6 +174,23 @@ pub struct ImportArgs {
     pub address: String,
     /// The resource's ID: an ARM resource ID, or `NAMESPACE/NAME` for a SecretProviderClass.
     pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// The plan file (TOML) whose state to read.
+    pub plan: PathBuf,
+    /// One output, such as `identity.payments.client_id`: printed as its bare value.
+    pub name: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -58,6 +58,15 @@ pub enum Error {
     Address {
         source: crate::plan::address::AddressError,
     },
+    #[error("there is no state file `{}`", path.display())]
+    NoState { path: PathBuf },
+    #[error("no output `{name}` in the state `{}`", path.display())]
+    UnknownOutput {
+        name: String,
+        path: PathBuf,
+        /// The names there are.
+        known: Vec<String>,
+    },
     #[error("`{address}` is not in the state `{}`", path.display())]
     NotInState {
         address: crate::plan::address::Address,
@@ -147,6 +156,8 @@ impl Error {
             | Error::State(_)
             | Error::Address { .. }
             | Error::NotInState { .. }
+            | Error::NoState { .. }
+            | Error::UnknownOutput { .. }
             | Error::Plan(_)
             | Error::Saved(_)
             | Error::Output(_)
@@ -184,6 +195,17 @@ impl Error {
             ),
             Error::Init(error) => error.help(),
             Error::State(error) => error.help(),
+            Error::NoState { .. } => {
+                Some("outputs are recorded by `vaultwire apply PLAN`: apply the plan first".to_owned())
+            }
+            Error::UnknownOutput { name, known, .. } => Some(
+                match crate::plan::suggest::closest(name, known.iter().map(String::as_str)) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "run `vaultwire output PLAN` to list them; a value appears once apply \
+                             created its resource"
+                        .to_owned(),
+                },
+            ),
             Error::NotInState { .. } => {
                 Some("run `vaultwire state list PLAN` to see the addresses it holds".to_owned())
             }

@@ -7,12 +7,13 @@ use crate::cli::commands::apply::ApplyCommand;
 use crate::cli::commands::audit::AuditCommand;
 use crate::cli::commands::import::ImportCommand;
 use crate::cli::commands::init::InitCommand;
+use crate::cli::commands::output::OutputCommand;
 use crate::cli::commands::plan::PlanCommand;
 #[cfg(feature = "sandbox")]
 use crate::cli::commands::sandbox;
 use crate::cli::commands::state::AddressCommand;
 use crate::cli::commands::validate::ValidateCommand;
-use crate::cli::commands::{apply, audit, import, init, plan, state, validate};
+use crate::cli::commands::{apply, audit, import, init, output, plan, state, validate};
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::engine::backend::with_causes;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::Destroy(args) => apply::execute(&ApplyCommand::from_destroy_args(&args), output),
         Command::Audit(args) => audit::execute(&AuditCommand::from_args(args), output),
         Command::Import(args) => import::execute(&ImportCommand::from_args(args)?, output),
+        Command::Output(args) => output::execute(&OutputCommand::from_args(args), output),
         Command::State(StateCommand::List(args)) => state::list(&args.plan, output),
         Command::State(StateCommand::Show(args)) => {
             state::show(&AddressCommand::from_args(args)?, output)

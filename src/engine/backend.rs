@@ -139,6 +139,8 @@ pub enum VaultObservation {
         id: String,
         attributes: Attributes,
         access_policies: Vec<AccessPolicyObservation>,
+        /// `properties.vaultUri`, where applications reach it.
+        uri: Option<String>,
         version: Option<String>,
     },
     /// No live vault; `soft_deleted` when a deleted vault holds the name.

@@ -8,6 +8,7 @@ pub mod import;
 pub mod mounts;
 pub mod node;
 pub mod observe;
+pub mod outputs;
 pub mod plan;
 pub mod refresh;
 pub mod saved;

@@ -197,13 +197,17 @@ fn observe_vault(address: &Address, attributes: &Attributes, world: &LiveWorld) 
         Some(VaultObservation::Found {
             id,
             attributes,
+            uri,
             version,
             ..
         }) => Observed {
             live: Some(Live {
                 id: id.clone(),
                 attributes: attributes.clone(),
-                derived: BTreeMap::new(),
+                derived: uri
+                    .iter()
+                    .map(|uri| ("uri".to_owned(), json!(uri)))
+                    .collect(),
                 version: version.clone(),
             }),
             soft_deleted: false,

@@ -8,7 +8,8 @@ fn help_lists_every_subcommand_of_the_contract() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     for command in [
-        "validate", "plan", "apply", "destroy", "audit", "import", "state", "sandbox", "init",
+        "validate", "plan", "apply", "destroy", "audit", "import", "output", "state", "sandbox",
+        "init",
     ] {
         assert!(
             help.lines()
@@ -30,6 +31,7 @@ fn every_subcommand_has_its_own_help() {
         &["destroy", "--help"],
         &["audit", "--help"],
         &["import", "--help"],
+        &["output", "--help"],
         &["state", "list", "--help"],
         &["state", "show", "--help"],
         &["state", "rm", "--help"],
@@ -55,6 +57,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["destroy", "p.toml"],
     &["audit", "p.toml"],
     &["import", "p.toml", "vault.x", "id"],
+    &["output", "p.toml"],
     &["state", "list", "p.toml"],
     &["state", "show", "p.toml", "vault.x"],
     &["state", "rm", "p.toml", "vault.x"],

@@ -303,3 +303,51 @@ fn a_grant_to_a_principal_entra_has_not_replicated_waits_and_says_so() {
     );
     assert!(out.contains("Apply complete! Resources: 5 added"), "{out}");
 }
+
+#[test]
+fn output_gives_the_client_id_and_vault_uri_for_the_next_step() {
+    let (repo, _) = repo();
+    repo.expect_error(
+        1,
+        &["output", PLAN_PATH],
+        "there is no state file `state/workload-identity.state.json`",
+    );
+    apply(&repo);
+    let state =
+        serde_json::from_str::<Value>(&repo.test.read("state/workload-identity.state.json"))
+            .unwrap();
+    let client_id = state["resources"]["identity.payments"]["derived"]["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = repo.expect(0, &["output", PLAN_PATH]);
+    assert!(
+        listed.contains(&format!("identity.payments.client_id    = \"{client_id}\"")),
+        "{listed}"
+    );
+    for name in [
+        "addon.demo.client_id",
+        "addon.demo.oidc_issuer_url",
+        "identity.payments.principal_id",
+        "tenant_id",
+        "vault.payments.uri",
+    ] {
+        assert!(listed.contains(name), "{name}:\n{listed}");
+    }
+    let bare = repo.expect(0, &["output", PLAN_PATH, "identity.payments.client_id"]);
+    assert_eq!(bare, format!("{client_id}\n"));
+    let json: Value =
+        serde_json::from_str(&repo.expect(0, &["output", PLAN_PATH, "--format", "json"])).unwrap();
+    assert_eq!(json["identity.payments.client_id"], client_id.as_str());
+    let uri = json["vault.payments.uri"].as_str().unwrap();
+    assert!(uri.ends_with("/vaults/kv-vaultwire-wi/"), "{uri}");
+    let stderr = repo.expect_error(
+        1,
+        &["output", PLAN_PATH, "identity.payments.clientid"],
+        "no output `identity.payments.clientid`",
+    );
+    assert!(
+        stderr.contains("did you mean `identity.payments.client_id`?"),
+        "{stderr}"
+    );
+}

@@ -111,6 +111,7 @@ impl FakeBackend {
                     id: id.clone(),
                     attributes: attributes.clone(),
                     access_policies: world.access_policies.get(key).cloned().unwrap_or_default(),
+                    uri: Some(format!("https://{}.vault.azure.net/", key.name)),
                     version: None,
                 },
                 None => VaultObservation::Missing {

@@ -103,6 +103,7 @@ async fn read_vault(
             id: live.id.clone(),
             attributes: vault_attributes(&live),
             access_policies: access_policies(&live),
+            uri: live.vault_uri.clone(),
             version: None,
         },
         None => {

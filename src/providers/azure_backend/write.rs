@@ -184,7 +184,11 @@ async fn write_vault(backend: &AzureBackend, write: &Write) -> Result<Live, Back
     Ok(Live {
         id: live.id.clone(),
         attributes: vault_attributes(&live),
-        derived: BTreeMap::new(),
+        derived: live
+            .vault_uri
+            .iter()
+            .map(|uri| ("uri".to_owned(), json!(uri)))
+            .collect(),
         version: None,
     })
 }
