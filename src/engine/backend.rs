@@ -533,6 +533,27 @@ pub trait Backend: Send + Sync + 'static {
         let _ = (cluster, classes);
         async { Ok(Vec::new()) }
     }
+
+    /// Every pod in `cluster` that mounts one of `classes` (`(namespace, name)`), with its
+    /// service account; for the warnings `plan` gives about workload identities. Backends
+    /// without pods have none.
+    fn pods_mounting(
+        &self,
+        cluster: &ClusterRef,
+        classes: &[(String, String)],
+    ) -> impl Future<Output = Result<Vec<MountingPod>, BackendError>> + Send {
+        let _ = (cluster, classes);
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// A pod that mounts a SecretProviderClass, and the service account it runs as.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MountingPod {
+    pub namespace: String,
+    pub class: String,
+    pub pod: String,
+    pub service_account: String,
 }
 
 /// A pod that mounts a SecretProviderClass and cannot start.

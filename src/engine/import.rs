@@ -92,6 +92,7 @@ pub async fn import<B: Backend>(
         targets: vec![address.clone()],
         parallelism: 4,
         keep_refreshed: true,
+        preflight: false,
     };
     let planned = plan(backend, plan_file, state.as_ref(), &options).await?;
     let record = planned

@@ -10,6 +10,7 @@ pub mod node;
 pub mod observe;
 pub mod outputs;
 pub mod plan;
+pub mod preflight;
 pub mod refresh;
 pub mod saved;
 pub mod schedule;

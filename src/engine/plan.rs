@@ -40,6 +40,10 @@ pub struct PlanOptions {
     /// `--refresh-only` start from the live records; a plan that is only shown does not, and
     /// then skips a copy of every live resource (hundreds of SecretProviderClass manifests).
     pub keep_refreshed: bool,
+    /// Also read the pods that mount the plan's workload-identity classes, and warn of those
+    /// on a service account their identity does not trust (`engine::preflight`). For the
+    /// plans a user reviews, not for import's or verify's.
+    pub preflight: bool,
 }
 
 /// Everything `plan` computed; what `apply` executes.
@@ -171,13 +175,21 @@ pub async fn plan<B: Backend>(
         }
         Ok::<_, PlanError>(diff)
     };
-    let (read, diffed) = futures::join!(reading, diffing);
+    let preflight = async {
+        if options.preflight && options.mode == Mode::Normal {
+            crate::engine::preflight::federation_warnings(backend, plan).await
+        } else {
+            Vec::new()
+        }
+    };
+    let (read, diffed, warnings) = futures::join!(reading, diffing, preflight);
     // A failed read first: the diff may have stopped only for want of what it would have read.
     read?;
     let mut diff = diffed?;
     let rest = refresh.rest(plan, state, &context);
     diff.all(plan, state, rest, refresh.derived(), &context, options)?;
-    let planned = diff.finish(&selected, options);
+    let mut planned = diff.finish(&selected, options);
+    planned.change_set.warnings.extend(warnings);
     tracing::debug!(elapsed_ms = refreshing.elapsed().as_millis(), "diffed");
     Ok(planned)
 }

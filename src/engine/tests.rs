@@ -41,6 +41,7 @@ fn options(mode: Mode) -> PlanOptions {
         targets: vec![],
         parallelism: 4,
         keep_refreshed: true,
+        preflight: true,
     }
 }
 
@@ -365,6 +366,7 @@ async fn a_plan_only_shown_has_the_same_changes_and_drift_without_the_live_recor
             EXAMPLE,
             &PlanOptions {
                 keep_refreshed: false,
+                preflight: false,
                 ..options(Mode::Normal)
             },
         )
@@ -543,6 +545,7 @@ async fn targets_limit_the_plan_to_what_they_depend_on() {
             targets: vec![Address::grant("demo-reads-payments")],
             parallelism: 4,
             keep_refreshed: true,
+            preflight: false,
         },
     )
     .await

@@ -60,6 +60,7 @@ pub async fn verify<B: Backend>(
         targets: touched.iter().cloned().collect(),
         parallelism,
         keep_refreshed: false,
+        preflight: false,
     };
     let planned = plan(backend, plan_file, Some(state), &options).await?;
     let mut mismatches: BTreeMap<Address, BTreeSet<String>> = BTreeMap::new();

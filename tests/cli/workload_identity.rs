@@ -144,6 +144,18 @@ fn a_pod_of_the_federated_service_account_mounts_and_another_fails_the_audit() {
     assert!(described.contains("AADSTS700213"), "{described}");
     let federation = audit_check(&repo, 4, "spc-federation");
     assert_eq!(federation["status"], "fail", "{federation}");
+    // `plan` warns about it too, before anything is applied: nothing to change, one warning.
+    let planned = repo.expect(0, &["plan", PLAN_PATH, "--detailed-exitcode"]);
+    assert!(
+        planned.contains(
+            "spc.payments-api: pod payments/payments-api-2 runs as service account `payments-batch`, but identity `payments` trusts `payments-api` there"
+        ),
+        "{planned}"
+    );
+    assert!(
+        !planned.contains("pod payments/payments-api runs"),
+        "{planned}"
+    );
     let text = federation.to_string();
     assert!(text.contains("payments-batch"), "{text}");
     assert!(text.contains("payments-api-2"), "{text}");

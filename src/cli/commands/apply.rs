@@ -164,6 +164,7 @@ pub async fn run<B: Backend>(
                 targets: Vec::new(),
                 parallelism: command.parallelism,
                 keep_refreshed: true,
+                preflight: true,
             };
             plan(&*backend, &loaded.plan, state.as_ref(), &options).await?
         }

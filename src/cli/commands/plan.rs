@@ -85,6 +85,7 @@ pub async fn run<B: Backend>(
         parallelism: command.parallelism,
         // The change set saved with `--out` and `--refresh-only`'s state update carry them.
         keep_refreshed: command.out.is_some() || command.mode == Mode::RefreshOnly,
+        preflight: true,
     };
     let planned = plan(backend, &loaded.plan, state.as_ref(), &options).await?;
     let rendered = match command.format {

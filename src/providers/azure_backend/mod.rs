@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 
 use crate::engine::backend::{
     Backend, BackendError, Causes, ClusterKey, ClusterRef, Delete, Found, Live, Locks,
-    MountFailure, ReadPlan, Write,
+    MountFailure, MountingPod, ReadPlan, Write,
 };
 use crate::providers::azure::aks::LiveCluster;
 use crate::providers::kube::{ClusterConnection, LeaseLock};
@@ -148,6 +148,26 @@ impl Backend for AzureBackend {
                 pod: failure.pod,
                 summary: failure.summary,
                 last_seen: failure.last_seen,
+            })
+            .collect())
+    }
+
+    async fn pods_mounting(
+        &self,
+        cluster: &ClusterRef,
+        classes: &[(String, String)],
+    ) -> Result<Vec<MountingPod>, BackendError> {
+        let client = self.kube(cluster).await?;
+        let pods = crate::providers::kube::pods_mounting(&client, classes)
+            .await
+            .map_err(|error| provider_error(ProviderError::Kube(error)))?;
+        Ok(pods
+            .into_iter()
+            .map(|pod| MountingPod {
+                namespace: pod.namespace,
+                class: pod.class,
+                pod: pod.pod,
+                service_account: pod.service_account,
             })
             .collect())
     }

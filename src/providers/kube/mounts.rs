@@ -104,6 +104,65 @@ pub async fn failing_pods(
     Ok(failures)
 }
 
+/// A pod that mounts a class, and the service account it runs as.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MountingPod {
+    pub namespace: String,
+    pub class: String,
+    pub pod: String,
+    pub service_account: String,
+}
+
+/// Every pod that mounts one of `classes` (`(namespace, name)`), whatever its phase, sorted:
+/// one LIST per namespace of the classes, all at once.
+pub async fn pods_mounting(
+    client: &kube::Client,
+    classes: &[(String, String)],
+) -> Result<Vec<MountingPod>, KubeError> {
+    let mut namespaces: Vec<&str> = classes.iter().map(|(ns, _)| ns.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let lists = futures::future::join_all(namespaces.iter().map(|namespace| {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        async move {
+            let all = ListParams::default();
+            with_retries(|| pods.list(&all)).await.map_err(|error| {
+                KubeError::from_kube("list", format!("pods in `{namespace}`"), error)
+            })
+        }
+    }))
+    .await;
+    let mut found = Vec::new();
+    for listed in lists {
+        for pod in listed?
+            .items
+            .iter()
+            .filter_map(|pod| serde_json::to_value(pod).ok())
+        {
+            let text = |pointer: &str| {
+                pod.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let namespace = text("/metadata/namespace").unwrap_or_default();
+            for (_, class) in classes.iter().filter(|(ns, _)| *ns == namespace) {
+                if mounts_class(&pod, class) {
+                    found.push(MountingPod {
+                        namespace: namespace.clone(),
+                        class: class.clone(),
+                        pod: text("/metadata/name").unwrap_or_default(),
+                        // The API server fills in `default` when a pod names none.
+                        service_account: text("/spec/serviceAccountName")
+                            .unwrap_or_else(|| "default".to_owned()),
+                    });
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// Whether `pod` has a Secrets Store CSI volume naming `class`.
 pub fn mounts_class(pod: &Value, class: &str) -> bool {
     pod.pointer("/spec/volumes")
