@@ -319,7 +319,7 @@ impl CheckId {
                 "allow the cluster's outbound IP in the plan's `network_acls.ip_rules` (`az aks show --query networkProfile.loadBalancerProfile.effectiveOutboundIPs`, then `az network public-ip show --ids … --query ipAddress`), or its node subnet (with the `Microsoft.KeyVault` service endpoint) in `virtual_network_subnet_ids`, and run `vaultwire apply`; or reach the vault through a private endpoint"
             }
             CheckId::SpcFederation => {
-                "add a federated credential for each service account named (`az identity federated-credential create --identity-name ID -g RG --name NAME --issuer \"$(az aks show -g RG -n CLUSTER --query oidcIssuerProfile.issuerUrl -o tsv)\" --subject system:serviceaccount:NAMESPACE:ACCOUNT --audiences api://AzureADTokenExchange`), or run the pods as a trusted service account; enable the cluster's OIDC issuer if it is off"
+                "add a federated credential for each service account named (`az identity federated-credential create --identity-name ID -g RG --name NAME --issuer \"$(az aks show -g RG -n CLUSTER --query oidcIssuerProfile.issuerUrl -o tsv)\" --subject system:serviceaccount:NAMESPACE:ACCOUNT --audiences api://AzureADTokenExchange`), or run the pods as a trusted service account — in the plan, a `[federation]` per service account; enable the cluster's OIDC issuer and workload identity if they are off (`workload_identity = true` on the plan's add-on)"
             }
             CheckId::SpcPodsMount => {
                 "fix what the FailedMount message names — `vaultwire apply PLAN` for a missing class, add-on or grant, `az keyvault secret set` for a missing object, the vault's network rules for a firewall — then the kubelet retries on its own"

@@ -45,6 +45,19 @@ pub fn check(plan: &Plan, key: &str, spc: &Spc, gathered: &Gathered) -> Option<C
             ),
         ));
     };
+    if cluster
+        .addon
+        .as_ref()
+        .is_some_and(|addon| !addon.workload_identity)
+    {
+        return Some(new(
+            CheckId::SpcFederation.severity(),
+            format!(
+                "workload identity is not enabled on `{}` (`securityProfile.workloadIdentity.enabled`): set `workload_identity = true` on the plan's add-on",
+                subject.cluster
+            ),
+        ));
+    }
     let credentials = match gathered.identities.get(&client_id.to_ascii_lowercase()) {
         Some(Some(credentials)) => credentials,
         Some(None) => {

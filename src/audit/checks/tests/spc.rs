@@ -388,6 +388,38 @@ fn a_workload_identity_must_trust_the_service_account_its_pods_run_as() {
 }
 
 #[test]
+fn a_cluster_without_workload_identity_fails_the_federation_check() {
+    use crate::plan::model::{Spanned, SpcIdentity};
+    let (mut plan, source) = example_plan();
+    let spc = plan.spcs.get_mut("payments-db").unwrap();
+    spc.identity = Spanned::new(
+        SpcIdentity::WorkloadIdentity {
+            client_id: WI_CLIENT.to_owned(),
+        },
+        spc.identity.span.clone(),
+    );
+    let mut gathered = applied_world(&plan);
+    for cluster in gathered.clusters.values_mut() {
+        if let Some(addon) = cluster.addon.as_mut() {
+            addon.workload_identity = false;
+        }
+    }
+    gathered
+        .identities
+        .insert(WI_CLIENT.to_owned(), Some(Vec::new()));
+    let report = crate::audit::evaluate::evaluate(&plan, &source, &gathered);
+    let check = find(&report, CheckId::SpcFederation, PAYMENTS_DB);
+    assert_eq!(check.status, Status::Fail, "{check:?}");
+    assert!(
+        check
+            .message
+            .starts_with("workload identity is not enabled on `aks-demo`"),
+        "{}",
+        check.message
+    );
+}
+
+#[test]
 fn a_credential_for_another_issuer_is_named_as_the_near_miss() {
     let issuer = SEEDED_OIDC_ISSUER.trim_end_matches('/');
     let report = federated(Some(vec![(
