@@ -73,7 +73,11 @@ fn assert_clean(name: &str, text: String) {
 #[test]
 fn the_shipped_example_plans_are_valid_without_warnings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["plans/example.toml", "plans/production.example.toml"] {
+    for name in [
+        "plans/example.toml",
+        "plans/production.example.toml",
+        "plans/workload-identity.toml",
+    ] {
         let text = std::fs::read_to_string(root.join(name)).expect("read example plan");
         assert_clean(name, text);
     }

@@ -8,14 +8,15 @@ use proptest::sample::Index;
 use vaultwire::plan::diagnostic::{RenderStyle, render};
 use vaultwire::plan::{self, PlanSource};
 
-const VALID_PLANS: [&str; 3] = [
+const VALID_PLANS: [&str; 4] = [
     include_str!("../../plans/example.toml"),
     include_str!("../../plans/production.example.toml"),
+    include_str!("../../plans/workload-identity.toml"),
     include_str!("../../templates/plan.toml"),
 ];
 
 /// Values a mutation may put on the right of an `=`.
-const VALUES: [&str; 16] = [
+const VALUES: [&str; 17] = [
     "\"\"",
     "\"x\"",
     "0",
@@ -27,6 +28,7 @@ const VALUES: [&str; 16] = [
     "{}",
     "[1, \"a\"]",
     "{ addon = \"demo\" }",
+    "{ identity = \"payments\" }",
     "\"vault.payments\"",
     "\"spc.payments-db\"",
     "[\"vault.payments\", \"spc.shop-api\"]",
