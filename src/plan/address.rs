@@ -1,4 +1,5 @@
-//! Resource addresses: `vault.KEY`, `addon.KEY`, `grant.KEY`, `spc.KEY`.
+//! Resource addresses: `vault.KEY`, `addon.KEY`, `identity.KEY`, `federation.KEY`,
+//! `grant.KEY`, `spc.KEY`.
 //!
 //! An address names a resource across the plan file, the state file, the change set and the
 //! command line (`--target`, `state rm`, `import`). Addresses order by kind, then key, which is
@@ -112,7 +113,9 @@ pub fn is_valid_key(key: &str) -> bool {
 pub enum AddressError {
     #[error("`{0}` is not an address: expected `KIND.KEY`, such as `vault.payments`")]
     Shape(String),
-    #[error("`{kind}` is not a resource kind: expected one of vault, addon, grant, spc")]
+    #[error(
+        "`{kind}` is not a resource kind: expected one of vault, addon, identity, federation, grant, spc"
+    )]
     UnknownKind { kind: String },
     #[error("`{key}` is not a valid key: use letters, digits, `_` and `-`")]
     InvalidKey { key: String },
