@@ -250,6 +250,70 @@ for _ in $(seq 120); do
 done
 expect_eq "with the federated credential, the pod runs" "Running" "$phase"
 
+step "vaultwire's own workload identity, read back by az (cloud = AzureCloud, through the proxy)"
+mkdir -p "$work/repo/plans"
+cat >"$work/repo/plans/orders.toml" <<TOML
+version = 1
+[target]
+cloud = "AzureCloud"
+subscription_id = "$AZURE_SUBSCRIPTION_ID"
+tenant_id = "$AZURE_TENANT_ID"
+
+[vault.cis]
+name = "$vault"
+resource_group = "$rg"
+location = "westeurope"
+
+[addon.demo]
+cluster = "$cluster"
+resource_group = "$rg"
+workload_identity = true
+
+[identity.orders]
+name = "id-vw-orders"
+resource_group = "$rg"
+location = "westeurope"
+
+[federation.orders-api]
+identity = "orders"
+addon = "demo"
+namespace = "payments"
+service_account = "orders-api"
+
+[grant.orders-reads]
+vault = "cis"
+principal = { identity = "orders" }
+role = "Key Vault Secrets User"
+
+[spc.orders]
+addon = "demo"
+namespace = "payments"
+vault = "cis"
+identity = { identity = "orders" }
+objects = [{ name = "db-password", type = "secret" }]
+TOML
+(cd "$work/repo" && "$bin" apply plans/orders.toml --auto-approve >"$work/orders-apply.log" 2>&1) \
+  || { cat "$work/orders-apply.log"; fail "vaultwire apply plans/orders.toml"; }
+orders_client=$(cd "$work/repo" && "$bin" output plans/orders.toml identity.orders.client_id)
+expect_eq "az identity show: the client ID vaultwire output prints" "$orders_client" \
+  "$(az identity show -g $rg -n id-vw-orders --query clientId -o tsv)"
+orders_principal=$(az identity show -g $rg -n id-vw-orders --query principalId -o tsv)
+expect_eq "az identity federated-credential list: the cluster's issuer" "$issuer" \
+  "$(az identity federated-credential list --identity-name id-vw-orders -g $rg --query '[0].issuer' -o tsv)"
+expect_eq "az identity federated-credential list: the service account" "system:serviceaccount:payments:orders-api" \
+  "$(az identity federated-credential list --identity-name id-vw-orders -g $rg --query '[0].subject' -o tsv)"
+expect_eq "az role assignment list: the identity may read the vault" "Key Vault Secrets User" \
+  "$(az role assignment list --assignee "$orders_principal" --scope "$vault_id" --query '[0].roleDefinitionName' -o tsv)"
+expect_eq "the class names the identity's client ID" "$orders_client" \
+  "$(kubectl get secretproviderclass orders -n payments -o 'jsonpath={.spec.parameters.clientID}')"
+# Destroy turns the add-on off, which AKS refuses while classes remain: remove az's own first.
+kubectl delete pod cis-check cis-check-wi -n payments --wait=false >/dev/null
+kubectl delete secretproviderclass payments-db payments-wi -n payments >/dev/null
+(cd "$work/repo" && "$bin" destroy plans/orders.toml --auto-approve >"$work/orders-destroy.log" 2>&1) \
+  || { cat "$work/orders-destroy.log"; fail "vaultwire destroy plans/orders.toml"; }
+gone=$(refused az identity show -g $rg -n id-vw-orders)
+expect_contains "after destroy, az finds no identity" "ResourceNotFound" "$gone"
+
 step "kubectl through the API server's FQDN"
 expect_contains "kubectl get namespaces" "payments" "$(kubectl get namespaces --no-headers)"
 
