@@ -176,7 +176,7 @@ pub fn mint_federated(
 ) -> Option<String> {
     let now = jiff::Timestamp::now().as_second();
     let claims = Claims {
-        aud: audience.to_owned(),
+        aud: crate::token::Audiences::one(audience),
         iss: format!("{}/_sandbox/oidc", instance.endpoint),
         sub: subject.to_owned(),
         iat: now,

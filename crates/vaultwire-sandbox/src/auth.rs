@@ -102,7 +102,7 @@ pub fn issue(
 ) -> Result<String, TokenError> {
     let now = ctx.now.as_second();
     let claims = Claims {
-        aud: aud.to_owned(),
+        aud: crate::token::Audiences::one(aud),
         iss: format!("https://sts.windows.net/{}/", ids::TENANT_ID),
         sub: principal.object_id.clone(),
         iat: now,
@@ -125,8 +125,15 @@ pub fn authenticate(ctx: &Ctx<'_>, req: &Req, audience: Audience) -> Result<Call
         .keys
         .verify(token, ctx.now.as_second())
         .map_err(AuthFailure::Invalid)?;
-    if Audience::classify(&claims.aud) != Some(audience) {
-        return Err(AuthFailure::WrongAudience { aud: claims.aud });
+    // A token for several audiences is good for each of them (RFC 7519, section 4.1.3).
+    if !claims
+        .aud
+        .iter()
+        .any(|aud| Audience::classify(aud) == Some(audience))
+    {
+        return Err(AuthFailure::WrongAudience {
+            aud: claims.aud.to_string(),
+        });
     }
     let tid = claims.tid.clone().unwrap_or_default();
     if !tid.eq_ignore_ascii_case(ids::TENANT_ID) {

@@ -304,11 +304,15 @@ fn check_federated(ctx: &Ctx<'_>, assertion: &str, identity: &ManagedIdentity) -
     if by_subject.is_empty() {
         return Err(refuse(700213, "subject", &claims.sub));
     }
-    if !by_subject
-        .iter()
-        .any(|record| record.audiences.contains(&claims.aud))
-    {
-        return Err(refuse(700212, "audience", &claims.aud));
+    // UNVERIFIED: how Entra treats an assertion for several audiences; here one that a
+    // credential trusts is enough.
+    if !by_subject.iter().any(|record| {
+        record
+            .audiences
+            .iter()
+            .any(|audience| claims.aud.contains(audience))
+    }) {
+        return Err(refuse(700212, "audience", &claims.aud.to_string()));
     }
     Ok(())
 }
@@ -352,7 +356,7 @@ fn check_assertion(ctx: &Ctx<'_>, assertion: &str, subjects: &[String]) -> Resul
             ),
         ));
     }
-    if claims.aud != ids::FEDERATED_AUDIENCE {
+    if !claims.aud.contains(ids::FEDERATED_AUDIENCE) {
         return Err(aadsts(
             StatusCode::BAD_REQUEST,
             "invalid_client",

@@ -35,7 +35,7 @@ pub enum TokenError {
 /// assertions carry `sub` plus whatever the issuer adds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    pub aud: String,
+    pub aud: Audiences,
     pub iss: String,
     pub sub: String,
     pub iat: i64,
@@ -54,6 +54,65 @@ pub struct Claims {
     /// A unique token ID, so two tokens issued in the same second differ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uti: Option<String>,
+}
+
+/// A token's `aud`: RFC 7519 allows one audience, written as a string, or several, written as
+/// an array. Entra's tokens have one; a service-account token has as many as its TokenRequest
+/// asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audiences(Vec<String>);
+
+impl Audiences {
+    pub fn one(audience: impl Into<String>) -> Self {
+        Self(vec![audience.into()])
+    }
+
+    pub fn many(audiences: Vec<String>) -> Self {
+        Self(audiences)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn contains(&self, audience: &str) -> bool {
+        self.iter().any(|held| held == audience)
+    }
+}
+
+/// The audiences joined by commas (one audience prints as itself).
+impl std::fmt::Display for Audiences {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(","))
+    }
+}
+
+impl Serialize for Audiences {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audiences {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(one) => Ok(Self::one(one)),
+            serde_json::Value::Array(many) => many
+                .into_iter()
+                .map(|item| match item {
+                    serde_json::Value::String(audience) => Ok(audience),
+                    _ => Err(serde::de::Error::custom("an audience is not a string")),
+                })
+                .collect::<Result<_, _>>()
+                .map(Self),
+            _ => Err(serde::de::Error::custom(
+                "`aud` is neither a string nor an array",
+            )),
+        }
+    }
 }
 
 /// The sandbox's token signing key.
@@ -197,7 +256,7 @@ mod tests {
 
     fn claims(exp: i64) -> Claims {
         Claims {
-            aud: "https://vault.azure.net".into(),
+            aud: Audiences::one("https://vault.azure.net"),
             iss: "https://sts.windows.net/t/".into(),
             sub: "s".into(),
             iat: 100,
@@ -256,6 +315,23 @@ mod tests {
             keys.verify(&parts.join("."), 500),
             Err(TokenError::BadSignature)
         );
+    }
+
+    #[test]
+    fn one_audience_is_a_string_and_several_are_an_array() {
+        let one = serde_json::to_value(Audiences::one("a")).unwrap();
+        assert_eq!(one, serde_json::json!("a"));
+        let many = Audiences::many(vec!["a".into(), "b".into()]);
+        assert_eq!(
+            serde_json::to_value(&many).unwrap(),
+            serde_json::json!(["a", "b"])
+        );
+        for text in [r#""a""#, r#"["a","b"]"#] {
+            let read: Audiences = serde_json::from_str(text).unwrap();
+            assert_eq!(serde_json::to_string(&read).unwrap(), text);
+        }
+        assert!(serde_json::from_str::<Audiences>("[1]").is_err());
+        assert!(serde_json::from_str::<Audiences>("1").is_err());
     }
 
     #[test]
