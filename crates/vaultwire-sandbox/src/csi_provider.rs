@@ -332,8 +332,6 @@ fn identity(
 /// The audience the driver requests service-account tokens for (the add-on's CSIDriver
 /// `tokenRequests`), which federated credentials trust.
 const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
-/// The issuer of service-account tokens of a cluster without the OIDC issuer.
-const IN_CLUSTER_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
 /// Workload identity: a token for the pod's service account, issued by the cluster (its OIDC
 /// issuer URL when the issuer is enabled), exchanged at Entra for a Key Vault token of the
@@ -346,36 +344,16 @@ fn exchange(
     client_id: &str,
     tenant: &str,
 ) -> Result<String, String> {
-    let issuer = world
-        .clusters
-        .get(cluster)
-        .and_then(|managed| managed.properties.get("oidcIssuerProfile"))
-        .filter(|profile| profile["enabled"] == true)
-        .and_then(|profile| profile["issuerURL"].as_str())
-        .unwrap_or(IN_CLUSTER_ISSUER)
-        .to_owned();
-    let now = ctx.now.as_second();
-    let claims = crate::token::Claims {
-        aud: TOKEN_EXCHANGE_AUDIENCE.to_owned(),
-        iss: issuer,
-        sub: format!(
-            "system:serviceaccount:{}:{}",
-            pod.namespace, pod.service_account
-        ),
-        iat: now,
-        nbf: now,
-        exp: now.saturating_add(3600),
-        tid: None,
-        oid: None,
-        appid: None,
-        idtyp: None,
-        ver: None,
-        uti: None,
-    };
-    let assertion = ctx
-        .keys
-        .sign(&claims)
-        .map_err(|_| "the sandbox cannot sign a service account token".to_owned())?;
+    let issuer = crate::oidc_issuer::issuer(world, cluster);
+    let assertion = crate::oidc_issuer::service_account_token(
+        ctx,
+        &issuer,
+        &pod.namespace,
+        &pod.service_account,
+        crate::token::Audiences::one(TOKEN_EXCHANGE_AUDIENCE),
+        3600,
+    )
+    .map_err(|_| "the sandbox cannot sign a service account token".to_owned())?;
     let path = format!("/{tenant}/oauth2/v2.0/token");
     let mut req = Req::new(Method::POST, &path);
     req.body = form_urlencoded::Serializer::new(String::new())

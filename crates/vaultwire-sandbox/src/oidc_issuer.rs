@@ -1,7 +1,9 @@
 //! The clusters' OIDC issuers (`oidcIssuerProfile.issuerURL`,
 //! `https://<location>.oic.prod-aks.azure.com/<tenant>/<guid>/`), reached through the proxy:
 //! the discovery document and the signing keys Entra fetches to check a workload's
-//! service-account token. The keys are the sandbox's own token keys.
+//! service-account token. The keys are the sandbox's own token keys, which also sign the
+//! clusters' service-account tokens ([`service_account_token`]), so those verify against the
+//! issuer's JWKS.
 
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -9,7 +11,52 @@ use serde_json::json;
 use crate::context::Ctx;
 use crate::exchange::{Req, Resp};
 use crate::hosts::AzureHost;
+use crate::token::{Audiences, Claims, TokenError};
 use crate::world::World;
+
+/// The issuer of service-account tokens of a cluster without the OIDC issuer.
+const IN_CLUSTER_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// The `iss` of `cluster`'s service-account tokens: its OIDC issuer URL while the issuer is
+/// enabled, else the API server's in-cluster default. It is also the API server's own audience.
+pub fn issuer(world: &World, cluster: &str) -> String {
+    world
+        .clusters
+        .get(cluster)
+        .and_then(|managed| managed.properties.get("oidcIssuerProfile"))
+        .filter(|profile| profile["enabled"] == true)
+        .and_then(|profile| profile["issuerURL"].as_str())
+        .unwrap_or(IN_CLUSTER_ISSUER)
+        .to_owned()
+}
+
+/// A token for the service account `namespace/name` issued by `issuer` (see [`issuer`]) at
+/// `ctx.now`, for `audiences`, valid `lifetime_seconds`: what the kubelet projects into pods and
+/// the TokenRequest API returns.
+pub fn service_account_token(
+    ctx: &Ctx<'_>,
+    issuer: &str,
+    namespace: &str,
+    name: &str,
+    audiences: Audiences,
+    lifetime_seconds: i64,
+) -> Result<String, TokenError> {
+    let now = ctx.now.as_second();
+    ctx.keys.sign(&Claims {
+        aud: audiences,
+        iss: issuer.to_owned(),
+        sub: format!("system:serviceaccount:{namespace}:{name}"),
+        iat: now,
+        nbf: now,
+        exp: now.saturating_add(lifetime_seconds),
+        tid: None,
+        oid: None,
+        appid: None,
+        idtyp: None,
+        ver: None,
+        uti: None,
+    })
+}
 
 pub fn handle(ctx: &Ctx<'_>, world: &World, req: &Req) -> Resp {
     let Some(AzureHost::OidcIssuer { host }) = &req.host else {
