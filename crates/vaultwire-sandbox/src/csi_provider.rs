@@ -344,7 +344,7 @@ fn exchange(
     client_id: &str,
     tenant: &str,
 ) -> Result<String, String> {
-    let issuer = crate::oidc_issuer::issuer(world, cluster);
+    let issuer = crate::oidc_issuer::issuer(world.clusters.get(cluster));
     let assertion = crate::oidc_issuer::service_account_token(
         ctx,
         &issuer,

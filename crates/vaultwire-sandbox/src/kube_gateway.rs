@@ -1,6 +1,7 @@
 //! `/k8s/clusters/{cluster}/…`, or any path on a cluster's API server FQDN through the proxy:
 //! checks the bearer token (audience: the AKS server application) and hands the rest of the
-//! request to that cluster's [`KubeCluster`]. Kubernetes semantics live entirely in `kube/`.
+//! request to that cluster's [`KubeCluster`], with the signer of its service-account tokens
+//! (the cluster's issuer, the sandbox's keys). Kubernetes semantics live entirely in `kube/`.
 
 use http::StatusCode;
 
@@ -8,7 +9,9 @@ use crate::auth::{Audience, authenticate};
 use crate::context::Ctx;
 use crate::exchange::{Req, Resp};
 use crate::hosts::AzureHost;
-use crate::kube::{KubeCluster, KubeRequest, KubeResponse};
+use crate::kube::{KubeCluster, KubeRequest, KubeResponse, TokenSigner};
+use crate::model::ManagedCluster;
+use crate::token::Audiences;
 use crate::world::World;
 
 pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
@@ -33,6 +36,10 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
             (name, rest)
         }
     };
+    let signer = Signer {
+        ctx,
+        cluster: world.clusters.get(&name),
+    };
     let Some(cluster) = world.kube.get_mut(&name) else {
         return not_found(&name);
     };
@@ -43,7 +50,38 @@ pub fn handle(ctx: &Ctx<'_>, world: &mut World, req: &Req) -> Resp {
         headers: &req.headers,
         body: &req.body,
     };
-    from_kube(cluster.handle(&request, ctx.now))
+    from_kube(cluster.handle_with_tokens(&request, ctx.now, &signer))
+}
+
+/// A cluster's service-account tokens, as `oidc_issuer` signs them.
+struct Signer<'a> {
+    ctx: &'a Ctx<'a>,
+    cluster: Option<&'a ManagedCluster>,
+}
+
+impl TokenSigner for Signer<'_> {
+    fn issuer(&self) -> String {
+        crate::oidc_issuer::issuer(self.cluster)
+    }
+
+    fn sign(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[String],
+        seconds: i64,
+    ) -> Option<String> {
+        let audiences = Audiences::many(audiences.to_vec());
+        crate::oidc_issuer::service_account_token(
+            self.ctx,
+            &self.issuer(),
+            namespace,
+            name,
+            audiences,
+            seconds,
+        )
+        .ok()
+    }
 }
 
 /// The name of the cluster (its key in `world.kube`) whose API server is `fqdn`, as ARM

@@ -11,18 +11,17 @@ use serde_json::json;
 use crate::context::Ctx;
 use crate::exchange::{Req, Resp};
 use crate::hosts::AzureHost;
+use crate::model::ManagedCluster;
 use crate::token::{Audiences, Claims, TokenError};
 use crate::world::World;
 
 /// The issuer of service-account tokens of a cluster without the OIDC issuer.
 const IN_CLUSTER_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
-/// The `iss` of `cluster`'s service-account tokens: its OIDC issuer URL while the issuer is
+/// The `iss` of a cluster's service-account tokens: its OIDC issuer URL while the issuer is
 /// enabled, else the API server's in-cluster default. It is also the API server's own audience.
-pub fn issuer(world: &World, cluster: &str) -> String {
-    world
-        .clusters
-        .get(cluster)
+pub fn issuer(cluster: Option<&ManagedCluster>) -> String {
+    cluster
         .and_then(|managed| managed.properties.get("oidcIssuerProfile"))
         .filter(|profile| profile["enabled"] == true)
         .and_then(|profile| profile["issuerURL"].as_str())

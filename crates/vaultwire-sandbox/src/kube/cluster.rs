@@ -13,6 +13,7 @@ use super::resources::{self, CSI_GROUP};
 use super::routes::{self, ResourcePath, Route};
 use super::status::StatusError;
 use super::store::Store;
+use super::token_request::{self, TokenSigner};
 use super::wire::{KubeRequest, KubeResponse};
 use super::{delete, discovery, openapi, patch, read, seed, write};
 
@@ -58,9 +59,29 @@ impl KubeCluster {
         &mut self.store
     }
 
-    /// Answers one request at time `now`.
+    /// Answers one request at time `now`, as an API server without a service-account token
+    /// issuer: the TokenRequest API is not served.
     pub fn handle(&mut self, request: &KubeRequest<'_>, now: Timestamp) -> KubeResponse {
-        match self.dispatch(request, now) {
+        self.answer(request, now, None)
+    }
+
+    /// [`Self::handle`], serving the TokenRequest API with tokens `signer` signs.
+    pub fn handle_with_tokens(
+        &mut self,
+        request: &KubeRequest<'_>,
+        now: Timestamp,
+        signer: &dyn TokenSigner,
+    ) -> KubeResponse {
+        self.answer(request, now, Some(signer))
+    }
+
+    fn answer(
+        &mut self,
+        request: &KubeRequest<'_>,
+        now: Timestamp,
+        signer: Option<&dyn TokenSigner>,
+    ) -> KubeResponse {
+        match self.dispatch(request, now, signer) {
             Ok(response) => response,
             Err(error) => error.to_response(),
         }
@@ -113,6 +134,7 @@ impl KubeCluster {
         &mut self,
         request: &KubeRequest<'_>,
         now: Timestamp,
+        signer: Option<&dyn TokenSigner>,
     ) -> Result<KubeResponse, StatusError> {
         let csi = self.csi_driver_installed;
         let route = routes::parse(request.path);
@@ -129,7 +151,7 @@ impl KubeCluster {
             Route::OpenApiGroupVersion { group, version } => {
                 openapi::group_version(group, version, csi)
             }
-            Route::Resource(path) => self.resource(request, &path, now),
+            Route::Resource(path) => self.resource(request, &path, now, signer),
             Route::Unknown => Err(StatusError::unknown_path()),
         }
     }
@@ -139,6 +161,7 @@ impl KubeCluster {
         request: &KubeRequest<'_>,
         path: &ResourcePath<'_>,
         now: Timestamp,
+        signer: Option<&dyn TokenSigner>,
     ) -> Result<KubeResponse, StatusError> {
         let def = resources::lookup(
             path.group,
@@ -157,6 +180,15 @@ impl KubeCluster {
         } else {
             path.namespace.is_some()
         };
+        if let (Some("token"), Some(namespace), Some(name), Some(signer)) =
+            (path.subresource, path.namespace, path.name, signer)
+            && def.kind == "ServiceAccount"
+        {
+            if request.method != Method::POST {
+                return Err(StatusError::method_not_allowed());
+            }
+            return token_request::create(&self.store, request, namespace, name, now, signer);
+        }
         if path.subresource.is_some() || misplaced {
             return Err(StatusError::unknown_path());
         }

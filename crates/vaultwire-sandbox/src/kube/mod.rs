@@ -22,6 +22,7 @@ mod node;
 mod object;
 mod openapi;
 mod patch;
+mod protobuf;
 mod read;
 mod request;
 mod resources;
@@ -32,6 +33,7 @@ mod selector;
 mod status;
 mod store;
 mod strategic;
+mod token_request;
 mod wire;
 mod write;
 
@@ -40,4 +42,5 @@ mod tests;
 
 pub use cluster::KubeCluster;
 pub use node::{CSI_DRIVER, CsiPod, CsiVolume, PodState};
+pub use token_request::TokenSigner;
 pub use wire::{KubeRequest, KubeResponse};

@@ -143,6 +143,27 @@ impl StatusError {
         .with_details(resource_details(def, name))
     }
 
+    /// [`Self::conflict`] on a group and resource the emulator does not serve itself, such as
+    /// the `Pod` a TokenRequest names (the API server names it by kind there).
+    pub fn conflict_on(group: &str, resource: &str, name: &str, why: &str) -> Self {
+        let qualified = if group.is_empty() {
+            resource.to_owned()
+        } else {
+            format!("{resource}.{group}")
+        };
+        let mut details = json!({"name": name});
+        if !group.is_empty() {
+            details["group"] = json!(group);
+        }
+        details["kind"] = json!(resource);
+        Self::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {qualified} \"{name}\": {why}"),
+        )
+        .with_details(details)
+    }
+
     /// Server-side apply conflicts; `message` is built by the field manager. The real server
     /// sends no name or kind in these details.
     pub fn apply_conflict(message: String, causes: &[Cause]) -> Self {
@@ -152,7 +173,29 @@ impl StatusError {
 
     /// Validation failures, qualified by kind (`Secret "x" is invalid: …`).
     pub fn invalid(def: &ResourceDef, name: &str, causes: &[Cause]) -> Self {
-        Self::invalid_as(def, &def.qualified_kind(), def.kind, name, causes)
+        Self::invalid_as(def.group, &def.qualified_kind(), def.kind, name, causes)
+    }
+
+    /// Validation failures of a TokenRequest, which is no stored resource
+    /// (`TokenRequest.authentication.k8s.io "" is invalid: …`).
+    pub fn invalid_token_request(name: &str, causes: &[Cause]) -> Self {
+        Self::invalid_as(
+            "authentication.k8s.io",
+            "TokenRequest.authentication.k8s.io",
+            "TokenRequest",
+            name,
+            causes,
+        )
+    }
+
+    /// A failure of the server itself (`InternalError`), such as a token it cannot sign.
+    pub fn internal(message: String) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            format!("Internal error occurred: {message}"),
+        )
+        .with_details(json!({"causes": [{"message": message}]}))
     }
 
     /// An update without `resourceVersion` where the resource requires one. The store raises it,
@@ -164,7 +207,7 @@ impl StatusError {
             "must be specified for an update",
         );
         Self::invalid_as(
-            def,
+            def.group,
             &def.qualified_resource(),
             def.plural,
             name,
@@ -173,7 +216,7 @@ impl StatusError {
     }
 
     fn invalid_as(
-        def: &ResourceDef,
+        group: &str,
         qualified: &str,
         details_kind: &str,
         name: &str,
@@ -190,8 +233,8 @@ impl StatusError {
             ),
         };
         let mut details = json!({"name": name});
-        if !def.group.is_empty() {
-            details["group"] = json!(def.group);
+        if !group.is_empty() {
+            details["group"] = json!(group);
         }
         details["kind"] = json!(details_kind);
         details["causes"] = Value::Array(causes.iter().map(Cause::to_json).collect());

@@ -12,3 +12,4 @@ mod seed;
 mod selectors;
 mod support;
 mod tables;
+mod token_request;

@@ -4,7 +4,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::super::{KubeCluster, KubeRequest, KubeResponse};
+use super::super::{KubeCluster, KubeRequest, KubeResponse, TokenSigner};
 
 /// A fixed "now": 2026-11-26T12:00:00Z, a few weeks after the seed's objects were created.
 pub fn now() -> Timestamp {
@@ -67,14 +67,22 @@ impl Call {
     }
 
     pub fn send(&self, cluster: &mut KubeCluster) -> Answer {
-        let request = KubeRequest {
+        Answer(cluster.handle(&self.request(), now()))
+    }
+
+    /// [`Self::send`] to a cluster whose service-account tokens `signer` signs.
+    pub fn send_with_tokens(&self, cluster: &mut KubeCluster, signer: &dyn TokenSigner) -> Answer {
+        Answer(cluster.handle_with_tokens(&self.request(), now(), signer))
+    }
+
+    fn request(&self) -> KubeRequest<'_> {
+        KubeRequest {
             method: &self.method,
             path: &self.path,
             query: &self.query,
             headers: &self.headers,
             body: &self.body,
-        };
-        Answer(cluster.handle(&request, now()))
+        }
     }
 }
 
