@@ -2,7 +2,7 @@
 //! `plans/workload-identity.toml` creates a managed identity, federates it with
 //! `payments/payments-api`, grants it the vault and names it in a SecretProviderClass — and a
 //! pod running as that service account gets its file, while one running as another is refused
-//! by Entra and fails the audit.
+//! by Entra and fails the audit. `kubectl create token` issues the same token by hand.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use crate::kubectl_driver::Kubectl;
 use crate::repo_support::Repo;
+use crate::sandbox_support::{client_for, form_body, jwt_part, proxied_client_for, reply};
+use vaultwire::sandbox::ids;
 
 const PLAN: &str = include_str!("../../plans/workload-identity.toml");
 const PLAN_PATH: &str = "plans/workload-identity.toml";
@@ -30,23 +32,28 @@ fn apply(repo: &Repo) -> String {
     repo.expect(0, &["apply", PLAN_PATH, "--auto-approve"])
 }
 
+/// The ServiceAccount `name` in `payments` (`kubectl create serviceaccount` sends protobuf).
+fn create_account(kubectl: &Kubectl, name: &str) {
+    let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": "payments"}});
+    let file = kubectl.write(&format!("{name}-account.json"), &account.to_string());
+    kubectl.run(&["apply", "-f", &file.display().to_string()]);
+}
+
 /// A pod `name` in `payments` running as `account`, mounting the class `payments-api`.
 fn start_pod(kubectl: &Kubectl, name: &str, account: &str) {
-    let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-        "metadata": {"name": account, "namespace": "payments"}});
+    create_account(kubectl, account);
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": "payments"},
         "spec": {
-            "serviceAccountName": account["metadata"]["name"],
+            "serviceAccountName": account,
             "containers": [{"name": "app", "image": "busybox", "volumeMounts": [
                 {"name": "secrets", "mountPath": "/mnt/secrets", "readOnly": true}]}],
             "volumes": [{"name": "secrets", "csi": {
                 "driver": "secrets-store.csi.k8s.io", "readOnly": true,
                 "volumeAttributes": {"secretProviderClass": "payments-api"}}}]}});
-    for (kind, manifest) in [("account", account), ("pod", pod)] {
-        let file = kubectl.write(&format!("{name}-{kind}.json"), &manifest.to_string());
-        kubectl.run(&["apply", "-f", &file.display().to_string()]);
-    }
+    let file = kubectl.write(&format!("{name}-pod.json"), &pod.to_string());
+    kubectl.run(&["apply", "-f", &file.display().to_string()]);
 }
 
 fn phase(kubectl: &Kubectl, pod: &str) -> String {
@@ -96,13 +103,7 @@ fn a_pod_of_the_federated_service_account_mounts_and_another_fails_the_audit() {
     repo.set_secrets_in(VAULT, &["db-password"]);
 
     // The identity's client ID is in the class, as the provider reads it.
-    let state =
-        serde_json::from_str::<Value>(&repo.test.read("state/workload-identity.state.json"))
-            .unwrap();
-    let client_id = state["resources"]["identity.payments"]["derived"]["client_id"]
-        .as_str()
-        .expect("the identity's client ID is recorded")
-        .to_owned();
+    let client_id = identity_client_id(&repo);
     let class = kubectl.run(&[
         "get",
         "secretproviderclass",
@@ -159,6 +160,136 @@ fn a_pod_of_the_federated_service_account_mounts_and_another_fails_the_audit() {
     let text = federation.to_string();
     assert!(text.contains("payments-batch"), "{text}");
     assert!(text.contains("payments-api-2"), "{text}");
+}
+
+/// The identity's client ID, as the state records it.
+fn identity_client_id(repo: &Repo) -> String {
+    let state =
+        serde_json::from_str::<Value>(&repo.test.read("state/workload-identity.state.json"))
+            .unwrap();
+    state["resources"]["identity.payments"]["derived"]["client_id"]
+        .as_str()
+        .expect("the identity's client ID is recorded")
+        .to_owned()
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// Entra's answer (status, body) to `assertion` presented as `client_id`'s client assertion
+/// for a Key Vault token, as azidentity's ClientAssertionCredential sends it.
+fn exchange(repo: &Repo, client_id: &str, assertion: &str) -> (u16, Value) {
+    let http = client_for(repo.sandbox.ca_pem());
+    let url = format!(
+        "{}/{}/oauth2/v2.0/token",
+        repo.sandbox.endpoint(),
+        ids::TENANT_ID
+    );
+    let body = form_body([
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion),
+        ("scope", "https://vault.azure.net/.default"),
+    ]);
+    let request = http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    let answer = block_on(async { reply(request.send().await.unwrap()).await });
+    (answer.status, answer.body)
+}
+
+#[test]
+fn kubectl_create_token_is_exchanged_by_entra_for_the_federated_account_only() {
+    let (repo, kubectl) = repo();
+    apply(&repo);
+    create_account(&kubectl, "payments-api");
+    create_account(&kubectl, "payments-batch");
+    let issuer = repo.cluster()["properties"]["oidcIssuerProfile"]["issuerURL"]
+        .as_str()
+        .expect("the plan turns the OIDC issuer on")
+        .to_owned();
+
+    let create_token = |account: &str| {
+        let args = [
+            "create",
+            "token",
+            account,
+            "-n",
+            "payments",
+            "--audience",
+            "api://AzureADTokenExchange",
+        ];
+        kubectl.run(&args).trim().to_owned()
+    };
+    let token = create_token("payments-api");
+    let claims = jwt_part(&token, 1);
+    assert_eq!(claims["iss"], issuer.as_str(), "{claims}");
+    assert_eq!(claims["sub"], "system:serviceaccount:payments:payments-api");
+    assert_eq!(claims["aud"], "api://AzureADTokenExchange");
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert_eq!(lifetime, 3600, "{claims}");
+    // The issuer publishes the key that signed it, where Entra looks for it.
+    let kid = jwt_part(&token, 0)["kid"].clone();
+    let proxied = proxied_client_for(repo.sandbox.ca_pem(), repo.sandbox.endpoint());
+    let jwks = block_on(async {
+        let response = proxied
+            .get(format!("{issuer}openid/v1/jwks"))
+            .send()
+            .await
+            .unwrap();
+        reply(response).await.expect(200).body
+    });
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|key| key["kid"] == kid),
+        "{jwks}"
+    );
+
+    let client_id = identity_client_id(&repo);
+    let (status, body) = exchange(&repo, &client_id, &token);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string(), "{body}");
+
+    let (status, body) = exchange(&repo, &client_id, &create_token("payments-batch"));
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error_codes"], json!([700213]), "{body}");
+    let error = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("'system:serviceaccount:payments:payments-batch'"),
+        "{body}"
+    );
+
+    // What the API server checks itself, through kubectl's protobuf body.
+    let stderr = kubectl.fail(&["create", "token", "nobody", "-n", "payments"]);
+    assert_eq!(
+        stderr.trim(),
+        "error: failed to create token: serviceaccounts \"nobody\" not found"
+    );
+    let stderr = kubectl.fail(&[
+        "create",
+        "token",
+        "payments-api",
+        "-n",
+        "payments",
+        "--duration=5m",
+    ]);
+    assert_eq!(
+        stderr.trim(),
+        "error: failed to create token: TokenRequest.authentication.k8s.io \"\" is invalid: spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes"
+    );
 }
 
 #[test]

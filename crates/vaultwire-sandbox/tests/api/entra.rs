@@ -16,16 +16,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use vaultwire_sandbox::ids;
 
-use crate::support::{Env, start};
+use crate::support::{Env, jwt_part, start};
 
 fn token_path() -> String {
     format!("/{}/oauth2/v2.0/token", ids::TENANT_ID)
-}
-
-/// The JSON of a JWT's header (0) or payload (1).
-fn jwt_part(token: &str, index: usize) -> Value {
-    let part = token.split('.').nth(index).expect("a JWT part");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
 }
 
 #[tokio::test]

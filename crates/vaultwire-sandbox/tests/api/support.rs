@@ -178,6 +178,16 @@ pub async fn send(
 }
 
 /// An `application/x-www-form-urlencoded` body.
+/// The JSON of a JWT's header (0) or payload (1).
+pub fn jwt_part(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(index).expect("a JWT part");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&json).expect("JSON")
+}
+
 pub fn form_body<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     for (name, value) in fields {
