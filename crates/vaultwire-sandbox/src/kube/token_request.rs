@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::admission::time;
 use super::protobuf;
-use super::request::{self};
+use super::request;
 use super::resources::{self, ResourceDef};
 use super::status::{Cause, StatusError};
 use super::store::Store;

@@ -13,7 +13,7 @@ use azure_identity::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::json;
 use vaultwire_sandbox::ids;
 
 use crate::support::{Env, jwt_part, start};
