@@ -12,7 +12,7 @@ use crate::engine::backend::{
 };
 use crate::plan::address::{Address, ResourceKind};
 use crate::resources::Context;
-use crate::state::model::{AttributeText, Attributes};
+use crate::state::model::{AttributeText, Attributes, attribute_map};
 
 /// What refresh found for one address.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -142,13 +142,10 @@ fn observe_identity(attributes: &Attributes, world: &LiveWorld) -> Observed {
     let live = world.identities.get(&key).map(|identity| Live {
         id: identity.id.clone(),
         attributes: identity.attributes.clone(),
-        derived: [
+        derived: attribute_map([
             ("client_id", json!(identity.ids.client_id)),
             ("principal_id", json!(identity.ids.principal_id)),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect(),
+        ]),
         version: None,
     });
     Observed {
@@ -169,17 +166,14 @@ fn observe_credential(attributes: &Attributes, world: &LiveWorld) -> Observed {
         })
         .map(|credential| Live {
             id: credential.id.clone(),
-            attributes: [
+            attributes: attribute_map([
                 ("resource_group", json!(attributes.text("resource_group"))),
                 ("identity", json!(attributes.text("identity"))),
                 ("name", json!(credential.name)),
                 ("issuer", json!(credential.issuer)),
                 ("subject", json!(credential.subject)),
                 ("audiences", json!(credential.audiences)),
-            ]
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect(),
+            ]),
             derived: BTreeMap::new(),
             version: None,
         });
@@ -272,7 +266,7 @@ fn observe_role_assignment(attributes: &Attributes, world: &LiveWorld) -> Observ
     });
     let live = found.map(|assignment| Live {
         id: assignment.id.clone(),
-        attributes: [
+        attributes: attribute_map([
             ("mode", json!("role-assignment")),
             ("scope", json!(attributes.text("scope"))),
             // Keep the desired spelling when the GUIDs agree, so case never shows as a diff.
@@ -285,10 +279,7 @@ fn observe_role_assignment(attributes: &Attributes, world: &LiveWorld) -> Observ
                 json!(assignment.principal_id.to_ascii_lowercase()),
             ),
             ("principal_type", json!(assignment.principal_type)),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect(),
+        ]),
         derived: BTreeMap::new(),
         version: None,
     });
@@ -320,16 +311,13 @@ fn observe_access_policy(
                     "{id}/accessPolicies/{}",
                     entry.object_id.to_ascii_lowercase()
                 ),
-                attributes: [
+                attributes: attribute_map([
                     ("mode", json!("access-policy")),
                     ("vault_id", json!(attributes.text("vault_id"))),
                     ("tenant_id", json!(entry.tenant_id.to_ascii_lowercase())),
                     ("object_id", json!(entry.object_id.to_ascii_lowercase())),
                     ("permissions", entry.permissions.clone()),
-                ]
-                .into_iter()
-                .map(|(key, value)| (key.to_owned(), value))
-                .collect(),
+                ]),
                 derived: BTreeMap::new(),
                 version: None,
             }),
@@ -371,16 +359,13 @@ fn observe_spc(
             );
             Live {
                 id: format!("{cluster_id}/namespaces/{namespace}/secretproviderclasses/{name}"),
-                attributes: [
+                attributes: attribute_map([
                     ("cluster", json!(attributes.text("cluster"))),
                     ("resource_group", json!(attributes.text("resource_group"))),
                     ("namespace", json!(namespace)),
                     ("name", json!(name)),
                     ("manifest", std::mem::take(&mut spc.manifest)),
-                ]
-                .into_iter()
-                .map(|(key, value)| (key.to_owned(), value))
-                .collect(),
+                ]),
                 derived: BTreeMap::new(),
                 version: spc.resource_version.clone(),
             }
@@ -423,15 +408,12 @@ mod tests {
             vec![spc("a", "x"), spc("b", "w"), spc("b", "y"), spc("c", "a")],
         );
         let find = |namespace: &str, name: &str| {
-            let attributes: Attributes = [
+            let attributes: Attributes = attribute_map([
                 ("cluster", json!("aks")),
                 ("resource_group", json!("rg")),
                 ("namespace", json!(namespace)),
                 ("name", json!(name)),
-            ]
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect();
+            ]);
             observe(
                 &Address::spc("s"),
                 &attributes,

@@ -8,7 +8,7 @@ use crate::diff::compute::Schema;
 use crate::plan::duration::GoDuration;
 use crate::plan::model::Addon;
 use crate::resources::context::Context;
-use crate::state::model::Attributes;
+use crate::state::model::{Attributes, attribute_map};
 
 pub const SCHEMA: Schema = Schema {
     forces_replacement,
@@ -43,7 +43,7 @@ pub fn id(context: &Context, addon: &Addon) -> String {
 /// The add-on's properties; `workload_identity` only when the plan asks for it (vaultwire
 /// never turns a cluster's issuer off).
 pub fn desired(addon: &Addon) -> Attributes {
-    let mut desired: Attributes = [
+    let mut desired: Attributes = attribute_map([
         ("cluster", json!(addon.cluster.value)),
         ("resource_group", json!(addon.resource_group.value)),
         ("enabled", json!(true)),
@@ -52,10 +52,7 @@ pub fn desired(addon: &Addon) -> Attributes {
             "rotation_poll_interval",
             json!(addon.rotation_poll_interval.value.as_str()),
         ),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_owned(), value))
-    .collect();
+    ]);
     if addon.workload_identity.value {
         desired.insert("workload_identity".to_owned(), json!(true));
     }

@@ -12,7 +12,7 @@ use crate::diff::change::UNKNOWN;
 use crate::diff::compute::Schema;
 use crate::plan::model::{Federation, Identity, Plan, TOKEN_EXCHANGE_AUDIENCE};
 use crate::resources::context::Derived;
-use crate::state::model::Attributes;
+use crate::state::model::{Attributes, attribute_map};
 
 pub const IDENTITY_SCHEMA: Schema = Schema {
     forces_replacement: identity_replaced,
@@ -45,15 +45,8 @@ fn same_ignoring_case(property: &str, desired: &Value, live: &Value) -> bool {
     desired == live
 }
 
-fn attributes<const N: usize>(pairs: [(&str, Value); N]) -> Attributes {
-    pairs
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
-}
-
 pub fn desired_identity(identity: &Identity) -> Attributes {
-    attributes([
+    attribute_map([
         ("name", json!(identity.name.value)),
         ("resource_group", json!(identity.resource_group.value)),
         ("location", json!(identity.location.value)),
@@ -75,7 +68,7 @@ pub fn desired_federation(
         .issuers
         .get(federation.addon.as_str())
         .map_or(UNKNOWN, String::as_str);
-    Some(attributes([
+    Some(attribute_map([
         ("resource_group", json!(identity.resource_group.value)),
         ("identity", json!(identity.name.value)),
         ("name", json!(federation.name.value)),

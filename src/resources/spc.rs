@@ -9,7 +9,7 @@ use crate::diff::compute::{Schema, equal};
 use crate::plan::model::{Cloud, Plan, Spc, SpcIdentity};
 use crate::resources::context::{Context, Derived};
 use crate::resources::spc_document::{SpcIdentityRef, SpcSpec};
-use crate::state::model::Attributes;
+use crate::state::model::{Attributes, attribute_map};
 
 pub const SCHEMA: Schema = Schema {
     forces_replacement,
@@ -34,17 +34,12 @@ pub fn cloud_name(cloud: Cloud) -> &'static str {
 /// [`desired`] without the manifest — or `None` when its add-on is not in the plan.
 pub fn location(plan: &Plan, spc: &Spc) -> Option<Attributes> {
     let addon = plan.addons.get(spc.addon.as_str())?;
-    Some(
-        [
-            ("cluster", json!(addon.cluster.value)),
-            ("resource_group", json!(addon.resource_group.value)),
-            ("namespace", json!(spc.namespace.value)),
-            ("name", json!(spc.name.value)),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect(),
-    )
+    Some(attribute_map([
+        ("cluster", json!(addon.cluster.value)),
+        ("resource_group", json!(addon.resource_group.value)),
+        ("namespace", json!(spc.namespace.value)),
+        ("name", json!(spc.name.value)),
+    ]))
 }
 
 /// The desired properties, or `None` when the SPC's add-on or vault is not in the plan
@@ -53,18 +48,13 @@ pub fn desired(plan: &Plan, spc: &Spc, context: &Context, derived: &Derived) -> 
     let addon = plan.addons.get(spc.addon.as_str())?;
     let vault = plan.vaults.get(spc.vault.as_str())?;
     let manifest = manifest(spc, &vault.name, context, derived);
-    Some(
-        [
-            ("cluster", json!(addon.cluster.value)),
-            ("resource_group", json!(addon.resource_group.value)),
-            ("namespace", json!(spc.namespace.value)),
-            ("name", json!(spc.name.value)),
-            ("manifest", manifest),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect(),
-    )
+    Some(attribute_map([
+        ("cluster", json!(addon.cluster.value)),
+        ("resource_group", json!(addon.resource_group.value)),
+        ("namespace", json!(spc.namespace.value)),
+        ("name", json!(spc.name.value)),
+        ("manifest", manifest),
+    ]))
 }
 
 /// The whole SecretProviderClass object vaultwire applies, rendered by

@@ -22,6 +22,14 @@ pub const MAX_SERIAL: u64 = i64::MAX as u64;
 /// Managed properties of one resource: property name → JSON value, sorted.
 pub type Attributes = BTreeMap<String, serde_json::Value>;
 
+/// An attribute map from `(name, value)` pairs.
+pub fn attribute_map<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> Attributes {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+}
+
 /// Reading an attribute map as the engine and the backends do.
 pub trait AttributeText {
     /// The string attribute `key`; empty when it is missing or not a string.

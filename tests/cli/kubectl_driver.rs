@@ -101,3 +101,21 @@ pub fn rows(output: &str) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+/// Waits (the kubelet retries on its backoff, the sandbox's controllers settle) until `ready`
+/// holds of `read()`, at most 30 s; returns what it saw last.
+#[track_caller]
+pub fn wait_for(what: &str, read: impl Fn() -> String, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let seen = read();
+        if ready(&seen) {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}; last seen:\n{seen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -4,12 +4,12 @@
 //! them there it runs, with exactly those values in its files — checked by their hashes, as the
 //! sandbox keeps no value. Driven by the real binary and the real kubectl.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::kubectl_driver::{Kubectl, rows};
+use crate::kubectl_driver::{Kubectl, rows, wait_for};
 use crate::repo_support::Repo;
 
 /// The pod's STATUS column, as `kubectl get pod` shows it.
@@ -24,20 +24,6 @@ fn status(kubectl: &Kubectl) -> String {
 
 fn describe(kubectl: &Kubectl) -> String {
     kubectl.run(&["describe", "pod", "payments-worker", "-n", "payments"])
-}
-
-/// Waits (the kubelet retries on its backoff) until `ready` holds of `read()`.
-#[track_caller]
-fn wait_for(what: &str, read: impl Fn() -> String, ready: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let seen = read();
-        if ready(&seen) {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "{what}; last seen:\n{seen}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn sha256(text: &str) -> String {

@@ -4,11 +4,11 @@
 //! pod running as that service account gets its file, while one running as another is refused
 //! by Entra and fails the audit. `kubectl create token` issues the same token by hand.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::kubectl_driver::Kubectl;
+use crate::kubectl_driver::{Kubectl, wait_for};
 use crate::repo_support::Repo;
 use crate::sandbox_support::{client_for, form_body, jwt_part, proxied_client_for, reply};
 use vaultwire::sandbox::ids;
@@ -66,20 +66,6 @@ fn phase(kubectl: &Kubectl, pod: &str) -> String {
         "-o",
         "jsonpath={.status.phase}",
     ])
-}
-
-/// Waits (the kubelet retries on its backoff) until `ready` holds of `read()`.
-#[track_caller]
-fn wait_for(what: &str, read: impl Fn() -> String, ready: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let seen = read();
-        if ready(&seen) {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "{what}; last seen:\n{seen}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The check `id` of the class `payments-api` in `vaultwire audit --format json`.

@@ -21,14 +21,7 @@ use crate::providers::azure::keyvault::{
 use crate::providers::azure::msi::{FederatedCredential, LiveIdentity};
 use crate::providers::azure::rbac::{RoleAssignment, RoleAssignmentSpec};
 use crate::resources::{AddonIdentity, IdentityIds, vault};
-use crate::state::model::{AttributeText, Attributes};
-
-fn attributes<const N: usize>(pairs: [(&str, Value); N]) -> Attributes {
-    pairs
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
-}
+use crate::state::model::{AttributeText, Attributes, attribute_map};
 
 fn invalid(what: &str, value: &str) -> BackendError {
     BackendError::new(format!(
@@ -48,7 +41,7 @@ pub fn vault_attributes(live: &LiveVault) -> Attributes {
         .skip_while(|part| !part.eq_ignore_ascii_case("resourceGroups"))
         .nth(1)
         .map_or(resource_group, str::to_owned);
-    let mut attributes = attributes([
+    let mut attributes = attribute_map([
         ("name", json!(live.name)),
         ("resource_group", json!(resource_group)),
         ("location", json!(live.location)),
@@ -200,7 +193,7 @@ pub fn addon_observation(cluster: &LiveCluster, resource_group: &str) -> AddonOb
     // An add-on AKS is still enabling has no identity yet and cannot be used: it counts as not
     // enabled, so the plan updates it and apply waits for the running operation.
     let enabled = addon.enabled && addon.identity.is_some();
-    let mut attributes = attributes([
+    let mut attributes = attribute_map([
         ("cluster", json!(cluster.name)),
         ("resource_group", json!(resource_group)),
         ("enabled", json!(enabled)),
@@ -261,7 +254,7 @@ pub fn identity_observation(identity: &LiveIdentity, resource_group: &str) -> Id
 }
 
 pub fn identity_attributes(identity: &LiveIdentity, resource_group: &str) -> Attributes {
-    attributes([
+    attribute_map([
         ("name", json!(identity.name)),
         ("resource_group", json!(resource_group)),
         ("location", json!(identity.location)),
@@ -321,7 +314,7 @@ pub fn role_assignment_spec(
 
 /// A role assignment as a grant's properties, in the desired spelling.
 pub fn role_assignment_attributes(desired: &Attributes, assignment: &RoleAssignment) -> Attributes {
-    attributes([
+    attribute_map([
         ("mode", json!("role-assignment")),
         ("scope", json!(desired.text("scope"))),
         (

@@ -334,9 +334,13 @@ const WI_CLIENT: &str = "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
 
 /// The example with `payments-db` read by the workload identity `WI_CLIENT`, its federated
 /// credentials as given, and the seeded worker (service account `default`) mounting it.
-fn federated(credentials: Option<Vec<(&str, &str)>>) -> crate::audit::model::Report {
+/// The example with `payments-db` read by the workload identity `WI_CLIENT`, applied.
+fn with_workload_identity() -> (
+    crate::plan::Plan,
+    crate::plan::PlanSource,
+    crate::audit::Gathered,
+) {
     use crate::plan::model::{Spanned, SpcIdentity};
-    use crate::providers::azure::msi::FederatedCredential;
     let (mut plan, source) = example_plan();
     let spc = plan.spcs.get_mut("payments-db").unwrap();
     spc.identity = Spanned::new(
@@ -345,7 +349,13 @@ fn federated(credentials: Option<Vec<(&str, &str)>>) -> crate::audit::model::Rep
         },
         spc.identity.span.clone(),
     );
-    let mut gathered = applied_world(&plan);
+    let gathered = applied_world(&plan);
+    (plan, source, gathered)
+}
+
+fn federated(credentials: Option<Vec<(&str, &str)>>) -> crate::audit::model::Report {
+    use crate::providers::azure::msi::FederatedCredential;
+    let (plan, source, mut gathered) = with_workload_identity();
     gathered.identities.insert(
         WI_CLIENT.to_owned(),
         credentials.map(|credentials| {
@@ -389,16 +399,7 @@ fn a_workload_identity_must_trust_the_service_account_its_pods_run_as() {
 
 #[test]
 fn a_cluster_without_workload_identity_fails_the_federation_check() {
-    use crate::plan::model::{Spanned, SpcIdentity};
-    let (mut plan, source) = example_plan();
-    let spc = plan.spcs.get_mut("payments-db").unwrap();
-    spc.identity = Spanned::new(
-        SpcIdentity::WorkloadIdentity {
-            client_id: WI_CLIENT.to_owned(),
-        },
-        spc.identity.span.clone(),
-    );
-    let mut gathered = applied_world(&plan);
+    let (plan, source, mut gathered) = with_workload_identity();
     for cluster in gathered.clusters.values_mut() {
         if let Some(addon) = cluster.addon.as_mut() {
             addon.workload_identity = false;
