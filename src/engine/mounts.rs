@@ -46,6 +46,11 @@ impl std::fmt::Display for MountWarning {
     }
 }
 
+/// Said of a refused token exchange (AADSTS70021, 700211, 700213) after an apply that wrote
+/// federated credentials: Entra takes a while to use a new one (Azure/azure-workload-identity
+/// #273, #576: seconds to about two minutes).
+pub const FRESH_CREDENTIAL_HINT: &str = "; a federated credential this apply wrote can take up to about 2 minutes to be accepted by Entra, and the kubelet retries";
+
 /// A class the apply touched: its address, namespace and name.
 type TouchedClass = (Address, String, String);
 
@@ -86,6 +91,9 @@ pub async fn mount_warnings<B: Backend>(
             let failures = backend.mount_failures(&cluster, &wanted).await;
             (classes, failures)
         });
+    let wrote_credentials = touched
+        .iter()
+        .any(|address| address.kind == ResourceKind::Federation);
     let mut warnings = Vec::new();
     for (classes, failures) in futures::future::join_all(reads).await {
         match failures {
@@ -99,11 +107,15 @@ pub async fn mount_warnings<B: Backend>(
                     }) else {
                         continue;
                     };
+                    let mut summary = failure.summary;
+                    if wrote_credentials && summary.contains("AADSTS7002") {
+                        summary.push_str(FRESH_CREDENTIAL_HINT);
+                    }
                     warnings.push(MountWarning::Failing {
                         address: address.clone(),
                         namespace: failure.namespace,
                         pod: failure.pod,
-                        summary: failure.summary,
+                        summary,
                     });
                 }
             }
@@ -121,4 +133,77 @@ pub async fn mount_warnings<B: Backend>(
     }
     warnings.sort_by_key(ToString::to_string);
     warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::backend::MountFailure;
+    use crate::engine::testing::fake::FakeBackend;
+    use crate::state::model::{ResourceState, attribute_map};
+
+    /// A state with the class `payments/payments-api`, and a backend whose kubelet reports
+    /// `summary` for a pod mounting it.
+    fn with_failure(summary: &str) -> (FakeBackend, StateFile) {
+        let backend = FakeBackend::with_cluster();
+        backend
+            .world
+            .lock()
+            .unwrap()
+            .mount_failures
+            .push(MountFailure {
+                namespace: "payments".into(),
+                class: "payments-api".into(),
+                pod: "api".into(),
+                summary: summary.into(),
+                last_seen: None,
+            });
+        let mut state = StateFile::new();
+        state.resources.insert(
+            Address::spc("payments-api"),
+            ResourceState {
+                id: "spc".into(),
+                attributes: attribute_map([
+                    ("cluster", json!("aks-demo")),
+                    ("resource_group", json!("rg-demo")),
+                    ("namespace", json!("payments")),
+                    ("name", json!("payments-api")),
+                ]),
+                derived: BTreeMap::new(),
+                version: None,
+                dependencies: Vec::new(),
+                settings: crate::state::model::Attributes::new(),
+            },
+        );
+        (backend, state)
+    }
+
+    #[tokio::test]
+    async fn a_refused_exchange_after_new_credentials_says_entra_takes_a_while() {
+        let refused =
+            "… ClientAssertionCredential authentication failed. (AADSTS700213), seen 1 time(s)";
+        let (backend, state) = with_failure(refused);
+        let since = jiff::Timestamp::now();
+        let spc = Address::spc("payments-api");
+        let with_credential: BTreeSet<Address> =
+            [spc.clone(), Address::federation("payments-api")].into();
+        let warnings = mount_warnings(&backend, &state, &with_credential, since).await;
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].to_string().ends_with(FRESH_CREDENTIAL_HINT),
+            "{}",
+            warnings[0]
+        );
+        // Without a credential written, or for another failure, no such hint.
+        let class_only: BTreeSet<Address> = [spc].into();
+        let warnings = mount_warnings(&backend, &state, &class_only, since).await;
+        assert!(!warnings[0].to_string().contains(FRESH_CREDENTIAL_HINT));
+        let (backend, state) = with_failure("… (SecretNotFound), seen 1 time(s)");
+        let warnings = mount_warnings(&backend, &state, &with_credential, since).await;
+        assert!(!warnings[0].to_string().contains(FRESH_CREDENTIAL_HINT));
+    }
 }

@@ -36,6 +36,8 @@ pub struct FakeWorld {
     pub undone: BTreeSet<Address>,
     /// Identities handed out so far, to make new ones distinct.
     pub identity_counter: u32,
+    /// What `mount_failures` reports, whatever the cluster and classes.
+    pub mount_failures: Vec<crate::engine::backend::MountFailure>,
     /// Reads are handed over in this order: every SecretProviderClass list first, or last
     /// (the default, as over a network the lists come in after the Azure reads).
     pub lists_first: bool,
@@ -496,6 +498,24 @@ impl Backend for FakeBackend {
             clusters: clusters.to_vec(),
             holder: holder.to_owned(),
         })
+    }
+
+    async fn mount_failures(
+        &self,
+        _cluster: &ClusterRef,
+        classes: &[(String, String)],
+    ) -> Result<Vec<crate::engine::backend::MountFailure>, BackendError> {
+        let world = self.world.lock().unwrap();
+        Ok(world
+            .mount_failures
+            .iter()
+            .filter(|failure| {
+                classes.iter().any(|(namespace, class)| {
+                    *namespace == failure.namespace && *class == failure.class
+                })
+            })
+            .cloned()
+            .collect())
     }
 
     async fn renew(&self, _locks: &Locks) -> Result<(), BackendError> {

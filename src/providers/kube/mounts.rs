@@ -188,21 +188,29 @@ pub fn summary(message: &str, count: i64) -> String {
         .lines()
         .find_map(|line| line.strip_prefix("ERROR CODE: "));
     // The body follows the status lines, as the Azure SDK for Go prints it.
-    let inner = message
-        .find("\n{")
-        .and_then(|start| {
-            let body = &message[start + 1..];
-            let end = body.find("\n---").unwrap_or(body.len());
-            serde_json::from_str::<Value>(&body[..end]).ok()
-        })
-        .and_then(|body| {
-            body.pointer("/error/innererror/code")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
+    let body = message.find("\n{").and_then(|start| {
+        let body = &message[start + 1..];
+        let end = body.find("\n---").unwrap_or(body.len());
+        serde_json::from_str::<Value>(&body[..end]).ok()
+    });
+    let inner = body
+        .as_ref()
+        .and_then(|body| body.pointer("/error/innererror/code"))
+        .and_then(Value::as_str);
+    // Entra's error shape (a refused token exchange) numbers its errors: AADSTS700213.
+    let entra: Vec<String> = body
+        .as_ref()
+        .and_then(|body| body.get("error_codes"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .map(|code| format!("AADSTS{code}"))
+        .collect();
     let code = match (outer, inner) {
         (Some(outer), Some(inner)) => format!(" ({outer}: {inner})"),
         (Some(outer), None) => format!(" ({outer})"),
+        (None, _) if !entra.is_empty() => format!(" ({})", entra.join(", ")),
         (None, _) => String::new(),
     };
     format!("{first}{code}, seen {count} time(s)")
@@ -222,6 +230,15 @@ mod tests {
         assert_eq!(
             summary("driver name x not found", 1),
             "driver name x not found, seen 1 time(s)"
+        );
+    }
+
+    #[test]
+    fn a_refused_token_exchange_is_named_by_its_aadsts_code() {
+        let message = "MountVolume.SetUp failed for volume \"s\" : … objectVersion:: ClientAssertionCredential authentication failed. \nPOST https://login.microsoftonline.com/t/oauth2/v2.0/token\n----\nRESPONSE 401: 401 Unauthorized\n----\n{\n  \"error\": \"invalid_client\",\n  \"error_codes\": [\n    700213\n  ]\n}\n----\nTo troubleshoot, visit https://aka.ms/azsdk/go/identity/troubleshoot#client-assertion";
+        assert_eq!(
+            summary(message, 2),
+            "MountVolume.SetUp failed for volume \"s\" : … objectVersion:: ClientAssertionCredential authentication failed.  (AADSTS700213), seen 2 time(s)"
         );
     }
 }
