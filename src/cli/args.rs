@@ -287,6 +287,10 @@ pub struct FaultArgs {
     /// assignments (PrincipalNotFound), in milliseconds (at most 600000).
     #[arg(long, default_value_t = 0, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
     pub principal_delay_ms: u64,
+    /// How long Entra ignores a new federated identity credential (token exchanges that need
+    /// it fail with AADSTS70021), in milliseconds (at most 600000).
+    #[arg(long, default_value_t = 0, value_name = "MS", allow_negative_numbers = true, value_parser = whole_number::<u64>(0, MAX_MILLIS))]
+    pub credential_delay_ms: u64,
 }
 
 #[derive(Debug, Args)]

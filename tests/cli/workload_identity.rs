@@ -480,3 +480,34 @@ fn output_gives_the_client_id_and_vault_uri_for_the_next_step() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_new_credential_is_refused_until_entra_uses_it_then_the_pod_runs() {
+    let repo = Repo::with_options(vaultwire::sandbox::SandboxOptions {
+        credential_propagation_delay: Duration::from_millis(1500),
+        ..Default::default()
+    });
+    repo.test.write(PLAN_PATH, PLAN);
+    let kubeconfig = repo.test.write(
+        "kubeconfig",
+        &repo.sandbox.kubeconfig(Duration::from_secs(3600)).unwrap(),
+    );
+    let kubectl = Kubectl::with_kubeconfig(&kubeconfig);
+    apply(&repo);
+    repo.set_secrets_in(VAULT, &["db-password"]);
+    start_pod(&kubectl, "payments-api", "payments-api");
+    let described = wait_for(
+        "the pod is refused while the credential propagates",
+        || kubectl.run(&["describe", "pod", "payments-api", "-n", "payments"]),
+        |text| text.contains("AADSTS70021"),
+    );
+    assert!(
+        described.contains("Assertion Subject: 'system:serviceaccount:payments:payments-api'"),
+        "{described}"
+    );
+    wait_for(
+        "the pod runs once Entra uses the credential",
+        || phase(&kubectl, "payments-api"),
+        |phase| phase == "Running",
+    );
+}

@@ -128,6 +128,7 @@ fn timing_json(timing: Timing) -> Resp {
             "lroMs": timing.lro_duration.as_millis(),
             "rbacDelayMs": timing.rbac_delay.as_millis(),
             "principalDelayMs": timing.principal_delay.as_millis(),
+            "credentialDelayMs": timing.credential_delay.as_millis(),
         }),
     )
 }
@@ -138,6 +139,7 @@ struct TimingBody {
     lro_ms: Option<u64>,
     rbac_delay_ms: Option<u64>,
     principal_delay_ms: Option<u64>,
+    credential_delay_ms: Option<u64>,
 }
 
 fn set_timing(instance: &Instance, req: &Req) -> Resp {
@@ -154,6 +156,9 @@ fn set_timing(instance: &Instance, req: &Req) -> Resp {
     }
     if let Some(ms) = body.principal_delay_ms {
         timing.principal_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = body.credential_delay_ms {
+        timing.credential_delay = Duration::from_millis(ms);
     }
     timing_json(*timing)
 }

@@ -27,6 +27,7 @@ pub struct Ctx<'a> {
     pub lro_duration: Duration,
     pub rbac_delay: Duration,
     pub principal_delay: Duration,
+    pub credential_delay: Duration,
     /// The injected latency: a request came `latency / 2` before `now` and is answered
     /// `latency / 2` after it.
     pub latency: Duration,

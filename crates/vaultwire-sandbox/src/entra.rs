@@ -278,7 +278,14 @@ fn grant_token(principal: &Principal, scope: &str, ctx: &Ctx<'_>, tenant: &str) 
 /// and audience — in that order, each with Entra's own error.
 fn check_federated(ctx: &Ctx<'_>, assertion: &str, identity: &ManagedIdentity) -> Result<(), Resp> {
     let claims = verify_assertion(ctx, assertion)?;
-    let records: Vec<&FederatedCredential> = identity.federated_credentials.values().collect();
+    let delay = jiff::SignedDuration::try_from(ctx.credential_delay).unwrap_or_default();
+    let (records, propagating): (Vec<&FederatedCredential>, Vec<&FederatedCredential>) =
+        identity.federated_credentials.values().partition(|record| {
+            record
+                .written
+                .and_then(|written| written.checked_add(delay).ok())
+                .is_none_or(|usable| ctx.now >= usable)
+        });
     let by_issuer: Vec<&&FederatedCredential> = records
         .iter()
         .filter(|record| record.issuer == claims.iss)
@@ -294,6 +301,27 @@ fn check_federated(ctx: &Ctx<'_>, assertion: &str, identity: &ManagedIdentity) -
             ),
         )
     };
+    let matches_claims = |record: &&FederatedCredential| {
+        record.issuer == claims.iss
+            && record.subject == claims.sub
+            && record
+                .audiences
+                .iter()
+                .any(|audience| claims.aud.contains(audience))
+    };
+    if !records.iter().any(matches_claims) && propagating.iter().any(matches_claims) {
+        // A new credential, not in use yet (Azure/azure-workload-identity #273, #576: seconds
+        // to about two minutes). UNVERIFIED: the message layout, as those reports quote it.
+        return Err(aadsts(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            70021,
+            &format!(
+                "No matching federated identity record found for presented assertion. Assertion Issuer: '{}'. Assertion Subject: '{}'. Assertion Audience: '{}'. {advice}",
+                claims.iss, claims.sub, claims.aud
+            ),
+        ));
+    }
     if by_issuer.is_empty() {
         return Err(refuse(700211, "issuer", &claims.iss));
     }

@@ -89,6 +89,7 @@ impl Sandbox {
                 lro_duration: options.lro_duration,
                 rbac_delay: options.rbac_propagation_delay,
                 principal_delay: options.principal_replication_delay,
+                credential_delay: options.credential_propagation_delay,
             }),
         });
         if !instance.extra_clusters.is_empty() {
@@ -250,6 +251,10 @@ impl SandboxHandle {
 
     pub fn set_principal_replication_delay(&self, delay: Duration) {
         lock(&self.instance.timing).principal_delay = delay;
+    }
+
+    pub fn set_credential_propagation_delay(&self, delay: Duration) {
+        lock(&self.instance.timing).credential_delay = delay;
     }
 
     /// Restores the seed world (in memory and in the directory).

@@ -25,6 +25,7 @@ pub struct Timing {
     pub lro_duration: Duration,
     pub rbac_delay: Duration,
     pub principal_delay: Duration,
+    pub credential_delay: Duration,
 }
 
 #[derive(Debug)]
@@ -62,6 +63,7 @@ impl Instance {
             lro_duration: timing.lro_duration,
             rbac_delay: timing.rbac_delay,
             principal_delay: timing.principal_delay,
+            credential_delay: timing.credential_delay,
             latency: lock(&self.faults).faults.latency,
         }
     }

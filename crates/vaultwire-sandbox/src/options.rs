@@ -27,6 +27,9 @@ pub struct SandboxOptions {
     /// How long a user-assigned identity created through ARM stays unknown to role
     /// assignments (400 `PrincipalNotFound`), as Entra replicates a new principal.
     pub principal_replication_delay: Duration,
+    /// How long Entra ignores a federated credential after it is written (token exchanges
+    /// that need it are refused with AADSTS70021), as a new credential propagates.
+    pub credential_propagation_delay: Duration,
     /// Seed of every random choice: injected faults, and the IDs the seed world and new
     /// resources get (identities, secret versions).
     pub seed: u64,
@@ -46,6 +49,7 @@ impl Default for SandboxOptions {
             lro_duration: Duration::from_millis(0),
             rbac_propagation_delay: Duration::ZERO,
             principal_replication_delay: Duration::ZERO,
+            credential_propagation_delay: Duration::ZERO,
             seed: 1,
             extra_clusters: Vec::new(),
         }

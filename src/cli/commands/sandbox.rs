@@ -36,6 +36,7 @@ impl ServeCommand {
             lro_ms,
             rbac_delay_ms,
             principal_delay_ms,
+            credential_delay_ms,
         } = args.faults;
         Self {
             dir: args.dir.dir.clone(),
@@ -51,6 +52,7 @@ impl ServeCommand {
                 lro_duration: Duration::from_millis(lro_ms),
                 rbac_propagation_delay: Duration::from_millis(rbac_delay_ms),
                 principal_replication_delay: Duration::from_millis(principal_delay_ms),
+                credential_propagation_delay: Duration::from_millis(credential_delay_ms),
                 seed,
                 extra_clusters: args.extra_clusters,
             },

@@ -177,11 +177,18 @@ fn put(
             other.name
         ));
     }
+    let stored = identity.federated_credentials.get(&key).filter(|stored| {
+        stored.issuer == properties.issuer
+            && stored.subject == properties.subject
+            && stored.audiences == properties.audiences
+    });
     let credential = FederatedCredential {
         name: name.to_owned(),
         issuer: properties.issuer,
         subject: properties.subject,
         audiences: properties.audiences,
+        // Rewritten as it was, it stays in use.
+        written: stored.map_or(Some(call.ctx.now), |stored| stored.written),
     };
     update(world, identity, |credentials| {
         credentials.insert(key.clone(), credential.clone());

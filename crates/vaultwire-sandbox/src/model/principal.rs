@@ -53,6 +53,10 @@ pub struct FederatedCredential {
     pub issuer: String,
     pub subject: String,
     pub audiences: Vec<String>,
+    /// When its issuer, subject or audiences were last written: Entra uses it only once the
+    /// credential propagation delay has passed since. `None` in worlds written before.
+    #[serde(default)]
+    pub written: Option<jiff::Timestamp>,
 }
 
 impl ManagedIdentity {
