@@ -68,10 +68,6 @@ impl Context {
         )
     }
 
-    pub fn identity_id(&self, resource_group: &str, name: &str) -> String {
-        Self::identity_path(&self.subscription_id, resource_group, name)
-    }
-
     /// The ID of a user-assigned managed identity in `subscription_id`.
     pub fn identity_path(subscription_id: &str, resource_group: &str, name: &str) -> String {
         format!(

@@ -179,20 +179,15 @@ pub fn mint_federated(
     audience: &str,
     lifetime_seconds: i64,
 ) -> Option<String> {
-    let now = jiff::Timestamp::now().as_second();
     let claims = Claims {
-        aud: crate::token::Audiences::one(audience),
-        iss: format!("{}/_sandbox/oidc", instance.endpoint),
-        sub: subject.to_owned(),
-        iat: now,
-        nbf: now,
-        exp: now.saturating_add(lifetime_seconds),
-        tid: None,
-        oid: None,
-        appid: None,
-        idtyp: None,
-        ver: None,
         uti: Some(uuid::Uuid::new_v4().simple().to_string()),
+        ..Claims::assertion(
+            format!("{}/_sandbox/oidc", instance.endpoint),
+            subject.to_owned(),
+            crate::token::Audiences::one(audience),
+            jiff::Timestamp::now().as_second(),
+            lifetime_seconds,
+        )
     };
     instance.keys.sign(&claims).ok()
 }

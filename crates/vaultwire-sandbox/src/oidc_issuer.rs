@@ -40,21 +40,13 @@ pub fn service_account_token(
     audiences: Audiences,
     lifetime_seconds: i64,
 ) -> Result<String, TokenError> {
-    let now = ctx.now.as_second();
-    ctx.keys.sign(&Claims {
-        aud: audiences,
-        iss: issuer.to_owned(),
-        sub: format!("system:serviceaccount:{namespace}:{name}"),
-        iat: now,
-        nbf: now,
-        exp: now.saturating_add(lifetime_seconds),
-        tid: None,
-        oid: None,
-        appid: None,
-        idtyp: None,
-        ver: None,
-        uti: None,
-    })
+    ctx.keys.sign(&Claims::assertion(
+        issuer.to_owned(),
+        format!("system:serviceaccount:{namespace}:{name}"),
+        audiences,
+        ctx.now.as_second(),
+        lifetime_seconds,
+    ))
 }
 
 pub fn handle(ctx: &Ctx<'_>, world: &World, req: &Req) -> Resp {

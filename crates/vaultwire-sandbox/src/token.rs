@@ -56,6 +56,34 @@ pub struct Claims {
     pub uti: Option<String>,
 }
 
+impl Claims {
+    /// The claims of an identity provider's token for `sub` (a service account, a CI job),
+    /// as a client assertion carries them: issued at `now` (Unix seconds), valid
+    /// `lifetime_seconds`, with none of Entra's own claims.
+    pub fn assertion(
+        iss: String,
+        sub: String,
+        aud: Audiences,
+        now: i64,
+        lifetime_seconds: i64,
+    ) -> Self {
+        Self {
+            aud,
+            iss,
+            sub,
+            iat: now,
+            nbf: now,
+            exp: now.saturating_add(lifetime_seconds),
+            tid: None,
+            oid: None,
+            appid: None,
+            idtyp: None,
+            ver: None,
+            uti: None,
+        }
+    }
+}
+
 /// A token's `aud`: RFC 7519 allows one audience, written as a string, or several, written as
 /// an array. Entra's tokens have one; a service-account token has as many as its TokenRequest
 /// asked for.
