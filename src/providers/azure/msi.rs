@@ -269,3 +269,65 @@ impl FederatedCredential {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::providers::testing::{Reply, ScriptedHttp, arm_client};
+
+    const IDENTITY: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-payments";
+
+    #[tokio::test]
+    async fn a_credential_write_refused_for_a_concurrent_write_is_tried_again() {
+        let http = ScriptedHttp::new();
+        let path = format!("{IDENTITY}/federatedIdentityCredentials/payments-api");
+        let written = json!({
+            "id": path,
+            "name": "payments-api",
+            "properties": {
+                "issuer": "https://issuer/",
+                "subject": "system:serviceaccount:payments:payments-api",
+                "audiences": ["api://AzureADTokenExchange"],
+            }
+        });
+        http.expect(
+            "PUT",
+            &path,
+            Reply::arm_error(409, CONCURRENT_WRITES, "written concurrently"),
+        )
+        .expect("PUT", &path, Reply::json(201, written));
+        let (arm, timer) = arm_client(&http);
+        let credential = MsiClient::new(arm)
+            .put_credential(
+                IDENTITY,
+                "payments-api",
+                "https://issuer/",
+                "system:serviceaccount:payments:payments-api",
+                &["api://AzureADTokenExchange".to_owned()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(credential.id, path);
+        assert_eq!(timer.sleeps().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn another_refusal_of_a_credential_write_is_an_error_at_once() {
+        let http = ScriptedHttp::new();
+        let path = format!("{IDENTITY}/federatedIdentityCredentials/payments-api");
+        http.expect(
+            "PUT",
+            &path,
+            Reply::arm_error(400, "BadRequest", "issuer must be https"),
+        );
+        let (arm, timer) = arm_client(&http);
+        let error = MsiClient::new(arm)
+            .put_credential(IDENTITY, "payments-api", "http://issuer/", "s", &[])
+            .await
+            .unwrap_err();
+        assert!(error.is(400, "BadRequest"), "{error}");
+        assert!(timer.sleeps().is_empty());
+    }
+}

@@ -401,3 +401,53 @@ pub fn render(world: &World, cluster: &ManagedCluster) -> Value {
     }
     value
 }
+
+#[cfg(test)]
+mod issuer_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn props(value: serde_json::Value) -> Object {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_put_turning_the_issuer_on_gets_a_url_and_an_issuer_once_on_stays() {
+        let off = props(json!({"oidcIssuerProfile": {"enabled": false}}));
+        let asked = props(json!({"oidcIssuerProfile": {"enabled": true}}));
+        let on = oidc_issuer(1, "tenant", Some(&off), &asked, "rg", "aks", "westeurope")
+            .expect("an issuer");
+        assert_eq!(on["enabled"], true);
+        let url = on["issuerURL"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://westeurope.oic.prod-aks.azure.com/tenant/")
+                && url.ends_with('/'),
+            "{url}"
+        );
+        // The same cluster gets the same URL; another cluster another.
+        let again = oidc_issuer(1, "tenant", Some(&off), &asked, "RG", "AKS", "westeurope");
+        assert_eq!(again.as_ref(), Some(&on));
+        let other = oidc_issuer(1, "tenant", Some(&off), &asked, "rg", "aks-2", "westeurope");
+        assert_ne!(other.as_ref(), Some(&on));
+        // Once on, a PUT that leaves it out or turns it off keeps it.
+        let was_on = props(json!({"oidcIssuerProfile": on.clone()}));
+        for body in [props(json!({})), off.clone()] {
+            let kept = oidc_issuer(1, "tenant", Some(&was_on), &body, "rg", "aks", "westeurope");
+            assert_eq!(kept.as_ref(), Some(&on));
+        }
+        // Never asked for: as before.
+        assert_eq!(
+            oidc_issuer(
+                1,
+                "tenant",
+                Some(&off),
+                &props(json!({})),
+                "rg",
+                "aks",
+                "westeurope"
+            ),
+            Some(json!({"enabled": false}))
+        );
+    }
+}

@@ -199,3 +199,44 @@ fn blocking_secret_provider_classes_are_read_from_the_message() {
     );
     assert!(blocking_spcs("Operation is not allowed: another/operation").is_empty());
 }
+
+#[test]
+fn workload_identity_turns_on_the_issuer_and_keeps_everything_else() {
+    let mut document = cluster_with_policy_addon();
+    document["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("oidcIssuerProfile");
+    document["properties"]["securityProfile"] = json!({"defender": {"enabled": true}});
+    let live = LiveCluster::from_document(document.clone(), None).unwrap();
+    assert!(!live.addon.workload_identity);
+    assert_eq!(live.addon.issuer, None);
+    let settings = AddonSettings {
+        workload_identity: true,
+        ..enable()
+    };
+    let sent = with_addon(&document, &settings);
+    assert_eq!(sent["properties"]["oidcIssuerProfile"]["enabled"], true);
+    assert_eq!(
+        sent["properties"]["securityProfile"],
+        json!({"defender": {"enabled": true}, "workloadIdentity": {"enabled": true}})
+    );
+    assert_eq!(
+        sent["properties"]["futureProfileUnknownToVaultwire"],
+        document["properties"]["futureProfileUnknownToVaultwire"]
+    );
+    // Without it, the cluster's flags go back as they were.
+    let untouched = with_addon(&document, &enable());
+    assert!(untouched["properties"].get("oidcIssuerProfile").is_none());
+    // Once AKS has turned both on, the add-on matches and the issuer is read.
+    let mut on = sent.clone();
+    on["properties"]["oidcIssuerProfile"]["issuerURL"] =
+        json!("https://westeurope.oic.prod-aks.azure.com/t/g/");
+    let live = LiveCluster::from_document(on, None).unwrap();
+    assert!(live.addon.workload_identity);
+    assert_eq!(
+        live.addon.issuer.as_deref(),
+        Some("https://westeurope.oic.prod-aks.azure.com/t/g/")
+    );
+    assert!(live.addon.matches(&settings));
+}
