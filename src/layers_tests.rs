@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
     // The clients, and the Azure implementation of the engine's protocol.
     &["providers"],
     &["audit"],
+    &["migrate"],
     &["cli"],
 ];
 

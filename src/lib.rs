@@ -10,6 +10,7 @@ pub mod diff;
 pub mod engine;
 pub mod files;
 pub mod graph;
+pub mod migrate;
 pub mod plan;
 pub mod providers;
 pub mod resources;

@@ -61,6 +61,9 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Check CIS AKS 4.5.1 and 4.5.2 (external secret storage) on the plan's clusters.
     Audit(AuditArgs),
+    /// Move workloads off native Kubernetes Secrets into Key Vault: plan entries, values and
+    /// workload patches.
+    Migrate(MigrateArgs),
     /// Adopt an existing Azure or Kubernetes resource into the state under an address.
     Import(ImportArgs),
     /// Print values applications need after apply (client IDs, vault URIs) from the state.
@@ -164,6 +167,49 @@ pub struct AuditArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateAs {
+    /// The CSI driver recreates each Secret from Key Vault; env vars keep working.
+    Sync,
+    /// Files only (CIS 4.5.1 too): Secret volumes become CSI volumes; env vars are listed.
+    Files,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The plan file (TOML) whose clusters and vaults to use.
+    pub plan: PathBuf,
+    /// Migrate the Secrets that workloads of NS read (repeatable; at least one).
+    #[arg(long = "namespace", value_name = "NS", required = true)]
+    pub namespaces: Vec<String>,
+    /// Only the Secret NAME.
+    #[arg(long, value_name = "NAME")]
+    pub secret: Option<String>,
+    /// Move values into `[vault.KEY]` (default: the vault the namespace's classes read, or the
+    /// plan's only vault).
+    #[arg(long, value_name = "KEY")]
+    pub vault: Option<String>,
+    /// How workloads read the moved secrets.
+    #[arg(long = "as", value_enum, default_value_t = MigrateAs::Sync)]
+    pub mode: MigrateAs,
+    /// Output format of the change set.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Append the new entries to the plan file and write the workload patches.
+    #[arg(long)]
+    pub write: bool,
+    /// Where --write puts the workload patches (CLUSTER/NAMESPACE/KIND-NAME.yaml).
+    #[arg(long, value_name = "DIR", default_value = "patches")]
+    pub patch_dir: PathBuf,
+    /// Copy each value from its Secret into Key Vault (in memory only; needs Key Vault Secrets
+    /// Officer).
+    #[arg(long)]
+    pub copy_values: bool,
+    /// With --copy-values: replace a Key Vault value that differs from the Secret's.
+    #[arg(long, requires = "copy_values")]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Args)]

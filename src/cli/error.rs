@@ -115,6 +115,10 @@ pub enum Error {
     Import(crate::engine::import::ImportError),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::Error),
+    #[error(transparent)]
+    Extend(#[from] crate::files::ExtendError),
     #[error("cannot start the async runtime")]
     Runtime {
         #[source]
@@ -170,7 +174,9 @@ impl Error {
             | Error::Cancelled { .. }
             | Error::Runtime { .. }
             | Error::Import(_)
-            | Error::Audit(_) => exit_code::ERROR,
+            | Error::Audit(_)
+            | Error::Migrate(_)
+            | Error::Extend(_) => exit_code::ERROR,
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. })
             | Error::Backend(crate::engine::backend::BackendError::Locked { .. }) => {
                 exit_code::LOCKED
@@ -219,6 +225,7 @@ impl Error {
             Error::Import(error) => error.help(),
             Error::Backend(error) => error.help(),
             Error::Audit(error) => error.help(),
+            Error::Migrate(error) => error.help(),
             Error::Apply(crate::engine::apply::ApplyError::Locked { .. }) => {
                 Some(crate::engine::backend::LOCKED_HELP.to_owned())
             }

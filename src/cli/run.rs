@@ -7,6 +7,7 @@ use crate::cli::commands::apply::ApplyCommand;
 use crate::cli::commands::audit::AuditCommand;
 use crate::cli::commands::import::ImportCommand;
 use crate::cli::commands::init::InitCommand;
+use crate::cli::commands::migrate::{self, MigrateCommand};
 use crate::cli::commands::output::OutputCommand;
 use crate::cli::commands::plan::PlanCommand;
 #[cfg(feature = "sandbox")]
@@ -47,6 +48,7 @@ pub fn run(cli: Cli, output: Output) -> Result<Outcome, Error> {
         Command::Apply(args) => apply::execute(&ApplyCommand::from_apply_args(&args), output),
         Command::Destroy(args) => apply::execute(&ApplyCommand::from_destroy_args(&args), output),
         Command::Audit(args) => audit::execute(&AuditCommand::from_args(args), output),
+        Command::Migrate(args) => migrate::execute(&MigrateCommand::from_args(args), output),
         Command::Import(args) => import::execute(&ImportCommand::from_args(args)?, output),
         Command::Output(args) => output::execute(&OutputCommand::from_args(args), output),
         Command::State(StateCommand::List(args)) => state::list(&args.plan, output),

@@ -8,4 +8,4 @@ mod input;
 mod output;
 
 pub use input::{PLAN_LIMIT, STATE_LIMIT, read_text, within_limit};
-pub use output::{OutputError, OutputKind, same_file, write_output};
+pub use output::{ExtendError, OutputError, OutputKind, extend_input, same_file, write_output};

@@ -116,6 +116,43 @@ pub fn write_output<P: AsRef<Path>>(
     })
 }
 
+/// Why an input could not be extended.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtendError {
+    #[error("`{}` changed while vaultwire read it; nothing was written", path.display())]
+    Changed { path: PathBuf },
+    #[error("cannot rewrite `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Replaces the input `path`, which held `was` when it was read, by `now`, which must begin
+/// with `was`: an edit that only appends, so nothing the file held is lost. Atomic (a failed
+/// write leaves `was` whole); refused when the file no longer holds `was`.
+pub fn extend_input(path: &Path, was: &str, now: &str) -> Result<(), ExtendError> {
+    let changed = || ExtendError::Changed {
+        path: path.to_owned(),
+    };
+    if !now.starts_with(was) {
+        return Err(changed());
+    }
+    let target = std::fs::canonicalize(path).map_err(|source| ExtendError::Write {
+        path: path.to_owned(),
+        source,
+    })?;
+    match read_text(&target, STATE_LIMIT) {
+        Ok(current) if current == was => {}
+        _ => return Err(changed()),
+    }
+    replace(&target, now).map_err(|source| ExtendError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// The directory a path names a file in (`.` for a bare file name).
 fn directory_of(path: &Path) -> PathBuf {
     match path.parent() {
@@ -186,6 +223,25 @@ mod tests {
         std::fs::create_dir_all(state.parent().unwrap()).unwrap();
         std::fs::write(&plan, "version = 1\n").unwrap();
         (dir, plan, state)
+    }
+
+    #[test]
+    fn an_input_is_extended_only_by_appending_and_only_while_unchanged() {
+        let (_dir, plan, _) = setup();
+        extend_input(&plan, "version = 1\n", "version = 1\n\n[a]\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&plan).unwrap(),
+            "version = 1\n\n[a]\n"
+        );
+        // Read before the edit above: refused, and the file is kept.
+        assert!(matches!(
+            extend_input(&plan, "version = 1\n", "version = 1\n[b]\n"),
+            Err(ExtendError::Changed { .. })
+        ));
+        // Not an append: refused.
+        let now = std::fs::read_to_string(&plan).unwrap();
+        assert!(extend_input(&plan, &now, "version = 2\n").is_err());
+        assert_eq!(std::fs::read_to_string(&plan).unwrap(), now);
     }
 
     #[test]

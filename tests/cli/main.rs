@@ -15,6 +15,7 @@ mod kubectl;
 mod kubectl_driver;
 mod lifecycle;
 mod logs;
+mod migrate;
 mod mounts;
 mod outputs;
 mod plan_output;

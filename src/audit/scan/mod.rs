@@ -8,8 +8,8 @@ pub mod workloads;
 
 pub use objects::{ClusterObjects, WorkloadKind, list_items};
 pub use owners::{Owners, WorkloadRef};
-pub use pod_spec::{CSI_DRIVER, SecretUse, UseKind, image_pull_secrets, secret_uses};
-pub use workloads::{SYNCED_LABEL, Scan, scan};
+pub use pod_spec::{CSI_DRIVER, Reader, SecretUse, UseKind, image_pull_secrets, secret_uses};
+pub use workloads::{Consumer, SYNCED_LABEL, Scan, consumers, scan};
 
 #[cfg(test)]
 mod tests;

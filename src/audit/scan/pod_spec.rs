@@ -46,6 +46,23 @@ pub struct SecretUse {
     /// Identifies the use independently of list positions, so the same use seen in a Pod and
     /// in its Deployment's template counts once.
     pub identity: String,
+    /// Who reads it: a container, or a volume (which containers then mount).
+    pub reader: Reader,
+}
+
+/// The part of a pod spec that reads a Secret.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reader {
+    /// A container of `list` (`containers`, `initContainers`, `ephemeralContainers`), through
+    /// its environment; `variable` is `None` for `envFrom`.
+    Container {
+        list: String,
+        name: String,
+        variable: Option<String>,
+        key: Option<String>,
+    },
+    /// A volume of the pod.
+    Volume { name: String },
 }
 
 fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
@@ -88,6 +105,12 @@ pub fn secret_uses(pod_spec: &Value) -> Vec<SecretUse> {
                         "{noun} `{container_name}` reads key `{key}` of Secret `{secret}` into env var `{variable}`"
                     ),
                     identity: format!("env|{list}|{container_name}|{variable}|{secret}|{key}"),
+                    reader: Reader::Container {
+                        list: list.to_owned(),
+                        name: container_name.to_owned(),
+                        variable: Some(variable.to_owned()),
+                        key: Some(key.to_owned()),
+                    },
                 });
             }
             for (from_index, from) in items(container, "envFrom") {
@@ -102,6 +125,12 @@ pub fn secret_uses(pod_spec: &Value) -> Vec<SecretUse> {
                         "{noun} `{container_name}` reads every key of Secret `{secret}` into its environment (envFrom)"
                     ),
                     identity: format!("envFrom|{list}|{container_name}|{secret}"),
+                    reader: Reader::Container {
+                        list: list.to_owned(),
+                        name: container_name.to_owned(),
+                        variable: None,
+                        key: None,
+                    },
                 });
             }
         }
@@ -116,6 +145,9 @@ pub fn secret_uses(pod_spec: &Value) -> Vec<SecretUse> {
                 field: format!("{at}.secret"),
                 detail: format!("volume `{volume_name}` mounts Secret `{secret}` as files"),
                 identity: format!("volume|{volume_name}|{secret}"),
+                reader: Reader::Volume {
+                    name: volume_name.to_owned(),
+                },
             });
         }
         for (source_index, source) in
@@ -132,6 +164,9 @@ pub fn secret_uses(pod_spec: &Value) -> Vec<SecretUse> {
                     "projected volume `{volume_name}` mounts Secret `{secret}` as files"
                 ),
                 identity: format!("projected|{volume_name}|{secret}"),
+                reader: Reader::Volume {
+                    name: volume_name.to_owned(),
+                },
             });
         }
         if text(volume, "/csi/driver") == Some(CSI_DRIVER)
@@ -146,6 +181,9 @@ pub fn secret_uses(pod_spec: &Value) -> Vec<SecretUse> {
                     "CSI volume `{volume_name}` (SecretProviderClass `{class}`) reads Key Vault with credentials from Secret `{secret}`"
                 ),
                 identity: format!("csi|{volume_name}|{secret}"),
+                reader: Reader::Volume {
+                    name: volume_name.to_owned(),
+                },
             });
         }
     }

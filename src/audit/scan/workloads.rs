@@ -56,6 +56,34 @@ fn classify(secret: &Value) -> SecretClass {
     }
 }
 
+/// What one top-level workload consumes: every Secret use of its own pod spec and its
+/// children's, each once, and the image pull secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consumer {
+    /// By [`SecretUse::identity`].
+    pub uses: BTreeMap<String, SecretUse>,
+    pub image_pull_secrets: BTreeSet<String>,
+}
+
+/// Every top-level workload of `objects` (the roots of `owners`) and what it consumes.
+pub fn consumers(objects: &ClusterObjects, owners: &Owners) -> BTreeMap<WorkloadRef, Consumer> {
+    // Parents come first in `objects.iter()`, so a use keeps the first place it was seen at:
+    // the top-level workload's own template when it has one.
+    let mut found: BTreeMap<WorkloadRef, Consumer> = BTreeMap::new();
+    for (kind, object) in objects.iter() {
+        let root = owners.root(&WorkloadRef::of(kind, object));
+        let consumer = found.entry(root).or_default();
+        let Some(spec) = kind.pod_spec(object) else {
+            continue;
+        };
+        for use_ in secret_uses(spec) {
+            consumer.uses.entry(use_.identity.clone()).or_insert(use_);
+        }
+        consumer.image_pull_secrets.extend(image_pull_secrets(spec));
+    }
+    found
+}
+
 fn check_of(kind: UseKind) -> CheckId {
     match kind {
         UseKind::EnvKeyRef | UseKind::EnvFrom => CheckId::SecretsInEnv,
@@ -74,28 +102,24 @@ pub fn scan(cluster: &str, objects: &ClusterObjects, excluded_namespaces: &[Stri
         .map(|secret| ((namespace(secret), name(secret)), classify(secret)))
         .collect();
 
-    // Parents come first in `objects.iter()`, so a use keeps the first place it was seen at:
-    // the top-level workload's own template when it has one.
-    let mut uses: BTreeMap<(WorkloadRef, String), SecretUse> = BTreeMap::new();
-    let mut pulls: BTreeSet<(WorkloadRef, String)> = BTreeSet::new();
-    let mut roots: BTreeSet<WorkloadRef> = BTreeSet::new();
-    for (kind, object) in objects.iter() {
-        let root = owners.root(&WorkloadRef::of(kind, object));
-        roots.insert(root.clone());
-        let Some(spec) = kind.pod_spec(object) else {
-            continue;
-        };
-        for found in secret_uses(spec) {
-            uses.entry((root.clone(), found.identity.clone()))
-                .or_insert(found);
-        }
-        for secret in image_pull_secrets(spec) {
-            pulls.insert((root.clone(), secret));
-        }
-    }
+    let consumers = consumers(objects, &owners);
+    let roots: BTreeSet<WorkloadRef> = consumers.keys().cloned().collect();
+    let uses = consumers
+        .iter()
+        .flat_map(|(root, found)| found.uses.values().map(move |use_| (root, use_.clone())));
+    let pulls: BTreeSet<(WorkloadRef, String)> = consumers
+        .iter()
+        .flat_map(|(root, found)| {
+            found
+                .image_pull_secrets
+                .iter()
+                .map(move |secret| (root.clone(), secret.clone()))
+        })
+        .collect();
 
     let mut result = Scan::default();
-    for ((root, _), found) in uses {
+    for (root, found) in uses {
+        let root = root.clone();
         let detail = found.detail.clone();
         let exclude = |reason| Exclusion {
             cluster: cluster.to_owned(),

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod common;
 pub mod import;
 pub mod init;
+pub mod migrate;
 pub mod output;
 pub mod plan;
 #[cfg(feature = "sandbox")]

@@ -159,6 +159,34 @@ impl SecretsClient {
         }))
     }
 
+    /// Sets a new version of secret `name` to `value`, with `tags` (`setSecret`: Key Vault
+    /// Secrets Officer, or the `set` permission). Never log `value`.
+    pub async fn set_secret(
+        &self,
+        name: &str,
+        value: &SecretValue,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<SecretProperties, KeyVaultDataError> {
+        let path = format!(
+            "secrets/{}",
+            crate::providers::azure::arm::encode_segment(name)
+        );
+        let describe = format!("PUT {}{path}", self.vault_uri);
+        let mut request = Request::new(self.url(&path)?, azure_core::http::Method::Put);
+        request.insert_header("content-type", "application/json");
+        request.set_body(serde_json::json!({"value": value.expose(), "tags": tags}).to_string());
+        let response = send(&self.pipeline, &mut request, &describe, "key vault").await?;
+        if !response.is_success() {
+            return Err(ArmError::from_response(&describe, &response).into());
+        }
+        response
+            .json()
+            .ok()
+            .as_ref()
+            .and_then(SecretProperties::from_document)
+            .ok_or(KeyVaultDataError::Unreadable { request: describe })
+    }
+
     async fn get_secret(&self, name: &str) -> Result<Option<Value>, KeyVaultDataError> {
         let path = format!(
             "secrets/{}",

@@ -65,7 +65,7 @@ fn name_and_version(id: &str) -> Option<(String, Option<String>)> {
 pub struct SecretValue(String);
 
 impl SecretValue {
-    pub(crate) fn new(value: String) -> Self {
+    pub fn new(value: String) -> Self {
         Self(value)
     }
 

@@ -1,0 +1,73 @@
+//! Why a migration could not be computed, read or copied.
+
+use crate::audit::AuditError;
+use crate::providers::ProviderError;
+
+pub use super::compute::MigrateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Compute(#[from] MigrateError),
+    #[error(transparent)]
+    Read(#[from] AuditError),
+    #[error("cannot read Secret `{namespace}/{name}` of `{cluster}`")]
+    ReadSecret {
+        cluster: String,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<ProviderError>,
+    },
+    #[error("vault.{key} (`{name}`) does not exist yet, so no value can be copied into it")]
+    VaultMissing { key: String, name: String },
+    #[error(
+        "copying values into key vault `{vault}` needs the Key Vault Secrets Officer role (or the \
+         secrets get and set permissions) for the signed-in principal; Key Vault said: {reason}"
+    )]
+    NeedsOfficer { vault: String, reason: String },
+    #[error(
+        "{} Key Vault secret{} already hold{} a different value: {}",
+        conflicts.len(),
+        if conflicts.len() == 1 { "" } else { "s" },
+        if conflicts.len() == 1 { "s" } else { "" },
+        conflicts.join(", ")
+    )]
+    DifferentValues { conflicts: Vec<String> },
+    #[error("cannot copy into key vault `{vault}`")]
+    Copy {
+        vault: String,
+        #[source]
+        source: Box<ProviderError>,
+    },
+}
+
+impl Error {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Error::Read(error) => error.help(),
+            Error::ReadSecret { .. } => Some(
+                "migrate reads the values of the Secrets it moves (in memory only): it needs \
+                 `get` on secrets in those namespaces"
+                    .to_owned(),
+            ),
+            Error::VaultMissing { .. } => Some(
+                "apply the plan first (`vaultwire apply PLAN`), then run `migrate --copy-values` again"
+                    .to_owned(),
+            ),
+            Error::NeedsOfficer { .. } => Some(
+                "grant it for the migration, for example a `[grant]` with \
+                 `role = \"Key Vault Secrets Officer\"` for your principal's object ID, apply, and run \
+                 `migrate --copy-values` again; nothing was copied"
+                    .to_owned(),
+            ),
+            Error::DifferentValues { .. } => Some(
+                "nothing was copied; check which value is right, and run again with `--overwrite` \
+                 to replace the Key Vault values with the Secrets'"
+                    .to_owned(),
+            ),
+            Error::Copy { source, .. } => source.help(),
+            Error::Compute(_) => None,
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Migration end to end, with the real binary, the real kubectl and the sandbox: `migrate`
+//! shows what moves off the seeded `payments` namespace's native Secrets, `--write
+//! --copy-values` adds the plan entries, writes the workload patch and copies the values,
+//! `apply` creates the class, kubectl applies the patch — and the new pod runs with files
+//! byte-identical to the original Secret, binary values included. No value is ever printed
+//! or written.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::kubectl_driver::{Kubectl, wait_for};
+use crate::repo_support::Repo;
+
+const PLAN: &str = "plans/example.toml";
+/// The seeded Secret `payments/payments-db-legacy`'s password.
+const SEEDED_PASSWORD: &str = "placeholder-db-password";
+/// A value no output may contain.
+const CANARY: &str = "canary-7f3e9d-migrate-never-printed";
+/// Not UTF-8: must be stored as base64 and mounted byte-identical.
+const BINARY: [u8; 6] = [0xff, 0x00, 0xfe, 0x10, 0x80, 0x7f];
+
+/// Lets the sandbox's deployer principal copy values (Key Vault Secrets Officer).
+const OFFICER_GRANT: &str = r#"
+[grant.deployer-migrates-payments]
+vault = "payments"
+principal = { object_id = "9d4c3b2a-1e0f-4a5b-8c7d-6e5f4a3b2c1d", type = "ServicePrincipal" }
+role = "Key Vault Secrets Officer"
+"#;
+
+fn kubectl(repo: &Repo) -> Kubectl {
+    let kubeconfig = repo.test.write(
+        "kubeconfig",
+        &repo.sandbox.kubeconfig(Duration::from_secs(3600)).unwrap(),
+    );
+    Kubectl::with_kubeconfig(&kubeconfig)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Adds to `payments` a Secret with an underscore key, a binary value and the canary, read by
+/// the Deployment `billing` through a secret volume and an env var.
+fn add_billing(kubectl: &Kubectl) {
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "billing-keys", "namespace": "payments"},
+        "data": {"api_token": b64(CANARY.as_bytes()), "signing.key": b64(&BINARY)}});
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "billing", "namespace": "payments"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "billing"}},
+            "template": {"metadata": {"labels": {"app": "billing"}}, "spec": {
+                "containers": [{"name": "billing", "image": "busybox:1.36",
+                    "env": [{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "billing-keys", "key": "api_token"}}}],
+                    "volumeMounts": [{"name": "keys", "mountPath": "/etc/billing", "readOnly": true}]}],
+                "volumes": [{"name": "keys", "secret": {"secretName": "billing-keys"}}]}}}});
+    for (name, object) in [
+        ("billing-secret", secret),
+        ("billing-deployment", deployment),
+    ] {
+        let file = kubectl.write(&format!("{name}.json"), &object.to_string());
+        kubectl.run(&["apply", "-f", &file.display().to_string()]);
+    }
+}
+
+/// The files the kubelet mounted into the pod whose name starts with `prefix`, as
+/// `volume/file → sha256`; else what its mounts say.
+fn mounted_files(repo: &Repo, prefix: &str) -> Value {
+    let http = crate::sandbox_support::client_for(repo.sandbox.ca_pem());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let all: Value = runtime.block_on(async {
+        let url = format!("{}/_sandbox/mounts", repo.sandbox.endpoint());
+        let response = http.get(url).send().await.unwrap();
+        crate::sandbox_support::reply(response)
+            .await
+            .expect(200)
+            .body
+    });
+    let mounts: Vec<&Value> = all["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|mount| {
+            mount["namespace"] == "payments"
+                && mount["pod"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with(prefix)
+        })
+        .collect();
+    mounts
+        .iter()
+        .find(|mount| mount["mounted"] == true)
+        .map(|mount| mount["files"].clone())
+        .unwrap_or_else(|| json!(mounts))
+}
+
+#[test]
+fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
+    let repo = Repo::new();
+    let kubectl = kubectl(&repo);
+    add_billing(&kubectl);
+    let mut outputs = Vec::new();
+
+    // Review: exit 2, names and sizes, never a value.
+    let shown = repo.expect(2, &["migrate", PLAN, "--namespace", "payments"]);
+    assert!(
+        shown.contains("+ Secret payments/payments-db-legacy (Opaque, 2 keys)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("password  → payments--payments-db-legacy--password  (23 B, utf-8)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("signing.key  → payments--billing-keys--signing-key  (8 B, base64)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("api_token    → payments--billing-keys--api-token"),
+        "{shown}"
+    );
+    assert!(shown.contains("Secret payments/secrets-store-creds: the CSI driver's own service-principal credentials"), "{shown}");
+    outputs.push(shown);
+    outputs.push(repo.expect(
+        2,
+        &[
+            "migrate",
+            PLAN,
+            "--namespace",
+            "payments",
+            "--format",
+            "json",
+        ],
+    ));
+    outputs.push(repo.expect(
+        2,
+        &[
+            "migrate",
+            PLAN,
+            "--namespace",
+            "payments",
+            "--format",
+            "markdown",
+        ],
+    ));
+
+    // Copying before the vault exists is refused, and changes nothing.
+    repo.test
+        .write(PLAN, &format!("{}{OFFICER_GRANT}", repo.test.read(PLAN)));
+    let before = repo.test.read(PLAN);
+    repo.expect_error(
+        1,
+        &["migrate", PLAN, "--namespace", "payments", "--copy-values"],
+        "does not exist yet",
+    );
+    assert_eq!(repo.test.read(PLAN), before);
+
+    // Write the plan entries and patches, apply, copy the values.
+    outputs.push(repo.expect(0, &["migrate", PLAN, "--namespace", "payments", "--write"]));
+    let plan = repo.test.read(PLAN);
+    assert!(plan.starts_with(&before), "--write only appends");
+    assert!(plan.contains("[spc.payments-billing-keys]"), "{plan}");
+    assert!(
+        plan.contains(r#"alias = "signing.key", encoding = "base64""#),
+        "{plan}"
+    );
+    outputs.push(repo.apply());
+    let copy = repo.run(&["migrate", PLAN, "--namespace", "payments", "--copy-values"]);
+    assert_eq!(copy.status.code(), Some(0), "{copy:?}");
+    let copied = String::from_utf8_lossy(&copy.stderr).into_owned();
+    assert!(
+        copied.contains("Copied 4 of 4 values into Key Vault."),
+        "{copied}"
+    );
+    outputs.push(copied);
+    // Idempotent: the same values are left alone.
+    let again = repo.run(&["migrate", PLAN, "--namespace", "payments", "--copy-values"]);
+    let again = String::from_utf8_lossy(&again.stderr).into_owned();
+    assert!(
+        again.contains("Copied 0 of 4 values into Key Vault."),
+        "{again}"
+    );
+
+    // The owners apply the patches with kubectl; the new pods mount the classes and run.
+    for patch in ["deployment-payments-api", "deployment-billing"] {
+        let path = repo
+            .test
+            .path()
+            .join(format!("patches/aks-demo/payments/{patch}.yaml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        outputs.push(text);
+        let name = patch.trim_start_matches("deployment-");
+        kubectl.run(&[
+            "patch",
+            "deployment",
+            name,
+            "-n",
+            "payments",
+            "--patch-file",
+            &path.display().to_string(),
+        ]);
+    }
+    for (prefix, volume, key, value) in [
+        (
+            "payments-api-",
+            "secrets-store-payments-db-legacy",
+            "password",
+            SEEDED_PASSWORD.as_bytes(),
+        ),
+        (
+            "billing-",
+            "secrets-store-billing-keys",
+            "signing.key",
+            &BINARY[..],
+        ),
+        (
+            "billing-",
+            "secrets-store-billing-keys",
+            "api_token",
+            CANARY.as_bytes(),
+        ),
+    ] {
+        let files = wait_for(
+            &format!("{prefix} mounts {volume}"),
+            || mounted_files(&repo, prefix).to_string(),
+            |files| files.contains(volume),
+        );
+        let files: Value = serde_json::from_str(&files).unwrap();
+        assert_eq!(files[format!("{volume}/{key}")], sha256(value), "{files}");
+    }
+    let pods = kubectl.run(&["get", "pods", "-n", "payments"]);
+    assert!(
+        pods.lines()
+            .any(|l| l.starts_with("billing-") && l.contains("Running")),
+        "{pods}"
+    );
+
+    // The synced Secret keeps the env vars working and comes from Key Vault now; nothing is
+    // left to migrate; no workload mounts a native Secret in payments (CIS 4.5.2).
+    let synced = kubectl.run(&[
+        "get",
+        "secret",
+        "payments-db-legacy",
+        "-n",
+        "payments",
+        "-o",
+        "json",
+    ]);
+    let synced: Value = serde_json::from_str(&synced).unwrap();
+    assert_eq!(
+        synced["metadata"]["labels"]["secrets-store.csi.k8s.io/managed"],
+        "true"
+    );
+    outputs.push(repo.expect(0, &["migrate", PLAN, "--namespace", "payments"]));
+    let audit = repo.run(&["audit", PLAN, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let files_check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "secrets-as-files")
+        .unwrap();
+    let native_in_payments =
+        files_check["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|evidence| {
+                evidence["namespace"] == "payments" && evidence["secret"]["origin"] == "native"
+            });
+    assert_eq!(native_in_payments.count(), 0, "{files_check}");
+
+    for text in outputs.iter().chain([
+        &repo.test.read(PLAN),
+        &repo.test.read("state/example.state.json"),
+    ]) {
+        for value in [SEEDED_PASSWORD, CANARY] {
+            assert!(!text.contains(value), "a value leaked: {text}");
+        }
+    }
+}
