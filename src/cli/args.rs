@@ -33,7 +33,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0    success; with --detailed-exitcode, no changes
   1    error, including a usage error such as an unknown flag
-  2    changes present (plan --detailed-exitcode)
+  2    changes present (plan --detailed-exitcode), or Secrets to migrate (migrate)
   3    stale: a saved change set or the state file changed since it was read
   4    audit found violations
   5    another run holds the lock of a target cluster
@@ -61,8 +61,7 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Check CIS AKS 4.5.1 and 4.5.2 (external secret storage) on the plan's clusters.
     Audit(AuditArgs),
-    /// Move workloads off native Kubernetes Secrets into Key Vault: plan entries, values and
-    /// workload patches.
+    /// Move workloads off native Kubernetes Secrets into Key Vault.
     Migrate(MigrateArgs),
     /// Adopt an existing Azure or Kubernetes resource into the state under an address.
     Import(ImportArgs),

@@ -8,8 +8,8 @@ fn help_lists_every_subcommand_of_the_contract() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     for command in [
-        "validate", "plan", "apply", "destroy", "audit", "import", "output", "state", "sandbox",
-        "init",
+        "validate", "plan", "apply", "destroy", "audit", "migrate", "import", "output", "state",
+        "sandbox", "init",
     ] {
         assert!(
             help.lines()
@@ -30,6 +30,7 @@ fn every_subcommand_has_its_own_help() {
         &["apply", "--help"],
         &["destroy", "--help"],
         &["audit", "--help"],
+        &["migrate", "--help"],
         &["import", "--help"],
         &["output", "--help"],
         &["state", "list", "--help"],
@@ -56,6 +57,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["apply", "p.toml"],
     &["destroy", "p.toml"],
     &["audit", "p.toml"],
+    &["migrate", "p.toml", "--namespace", "ns"],
     &["import", "p.toml", "vault.x", "id"],
     &["output", "p.toml"],
     &["state", "list", "p.toml"],

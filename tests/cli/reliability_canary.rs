@@ -85,6 +85,33 @@ const SWEEP: &[Step] = &[
         ],
         4,
     ),
+    // The migration of `payments` (with the canary in `billing-keys`): shown, written to a
+    // copy of the plan with its patches, and its values (the canary's too) copied.
+    Step(&["migrate", PLAN, "--namespace", "payments"], 2),
+    Step(
+        &["migrate", PLAN, "--namespace", "payments", "--format", "json"],
+        2,
+    ),
+    Step(
+        &["migrate", PLAN, "--namespace", "payments", "--format", "markdown"],
+        2,
+    ),
+    Step(
+        &[
+            "migrate",
+            "plans/migrate.toml",
+            "--namespace",
+            "payments",
+            "--write",
+            "--patch-dir",
+            "sweep/patches",
+        ],
+        0,
+    ),
+    Step(
+        &["migrate", PLAN, "--namespace", "payments", "--copy-values"],
+        0,
+    ),
     Step(&["output", PLAN], 0),
     Step(&["output", PLAN, "--format", "json"], 0),
     Step(&["output", PLAN, "vault.payments.uri"], 0),
@@ -135,6 +162,7 @@ fn canary_sweep() {
         "plans/broken.toml",
         &EXAMPLE.replace("purge_protection = false", "purge_protection = \"no\""),
     );
+    campaign.test.write("plans/migrate.toml", EXAMPLE);
     std::fs::create_dir_all(campaign.test.path().join("sweep")).expect("create sweep/");
     let mut as_expected = true;
     for Step(args, code) in SWEEP {
@@ -232,6 +260,35 @@ fn plant(campaign: &Campaign, canary: &Canary) {
         Some(&secret),
     );
     assert_eq!(created.status, 201, "create the Secret: {}", created.body);
+    // A Secret a workload reads, so that `migrate` reads (and would copy) the canary too.
+    let keys = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "billing-keys", "namespace": "payments"},
+        "type": "Opaque",
+        "data": {"api_token": canary.base64()},
+    });
+    let billing = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "billing", "namespace": "payments"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "billing"}},
+            "template": {"metadata": {"labels": {"app": "billing"}}, "spec": {"containers": [
+                {"name": "billing", "image": "busybox:1.36", "env": [{"name": "API_TOKEN",
+                    "valueFrom": {"secretKeyRef": {"name": "billing-keys", "key": "api_token"}}}]}]}}},
+    });
+    for (path, object) in [
+        ("api/v1/namespaces/payments/secrets", keys),
+        ("apis/apps/v1/namespaces/payments/deployments", billing),
+    ] {
+        let created = campaign.call(
+            "POST",
+            &format!("/k8s/clusters/aks-demo/{path}"),
+            Some(token),
+            Some(&object),
+        );
+        assert_eq!(created.status, 201, "create {path}: {}", created.body);
+    }
 }
 
 /// Counts the canary in every file of the repository — runs' output, the sandbox's log, the
