@@ -19,3 +19,6 @@ pub mod render;
 pub use compute::{ClusterInput, MigrateError, compute, wanted_secrets};
 pub use error::Error;
 pub use model::{Migration, Mode, Request, SecretBytes, SecretContent};
+
+#[cfg(test)]
+mod tests;

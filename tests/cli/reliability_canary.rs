@@ -89,11 +89,25 @@ const SWEEP: &[Step] = &[
     // copy of the plan with its patches, and its values (the canary's too) copied.
     Step(&["migrate", PLAN, "--namespace", "payments"], 2),
     Step(
-        &["migrate", PLAN, "--namespace", "payments", "--format", "json"],
+        &[
+            "migrate",
+            PLAN,
+            "--namespace",
+            "payments",
+            "--format",
+            "json",
+        ],
         2,
     ),
     Step(
-        &["migrate", PLAN, "--namespace", "payments", "--format", "markdown"],
+        &[
+            "migrate",
+            PLAN,
+            "--namespace",
+            "payments",
+            "--format",
+            "markdown",
+        ],
         2,
     ),
     Step(
