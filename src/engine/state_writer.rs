@@ -246,6 +246,30 @@ impl StateWriter {
         true
     }
 
+    /// Records (or with `None` forgets) a native Secret `migrate --finish` retired, and has it
+    /// saved soon; a later [`Self::flush`] waits for it.
+    pub fn record_migrated(
+        self: &Arc<Self>,
+        key: &str,
+        record: Option<crate::state::model::MigratedSecret>,
+    ) -> Result<(), StateError> {
+        let mut inner = self.lock();
+        if let Some(error) = &inner.failed {
+            return Err(failure(error));
+        }
+        let changed = match record {
+            Some(record) => {
+                inner.state.migrated.insert(key.to_owned(), record.clone()) != Some(record)
+            }
+            None => inner.state.migrated.remove(key).is_some(),
+        };
+        if changed {
+            inner.changes += 1;
+            self.start_saver(&mut inner);
+        }
+        Ok(())
+    }
+
     /// Waits until every change recorded so far is on disk.
     pub async fn flush(&self) -> Result<(), StateError> {
         let wanted = Ticket(self.lock().changes);

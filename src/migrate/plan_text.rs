@@ -17,7 +17,7 @@ fn identity(identity: &IdentityRef) -> String {
     match identity {
         IdentityRef::Addon(key) => format!("{{ addon = {} }}", quote(key)),
         IdentityRef::Identity(key) => format!("{{ identity = {} }}", quote(key)),
-        IdentityRef::ClientId(id) => format!("{{ client_id = {} }}", quote(id)),
+        IdentityRef::ClientId(id) => format!("{{ workload_identity_client_id = {} }}", quote(id)),
     }
 }
 
@@ -35,6 +35,7 @@ fn spc_table(moved: &SecretMove) -> String {
     let _ = writeln!(out, "name = {}", quote(&spc.name));
     let _ = writeln!(out, "vault = {}", quote(&spc.vault));
     let _ = writeln!(out, "identity = {}", identity(&spc.identity));
+    let _ = writeln!(out, "restore_on_destroy = true");
     let _ = writeln!(out, "objects = [");
     for object in &spc.objects {
         let encoding = match object.encoding {

@@ -372,6 +372,9 @@ pub struct Spc {
     pub identity: Spanned<SpcIdentity>,
     pub objects: Vec<SpcObject>,
     pub sync: Vec<SyncSecret>,
+    /// `destroy` first writes each `sync` Secret back as a native Secret from the current Key
+    /// Vault values (`migrate --write` turns it on), so workloads keep running without it.
+    pub restore_on_destroy: bool,
     pub depends_on: Vec<Spanned<Address>>,
 }
 

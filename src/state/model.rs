@@ -53,6 +53,41 @@ pub struct StateFile {
     /// Incremented on every write.
     pub serial: u64,
     pub resources: BTreeMap<Address, ResourceState>,
+    /// The native Secrets `migrate --finish` retired, by `ADDON/NAMESPACE/NAME`: what
+    /// `destroy` needs to write each back from Key Vault.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migrated: BTreeMap<String, MigratedSecret>,
+}
+
+/// A native Secret whose values moved into Key Vault, as `migrate --finish` recorded it
+/// (never a value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigratedSecret {
+    /// The plan's `[addon]` key of its cluster.
+    pub addon: String,
+    pub namespace: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The plan's `[vault]` key, and the vault's name.
+    pub vault: String,
+    pub vault_name: String,
+    /// The class that carries it, such as `spc.payments-db-legacy`.
+    pub spc: String,
+    /// Each Secret key's Key Vault secret and how its value is stored there.
+    pub keys: BTreeMap<String, MigratedKey>,
+}
+
+/// Where one key's value lives in Key Vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigratedKey {
+    pub object: String,
+    /// `utf-8` or `base64`.
+    pub encoding: String,
 }
 
 impl StateFile {
@@ -70,6 +105,7 @@ impl StateFile {
             lineage: uuid::Uuid::new_v4().to_string(),
             serial: 0,
             resources: BTreeMap::new(),
+            migrated: BTreeMap::new(),
         }
     }
 }

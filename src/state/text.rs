@@ -97,6 +97,18 @@ pub fn assemble(state: &StateFile, entries: &BTreeMap<String, String>) -> String
     out.push_str(&state.format_version.to_string());
     out.push_str(",\n  \"lineage\": ");
     out.push_str(&quoted(&state.lineage));
+    if !state.migrated.is_empty() {
+        // Few and small: sorted through `Value`, serialized whole, indented for their place.
+        let sorted = serde_json::to_value(&state.migrated).unwrap_or_default();
+        let text = serde_json::to_string_pretty(&sorted).unwrap_or_default();
+        out.push_str(",\n  \"migrated\": ");
+        for (index, line) in text.lines().enumerate() {
+            if index > 0 {
+                out.push_str("\n  ");
+            }
+            out.push_str(line);
+        }
+    }
     out.push_str(",\n  \"resources\": ");
     if entries.is_empty() {
         out.push_str("{}");
@@ -185,7 +197,28 @@ mod tests {
 
     #[test]
     fn the_text_is_byte_for_byte_what_sorting_through_value_gives() {
-        for state in [StateFile::new(), rich_state()] {
+        let mut migrated = rich_state();
+        migrated.migrated.insert(
+            "demo/payments/db".to_owned(),
+            crate::state::model::MigratedSecret {
+                addon: "demo".to_owned(),
+                namespace: "payments".to_owned(),
+                name: "db".to_owned(),
+                secret_type: "Opaque".to_owned(),
+                labels: BTreeMap::from([("app".to_owned(), "api".to_owned())]),
+                vault: "payments".to_owned(),
+                vault_name: "kv-x".to_owned(),
+                spc: "spc.payments-db".to_owned(),
+                keys: BTreeMap::from([(
+                    "password".to_owned(),
+                    crate::state::model::MigratedKey {
+                        object: "payments--db--password".to_owned(),
+                        encoding: "utf-8".to_owned(),
+                    },
+                )]),
+            },
+        );
+        for state in [StateFile::new(), rich_state(), migrated] {
             assert_eq!(to_text(&state), through_value(&state));
         }
     }

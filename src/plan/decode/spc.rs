@@ -15,6 +15,7 @@ pub(super) const KEYS: &[&str] = &[
     "identity",
     "objects",
     "sync",
+    "restore_on_destroy",
     "depends_on",
 ];
 const IDENTITY_FORMS_HELP: &str = "write `identity = { addon = \"KEY\" }` to use the add-on's \
@@ -44,6 +45,7 @@ pub(super) fn decode(
         spc_items::objects,
     );
     let sync = table.optional("sync", spc_items::sync);
+    let restore_on_destroy = table.optional("restore_on_destroy", |field| field.boolean());
     let depends_on = table.optional("depends_on", |field| field.addresses());
     let completeness = table.finish_resource()?;
     let spc = Spc {
@@ -55,6 +57,7 @@ pub(super) fn decode(
         identity: identity?,
         objects: objects?,
         sync: sync.unwrap_or_default(),
+        restore_on_destroy: restore_on_destroy.is_some_and(|restore| restore.value),
         depends_on: depends_on.unwrap_or_default(),
     };
     Some((spc, completeness))
