@@ -142,6 +142,10 @@ pub struct DestroyArgs {
     /// Skip the interactive confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// When restoring Secrets before the destroy, replace a native Secret of the same name
+    /// that vaultwire did not write.
+    #[arg(long)]
+    pub force: bool,
     /// How many changes run at once on each service (Key Vault, AKS, role assignments, each
     /// cluster).
     #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = whole_number::<u16>(1, 256))]
@@ -209,6 +213,10 @@ pub struct MigrateArgs {
     /// With --copy-values: replace a Key Vault value that differs from the Secret's.
     #[arg(long, requires = "copy_values")]
     pub overwrite: bool,
+    /// Delete each original Secret no workload reads natively any more whose values are in
+    /// Key Vault, recording it in the state (destroy restores it).
+    #[arg(long, conflicts_with_all = ["write", "copy_values"])]
+    pub finish: bool,
 }
 
 #[derive(Debug, Args)]

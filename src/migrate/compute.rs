@@ -873,7 +873,7 @@ fn patch_for(
 }
 
 /// Whether the pod spec has a CSI volume of the class `class` already.
-fn mounts_class(spec: &Value, class: &str) -> bool {
+pub(crate) fn mounts_class(spec: &Value, class: &str) -> bool {
     spec.get("volumes")
         .and_then(Value::as_array)
         .into_iter()

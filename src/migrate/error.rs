@@ -34,6 +34,30 @@ pub enum Error {
         conflicts.join(", ")
     )]
     DifferentValues { conflicts: Vec<String> },
+    #[error("cannot restore Secret `{namespace}/{name}`")]
+    Restore {
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<ProviderError>,
+    },
+    #[error(
+        "cannot restore Secret `{namespace}/{name}`: key vault `{vault}` has no readable secret `{object}`"
+    )]
+    RestoreMissing {
+        namespace: String,
+        name: String,
+        object: String,
+        vault: String,
+    },
+    #[error("cannot restore Secret `{name}`: the plan has no {what}")]
+    RestoreUnknown { what: String, name: String },
+    #[error(
+        "refusing to restore Secret `{namespace}/{name}` over a native Secret vaultwire did not write"
+    )]
+    RestoreNative { namespace: String, name: String },
+    #[error("{count} Secret{} kept: see the reasons above", if *count == 1 { " was" } else { "s were" })]
+    Kept { count: usize },
     #[error("cannot copy into key vault `{vault}`")]
     Copy {
         vault: String,
@@ -66,8 +90,20 @@ impl Error {
                  to replace the Key Vault values with the Secrets'"
                     .to_owned(),
             ),
-            Error::Copy { source, .. } => source.help(),
+            Error::Copy { source, .. } | Error::Restore { source, .. } => source.help(),
+            Error::RestoreMissing { .. } | Error::RestoreUnknown { .. } => Some(
+                "nothing was changed; the destroy restores Secrets from Key Vault before it removes anything"
+                    .to_owned(),
+            ),
+            Error::RestoreNative { .. } => Some(
+                "nothing was changed; check that Secret, and run the destroy with `--force` to replace it"
+                    .to_owned(),
+            ),
             Error::Compute(_) => None,
+            Error::Kept { .. } => Some(
+                "a Secret is retired only once no workload reads it natively and its values are in Key Vault"
+                    .to_owned(),
+            ),
         }
     }
 }

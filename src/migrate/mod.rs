@@ -9,12 +9,14 @@
 pub mod compute;
 pub mod copy;
 pub mod error;
+pub mod finish;
 pub mod model;
 pub mod names;
 pub mod patches;
 pub mod plan_text;
 pub mod read;
 pub mod render;
+pub mod restore;
 
 pub use compute::{ClusterInput, MigrateError, compute, wanted_secrets};
 pub use error::Error;

@@ -1,7 +1,7 @@
 //! Reading one cluster for a migration: the objects the audit's workload scan walks, and the
 //! contents of the Secrets the requested namespaces read — in memory only, never logged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -17,15 +17,19 @@ use crate::providers::kube::{KubeError, with_retries};
 /// `(namespace, name)`.
 pub type ClusterRead = (ClusterObjects, BTreeMap<(String, String), SecretContent>);
 
-/// Reads `cluster` through `client` for `request`.
+/// Reads `cluster` through `client` for `request`: the Secrets its workloads read, and
+/// `also` (the Secrets `--finish` looks at).
 pub async fn read_cluster(
     client: &kube::Client,
     cluster: &str,
     request: &Request,
+    also: BTreeSet<(String, String)>,
 ) -> Result<ClusterRead, Error> {
     let objects = read_kubernetes(client, cluster).await?.objects;
     let mut contents = BTreeMap::new();
-    for (namespace, name) in wanted_secrets(&objects, request) {
+    let mut names = wanted_secrets(&objects, request);
+    names.extend(also);
+    for (namespace, name) in names {
         let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
         let found =
             with_retries(|| api.get_opt(&name))

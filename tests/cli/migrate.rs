@@ -292,3 +292,45 @@ fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
         }
     }
 }
+
+#[test]
+fn finish_and_destroy_refuse_while_the_original_secret_is_still_in_use() {
+    let repo = Repo::new();
+    repo.test
+        .write(PLAN, &format!("{}{OFFICER_GRANT}", repo.test.read(PLAN)));
+    repo.expect(0, &["migrate", PLAN, "--namespace", "payments", "--write"]);
+    repo.apply();
+    repo.expect(
+        0,
+        &["migrate", PLAN, "--namespace", "payments", "--copy-values"],
+    );
+
+    // The Deployment is not patched: it still reads the original Secret natively.
+    let kept = repo.expect_error(
+        1,
+        &["migrate", PLAN, "--namespace", "payments", "--finish"],
+        "1 Secret was kept",
+    );
+    let out = repo.run(&["migrate", PLAN, "--namespace", "payments", "--finish"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Secret payments/payments-db-legacy: kept: still read by Deployment/payments-api without mounting SecretProviderClass `payments-db-legacy`"),
+        "{stdout}\n{kept}"
+    );
+    assert!(repo.state().get("migrated").is_none());
+
+    // The destroy would restore over the original, which vaultwire did not write: refused
+    // before anything changes.
+    let before = repo.test.read("state/example.state.json");
+    repo.expect_error(
+        1,
+        &["destroy", PLAN, "--auto-approve"],
+        "refusing to restore Secret `payments/payments-db-legacy` over a native Secret vaultwire did not write",
+    );
+    assert_eq!(repo.test.read("state/example.state.json"), before);
+    assert!(
+        repo.world()["vaults"]
+            .to_string()
+            .contains("kv-vaultwire-demo")
+    );
+}

@@ -126,6 +126,9 @@ const SWEEP: &[Step] = &[
         &["migrate", PLAN, "--namespace", "payments", "--copy-values"],
         0,
     ),
+    // Retires the planted `payments-db` (its values are in the vault); the destroys below
+    // write it back from Key Vault.
+    Step(&["migrate", PLAN, "--namespace", "payments", "--finish"], 0),
     Step(&["output", PLAN], 0),
     Step(&["output", PLAN, "--format", "json"], 0),
     Step(&["output", PLAN, "vault.payments.uri"], 0),

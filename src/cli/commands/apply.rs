@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::cli::args::{ApplyArgs, DestroyArgs};
 use crate::cli::commands::common::{LoadedPlan, lock_holder, release_at_exit};
-use crate::cli::connect::with_target;
+use crate::cli::connect::{Connected, with_target};
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
 use crate::cli::progress::ProgressReporter;
@@ -30,6 +30,7 @@ use crate::engine::state_writer::StateWriter;
 use crate::engine::verify::verify;
 use crate::files;
 use crate::graph::walker::StopFlag;
+use crate::migrate::restore::{Restoring, prepare, restore, restores};
 use crate::plan::PlanSource;
 use crate::plan::address::Address;
 use crate::state::model::StateFile;
@@ -47,6 +48,8 @@ pub struct ApplyCommand {
     pub saved: Option<PathBuf>,
     /// See [`ApplyOptions::update_dependents`].
     pub update_dependents: bool,
+    /// `destroy --force`: restoring may replace a native Secret vaultwire did not write.
+    pub force: bool,
 }
 
 impl ApplyCommand {
@@ -59,6 +62,7 @@ impl ApplyCommand {
             parallelism: usize::from(args.parallelism),
             saved: None,
             update_dependents: args.update_dependents,
+            force: false,
         }
     }
 
@@ -70,6 +74,7 @@ impl ApplyCommand {
             parallelism: usize::from(args.parallelism),
             saved: None,
             update_dependents: false,
+            force: args.force,
         }
     }
 
@@ -113,6 +118,19 @@ pub fn execute(command: &ApplyCommand, output: Output) -> Result<Outcome, Error>
         output,
         async |loaded, state, connected| {
             let state = state.get().await?;
+            let restoring = if command.mode == Mode::Destroy {
+                restoring(loaded, state.as_ref(), connected, command.force).await?
+            } else {
+                Vec::new()
+            };
+            let before: Option<BeforeChanges<'_>> = (!restoring.is_empty()).then(|| {
+                Box::pin(async move {
+                    for line in restore(restoring).await? {
+                        println!("{line}");
+                    }
+                    Ok(())
+                }) as BeforeChanges<'_>
+            });
             run(
                 connected.backend.clone(),
                 loaded,
@@ -120,10 +138,46 @@ pub fn execute(command: &ApplyCommand, output: Output) -> Result<Outcome, Error>
                 saved.as_ref(),
                 &command,
                 output,
+                before,
             )
             .await
         },
     )
+}
+
+/// Work a confirmed run does before its first change: the destroy's restoring of Secrets.
+pub type BeforeChanges<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'a>>;
+
+/// The Secrets a destroy writes back from Key Vault first (`restore_on_destroy`, and those
+/// `migrate --finish` retired), read and judged, and shown; nothing is written yet.
+async fn restoring(
+    loaded: &LoadedPlan,
+    state: Option<&StateFile>,
+    connected: &Connected,
+    force: bool,
+) -> Result<Vec<Restoring>, Error> {
+    let Some(state) = state else {
+        return Ok(Vec::new());
+    };
+    let records = restores(&loaded.plan, state);
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let prepared = prepare(
+        connected.backend.session(),
+        &connected.environment,
+        &loaded.plan,
+        records,
+        force,
+    )
+    .await?;
+    println!("Before destroying, vaultwire restores these native Secrets from Key Vault:");
+    for item in &prepared {
+        println!("  + {}", item.line());
+    }
+    println!();
+    Ok(prepared)
 }
 
 /// What `apply FILE` was given: a saved change set (and the text of the plan file it was saved
@@ -152,6 +206,7 @@ pub async fn run<B: Backend>(
     saved: Option<&SavedChangeSet>,
     command: &ApplyCommand,
     output: Output,
+    before: Option<BeforeChanges<'_>>,
 ) -> Result<Outcome, Error> {
     let planned = match saved {
         Some(saved) => {
@@ -177,6 +232,9 @@ pub async fn run<B: Backend>(
     if asks {
         print!("{}", render());
         confirm(what, output)?;
+    }
+    if let Some(before) = before {
+        before.await?;
     }
     // Checked once the run lock is held: another run may have written the file since.
     let read_as = state.as_ref().map(Stamp::of);

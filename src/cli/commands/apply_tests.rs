@@ -25,6 +25,7 @@ fn auto_approved() -> ApplyCommand {
         parallelism: 4,
         saved: None,
         update_dependents: false,
+        force: false,
     }
 }
 
@@ -50,6 +51,7 @@ async fn an_apply_whose_state_another_run_rewrote_before_its_lock_exits_3_and_ch
         None,
         &auto_approved(),
         Output::plain(),
+        None,
     )
     .await
     .unwrap_err();
@@ -88,6 +90,7 @@ async fn an_apply_whose_write_did_not_stick_is_not_complete() {
         None,
         &auto_approved(),
         Output::plain(),
+        None,
     )
     .await
     .unwrap_err();

@@ -6,20 +6,35 @@
 //! plan entries to the plan file (nothing else in it changes) and writes one patch per
 //! workload; `--copy-values` copies the values into Key Vault. Values stay in memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams};
+use sha2::{Digest, Sha256};
 
 use crate::cli::args::{MigrateArgs, MigrateAs, PlanFormat};
-use crate::cli::commands::common::{LoadedPlan, print_diagnostics};
+use crate::cli::commands::common::{LoadedPlan, StateRead, lock_holder, print_diagnostics};
 use crate::cli::connect::{Connected, with_target};
 use crate::cli::error::{Error, Outcome};
 use crate::cli::output::Output;
+use crate::engine::apply::{clusters_of, write_state_locked};
+use crate::engine::state_writer::StateWriter;
 use crate::files;
 use crate::migrate::compute::ClusterInput;
 use crate::migrate::copy::{Contents, copy_values};
+use crate::migrate::finish::{Kept, Retire, Retiring, carried_secrets, judge};
+use crate::migrate::model::{Encoding, SecretContent};
 use crate::migrate::read::{ClusterRead, read_cluster};
 use crate::migrate::{Migration, Mode, Request, compute, patches, plan_text, render};
 use crate::plan::PlanSource;
+use crate::plan::model::Plan;
+use crate::providers::azure::keyvault::VaultId;
+use crate::providers::kube::{KubeError, with_retries};
+use crate::providers::{AzureSession, ProviderError};
+use crate::state::model::MigratedSecret;
+use crate::state::store::Stamp;
 
 /// Validated settings of `migrate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +46,7 @@ pub struct MigrateCommand {
     pub patch_dir: PathBuf,
     pub copy_values: bool,
     pub overwrite: bool,
+    pub finish: bool,
 }
 
 impl MigrateCommand {
@@ -54,6 +70,7 @@ impl MigrateCommand {
             patch_dir: args.patch_dir,
             copy_values: args.copy_values,
             overwrite: args.overwrite,
+            finish: args.finish,
         }
     }
 }
@@ -64,6 +81,9 @@ pub fn execute(command: &MigrateCommand, output: Output) -> Result<Outcome, Erro
         None,
         output,
         async |loaded, state, connected| {
+            if command.finish {
+                return finish(loaded, state, connected, command).await;
+            }
             // Like the audit, migrate reads live clusters, not the state.
             let _ = state.get().await;
             run(loaded, connected, command, output).await
@@ -71,12 +91,13 @@ pub fn execute(command: &MigrateCommand, output: Output) -> Result<Outcome, Erro
     )
 }
 
-async fn run(
+/// Every cluster of the plan read for `command` (with the Secrets `--finish` looks at), by
+/// `[addon]` key: `(cluster name, what was read)`.
+async fn read_all(
     loaded: &LoadedPlan,
     connected: &Connected,
     command: &MigrateCommand,
-    output: Output,
-) -> Result<Outcome, Error> {
+) -> Result<BTreeMap<String, (String, ClusterRead)>, Error> {
     let session = connected.backend.session();
     let mut reads: BTreeMap<String, (String, ClusterRead)> = BTreeMap::new();
     for (key, addon) in &loaded.plan.addons {
@@ -90,12 +111,21 @@ async fn run(
             .client()
             .await
             .map_err(|error| crate::audit::AuditError::read(what(), error))?;
-        let read = read_cluster(&client, &cluster, &command.request)
+        let also = if command.finish {
+            carried_secrets(&loaded.plan, key, &command.request)
+        } else {
+            BTreeSet::new()
+        };
+        let read = read_cluster(&client, &cluster, &command.request, also)
             .await
             .map_err(Error::Migrate)?;
         reads.insert(key.clone(), (cluster, read));
     }
-    let inputs: Vec<ClusterInput<'_>> = reads
+    Ok(reads)
+}
+
+fn inputs_of(reads: &BTreeMap<String, (String, ClusterRead)>) -> Vec<ClusterInput<'_>> {
+    reads
         .iter()
         .map(|(addon, (cluster, (objects, contents)))| ClusterInput {
             addon,
@@ -103,7 +133,18 @@ async fn run(
             objects,
             contents,
         })
-        .collect();
+        .collect()
+}
+
+async fn run(
+    loaded: &LoadedPlan,
+    connected: &Connected,
+    command: &MigrateCommand,
+    output: Output,
+) -> Result<Outcome, Error> {
+    let session = connected.backend.session();
+    let reads = read_all(loaded, connected, command).await?;
+    let inputs = inputs_of(&reads);
     let migration = compute(&loaded.plan, &command.request, &inputs)
         .map_err(|error| Error::Migrate(error.into()))?;
     print!(
@@ -149,6 +190,196 @@ async fn run(
             Outcome::ChangesPresent
         },
     )
+}
+
+/// `--finish`: retires each original Secret that may go, once its values are found in Key
+/// Vault: recorded in the state first (so `destroy` can restore it), then deleted.
+async fn finish(
+    loaded: &LoadedPlan,
+    state: StateRead,
+    connected: &Connected,
+    command: &MigrateCommand,
+) -> Result<Outcome, Error> {
+    let path = loaded.state_path();
+    let state = state
+        .get()
+        .await?
+        .ok_or_else(|| Error::NoState { path: path.clone() })?;
+    let reads = read_all(loaded, connected, command).await?;
+    let inputs = inputs_of(&reads);
+    let (retiring, mut kept) = judge(&loaded.plan, &command.request, &inputs);
+    let session = connected.backend.session();
+    let mut checked = Vec::new();
+    for item in retiring {
+        let content = reads
+            .get(&item.record.addon)
+            .and_then(|(_, (_, contents))| {
+                contents.get(&(item.record.namespace.clone(), item.record.name.clone()))
+            });
+        match in_key_vault(session, &loaded.plan, &item, content).await? {
+            None => checked.push(item),
+            Some(reason) => kept.push(Kept {
+                cluster: item.cluster.clone(),
+                namespace: item.record.namespace.clone(),
+                name: item.record.name.clone(),
+                reason,
+            }),
+        }
+    }
+    if !checked.is_empty() {
+        let clusters = clusters_of(&loaded.plan, std::iter::empty());
+        let writer =
+            Arc::new(StateWriter::new(state.clone(), Some(path)).read_as(Some(Stamp::of(&state))));
+        write_state_locked(
+            &*connected.backend,
+            &clusters,
+            &writer,
+            &lock_holder(),
+            |writer| {
+                for item in &checked {
+                    writer.record_migrated(&item.key(), Some(item.record.clone()))?;
+                }
+                Ok(())
+            },
+        )
+        .await?;
+    }
+    for item in &checked {
+        let secret = format!("Secret {}/{}", item.record.namespace, item.record.name);
+        match item.retire {
+            Retire::AlreadyReplaced => println!(
+                "{secret}: recorded; the CSI driver's synced copy already stands in its place"
+            ),
+            Retire::Delete => {
+                delete_secret(session, connected, &loaded.plan, &item.record).await?;
+                println!("{secret}: deleted (its values are in Key Vault; recorded in the state)");
+            }
+        }
+    }
+    for kept in &kept {
+        println!(
+            "Secret {}/{}: kept: {}",
+            kept.namespace, kept.name, kept.reason
+        );
+    }
+    println!(
+        "Finished {} Secret{}; {} kept.",
+        checked.len(),
+        if checked.len() == 1 { "" } else { "s" },
+        kept.len()
+    );
+    if kept.is_empty() {
+        Ok(Outcome::Success)
+    } else {
+        Err(Error::Migrate(crate::migrate::Error::Kept {
+            count: kept.len(),
+        }))
+    }
+}
+
+/// `None` when every key's value is in Key Vault (SHA-256 compared); else why not.
+async fn in_key_vault(
+    session: &AzureSession,
+    plan: &Plan,
+    item: &Retiring,
+    content: Option<&SecretContent>,
+) -> Result<Option<String>, Error> {
+    let Some(content) = content else {
+        return Ok(Some("the Secret could not be read".to_owned()));
+    };
+    let Some(vault) = plan.vaults.get(&item.record.vault) else {
+        return Ok(Some(format!(
+            "the plan has no [vault.{}]",
+            item.record.vault
+        )));
+    };
+    let id = VaultId::new(
+        session.subscription_id(),
+        vault.resource_group.value.clone(),
+        vault.name.value.clone(),
+    );
+    let failed = |error: ProviderError| {
+        Error::Migrate(crate::migrate::Error::Copy {
+            vault: vault.name.value.clone(),
+            source: Box::new(error),
+        })
+    };
+    let uri = session
+        .key_vaults()
+        .get(&id)
+        .await
+        .map_err(|error| failed(error.into()))?
+        .and_then(|live| live.vault_uri);
+    let Some(uri) = uri else {
+        return Ok(Some(format!(
+            "key vault `{}` does not exist",
+            vault.name.value
+        )));
+    };
+    let client = session.secrets(&uri).map_err(failed)?;
+    for (key, stored) in &item.record.keys {
+        let Some(bytes) = content.data.get(key) else {
+            continue;
+        };
+        let encoding = if stored.encoding == "base64" {
+            Encoding::Base64
+        } else {
+            Encoding::Utf8
+        };
+        let want = Sha256::digest(encoding.stored(bytes.expose()).as_bytes());
+        let found = client
+            .get_secret_value(&stored.object)
+            .await
+            .map_err(|error| failed(error.into()))?;
+        let same = found.is_some_and(|value| Sha256::digest(value.expose().as_bytes()) == want);
+        if !same {
+            return Ok(Some(format!(
+                "key `{key}` is not in key vault `{}` as secret `{}` with the same value: run `migrate --copy-values` first",
+                vault.name.value, stored.object
+            )));
+        }
+    }
+    Ok(None)
+}
+
+async fn delete_secret(
+    session: &AzureSession,
+    connected: &Connected,
+    plan: &Plan,
+    record: &MigratedSecret,
+) -> Result<(), Error> {
+    let failed = |error: ProviderError| {
+        Error::Migrate(crate::migrate::Error::Restore {
+            namespace: record.namespace.clone(),
+            name: record.name.clone(),
+            source: Box::new(error),
+        })
+    };
+    let Some(addon) = plan.addons.get(&record.addon) else {
+        return Ok(());
+    };
+    let connection = session
+        .cluster_connection(addon, &connected.environment)
+        .await
+        .map_err(failed)?;
+    let client = connection
+        .client()
+        .await
+        .map_err(|error| failed(error.into()))?;
+    let api: Api<Secret> = Api::namespaced(client, &record.namespace);
+    let params = DeleteParams::default();
+    match with_retries(|| api.delete(&record.name, &params)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(failed(
+            KubeError::from_kube(
+                "delete",
+                format!("secret `{}/{}`", record.namespace, record.name),
+                error,
+            )
+            .into(),
+        )),
+    }
 }
 
 /// Appends the plan entries (checking that the plan still reads), then writes the patches.

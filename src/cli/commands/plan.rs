@@ -94,6 +94,27 @@ pub async fn run<B: Backend>(
         PlanFormat::Markdown => markdown::render(&planned.change_set, &loaded.source.name),
     };
     print!("{rendered}");
+    if command.mode == Mode::Destroy
+        && command.format == PlanFormat::Human
+        && let Some(state) = &state
+    {
+        let restored = crate::migrate::restore::restores(&loaded.plan, state);
+        if !restored.is_empty() {
+            println!(
+                "\nBefore destroying, vaultwire restores these native Secrets from Key Vault:"
+            );
+            for record in &restored {
+                println!(
+                    "  + Secret {}/{} ({}, {} keys) from key vault `{}`",
+                    record.namespace,
+                    record.name,
+                    record.secret_type,
+                    record.keys.len(),
+                    record.vault_name
+                );
+            }
+        }
+    }
     if let Some(out) = &command.out {
         save(loaded, state.as_ref(), command, &planned, out)?;
         if command.format == PlanFormat::Human {

@@ -1,0 +1,231 @@
+//! `--finish`: retiring the original Secrets. Pure judging here; the command compares the
+//! values with Key Vault, records and deletes.
+//!
+//! A Secret is retired only when the plan has a class carrying every key of it, and no
+//! workload reads it natively any more: each workload that still names it mounts the class
+//! that recreates it (`--as sync`), or none names it at all (`--as files`). Anything else is
+//! refused with the reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::compute::{ClusterInput, mounts_class};
+use super::model::{Encoding, Request, SecretContent};
+use crate::audit::scan::{Owners, SYNCED_LABEL, WorkloadRef, consumers};
+use crate::plan::model::{ObjectEncoding, Plan, Spc};
+use crate::state::model::{MigratedKey, MigratedSecret};
+
+/// What `--finish` does with a Secret that may be retired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retire {
+    /// Delete the original.
+    Delete,
+    /// The CSI driver's synced copy stands in its place already: record it only.
+    AlreadyReplaced,
+}
+
+/// A Secret that may be retired once its values are found in Key Vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retiring {
+    pub cluster: String,
+    pub record: MigratedSecret,
+    pub retire: Retire,
+}
+
+impl Retiring {
+    /// The state's key of its record: `ADDON/NAMESPACE/NAME`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.record.addon, self.record.namespace, self.record.name
+        )
+    }
+}
+
+/// A Secret `--finish` will not retire, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Kept {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+    pub reason: String,
+}
+
+/// The classes of the plan on `addon` in the requested namespaces, by the Secret each
+/// carries: the Secrets its `sync` recreates, or (without `sync`) the one it is named after.
+fn carried<'p>(
+    plan: &'p Plan,
+    addon: &str,
+    request: &Request,
+) -> BTreeMap<(String, String), (&'p String, &'p Spc)> {
+    let mut found = BTreeMap::new();
+    for (key, spc) in &plan.spcs {
+        if spc.addon.value != addon || !request.namespaces.contains(&spc.namespace.value) {
+            continue;
+        }
+        let names: Vec<String> = if spc.sync.is_empty() {
+            vec![spc.name.value.clone()]
+        } else {
+            spc.sync
+                .iter()
+                .map(|s| s.secret_name.value.clone())
+                .collect()
+        };
+        for name in names {
+            if request.secret.as_ref().is_none_or(|only| *only == name) {
+                found
+                    .entry((spc.namespace.value.clone(), name))
+                    .or_insert((key, spc));
+            }
+        }
+    }
+    found
+}
+
+/// The Secrets `--finish` must read on `addon`, beyond those workloads read.
+pub fn carried_secrets(plan: &Plan, addon: &str, request: &Request) -> BTreeSet<(String, String)> {
+    carried(plan, addon, request).into_keys().collect()
+}
+
+/// Which carried Secrets may be retired and which are kept.
+pub fn judge(
+    plan: &Plan,
+    request: &Request,
+    inputs: &[ClusterInput<'_>],
+) -> (Vec<Retiring>, Vec<Kept>) {
+    let mut retiring = Vec::new();
+    let mut kept = Vec::new();
+    for input in inputs {
+        let owners = Owners::index(input.objects);
+        let found = consumers(input.objects, &owners);
+        for ((namespace, name), (spc_key, spc)) in carried(plan, input.addon, request) {
+            let keep = |reason: String| Kept {
+                cluster: input.cluster.to_owned(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                reason,
+            };
+            // Gone already (retired before, or never created): nothing to retire.
+            let Some(content) = input.contents.get(&(namespace.clone(), name.clone())) else {
+                continue;
+            };
+            let syncs = spc.sync.iter().any(|s| s.secret_name.value == name);
+            let readers: Vec<String> = found
+                .iter()
+                .filter(|(root, consumer)| {
+                    root.namespace == namespace
+                        && consumer.uses.values().any(|use_| use_.secret == name)
+                })
+                .filter(|(root, _)| {
+                    !(syncs
+                        && pod_spec_of(input, root)
+                            .is_some_and(|spec| mounts_class(spec, &spc.name.value)))
+                })
+                .map(|(root, _)| format!("{}/{}", root.kind.as_str(), root.name))
+                .collect();
+            if !readers.is_empty() {
+                let how = if syncs {
+                    format!("without mounting SecretProviderClass `{}`", spc.name.value)
+                } else {
+                    "and the class does not recreate it".to_owned()
+                };
+                kept.push(keep(format!(
+                    "still read by {} {how}: apply its patch first",
+                    readers.join(", ")
+                )));
+                continue;
+            }
+            match record(plan, input.addon, &namespace, &name, spc_key, spc, content) {
+                Ok(record) => retiring.push(Retiring {
+                    cluster: input.cluster.to_owned(),
+                    retire: if content.labels.get(SYNCED_LABEL.0).map(String::as_str)
+                        == Some(SYNCED_LABEL.1)
+                    {
+                        Retire::AlreadyReplaced
+                    } else {
+                        Retire::Delete
+                    },
+                    record,
+                }),
+                Err(reason) => kept.push(keep(reason)),
+            }
+        }
+    }
+    kept.sort();
+    (retiring, kept)
+}
+
+fn pod_spec_of<'a>(input: &ClusterInput<'a>, root: &WorkloadRef) -> Option<&'a Value> {
+    input
+        .objects
+        .iter()
+        .find(|(kind, object)| WorkloadRef::of(*kind, object) == *root)
+        .and_then(|(kind, object)| kind.pod_spec(object))
+}
+
+/// The state's record of `name`, with each key's Key Vault object in `spc`; `Err` names the
+/// keys the class does not carry.
+fn record(
+    plan: &Plan,
+    addon: &str,
+    namespace: &str,
+    name: &str,
+    spc_key: &str,
+    spc: &Spc,
+    content: &SecretContent,
+) -> Result<MigratedSecret, String> {
+    let sync = spc.sync.iter().find(|s| s.secret_name.value == name);
+    let mut keys = BTreeMap::new();
+    let mut missing = Vec::new();
+    for key in content.data.keys() {
+        let file = match sync {
+            Some(sync) => sync
+                .data
+                .iter()
+                .find(|data| &data.key.value == key)
+                .map(|data| data.object.value.as_str()),
+            None => Some(key.as_str()),
+        };
+        match file.and_then(|file| spc.objects.iter().find(|o| o.file_name() == file)) {
+            Some(object) => {
+                let encoding = match object.encoding {
+                    Some(ObjectEncoding::Base64) => Encoding::Base64,
+                    _ => Encoding::Utf8,
+                };
+                keys.insert(
+                    key.clone(),
+                    MigratedKey {
+                        object: object.name.value.clone(),
+                        encoding: encoding.as_str().to_owned(),
+                    },
+                );
+            }
+            None => missing.push(format!("`{key}`")),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "`spc.{spc_key}` does not carry its key{} {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        ));
+    }
+    let mut labels = content.labels.clone();
+    labels.remove(SYNCED_LABEL.0);
+    Ok(MigratedSecret {
+        addon: addon.to_owned(),
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        secret_type: content.secret_type.clone(),
+        labels,
+        vault: spc.vault.value.clone(),
+        vault_name: plan
+            .vaults
+            .get(&spc.vault.value)
+            .map(|vault| vault.name.value.clone())
+            .unwrap_or_default(),
+        spc: format!("spc.{spc_key}"),
+        keys,
+    })
+}
