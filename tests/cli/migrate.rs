@@ -49,22 +49,57 @@ fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Adds to `payments` a Secret with an underscore key, a binary value and the canary, read by
-/// the Deployment `billing` through a secret volume and an env var.
+/// A TLS Secret's chain, kept byte for byte.
+const TLS_CHAIN: &str = "-----BEGIN CERTIFICATE-----\nleaf\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nintermediate\n-----END CERTIFICATE-----\n";
+
+/// Adds to `payments` the Deployment `billing` and what it reads: a Secret with an underscore
+/// key, a binary value and the canary (an env var and a secret volume), a TLS Secret (a
+/// volume), a 30 KB value (an env var), and a registry's dockerconfigjson (imagePullSecrets).
 fn add_billing(kubectl: &Kubectl) {
-    let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": "billing-keys", "namespace": "payments"},
-        "data": {"api_token": b64(CANARY.as_bytes()), "signing.key": b64(&BINARY)}});
+    let secret = |name: &str, kind: &str, data: Value| {
+        json!({"apiVersion": "v1", "kind": "Secret", "type": kind,
+            "metadata": {"name": name, "namespace": "payments"}, "data": data})
+    };
+    let keys = secret(
+        "billing-keys",
+        "Opaque",
+        json!({"api_token": b64(CANARY.as_bytes()), "signing.key": b64(&BINARY)}),
+    );
+    let tls = secret(
+        "billing-tls",
+        "kubernetes.io/tls",
+        json!({"tls.crt": b64(TLS_CHAIN.as_bytes()), "tls.key": b64(b"-----BEGIN PRIVATE KEY-----\nk\n")}),
+    );
+    let dump = secret(
+        "billing-dump",
+        "Opaque",
+        json!({"dump": b64(&[b'x'; 30 * 1024])}),
+    );
+    let registry = secret(
+        "registry",
+        "kubernetes.io/dockerconfigjson",
+        json!({".dockerconfigjson": b64(br#"{"auths":{}}"#)}),
+    );
     let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "billing", "namespace": "payments"},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "billing"}},
             "template": {"metadata": {"labels": {"app": "billing"}}, "spec": {
+                "imagePullSecrets": [{"name": "registry"}],
                 "containers": [{"name": "billing", "image": "busybox:1.36",
-                    "env": [{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "billing-keys", "key": "api_token"}}}],
-                    "volumeMounts": [{"name": "keys", "mountPath": "/etc/billing", "readOnly": true}]}],
-                "volumes": [{"name": "keys", "secret": {"secretName": "billing-keys"}}]}}}});
+                    "env": [
+                        {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "billing-keys", "key": "api_token"}}},
+                        {"name": "DUMP", "valueFrom": {"secretKeyRef": {"name": "billing-dump", "key": "dump"}}}],
+                    "volumeMounts": [
+                        {"name": "keys", "mountPath": "/etc/billing", "readOnly": true},
+                        {"name": "tls", "mountPath": "/etc/tls", "readOnly": true}]}],
+                "volumes": [
+                    {"name": "keys", "secret": {"secretName": "billing-keys"}},
+                    {"name": "tls", "secret": {"secretName": "billing-tls"}}]}}}});
     for (name, object) in [
-        ("billing-secret", secret),
+        ("billing-secret", keys),
+        ("billing-tls", tls),
+        ("billing-dump", dump),
+        ("registry", registry),
         ("billing-deployment", deployment),
     ] {
         let file = kubectl.write(&format!("{name}.json"), &object.to_string());
@@ -133,6 +168,15 @@ fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
         "{shown}"
     );
     assert!(shown.contains("Secret payments/secrets-store-creds: the CSI driver's own service-principal credentials"), "{shown}");
+    assert!(
+        shown.contains("+ Secret payments/billing-tls (kubernetes.io/tls, 2 keys)"),
+        "{shown}"
+    );
+    assert!(shown.contains("Secret payments/billing-dump: Key Vault holds values of at most 25 KB; `dump` (30.0 KB) is larger as stored"), "{shown}");
+    assert!(
+        shown.contains("Secret payments/registry: used in imagePullSecrets"),
+        "{shown}"
+    );
     outputs.push(shown);
     outputs.push(repo.expect(
         2,
@@ -182,7 +226,7 @@ fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
     assert_eq!(copy.status.code(), Some(0), "{copy:?}");
     let copied = String::from_utf8_lossy(&copy.stderr).into_owned();
     assert!(
-        copied.contains("Copied 4 of 4 values into Key Vault."),
+        copied.contains("Copied 6 of 6 values into Key Vault."),
         "{copied}"
     );
     outputs.push(copied);
@@ -190,7 +234,7 @@ fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
     let again = repo.run(&["migrate", PLAN, "--namespace", "payments", "--copy-values"]);
     let again = String::from_utf8_lossy(&again.stderr).into_owned();
     assert!(
-        again.contains("Copied 0 of 4 values into Key Vault."),
+        again.contains("Copied 0 of 6 values into Key Vault."),
         "{again}"
     );
 
@@ -231,6 +275,12 @@ fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
             "secrets-store-billing-keys",
             "api_token",
             CANARY.as_bytes(),
+        ),
+        (
+            "billing-",
+            "secrets-store-billing-tls",
+            "tls.crt",
+            TLS_CHAIN.as_bytes(),
         ),
     ] {
         let files = wait_for(
@@ -282,6 +332,69 @@ fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
                 evidence["namespace"] == "payments" && evidence["secret"]["origin"] == "native"
             });
     assert_eq!(native_in_payments.count(), 0, "{files_check}");
+
+    // Finish: the three moved Secrets are retired (the driver's synced copies stand in their
+    // place) and recorded in the state, without a value.
+    let finished = repo.expect(0, &["migrate", PLAN, "--namespace", "payments", "--finish"]);
+    assert!(
+        finished.contains("Finished 3 Secrets; 0 kept."),
+        "{finished}"
+    );
+    let state = repo.state();
+    let record = &state["migrated"]["demo/payments/billing-keys"];
+    assert_eq!(
+        record["keys"]["signing.key"]["encoding"], "base64",
+        "{state}"
+    );
+    outputs.push(finished);
+
+    // Backout: destroy writes them back as native Secrets from Key Vault first; the pods keep
+    // running, and the Secrets hold the original bytes.
+    let destroyed = repo.expect(0, &["destroy", PLAN, "--auto-approve"]);
+    assert!(
+        destroyed
+            .contains("Before destroying, vaultwire restores these native Secrets from Key Vault:"),
+        "{destroyed}"
+    );
+    assert!(
+        destroyed.contains("Restored Secret payments/billing-tls"),
+        "{destroyed}"
+    );
+    outputs.push(destroyed);
+    for (name, key, value) in [
+        ("payments-db-legacy", "password", SEEDED_PASSWORD.as_bytes()),
+        ("billing-keys", "signing.key", &BINARY[..]),
+        ("billing-keys", "api_token", CANARY.as_bytes()),
+        ("billing-tls", "tls.crt", TLS_CHAIN.as_bytes()),
+    ] {
+        let secret = kubectl.run(&["get", "secret", name, "-n", "payments", "-o", "json"]);
+        let secret: Value = serde_json::from_str(&secret).unwrap();
+        assert_eq!(secret["data"][key], b64(value), "{name}");
+        assert!(
+            secret["metadata"]["labels"]
+                .get("secrets-store.csi.k8s.io/managed")
+                .is_none()
+        );
+        assert!(secret["metadata"]["annotations"]["vaultwire.io/restored-from"].is_string());
+    }
+    let tls = kubectl.run(&[
+        "get",
+        "secret",
+        "billing-tls",
+        "-n",
+        "payments",
+        "-o",
+        "jsonpath={.type}",
+    ]);
+    assert_eq!(tls, "kubernetes.io/tls");
+    let pods = kubectl.run(&["get", "pods", "-n", "payments"]);
+    for app in ["billing-", "payments-api-"] {
+        assert!(
+            pods.lines()
+                .any(|l| l.starts_with(app) && l.contains("Running")),
+            "{pods}"
+        );
+    }
 
     for text in outputs.iter().chain([
         &repo.test.read(PLAN),
