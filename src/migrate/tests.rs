@@ -212,3 +212,47 @@ fn a_secret_the_plan_already_syncs_adds_nothing_to_the_plan() {
     assert_eq!(migration.workloads.len(), 1);
     assert!(!migration.is_empty());
 }
+
+#[test]
+fn the_grant_the_class_identity_lacks_is_added_once() {
+    let example = include_str!("../../plans/example.toml");
+    let start = example.find("# Let the add-on identity").unwrap();
+    let end = example
+        .find("# A SecretProviderClass in namespace")
+        .unwrap();
+    let text = format!("{}{}", &example[..start], &example[end..]);
+    let (plan, _) = crate::plan::testing::plan_from("no-grant.toml", &text);
+    assert!(plan.grants.is_empty());
+    let objects = ClusterObjects::default().with(
+        WorkloadKind::Deployment,
+        vec![deployment("keys", "web-tls", "registry")],
+    );
+    let contents = world(&[]);
+    let request = Request {
+        namespaces: vec!["team".to_owned()],
+        secret: None,
+        vault: None,
+        mode: Mode::Sync,
+    };
+    let input = ClusterInput {
+        addon: "demo",
+        cluster: "aks-demo",
+        objects: &objects,
+        contents: &contents,
+    };
+    let migration = compute(&plan, &request, &[input]).unwrap();
+    assert_eq!(migration.grants.len(), 1, "one grant for both classes");
+    let grant = &migration.grants[0];
+    assert_eq!(grant.key, "demo-reads-payments");
+    assert_eq!(grant.role.as_deref(), Some("Key Vault Secrets User"));
+    let toml = plan_text::entries(&migration);
+    assert!(
+        toml.contains("[grant.demo-reads-payments]\nvault = \"payments\"\nprincipal = { addon = \"demo\" }\nrole = \"Key Vault Secrets User\"\n"),
+        "{toml}"
+    );
+    // What --write appends checks as a plan.
+    let (extended, _) =
+        crate::plan::testing::plan_from("extended.toml", &plan_text::append(&text, &toml));
+    assert!(extended.grants.contains_key("demo-reads-payments"));
+    assert!(extended.spcs["team-keys"].restore_on_destroy);
+}

@@ -409,9 +409,16 @@ fn payments_moves_into_key_vault_and_its_pods_read_identical_files() {
 #[test]
 fn finish_and_destroy_refuse_while_the_original_secret_is_still_in_use() {
     let repo = Repo::new();
+    repo.expect(0, &["migrate", PLAN, "--namespace", "payments", "--write"]);
+    repo.apply();
+    // Without Key Vault Secrets Officer, copying says which role it needs, and copies nothing.
+    repo.expect_error(
+        1,
+        &["migrate", PLAN, "--namespace", "payments", "--copy-values"],
+        "copying values into key vault `kv-vaultwire-demo` needs the Key Vault Secrets Officer role",
+    );
     repo.test
         .write(PLAN, &format!("{}{OFFICER_GRANT}", repo.test.read(PLAN)));
-    repo.expect(0, &["migrate", PLAN, "--namespace", "payments", "--write"]);
     repo.apply();
     repo.expect(
         0,
@@ -446,4 +453,23 @@ fn finish_and_destroy_refuse_while_the_original_secret_is_still_in_use() {
             .to_string()
             .contains("kv-vaultwire-demo")
     );
+
+    // With --force it replaces the original with the Key Vault values, which are the same.
+    let destroyed = repo.expect(0, &["destroy", PLAN, "--auto-approve", "--force"]);
+    assert!(
+        destroyed.contains("replace a native Secret (--force)"),
+        "{destroyed}"
+    );
+    let secret = repo.kubectl(&[
+        "get",
+        "secret",
+        "payments-db-legacy",
+        "-n",
+        "payments",
+        "-o",
+        "json",
+    ]);
+    let secret: Value = serde_json::from_str(&secret).unwrap();
+    assert_eq!(secret["data"]["password"], b64(SEEDED_PASSWORD.as_bytes()));
+    assert!(secret["metadata"]["annotations"]["vaultwire.io/restored-from"].is_string());
 }
