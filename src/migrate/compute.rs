@@ -748,8 +748,22 @@ fn patch_for(
             "readOnly": true,
             "volumeAttributes": {"secretProviderClass": class},
         });
+        // Secret volumes become CSI volumes of the same name first (`--as files`), so that a
+        // container mounting one already is pointed at it rather than given a second mount.
+        let replaced: BTreeSet<String> = uses
+            .iter()
+            .filter_map(|use_| match &use_.reader {
+                Reader::Volume { name }
+                    if mode == Mode::Files
+                        && use_.kind == UseKind::Volume
+                        && !has_items(spec, name) =>
+                {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
+            .collect();
         let mut readers: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut replaced: BTreeSet<String> = BTreeSet::new();
         for use_ in uses {
             match &use_.reader {
                 Reader::Container {
@@ -758,9 +772,14 @@ fn patch_for(
                     variable,
                     key,
                 } => {
-                    readers.insert((list.clone(), name.clone()));
+                    let mounted = replaced
+                        .iter()
+                        .find_map(|volume| mount_path_of(spec, list, name, volume));
+                    if mounted.is_none() {
+                        readers.insert((list.clone(), name.clone()));
+                    }
                     if mode == Mode::Files {
-                        let path = &moved.spc.mount_path;
+                        let path = mounted.unwrap_or_else(|| moved.spc.mount_path.clone());
                         owner_changes.push(match (variable, key) {
                             (Some(variable), Some(key)) => format!(
                                 "container `{name}`: read `{path}/{key}` instead of env var `{variable}`"
@@ -772,16 +791,12 @@ fn patch_for(
                         });
                     }
                 }
-                Reader::Volume { name } => {
-                    let plain = use_.kind == UseKind::Volume && !has_items(spec, name);
-                    if mode == Mode::Files && plain {
-                        replaced.insert(name.clone());
-                    } else {
-                        for (list, container) in containers_mounting(spec, name) {
-                            readers.insert((list, container));
-                        }
+                Reader::Volume { name } if !replaced.contains(name) => {
+                    for (list, container) in containers_mounting(spec, name) {
+                        readers.insert((list, container));
                     }
                 }
+                Reader::Volume { .. } => {}
             }
         }
         for volume in &replaced {
@@ -895,6 +910,20 @@ fn has_items(spec: &Value, volume: &str) -> bool {
         .find(|v| v.get("name").and_then(Value::as_str) == Some(volume))
         .and_then(|v| v.pointer("/secret/items"))
         .is_some_and(|items| items.as_array().is_some_and(|items| !items.is_empty()))
+}
+
+/// Where container `name` of `list` mounts `volume`, if it does.
+fn mount_path_of(spec: &Value, list: &str, name: &str, volume: &str) -> Option<String> {
+    spec.get(list)
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(name))?
+        .get("volumeMounts")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|m| m.get("name").and_then(Value::as_str) == Some(volume))
+        .and_then(|m| m.get("mountPath").and_then(Value::as_str))
+        .map(|path| path.trim_end_matches('/').to_owned())
 }
 
 /// `(list, container)` of every container that mounts `volume`.

@@ -473,3 +473,86 @@ fn finish_and_destroy_refuse_while_the_original_secret_is_still_in_use() {
     assert_eq!(secret["data"]["password"], b64(SEEDED_PASSWORD.as_bytes()));
     assert!(secret["metadata"]["annotations"]["vaultwire.io/restored-from"].is_string());
 }
+
+#[test]
+fn as_files_a_secret_volume_becomes_a_csi_volume_with_the_same_files() {
+    let repo = Repo::new();
+    let kubectl = kubectl(&repo);
+    add_billing(&kubectl);
+    repo.test
+        .write(PLAN, &format!("{}{OFFICER_GRANT}", repo.test.read(PLAN)));
+    let args = [
+        "migrate",
+        PLAN,
+        "--namespace",
+        "payments",
+        "--secret",
+        "billing-keys",
+        "--as",
+        "files",
+    ];
+    let shown = repo.expect(2, &args);
+    assert!(
+        shown.contains("volume `keys`: read SecretProviderClass `billing-keys` instead of Secret `billing-keys` (same files)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("! owner: container `billing`: read `/etc/billing/api_token` instead of env var `API_TOKEN`"),
+        "{shown}"
+    );
+    let mut write = args.to_vec();
+    write.push("--write");
+    repo.expect(0, &write);
+    let plan = repo.test.read(PLAN);
+    let added = &plan[plan.find("[spc.payments-billing-keys]").unwrap()..];
+    assert!(
+        !added.contains("sync = ["),
+        "--as files recreates no Secret: {added}"
+    );
+    repo.apply();
+    let mut copy = args.to_vec();
+    copy.push("--copy-values");
+    repo.expect(0, &copy);
+    let path = repo
+        .test
+        .path()
+        .join("patches/aks-demo/payments/deployment-billing.yaml");
+    kubectl.run(&[
+        "patch",
+        "deployment",
+        "billing",
+        "-n",
+        "payments",
+        "--patch-file",
+        &path.display().to_string(),
+    ]);
+    let template = kubectl.run(&[
+        "get",
+        "deployment",
+        "billing",
+        "-n",
+        "payments",
+        "-o",
+        "jsonpath={.spec.template.spec.volumes[0]}",
+    ]);
+    let volume: Value = serde_json::from_str(&template).unwrap();
+    assert_eq!(volume["name"], "keys");
+    assert!(volume.get("secret").is_none(), "{volume}");
+    assert_eq!(
+        volume["csi"]["volumeAttributes"]["secretProviderClass"],
+        "billing-keys"
+    );
+    // The same volume, at the same path, holds the same bytes.
+    let files = wait_for(
+        "billing mounts keys from Key Vault",
+        || mounted_files(&repo, "billing-").to_string(),
+        |files| files.contains("keys/signing.key") && !files.contains("secrets-store-"),
+    );
+    let files: Value = serde_json::from_str(&files).unwrap();
+    assert_eq!(files["keys/signing.key"], sha256(&BINARY), "{files}");
+    assert_eq!(
+        files["keys/api_token"],
+        sha256(CANARY.as_bytes()),
+        "{files}"
+    );
+}
