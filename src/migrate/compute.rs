@@ -18,7 +18,8 @@ use crate::audit::scan::{
     CSI_DRIVER, ClusterObjects, Consumer, Owners, Reader, SYNCED_LABEL, SecretUse, UseKind,
     WorkloadKind, WorkloadRef, consumers,
 };
-use crate::plan::model::{Authorization, Plan, Principal, SpcIdentity};
+use crate::plan::model::{Authorization, ObjectEncoding, Plan, Principal, Spc, SpcIdentity};
+use crate::providers::kube::spec_mounts_class;
 
 /// Where the classes' files appear in containers: `MOUNT_ROOT/SECRET`.
 pub const MOUNT_ROOT: &str = "/mnt/secrets-store";
@@ -225,14 +226,7 @@ pub fn compute(
                 namespace: spc.namespace.value.clone(),
                 vault: spc.vault.value.clone(),
                 identity: identity.clone(),
-                objects: keys
-                    .iter()
-                    .map(|key| NewObject {
-                        name: key.vault_secret.clone(),
-                        alias: key.key.clone(),
-                        encoding: key.encoding,
-                    })
-                    .collect(),
+                objects: objects_of(&keys),
                 sync: spc
                     .sync
                     .iter()
@@ -408,11 +402,8 @@ fn judge(candidate: &Candidate<'_>) -> Option<(LeftAloneReason, String)> {
 
 /// The plan's class that already carries `candidate`: one on its cluster and namespace that
 /// syncs a Secret of its name, or is named like it (`--as files`).
-fn planned_spc<'p>(
-    plan: &'p Plan,
-    candidate: &Candidate<'_>,
-) -> Option<(&'p String, &'p crate::plan::model::Spc)> {
-    let here = |spc: &&crate::plan::model::Spc| {
+fn planned_spc<'p>(plan: &'p Plan, candidate: &Candidate<'_>) -> Option<(&'p String, &'p Spc)> {
+    let here = |spc: &&Spc| {
         spc.addon.value == candidate.addon && spc.namespace.value == candidate.namespace
     };
     let by_sync = plan.spcs.iter().find(|(_, spc)| {
@@ -432,19 +423,21 @@ fn planned_spc<'p>(
     })
 }
 
-/// Each Secret key's Key Vault object in the plan's class `spc`, through its `sync` data or
-/// else by file name; `Err` with the keys it does not carry.
-fn planned_keys(
-    spc: &crate::plan::model::Spc,
-    candidate: &Candidate<'_>,
+/// Each of `keys` of the Secret `secret` as the plan's class `spc` carries it: the Key Vault
+/// object and its encoding, through the class's `sync` data for that Secret or else by file
+/// name. `Err` names (in backticks) the keys it does not carry.
+pub(crate) fn key_objects<'k>(
+    spc: &Spc,
+    secret: &str,
+    keys: impl Iterator<Item = &'k String>,
 ) -> Result<BTreeMap<String, (String, Encoding)>, Vec<String>> {
     let sync = spc
         .sync
         .iter()
-        .find(|sync| sync.secret_name.value == candidate.secret);
+        .find(|sync| sync.secret_name.value == secret);
     let mut found = BTreeMap::new();
     let mut missing = Vec::new();
-    for key in candidate.content.into_iter().flat_map(|c| c.data.keys()) {
+    for key in keys {
         let file = match sync {
             Some(sync) => sync
                 .data
@@ -453,11 +446,10 @@ fn planned_keys(
                 .map(|data| data.object.value.as_str()),
             None => Some(key.as_str()),
         };
-        let object = file.and_then(|file| spc.objects.iter().find(|o| o.file_name() == file));
-        match object {
+        match file.and_then(|file| spc.objects.iter().find(|o| o.file_name() == file)) {
             Some(object) => {
                 let encoding = match object.encoding {
-                    Some(crate::plan::model::ObjectEncoding::Base64) => Encoding::Base64,
+                    Some(ObjectEncoding::Base64) => Encoding::Base64,
                     _ => Encoding::Utf8,
                 };
                 found.insert(key.clone(), (object.name.value.clone(), encoding));
@@ -472,7 +464,18 @@ fn planned_keys(
     }
 }
 
-fn identity_of(spc: &crate::plan::model::Spc) -> IdentityRef {
+fn planned_keys(
+    spc: &Spc,
+    candidate: &Candidate<'_>,
+) -> Result<BTreeMap<String, (String, Encoding)>, Vec<String>> {
+    key_objects(
+        spc,
+        &candidate.secret,
+        candidate.content.into_iter().flat_map(|c| c.data.keys()),
+    )
+}
+
+fn identity_of(spc: &Spc) -> IdentityRef {
     match &spc.identity.value {
         SpcIdentity::Addon(key) => IdentityRef::Addon(key.value.clone()),
         SpcIdentity::Identity(key) => IdentityRef::Identity(key.value.clone()),
@@ -538,6 +541,17 @@ fn choose_identity(plan: &Plan, candidate: &Candidate<'_>) -> IdentityRef {
     IdentityRef::Addon(candidate.addon.to_owned())
 }
 
+/// The class's `objects`: each key's Key Vault secret, mounted as the file named like the key.
+fn objects_of(keys: &[KeyMove]) -> Vec<NewObject> {
+    keys.iter()
+        .map(|key| NewObject {
+            name: key.vault_secret.clone(),
+            alias: key.key.clone(),
+            encoding: key.encoding,
+        })
+        .collect()
+}
+
 /// `text` as a plan key: letters, digits, `-` and `_`.
 fn as_key(text: &str) -> String {
     text.chars()
@@ -598,14 +612,7 @@ fn new_spc(
         namespace: candidate.namespace.clone(),
         vault: vault.to_owned(),
         identity: identity.clone(),
-        objects: keys
-            .iter()
-            .map(|key| NewObject {
-                name: key.vault_secret.clone(),
-                alias: key.key.clone(),
-                encoding: key.encoding,
-            })
-            .collect(),
+        objects: objects_of(keys),
         sync: (mode == Mode::Sync).then(|| NewSync {
             secret_name: candidate.secret.clone(),
             secret_type: content.secret_type.clone(),
@@ -736,7 +743,7 @@ fn patch_for(
     let mut owner_changes = Vec::new();
     let reads: Vec<&(&SecretMove, Vec<&SecretUse>)> = reads
         .iter()
-        .filter(|(moved, _)| !mounts_class(spec, &moved.spc.name))
+        .filter(|(moved, _)| !spec_mounts_class(spec, &moved.spc.name))
         .collect();
     if reads.is_empty() {
         return None;
@@ -885,21 +892,6 @@ fn patch_for(
         ),
         patch,
     })
-}
-
-/// Whether the pod spec has a CSI volume of the class `class` already.
-pub(crate) fn mounts_class(spec: &Value, class: &str) -> bool {
-    spec.get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|volume| {
-            volume.pointer("/csi/driver").and_then(Value::as_str) == Some(CSI_DRIVER)
-                && volume
-                    .pointer("/csi/volumeAttributes/secretProviderClass")
-                    .and_then(Value::as_str)
-                    == Some(class)
-        })
 }
 
 fn has_items(spec: &Value, volume: &str) -> bool {

@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::compute::{ClusterInput, mounts_class};
-use super::model::{Encoding, Request, SecretContent};
+use super::compute::{ClusterInput, key_objects};
+use super::model::{Request, SecretContent};
 use crate::audit::scan::{Owners, SYNCED_LABEL, WorkloadRef, consumers};
-use crate::plan::model::{ObjectEncoding, Plan, Spc};
+use crate::plan::model::{Plan, Spc};
+use crate::providers::kube::spec_mounts_class;
 use crate::state::model::{MigratedKey, MigratedSecret};
 
 /// What `--finish` does with a Secret that may be retired.
@@ -120,7 +121,7 @@ pub fn judge(
                 .filter(|(root, _)| {
                     !(syncs
                         && pod_spec_of(input, root)
-                            .is_some_and(|spec| mounts_class(spec, &spc.name.value)))
+                            .is_some_and(|spec| spec_mounts_class(spec, &spc.name.value)))
                 })
                 .map(|(root, _)| format!("{}/{}", root.kind.as_str(), root.name))
                 .collect();
@@ -175,42 +176,20 @@ fn record(
     spc: &Spc,
     content: &SecretContent,
 ) -> Result<MigratedSecret, String> {
-    let sync = spc.sync.iter().find(|s| s.secret_name.value == name);
-    let mut keys = BTreeMap::new();
-    let mut missing = Vec::new();
-    for key in content.data.keys() {
-        let file = match sync {
-            Some(sync) => sync
-                .data
-                .iter()
-                .find(|data| &data.key.value == key)
-                .map(|data| data.object.value.as_str()),
-            None => Some(key.as_str()),
-        };
-        match file.and_then(|file| spc.objects.iter().find(|o| o.file_name() == file)) {
-            Some(object) => {
-                let encoding = match object.encoding {
-                    Some(ObjectEncoding::Base64) => Encoding::Base64,
-                    _ => Encoding::Utf8,
-                };
-                keys.insert(
-                    key.clone(),
-                    MigratedKey {
-                        object: object.name.value.clone(),
-                        encoding: encoding.as_str().to_owned(),
-                    },
-                );
-            }
-            None => missing.push(format!("`{key}`")),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(format!(
-            "`spc.{spc_key}` does not carry its key{} {}",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", ")
-        ));
-    }
+    let keys = key_objects(spc, name, content.data.keys())
+        .map_err(|missing| {
+            format!(
+                "`spc.{spc_key}` does not carry its key{} {}",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", ")
+            )
+        })?
+        .into_iter()
+        .map(|(key, (object, encoding))| {
+            let encoding = encoding.as_str().to_owned();
+            (key, MigratedKey { object, encoding })
+        })
+        .collect();
     let mut labels = content.labels.clone();
     labels.remove(SYNCED_LABEL.0);
     Ok(MigratedSecret {

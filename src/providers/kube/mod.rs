@@ -16,7 +16,7 @@ pub use http::KubeTransports;
 pub use lease::{LeaseLock, LockDecision, LockError, LockHolder, decide};
 pub use mounts::{
     CSI_DRIVER, MountFailure, MountingPod, failing_pods, mounts_class, pods_mounting,
-    summary as mount_failure_summary,
+    spec_mounts_class, summary as mount_failure_summary,
 };
 pub use retry::{Backoff, DEFAULT_BACKOFF, retry, with_retries};
 pub use spc_client::{FIELD_MANAGER, LiveSpc, SpcClient, spc_api_resource};

@@ -165,7 +165,14 @@ pub async fn pods_mounting(
 
 /// Whether `pod` has a Secrets Store CSI volume naming `class`.
 pub fn mounts_class(pod: &Value, class: &str) -> bool {
-    pod.pointer("/spec/volumes")
+    pod.get("spec")
+        .is_some_and(|spec| spec_mounts_class(spec, class))
+}
+
+/// Whether the pod spec (or pod template spec) `spec` has a Secrets Store CSI volume naming
+/// `class`.
+pub fn spec_mounts_class(spec: &Value, class: &str) -> bool {
+    spec.get("volumes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
