@@ -541,6 +541,18 @@ fn choose_identity(plan: &Plan, candidate: &Candidate<'_>) -> IdentityRef {
     IdentityRef::Addon(candidate.addon.to_owned())
 }
 
+/// `base`, or `base-2`, `base-3`… when `taken` has it; the key returned is taken from then on.
+fn unique_key(base: &str, taken: &mut BTreeSet<String>) -> String {
+    let mut key = base.to_owned();
+    let mut n = 2;
+    while taken.contains(&key) {
+        key = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.insert(key.clone());
+    key
+}
+
 /// The class's `objects`: each key's Key Vault secret, mounted as the file named like the key.
 fn objects_of(keys: &[KeyMove]) -> Vec<NewObject> {
     keys.iter()
@@ -585,13 +597,7 @@ fn new_spc(
     } else {
         as_key(&format!("{}-{}", candidate.namespace, candidate.secret))
     };
-    let mut key = base.clone();
-    let mut n = 2;
-    while taken.contains(&key) {
-        key = format!("{base}-{n}");
-        n += 1;
-    }
-    taken.insert(key.clone());
+    let key = unique_key(&base, taken);
     // The class takes the Secret's name unless the plan already has a class of that name there.
     let name_taken = plan.spcs.values().any(|spc| {
         spc.addon.value == candidate.addon
@@ -654,14 +660,7 @@ fn new_grants(plan: &Plan, moves: &[SecretMove]) -> Vec<NewGrant> {
                 key
             }
         };
-        let base = as_key(&format!("{who}-reads-{vault}"));
-        let mut key = base.clone();
-        let mut n = 2;
-        while taken.contains(&key) {
-            key = format!("{base}-{n}");
-            n += 1;
-        }
-        taken.insert(key.clone());
+        let key = unique_key(&as_key(&format!("{who}-reads-{vault}")), &mut taken);
         let rbac = plan
             .vaults
             .get(&vault)
