@@ -74,6 +74,7 @@ pub struct SecretContent {
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     /// UTF-8 text, stored as it is.
+    #[serde(rename = "utf-8")]
     Utf8,
     /// Anything else, stored as base64 and mounted with `objectEncoding: base64`, so the file
     /// is byte-identical.

@@ -256,3 +256,21 @@ fn the_grant_the_class_identity_lacks_is_added_once() {
     assert!(extended.grants.contains_key("demo-reads-payments"));
     assert!(extended.spcs["team-keys"].restore_on_destroy);
 }
+
+#[test]
+fn the_json_form_names_encodings_as_the_plan_does_and_holds_no_value() {
+    let migration = migrate(Mode::Sync, world(&[]));
+    let text = super::render::json(&migration);
+    let json: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["format_version"], "1");
+    let keys = &json["migration"]["moves"][0]["keys"];
+    assert_eq!(keys[0]["encoding"], "utf-8");
+    assert_eq!(keys[2]["encoding"], "base64");
+    assert_eq!(
+        json["migration"]["left_alone"][0]["reason"],
+        "image-pull-secret"
+    );
+    for value in ["t0ken", "other"] {
+        assert!(!text.contains(value), "{text}");
+    }
+}
