@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::compute::{ClusterInput, key_objects};
 use super::model::{Request, SecretContent};
-use crate::audit::scan::{Owners, SYNCED_LABEL, WorkloadRef, consumers};
+use crate::audit::scan::{Owners, SYNCED_LABEL, WorkloadKind, WorkloadRef, secret_uses};
 use crate::plan::model::{Plan, Spc};
 use crate::providers::kube::spec_mounts_class;
 use crate::state::model::{MigratedKey, MigratedSecret};
@@ -99,7 +99,6 @@ pub fn judge(
     let mut kept = Vec::new();
     for input in inputs {
         let owners = Owners::index(input.objects);
-        let found = consumers(input.objects, &owners);
         for ((namespace, name), (spc_key, spc)) in carried(plan, input.addon, request) {
             let keep = |reason: String| Kept {
                 cluster: input.cluster.to_owned(),
@@ -112,19 +111,7 @@ pub fn judge(
                 continue;
             };
             let syncs = spc.sync.iter().any(|s| s.secret_name.value == name);
-            let readers: Vec<String> = found
-                .iter()
-                .filter(|(root, consumer)| {
-                    root.namespace == namespace
-                        && consumer.uses.values().any(|use_| use_.secret == name)
-                })
-                .filter(|(root, _)| {
-                    !(syncs
-                        && pod_spec_of(input, root)
-                            .is_some_and(|spec| spec_mounts_class(spec, &spc.name.value)))
-                })
-                .map(|(root, _)| format!("{}/{}", root.kind.as_str(), root.name))
-                .collect();
+            let readers = native_readers(input, &owners, &namespace, &name, syncs.then_some(spc));
             if !readers.is_empty() {
                 let how = if syncs {
                     format!("without mounting SecretProviderClass `{}`", spc.name.value)
@@ -157,12 +144,46 @@ pub fn judge(
     (retiring, kept)
 }
 
-fn pod_spec_of<'a>(input: &ClusterInput<'a>, root: &WorkloadRef) -> Option<&'a Value> {
-    input
-        .objects
-        .iter()
-        .find(|(kind, object)| WorkloadRef::of(*kind, object) == *root)
-        .and_then(|(kind, object)| kind.pod_spec(object))
+/// The top-level workloads (`Kind/name`) that still read `name` natively: through a pod spec
+/// that uses it without mounting `recreating`, the class that recreates it. Only specs that
+/// can run count: a ReplicaSet scaled to zero (an old revision) or a finished Pod does not.
+fn native_readers(
+    input: &ClusterInput<'_>,
+    owners: &Owners,
+    namespace: &str,
+    name: &str,
+    recreating: Option<&Spc>,
+) -> Vec<String> {
+    let mut readers = BTreeSet::new();
+    for (kind, object) in input.objects.iter() {
+        let me = WorkloadRef::of(kind, object);
+        if me.namespace != namespace || !can_run(kind, object) {
+            continue;
+        }
+        let Some(spec) = kind.pod_spec(object) else {
+            continue;
+        };
+        let reads = secret_uses(spec).iter().any(|use_| use_.secret == name);
+        let exempt = recreating.is_some_and(|spc| spec_mounts_class(spec, &spc.name.value));
+        if reads && !exempt {
+            let root = owners.root(&me);
+            readers.insert(format!("{}/{}", root.kind.as_str(), root.name));
+        }
+    }
+    readers.into_iter().collect()
+}
+
+fn can_run(kind: WorkloadKind, object: &Value) -> bool {
+    match kind {
+        WorkloadKind::ReplicaSet => {
+            object.pointer("/spec/replicas").and_then(Value::as_i64) != Some(0)
+        }
+        WorkloadKind::Pod => !matches!(
+            object.pointer("/status/phase").and_then(Value::as_str),
+            Some("Succeeded" | "Failed")
+        ),
+        _ => true,
+    }
 }
 
 /// The state's record of `name`, with each key's Key Vault object in `spc`; `Err` names the

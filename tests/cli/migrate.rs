@@ -555,4 +555,54 @@ fn as_files_a_secret_volume_becomes_a_csi_volume_with_the_same_files() {
         sha256(CANARY.as_bytes()),
         "{files}"
     );
+
+    // The env var still reads the original: --finish keeps it. Once the owner has the app
+    // read the file instead, --finish deletes the original and records it.
+    let mut finish = args.to_vec();
+    finish.push("--finish");
+    let kept = repo.run(&finish);
+    assert_eq!(kept.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&kept.stdout)
+            .contains("still read by Deployment/billing and the class does not recreate it"),
+        "{kept:?}"
+    );
+    let owner_change = r#"[{"op": "remove", "path": "/spec/template/spec/containers/0/env/0"}]"#;
+    kubectl.run(&[
+        "patch",
+        "deployment",
+        "billing",
+        "-n",
+        "payments",
+        "--type",
+        "json",
+        "-p",
+        owner_change,
+    ]);
+    // Until the rollout has replaced the old pod, that pod still reads it.
+    wait_for(
+        "finish deletes billing-keys",
+        || String::from_utf8_lossy(&repo.run(&finish).stdout).into_owned(),
+        |out| {
+            out.contains("Secret payments/billing-keys: deleted (its values are in Key Vault; recorded in the state)")
+        },
+    );
+    let gone = kubectl.fail(&["get", "secret", "billing-keys", "-n", "payments"]);
+    assert!(gone.contains("not found"), "{gone}");
+
+    // The backout writes it back, byte for byte, from Key Vault.
+    repo.expect(0, &["destroy", PLAN, "--auto-approve"]);
+    let secret = kubectl.run(&[
+        "get",
+        "secret",
+        "billing-keys",
+        "-n",
+        "payments",
+        "-o",
+        "json",
+    ]);
+    let secret: Value = serde_json::from_str(&secret).unwrap();
+    assert_eq!(secret["data"]["signing.key"], b64(&BINARY));
+    assert_eq!(secret["data"]["api_token"], b64(CANARY.as_bytes()));
+    assert_eq!(secret["type"], "Opaque");
 }
