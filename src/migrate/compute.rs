@@ -131,10 +131,9 @@ pub fn compute(
                     detail,
                     workloads: candidate.workloads(),
                 }),
-                None if planned_spc(plan, &candidate).is_some() => {
-                    let (key, spc) =
-                        planned_spc(plan, &candidate).unwrap_or_else(|| unreachable!());
-                    match planned_keys(spc, &candidate) {
+                None => match planned_spc(plan, &candidate) {
+                    // The plan carries it already: the move goes on with that class.
+                    Some((key, spc)) => match planned_keys(spc, &candidate) {
                         Ok(_) => {
                             let identity = identity_of(spc);
                             accepted.push((candidate, spc.vault.value.clone(), identity));
@@ -151,13 +150,13 @@ pub fn compute(
                             ),
                             workloads: candidate.workloads(),
                         }),
+                    },
+                    None => {
+                        let vault = choose_vault(plan, request, &candidate)?;
+                        let identity = choose_identity(plan, &candidate);
+                        accepted.push((candidate, vault, identity));
                     }
-                }
-                None => {
-                    let vault = choose_vault(plan, request, &candidate)?;
-                    let identity = choose_identity(plan, &candidate);
-                    accepted.push((candidate, vault, identity));
-                }
+                },
             }
         }
     }

@@ -58,6 +58,19 @@ pub enum Error {
     RestoreNative { namespace: String, name: String },
     #[error("{count} Secret{} kept: see the reasons above", if *count == 1 { " was" } else { "s were" })]
     Kept { count: usize },
+    #[error("cannot read key vault `{vault}`")]
+    ReadVault {
+        vault: String,
+        #[source]
+        source: Box<ProviderError>,
+    },
+    #[error("cannot delete Secret `{namespace}/{name}`")]
+    Retire {
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<ProviderError>,
+    },
     #[error("cannot copy into key vault `{vault}`")]
     Copy {
         vault: String,
@@ -90,7 +103,10 @@ impl Error {
                  to replace the Key Vault values with the Secrets'"
                     .to_owned(),
             ),
-            Error::Copy { source, .. } | Error::Restore { source, .. } => source.help(),
+            Error::Copy { source, .. }
+            | Error::Restore { source, .. }
+            | Error::ReadVault { source, .. }
+            | Error::Retire { source, .. } => source.help(),
             Error::RestoreMissing { .. } | Error::RestoreUnknown { .. } => Some(
                 "nothing was changed; the destroy restores Secrets from Key Vault before it removes anything"
                     .to_owned(),

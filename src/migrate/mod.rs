@@ -17,6 +17,7 @@ pub mod plan_text;
 pub mod read;
 pub mod render;
 pub mod restore;
+pub mod retire;
 
 pub use compute::{ClusterInput, MigrateError, compute, wanted_secrets};
 pub use error::Error;

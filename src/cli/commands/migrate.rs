@@ -1,5 +1,5 @@
-//! `vaultwire migrate PLAN --namespace NS [--write] [--copy-values]`: move the workloads of
-//! NS off native Kubernetes Secrets into Key Vault.
+//! `vaultwire migrate PLAN --namespace NS [--write] [--copy-values] [--finish]`: move the
+//! workloads of NS off native Kubernetes Secrets into Key Vault, and retire the originals.
 //!
 //! Without `--write` or `--copy-values` it only reads and shows the change set, exiting 2
 //! when there is something to migrate (as `plan --detailed-exitcode`). `--write` appends the
@@ -9,10 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams};
-use sha2::{Digest, Sha256};
 
 use crate::cli::args::{MigrateArgs, MigrateAs, PlanFormat};
 use crate::cli::commands::common::{LoadedPlan, StateRead, lock_holder, print_diagnostics};
@@ -24,16 +20,11 @@ use crate::engine::state_writer::StateWriter;
 use crate::files;
 use crate::migrate::compute::ClusterInput;
 use crate::migrate::copy::{Contents, copy_values};
-use crate::migrate::finish::{Kept, Retire, Retiring, carried_secrets, judge};
-use crate::migrate::model::{Encoding, SecretContent};
+use crate::migrate::finish::{Kept, Retire, carried_secrets, judge};
 use crate::migrate::read::{ClusterRead, read_cluster};
+use crate::migrate::retire::{delete_original, values_in_key_vault};
 use crate::migrate::{Migration, Mode, Request, compute, patches, plan_text, render};
 use crate::plan::PlanSource;
-use crate::plan::model::Plan;
-use crate::providers::azure::keyvault::VaultId;
-use crate::providers::kube::{KubeError, with_retries};
-use crate::providers::{AzureSession, ProviderError};
-use crate::state::model::MigratedSecret;
 use crate::state::store::Stamp;
 
 /// Validated settings of `migrate`.
@@ -216,7 +207,7 @@ async fn finish(
             .and_then(|(_, (_, contents))| {
                 contents.get(&(item.record.namespace.clone(), item.record.name.clone()))
             });
-        match in_key_vault(session, &loaded.plan, &item, content).await? {
+        match values_in_key_vault(session, &loaded.plan, &item, content).await? {
             None => checked.push(item),
             Some(reason) => kept.push(Kept {
                 cluster: item.cluster.clone(),
@@ -251,7 +242,8 @@ async fn finish(
                 "{secret}: recorded; the CSI driver's synced copy already stands in its place"
             ),
             Retire::Delete => {
-                delete_secret(session, connected, &loaded.plan, &item.record).await?;
+                delete_original(session, &connected.environment, &loaded.plan, &item.record)
+                    .await?;
                 println!("{secret}: deleted (its values are in Key Vault; recorded in the state)");
             }
         }
@@ -274,111 +266,6 @@ async fn finish(
         Err(Error::Migrate(crate::migrate::Error::Kept {
             count: kept.len(),
         }))
-    }
-}
-
-/// `None` when every key's value is in Key Vault (SHA-256 compared); else why not.
-async fn in_key_vault(
-    session: &AzureSession,
-    plan: &Plan,
-    item: &Retiring,
-    content: Option<&SecretContent>,
-) -> Result<Option<String>, Error> {
-    let Some(content) = content else {
-        return Ok(Some("the Secret could not be read".to_owned()));
-    };
-    let Some(vault) = plan.vaults.get(&item.record.vault) else {
-        return Ok(Some(format!(
-            "the plan has no [vault.{}]",
-            item.record.vault
-        )));
-    };
-    let id = VaultId::new(
-        session.subscription_id(),
-        vault.resource_group.value.clone(),
-        vault.name.value.clone(),
-    );
-    let failed = |error: ProviderError| {
-        Error::Migrate(crate::migrate::Error::Copy {
-            vault: vault.name.value.clone(),
-            source: Box::new(error),
-        })
-    };
-    let uri = session
-        .key_vaults()
-        .get(&id)
-        .await
-        .map_err(|error| failed(error.into()))?
-        .and_then(|live| live.vault_uri);
-    let Some(uri) = uri else {
-        return Ok(Some(format!(
-            "key vault `{}` does not exist",
-            vault.name.value
-        )));
-    };
-    let client = session.secrets(&uri).map_err(failed)?;
-    for (key, stored) in &item.record.keys {
-        let Some(bytes) = content.data.get(key) else {
-            continue;
-        };
-        let encoding = if stored.encoding == "base64" {
-            Encoding::Base64
-        } else {
-            Encoding::Utf8
-        };
-        let want = Sha256::digest(encoding.stored(bytes.expose()).as_bytes());
-        let found = client
-            .get_secret_value(&stored.object)
-            .await
-            .map_err(|error| failed(error.into()))?;
-        let same = found.is_some_and(|value| Sha256::digest(value.expose().as_bytes()) == want);
-        if !same {
-            return Ok(Some(format!(
-                "key `{key}` is not in key vault `{}` as secret `{}` with the same value: run `migrate --copy-values` first",
-                vault.name.value, stored.object
-            )));
-        }
-    }
-    Ok(None)
-}
-
-async fn delete_secret(
-    session: &AzureSession,
-    connected: &Connected,
-    plan: &Plan,
-    record: &MigratedSecret,
-) -> Result<(), Error> {
-    let failed = |error: ProviderError| {
-        Error::Migrate(crate::migrate::Error::Restore {
-            namespace: record.namespace.clone(),
-            name: record.name.clone(),
-            source: Box::new(error),
-        })
-    };
-    let Some(addon) = plan.addons.get(&record.addon) else {
-        return Ok(());
-    };
-    let connection = session
-        .cluster_connection(addon, &connected.environment)
-        .await
-        .map_err(failed)?;
-    let client = connection
-        .client()
-        .await
-        .map_err(|error| failed(error.into()))?;
-    let api: Api<Secret> = Api::namespaced(client, &record.namespace);
-    let params = DeleteParams::default();
-    match with_retries(|| api.delete(&record.name, &params)).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(failed(
-            KubeError::from_kube(
-                "delete",
-                format!("secret `{}/{}`", record.namespace, record.name),
-                error,
-            )
-            .into(),
-        )),
     }
 }
 
