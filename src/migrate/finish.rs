@@ -124,7 +124,7 @@ pub fn judge(
                 )));
                 continue;
             }
-            match record(plan, input.addon, &namespace, &name, spc_key, spc, content) {
+            match record(plan, &name, spc_key, spc, content) {
                 Ok(record) => retiring.push(Retiring {
                     cluster: input.cluster.to_owned(),
                     retire: if content.labels.get(SYNCED_LABEL.0).map(String::as_str)
@@ -190,34 +190,54 @@ fn can_run(kind: WorkloadKind, object: &Value) -> bool {
 /// keys the class does not carry.
 fn record(
     plan: &Plan,
-    addon: &str,
-    namespace: &str,
     name: &str,
     spc_key: &str,
     spc: &Spc,
     content: &SecretContent,
 ) -> Result<MigratedSecret, String> {
-    let keys = key_objects(spc, name, content.data.keys())
-        .map_err(|missing| {
-            format!(
-                "`spc.{spc_key}` does not carry its key{} {}",
-                if missing.len() == 1 { "" } else { "s" },
-                missing.join(", ")
-            )
-        })?
+    let mut labels = content.labels.clone();
+    labels.remove(SYNCED_LABEL.0);
+    carried_record(
+        plan,
+        spc_key,
+        spc,
+        name,
+        &content.secret_type,
+        labels,
+        content.data.keys(),
+    )
+    .map_err(|missing| {
+        format!(
+            "`spc.{spc_key}` does not carry its key{} {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        )
+    })
+}
+
+/// The record of the Secret `name` (of `secret_type`, with `labels` and `keys`) as the plan's
+/// class `spc_key` carries it; `Err` names (in backticks) the keys it does not carry.
+pub(crate) fn carried_record<'k>(
+    plan: &Plan,
+    spc_key: &str,
+    spc: &Spc,
+    name: &str,
+    secret_type: &str,
+    labels: BTreeMap<String, String>,
+    keys: impl Iterator<Item = &'k String>,
+) -> Result<MigratedSecret, Vec<String>> {
+    let keys = key_objects(spc, name, keys)?
         .into_iter()
         .map(|(key, (object, encoding))| {
             let encoding = encoding.as_str().to_owned();
             (key, MigratedKey { object, encoding })
         })
         .collect();
-    let mut labels = content.labels.clone();
-    labels.remove(SYNCED_LABEL.0);
     Ok(MigratedSecret {
-        addon: addon.to_owned(),
-        namespace: namespace.to_owned(),
+        addon: spc.addon.value.clone(),
+        namespace: spc.namespace.value.clone(),
         name: name.to_owned(),
-        secret_type: content.secret_type.clone(),
+        secret_type: secret_type.to_owned(),
         labels,
         vault: spc.vault.value.clone(),
         vault_name: plan

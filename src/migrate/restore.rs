@@ -15,15 +15,16 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ObjectMeta, PostParams};
 
 use super::error::Error;
+use super::finish::carried_record;
 use super::model::SecretBytes;
 use crate::audit::scan::SYNCED_LABEL;
 use crate::plan::address::Address;
-use crate::plan::model::{ObjectEncoding, Plan};
+use crate::plan::model::Plan;
 use crate::providers::azure::keyvault::VaultId;
 use crate::providers::azure::keyvault_data::SecretsClient;
 use crate::providers::kube::{KubeError, with_retries};
 use crate::providers::{AzureSession, Environment, ProviderError};
-use crate::state::model::{MigratedKey, MigratedSecret, StateFile};
+use crate::state::model::{MigratedSecret, StateFile};
 
 /// The annotation on every Secret vaultwire restores: how a later restore knows it may
 /// replace it.
@@ -38,41 +39,18 @@ pub fn restores(plan: &Plan, state: &StateFile) -> Vec<MigratedSecret> {
             continue;
         }
         for sync in &spc.sync {
-            let keys = sync
-                .data
-                .iter()
-                .filter_map(|data| {
-                    let object = spc
-                        .objects
-                        .iter()
-                        .find(|o| o.file_name() == data.object.value)?;
-                    let encoding = match object.encoding {
-                        Some(ObjectEncoding::Base64) => "base64",
-                        _ => "utf-8",
-                    };
-                    Some((
-                        data.key.value.clone(),
-                        MigratedKey {
-                            object: object.name.value.clone(),
-                            encoding: encoding.to_owned(),
-                        },
-                    ))
-                })
-                .collect();
-            let record = MigratedSecret {
-                addon: spc.addon.value.clone(),
-                namespace: spc.namespace.value.clone(),
-                name: sync.secret_name.value.clone(),
-                secret_type: sync.secret_type.value.clone(),
-                labels: sync.labels.clone(),
-                vault: spc.vault.value.clone(),
-                vault_name: plan
-                    .vaults
-                    .get(&spc.vault.value)
-                    .map(|vault| vault.name.value.clone())
-                    .unwrap_or_default(),
-                spc: format!("spc.{key}"),
+            let keys = sync.data.iter().map(|data| &data.key.value);
+            // The plan's checks make every `sync` key name an object of the class.
+            let Ok(record) = carried_record(
+                plan,
+                key,
+                spc,
+                &sync.secret_name.value,
+                &sync.secret_type.value,
+                sync.labels.clone(),
                 keys,
+            ) else {
+                continue;
             };
             found.insert(
                 format!("{}/{}/{}", record.addon, record.namespace, record.name),

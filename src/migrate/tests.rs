@@ -40,8 +40,19 @@ fn migrate(mode: Mode, contents: BTreeMap<(String, String), SecretContent>) -> M
         WorkloadKind::Deployment,
         vec![deployment("keys", "web-tls", "registry")],
     );
+    on_aks_demo(&plan, "team", mode, &objects, &contents)
+}
+
+/// The migration of `namespace` on `aks-demo` (`[addon.demo]`).
+fn on_aks_demo(
+    plan: &crate::plan::model::Plan,
+    namespace: &str,
+    mode: Mode,
+    objects: &ClusterObjects,
+    contents: &BTreeMap<(String, String), SecretContent>,
+) -> Migration {
     let request = Request {
-        namespaces: vec!["team".to_owned()],
+        namespaces: vec![namespace.to_owned()],
         secret: None,
         vault: None,
         mode,
@@ -49,10 +60,10 @@ fn migrate(mode: Mode, contents: BTreeMap<(String, String), SecretContent>) -> M
     let input = ClusterInput {
         addon: "demo",
         cluster: "aks-demo",
-        objects: &objects,
-        contents: &contents,
+        objects,
+        contents,
     };
-    compute(&plan, &request, &[input]).unwrap()
+    compute(plan, &request, &[input]).unwrap()
 }
 
 fn world(keys_extra: &[(&str, Vec<u8>)]) -> BTreeMap<(String, String), SecretContent> {
@@ -189,19 +200,7 @@ fn a_secret_the_plan_already_syncs_adds_nothing_to_the_plan() {
             &[("password", b"p".to_vec()), ("username", b"u".to_vec())],
         ),
     )]);
-    let request = Request {
-        namespaces: vec!["payments".to_owned()],
-        secret: None,
-        vault: None,
-        mode: Mode::Sync,
-    };
-    let input = ClusterInput {
-        addon: "demo",
-        cluster: "aks-demo",
-        objects: &objects,
-        contents: &contents,
-    };
-    let migration = compute(&plan, &request, &[input]).unwrap();
+    let migration = on_aks_demo(&plan, "payments", Mode::Sync, &objects, &contents);
     let moved = &migration.moves[0];
     assert!(moved.spc.in_plan);
     assert_eq!(moved.spc.key, "payments-db");
@@ -228,19 +227,7 @@ fn the_grant_the_class_identity_lacks_is_added_once() {
         vec![deployment("keys", "web-tls", "registry")],
     );
     let contents = world(&[]);
-    let request = Request {
-        namespaces: vec!["team".to_owned()],
-        secret: None,
-        vault: None,
-        mode: Mode::Sync,
-    };
-    let input = ClusterInput {
-        addon: "demo",
-        cluster: "aks-demo",
-        objects: &objects,
-        contents: &contents,
-    };
-    let migration = compute(&plan, &request, &[input]).unwrap();
+    let migration = on_aks_demo(&plan, "team", Mode::Sync, &objects, &contents);
     assert_eq!(migration.grants.len(), 1, "one grant for both classes");
     let grant = &migration.grants[0];
     assert_eq!(grant.key, "demo-reads-payments");
