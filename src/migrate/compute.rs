@@ -16,7 +16,7 @@ use super::model::{
 use super::names::{Origin, vault_names};
 use crate::audit::scan::{
     CSI_DRIVER, ClusterObjects, Consumer, Owners, Reader, SYNCED_LABEL, SecretUse, UseKind,
-    WorkloadKind, WorkloadRef, consumers,
+    WorkloadKind, WorkloadRef, consumers, controller,
 };
 use crate::plan::model::{Authorization, ObjectEncoding, Plan, Principal, Spc, SpcIdentity};
 use crate::providers::kube::spec_mounts_class;
@@ -721,6 +721,11 @@ fn patches(
         else {
             continue;
         };
+        // A controller's pod whose controller the scan did not list (created between two
+        // LISTs, or an operator's): its owner's patch is what counts, not one for the pod.
+        if root.kind == WorkloadKind::Pod && controller(object).is_some() {
+            continue;
+        }
         let spec = root.kind.pod_spec(object).cloned().unwrap_or(Value::Null);
         result.extend(patch_for(mode, input.cluster, root, &spec, &reads));
     }

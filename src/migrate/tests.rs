@@ -261,3 +261,27 @@ fn the_json_form_names_encodings_as_the_plan_does_and_holds_no_value() {
         assert!(!text.contains(value), "{text}");
     }
 }
+
+#[test]
+fn a_pod_whose_controller_was_not_listed_gets_no_patch_of_its_own() {
+    let (plan, _) = example_plan();
+    // Listed between the ReplicaSet LIST and the Pod LIST: its ReplicaSet is not among the
+    // objects, so the scan sees the pod as a workload of its own.
+    let orphan = json!({"metadata": {"name": "app-7f9-x2", "namespace": "team",
+        "ownerReferences": [{"kind": "ReplicaSet", "name": "app-7f9", "controller": true}]},
+        "spec": {"containers": [{"name": "app", "env": [{"name": "TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": "keys", "key": "api_token"}}}]}]}});
+    let objects = ClusterObjects::default()
+        .with(
+            WorkloadKind::Deployment,
+            vec![deployment("keys", "web-tls", "registry")],
+        )
+        .with(WorkloadKind::Pod, vec![orphan]);
+    let migration = on_aks_demo(&plan, "team", Mode::Sync, &objects, &world(&[]));
+    let patched: Vec<&str> = migration
+        .workloads
+        .iter()
+        .map(|w| w.kind.as_str())
+        .collect();
+    assert_eq!(patched, ["Deployment"]);
+}

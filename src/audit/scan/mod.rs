@@ -6,7 +6,7 @@ pub mod owners;
 pub mod pod_spec;
 pub mod workloads;
 
-pub use objects::{ClusterObjects, WorkloadKind, list_items};
+pub use objects::{ClusterObjects, WorkloadKind, controller, list_items};
 pub use owners::{Owners, WorkloadRef};
 pub use pod_spec::{CSI_DRIVER, Reader, SecretUse, UseKind, image_pull_secrets, secret_uses};
 pub use workloads::{Consumer, SYNCED_LABEL, Scan, consumers, scan};
