@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use super::error::Error;
 use super::model::{Migration, SecretContent};
+use super::vaults::secrets_client;
 use crate::plan::model::Plan;
 use crate::providers::AzureSession;
-use crate::providers::azure::keyvault::VaultId;
 use crate::providers::azure::keyvault_data::{KeyVaultDataError, SecretValue, SecretsClient};
 
 /// The tag on every secret `--copy-values` writes: `CLUSTER/NAMESPACE/SECRET/KEY`.
@@ -46,7 +46,8 @@ struct Pending {
     name: String,
     value: SecretValue,
     origin: String,
-    exists: bool,
+    /// Whether Key Vault held the same value (`Some(true)`), another (`Some(false)`), or none.
+    existing: Option<bool>,
 }
 
 fn forbidden(vault: &str, error: KeyVaultDataError) -> Error {
@@ -84,29 +85,16 @@ pub async fn copy_values(
         };
         let vault_name = vault.name.value.clone();
         if !clients.contains_key(&moved.vault) {
-            let id = VaultId::new(
-                session.subscription_id(),
-                vault.resource_group.value.clone(),
-                vault_name.clone(),
-            );
-            let live = session
-                .key_vaults()
-                .get(&id)
+            let client = secrets_client(session, vault)
                 .await
                 .map_err(|error| Error::Copy {
                     vault: vault_name.clone(),
-                    source: Box::new(error.into()),
-                })?;
-            let uri = live
-                .and_then(|live| live.vault_uri)
+                    source: Box::new(error),
+                })?
                 .ok_or_else(|| Error::VaultMissing {
                     key: moved.vault.clone(),
                     name: vault_name.clone(),
                 })?;
-            let client = session.secrets(&uri).map_err(|error| Error::Copy {
-                vault: vault_name.clone(),
-                source: Box::new(error),
-            })?;
             clients.insert(moved.vault.clone(), client);
         }
         let client = clients[&moved.vault].clone();
@@ -143,7 +131,7 @@ pub async fn copy_values(
                     "{}/{}/{}/{}",
                     moved.cluster, moved.namespace, moved.secret, key.key
                 ),
-                exists: same.is_some(),
+                existing: same,
             });
         }
     }
@@ -151,16 +139,9 @@ pub async fn copy_values(
         return Err(Error::DifferentValues { conflicts });
     }
     let mut report = Vec::new();
+    // Every value was read above; only those Key Vault lacks or holds differently are set.
     for item in pending {
-        let current = item
-            .client
-            .get_secret_value(&item.name)
-            .await
-            .map_err(|error| forbidden(&item.vault, error))?;
-        if current
-            .as_ref()
-            .is_some_and(|c| c.expose() == item.value.expose())
-        {
+        if item.existing == Some(true) {
             report.push((item.vault, item.name, Copied::Unchanged));
             continue;
         }
@@ -169,7 +150,7 @@ pub async fn copy_values(
             .set_secret(&item.name, &item.value, &tags)
             .await
             .map_err(|error| forbidden(&item.vault, error))?;
-        let outcome = if item.exists {
+        let outcome = if item.existing.is_some() {
             Copied::Overwritten
         } else {
             Copied::Created

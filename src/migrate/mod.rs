@@ -18,6 +18,7 @@ pub mod read;
 pub mod render;
 pub mod restore;
 pub mod retire;
+pub mod vaults;
 
 pub use compute::{ClusterInput, MigrateError, compute, wanted_secrets};
 pub use error::Error;

@@ -17,10 +17,10 @@ use kube::api::{Api, ObjectMeta, PostParams};
 use super::error::Error;
 use super::finish::carried_record;
 use super::model::SecretBytes;
+use super::vaults::secrets_client;
 use crate::audit::scan::SYNCED_LABEL;
 use crate::plan::address::Address;
 use crate::plan::model::Plan;
-use crate::providers::azure::keyvault::VaultId;
 use crate::providers::azure::keyvault_data::SecretsClient;
 use crate::providers::kube::{KubeError, with_retries};
 use crate::providers::{AzureSession, Environment, ProviderError};
@@ -280,25 +280,13 @@ async fn vault_client(
             what: format!("[vault.{}]", record.vault),
             name: record.name.clone(),
         })?;
-    let id = VaultId::new(
-        session.subscription_id(),
-        vault.resource_group.value.clone(),
-        vault.name.value.clone(),
-    );
-    let live = session
-        .key_vaults()
-        .get(&id)
+    secrets_client(session, vault)
         .await
-        .map_err(|error| restore_error(record, error))?;
-    let uri = live
-        .and_then(|live| live.vault_uri)
+        .map_err(|error| restore_error(record, error))?
         .ok_or_else(|| Error::VaultMissing {
             key: record.vault.clone(),
             name: vault.name.value.clone(),
-        })?;
-    session
-        .secrets(&uri)
-        .map_err(|error| restore_error(record, error))
+        })
 }
 
 /// Writes every prepared Secret; returns a line for each.

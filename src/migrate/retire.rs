@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 use super::error::Error;
 use super::finish::Retiring;
 use super::model::{Encoding, SecretContent};
+use super::vaults::secrets_client;
 use crate::plan::model::Plan;
-use crate::providers::azure::keyvault::VaultId;
 use crate::providers::kube::{KubeError, with_retries};
 use crate::providers::{AzureSession, Environment, ProviderError};
 use crate::state::model::MigratedSecret;
@@ -30,28 +30,16 @@ pub async fn values_in_key_vault(
             item.record.vault
         )));
     };
-    let id = VaultId::new(
-        session.subscription_id(),
-        vault.resource_group.value.clone(),
-        vault.name.value.clone(),
-    );
     let failed = |error: ProviderError| Error::ReadVault {
         vault: vault.name.value.clone(),
         source: Box::new(error),
     };
-    let uri = session
-        .key_vaults()
-        .get(&id)
-        .await
-        .map_err(|error| failed(error.into()))?
-        .and_then(|live| live.vault_uri);
-    let Some(uri) = uri else {
+    let Some(client) = secrets_client(session, vault).await.map_err(failed)? else {
         return Ok(Some(format!(
             "key vault `{}` does not exist",
             vault.name.value
         )));
     };
-    let client = session.secrets(&uri).map_err(failed)?;
     for (key, stored) in &item.record.keys {
         let Some(bytes) = content.data.get(key) else {
             continue;
