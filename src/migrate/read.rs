@@ -8,7 +8,7 @@ use kube::api::Api;
 
 use super::error::Error;
 use super::model::{Request, SecretBytes, SecretContent};
-use crate::audit::gather::read_kubernetes;
+use crate::audit::gather::read_objects;
 use crate::audit::scan::ClusterObjects;
 use crate::migrate::compute::wanted_secrets;
 use crate::providers::kube::{KubeError, with_retries};
@@ -25,7 +25,8 @@ pub async fn read_cluster(
     request: &Request,
     also: BTreeSet<(String, String)>,
 ) -> Result<ClusterRead, Error> {
-    let objects = read_kubernetes(client, cluster).await?.objects;
+    // The scan's objects only: not the classes or the kubelets' events the audit also reads.
+    let objects = read_objects(client, cluster).await?;
     let mut contents = BTreeMap::new();
     let mut names = wanted_secrets(&objects, request);
     names.extend(also);

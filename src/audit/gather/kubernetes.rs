@@ -30,18 +30,27 @@ pub async fn read_kubernetes(client: &kube::Client, cluster: &str) -> Result<Kub
         .map_err(|error| {
             AuditError::read(format!("the SecretProviderClasses of `{cluster}`"), error)
         })?;
-    let mut objects = ClusterObjects::default();
-    for kind in WorkloadKind::ALL {
-        let items = list_all(client, &workload_resource(kind), cluster).await?;
-        objects = objects.with(kind, items);
-    }
-    let objects = objects.with_secrets(secret_metadata(client, cluster).await?);
+    let objects = read_objects(client, cluster).await?;
     let failed_mounts = failed_mounts(client, cluster).await?;
     Ok(KubeData {
         spcs,
         objects,
         failed_mounts,
     })
+}
+
+/// What the workload scan walks: every workload kind and the Secrets' metadata, across all
+/// namespaces.
+pub async fn read_objects(
+    client: &kube::Client,
+    cluster: &str,
+) -> Result<ClusterObjects, AuditError> {
+    let mut objects = ClusterObjects::default();
+    for kind in WorkloadKind::ALL {
+        let items = list_all(client, &workload_resource(kind), cluster).await?;
+        objects = objects.with(kind, items);
+    }
+    Ok(objects.with_secrets(secret_metadata(client, cluster).await?))
 }
 
 /// The `FailedMount` Events of every namespace (one LIST with a field selector), oldest first.

@@ -9,7 +9,7 @@ pub use azure::AzureAuditSource;
 pub use gathered::{
     ClusterData, Egress, FailedMount, Gathered, KubeData, SecretListing, VaultData,
 };
-pub use kubernetes::read_kubernetes;
+pub use kubernetes::{read_kubernetes, read_objects};
 pub use source::{AuditSource, LiveClusterFacts, gather};
 
 #[cfg(test)]
